@@ -1,0 +1,177 @@
+"""Configuration: documented defaults, overridden by an optional YAML file, then by
+environment variables (``RETAILCARE_<KEY>``). Unknown keys and malformed values stop
+start-up with one line naming them."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+ENV_PREFIX = "RETAILCARE_"
+CONFIG_FILE_ENV = "RETAILCARE_CONFIG"
+# Variables under this prefix belong to the test suite, not to a running service.
+TEST_ENV_PREFIX = "RETAILCARE_TEST_"
+
+# name -> (default gRPC port, default HTTP port for /metrics, /healthz, /readyz)
+DEFAULT_PORTS = {
+    "gateway": (50051, 9151),
+    "classification": (50052, 9152),
+    "complaints": (50053, 9153),
+    "evaluation": (50054, 9154),
+}
+SERVICES_WITH_DATABASE = ("classification", "complaints", "evaluation")
+DATABASE_SCHEMES = {"sqlite", "postgresql", "postgresql+psycopg"}
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased for the person starting the service."""
+
+
+@dataclass(frozen=True)
+class Option:
+    kind: type
+    default: Any
+    doc: str
+
+
+def _options() -> dict[str, Option]:
+    options = {
+        "data_dir": Option(str, "data", "folder for the SQLite files of the embedded default"),
+        "log_level": Option(str, "INFO", "DEBUG, INFO, WARNING or ERROR"),
+        "bind_host": Option(str, "127.0.0.1", "address the servers listen on (0.0.0.0 in a pod)"),
+        "shutdown_grace_seconds": Option(float, 10.0, "time in-flight calls get after SIGTERM"),
+        "drain_seconds": Option(float, 1.0, "NOT_SERVING is reported this long before stopping"),
+        "max_workers": Option(int, 16, "threads serving gRPC calls per process"),
+        "max_concurrent_rpcs": Option(int, 256, "calls beyond this get RESOURCE_EXHAUSTED"),
+        "max_message_bytes": Option(int, 4 * 1024 * 1024, "largest request or response"),
+        "rules_poll_seconds": Option(float, 0.5, "how often a process checks for a new version"),
+        "downstream_timeout_seconds": Option(
+            float, 5.0, "deadline for calls to other services when the caller set none"
+        ),
+    }
+    for name, (grpc_port, http_port) in DEFAULT_PORTS.items():
+        options[f"{name}_grpc_port"] = Option(int, grpc_port, f"gRPC port of {name}")
+        options[f"{name}_http_port"] = Option(int, http_port, f"metrics and probe port of {name}")
+        options[f"{name}_target"] = Option(
+            str, "", f"address callers use for {name} (default 127.0.0.1:<grpc port>)"
+        )
+    for name in SERVICES_WITH_DATABASE:
+        options[f"{name}_database_url"] = Option(
+            str, "", f"SQLAlchemy URL of {name}'s database (default SQLite in data_dir)"
+        )
+    return options
+
+
+OPTIONS: dict[str, Option] = _options()
+
+
+class Settings:
+    """Resolved configuration; read values as attributes (``settings.data_dir``)."""
+
+    def __init__(self, values: Mapping[str, Any]):
+        self._values = dict(values)
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._values[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    def grpc_port(self, service: str) -> int:
+        return self._values[f"{service}_grpc_port"]
+
+    def http_port(self, service: str) -> int:
+        return self._values[f"{service}_http_port"]
+
+    def target(self, service: str) -> str:
+        return self._values[f"{service}_target"] or f"127.0.0.1:{self.grpc_port(service)}"
+
+    def database_url(self, service: str) -> URL:
+        raw = self._values[f"{service}_database_url"]
+        if not raw:
+            path = pathlib.Path(self.data_dir).resolve() / f"{service}.db"
+            return make_url(f"sqlite:///{path}")
+        return parse_database_url(f"{service}_database_url", raw)
+
+
+def parse_database_url(key: str, raw: str) -> URL:
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError(f"{key}: malformed database URL {raw!r}") from None
+    if url.drivername not in DATABASE_SCHEMES:
+        raise ConfigError(
+            f"{key}: unsupported database {url.drivername!r} in {raw!r} "
+            f"(use sqlite:///PATH or postgresql://USER@HOST:PORT/DB)"
+        )
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    if url.drivername.startswith("postgresql") and not url.database:
+        raise ConfigError(f"{key}: the database URL {raw!r} names no database")
+    return url
+
+
+def _convert(key: str, raw: Any, source: str) -> Any:
+    kind = OPTIONS[key].kind
+    if isinstance(raw, kind) and not isinstance(raw, bool):
+        return raw
+    try:
+        return kind(str(raw).strip())
+    except ValueError:
+        raise ConfigError(f"{source}: {key} must be {kind.__name__}, got {raw!r}") from None
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    environ = os.environ if environ is None else environ
+    values = {key: option.default for key, option in OPTIONS.items()}
+    config_path = environ.get(CONFIG_FILE_ENV)
+    if config_path:
+        for key, raw in _read_config_file(config_path).items():
+            if key not in OPTIONS:
+                raise ConfigError(f"{config_path}: unknown configuration key {key!r}")
+            values[key] = _convert(key, raw, config_path)
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_FILE_ENV:
+            continue
+        if name.startswith(TEST_ENV_PREFIX):
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        if key not in OPTIONS:
+            raise ConfigError(f"unknown configuration key {name}")
+        values[key] = _convert(key, raw, name)
+    for key, raw in (overrides or {}).items():
+        values[key] = _convert(key, raw, "override")
+    settings = Settings(values)
+    for service in SERVICES_WITH_DATABASE:
+        settings.database_url(service)  # fail now, naming the key, not at first query
+    if values["log_level"].upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(
+            f"log_level must be DEBUG, INFO, WARNING or ERROR, got {values['log_level']!r}"
+        )
+    return settings
+
+
+def _read_config_file(path: str) -> dict[str, Any]:
+    try:
+        text = pathlib.Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot read configuration file {path}: {error.strerror}") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({error})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of key: value")
+    return data

@@ -1,0 +1,156 @@
+"""What every call needs, added once per server: a request id, a log line, the
+conventional metrics, domain errors mapped to statuses, and the caller's deadline
+kept at hand for downstream calls."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import grpc
+
+from services.common import metrics
+from services.common.errors import DomainError, internal_status
+from services.common.logs import request_id_var
+
+log = logging.getLogger("retailcare.calls")
+
+REQUEST_ID_HEADER = "x-request-id"
+current_context: contextvars.ContextVar[grpc.ServicerContext | None] = contextvars.ContextVar(
+    "current_context", default=None
+)
+
+_KINDS = {
+    (False, False): ("UNARY", "unary_unary"),
+    (False, True): ("SERVER_STREAM", "unary_stream"),
+    (True, False): ("CLIENT_STREAM", "stream_unary"),
+    (True, True): ("BIDI_STREAM", "stream_stream"),
+}
+
+
+def _split_method(full_method: str) -> tuple[str, str]:
+    service, _, method = full_method.lstrip("/").rpartition("/")
+    return service, method
+
+
+class _Call:
+    """Book-keeping of one call from start to its final status."""
+
+    def __init__(self, grpc_type: str, full_method: str, context: grpc.ServicerContext):
+        self.labels = (grpc_type, *_split_method(full_method))
+        self.full_method = full_method
+        self.context = context
+        metadata = dict(context.invocation_metadata() or ())
+        self.request_id = metadata.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+        self.started = time.perf_counter()
+        metrics.STARTED.labels(*self.labels).inc()
+
+    def enter(self) -> list[contextvars.Token]:
+        self.context.send_initial_metadata(((REQUEST_ID_HEADER, self.request_id),))
+        return [request_id_var.set(self.request_id), current_context.set(self.context)]
+
+    def fail(self, error: BaseException) -> None:
+        """Turns an exception into the call's status; always raises."""
+        if isinstance(error, DomainError):
+            self.context.abort_with_status(error.to_status())
+        code = self.context.code()
+        if code is not None and code != grpc.StatusCode.OK:
+            raise error  # the handler aborted on purpose; its status stands
+        error_id = uuid.uuid4().hex[:12]
+        log.error(
+            "unexpected error",
+            exc_info=error,
+            extra={"error_id": error_id, "method": self.full_method},
+        )
+        self.context.abort_with_status(internal_status(error_id))
+
+    def finish(self) -> None:
+        code = self.context.code() or grpc.StatusCode.OK
+        elapsed = time.perf_counter() - self.started
+        metrics.HANDLED.labels(*self.labels, code.name).inc()
+        metrics.HANDLING_SECONDS.labels(*self.labels).observe(elapsed)
+        # Probes call health every few seconds; their lines would drown the rest.
+        level = logging.DEBUG if self.labels[1] == "grpc.health.v1.Health" else logging.INFO
+        log.log(
+            level,
+            "call",
+            extra={"method": self.full_method, "code": code.name, "ms": round(elapsed * 1000, 2)},
+        )
+
+
+def _counted(items: Iterator, counter) -> Iterator:
+    for item in items:
+        counter.inc()
+        yield item
+
+
+class ServerCallInterceptor(grpc.ServerInterceptor):
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        streaming = (handler.request_streaming, handler.response_streaming)
+        grpc_type, attribute = _KINDS[streaming]
+        behavior = getattr(handler, attribute)
+        method = handler_call_details.method
+        wrapped = (_wrap_streaming if handler.response_streaming else _wrap_unary)(
+            behavior, grpc_type, method, handler.request_streaming
+        )
+        return handler._replace(**{attribute: wrapped})
+
+
+def _wrap_unary(behavior: Callable, grpc_type: str, method: str, request_streaming: bool):
+    def call(request_or_iterator, context):
+        tracked = _Call(grpc_type, method, context)
+        tokens = tracked.enter()
+        if request_streaming:
+            request_or_iterator = _counted(
+                request_or_iterator, metrics.MSG_RECEIVED.labels(*tracked.labels)
+            )
+        else:
+            metrics.MSG_RECEIVED.labels(*tracked.labels).inc()
+        try:
+            response = behavior(request_or_iterator, context)
+            metrics.MSG_SENT.labels(*tracked.labels).inc()
+            return response
+        except BaseException as error:  # noqa: B036 - every failure must get a status
+            tracked.fail(error)
+        finally:
+            tracked.finish()
+            _reset(tokens)
+
+    return call
+
+
+def _wrap_streaming(behavior: Callable, grpc_type: str, method: str, request_streaming: bool):
+    def call(request_or_iterator, context):
+        tracked = _Call(grpc_type, method, context)
+        tokens = tracked.enter()
+        if request_streaming:
+            request_or_iterator = _counted(
+                request_or_iterator, metrics.MSG_RECEIVED.labels(*tracked.labels)
+            )
+        else:
+            metrics.MSG_RECEIVED.labels(*tracked.labels).inc()
+        sent = metrics.MSG_SENT.labels(*tracked.labels)
+        try:
+            for response in behavior(request_or_iterator, context):
+                sent.inc()
+                yield response
+        except GeneratorExit:  # the caller went away; nothing left to tell it
+            raise
+        except BaseException as error:  # noqa: B036 - every failure must get a status
+            tracked.fail(error)
+        finally:
+            tracked.finish()
+            _reset(tokens)
+
+    return call
+
+
+def _reset(tokens: list[contextvars.Token]) -> None:
+    request_id_var.reset(tokens[0])
+    current_context.reset(tokens[1])

@@ -1,0 +1,143 @@
+"""``retailcare up``: the whole pack on one machine, one process per service."""
+
+from __future__ import annotations
+
+import ctypes
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from services.common.config import Settings
+
+# Services first, gateway last: it calls the others.
+START_ORDER = ("classification", "complaints", "evaluation", "gateway")
+READY_TIMEOUT_SECONDS = 60.0
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Children get SIGTERM if ``up`` itself is killed, so none is left orphaned."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+def ports_in_use(settings: Settings) -> list[str]:
+    problems = []
+    for name in START_ORDER:
+        for kind, port in (("gRPC", settings.grpc_port(name)), ("HTTP", settings.http_port(name))):
+            with socket.socket() as probe:
+                try:
+                    probe.bind((settings.bind_host, port))
+                except OSError:
+                    problems.append(f"{name}: {kind} port {port} is already in use")
+    return problems
+
+
+def is_serving(target: str, timeout: float = 1.0) -> bool:
+    with grpc.insecure_channel(target) as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=timeout
+            )
+        except grpc.RpcError:
+            return False
+        return reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+class Pack:
+    def __init__(self, settings: Settings, out=sys.stdout):
+        self.settings = settings
+        self.out = out
+        self.children: dict[str, subprocess.Popen] = {}
+        self.stop_requested = threading.Event()
+
+    def say(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+    def run(self) -> int:
+        problems = ports_in_use(self.settings)
+        if problems:
+            for problem in problems:
+                self.say(f"cannot start: {problem}")
+            return 1
+        try:
+            for name in START_ORDER:
+                self.children[name] = subprocess.Popen(
+                    [sys.executable, "-m", "services.common.cli", "serve", name],
+                    preexec_fn=_die_with_parent,
+                    start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
+                )
+            if not self._wait_until_serving():
+                return 1
+            self._print_endpoints()
+            return self._supervise()
+        finally:
+            self.stop_all()
+
+    def _wait_until_serving(self) -> bool:
+        started = time.monotonic()
+        pending = list(START_ORDER)
+        while pending:
+            if self.stop_requested.is_set():
+                return False
+            for name in list(pending):
+                code = self.children[name].poll()
+                if code is not None:
+                    self.say(f"{name} exited with code {code} during start-up; stopping the pack")
+                    return False
+                if is_serving(self.settings.target(name), timeout=0.5):
+                    pending.remove(name)
+            if time.monotonic() - started > READY_TIMEOUT_SECONDS:
+                self.say(f"not SERVING after {READY_TIMEOUT_SECONDS:.0f}s: {', '.join(pending)}")
+                return False
+            time.sleep(0.1)
+        self.say(f"all {len(START_ORDER)} processes SERVING in {time.monotonic() - started:.1f}s")
+        return True
+
+    def _print_endpoints(self) -> None:
+        self.say(f"{'service':<16}{'gRPC':<22}{'metrics / probes':<34}pid")
+        for name in START_ORDER:
+            host = self.settings.bind_host
+            http = f"http://{host}:{self.settings.http_port(name)}/metrics"
+            grpc_address = f"{host}:{self.settings.grpc_port(name)}"
+            self.say(f"{name:<16}{grpc_address:<22}{http:<34}{self.children[name].pid}")
+        self.say("Ctrl-C stops the pack.")
+
+    def _supervise(self) -> int:
+        while not self.stop_requested.wait(0.2):
+            for name, child in self.children.items():
+                code = child.poll()
+                if code is not None:
+                    self.say(f"{name} exited unexpectedly with code {code}; stopping the pack")
+                    return 1
+        return 0
+
+    def stop_all(self) -> None:
+        running = {n: c for n, c in self.children.items() if c.poll() is None}
+        for child in running.values():
+            child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + self.settings.shutdown_grace_seconds + 10
+        for name, child in running.items():
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.say(f"{name} did not stop in time; killing it")
+                child.kill()
+                child.wait()
+        if running:
+            self.say("pack stopped")
+
+
+def up(settings: Settings) -> int:
+    pack = Pack(settings)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: pack.stop_requested.set())
+    return pack.run()

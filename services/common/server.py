@@ -1,0 +1,172 @@
+"""The one bootstrap every process uses: build the gRPC server with health, reflection
+and interceptors; bind; get ready (migrate, load rule sets); report SERVING; and on
+SIGTERM/SIGINT report NOT_SERVING, let in-flight calls finish, then stop."""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+import signal
+import threading
+import time
+from collections.abc import Callable
+from concurrent import futures
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from sqlalchemy.engine import Engine
+
+from services.common.config import Settings
+from services.common.database import create_database_engine
+from services.common.http_endpoints import HttpEndpoints
+from services.common.interceptors import ServerCallInterceptor
+from services.common.logs import configure_logging
+from services.common.migrations import upgrade_to_head
+
+log = logging.getLogger("retailcare.server")
+MAX_CONNECTION_AGE_MS = 5 * 60 * 1000  # lets client-side round_robin rebalance in k8s
+
+
+class StartupError(Exception):
+    """Start-up failed for a reason the operator can fix; the message says which."""
+
+
+@dataclass
+class Runtime:
+    """What a service's code gets from the kernel."""
+
+    name: str
+    settings: Settings
+    engine: Engine | None = None
+    stop_callbacks: list[Callable[[], None]] = field(default_factory=list)
+
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        self.stop_callbacks.append(callback)
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """A service: its name, its migrations, how to register its servicers (returns the
+    full gRPC service names) and what must happen before it reports SERVING."""
+
+    name: str
+    register: Callable[[grpc.Server, Runtime], list[str]]
+    migrations_dir: pathlib.Path | None = None
+    prepare: Callable[[Runtime], None] | None = None
+
+
+class RunningService:
+    def __init__(self, definition: ServiceDefinition, settings: Settings):
+        self.definition = definition
+        self.settings = settings
+        self.runtime = Runtime(definition.name, settings)
+        self.health = health.HealthServicer(experimental_non_blocking=True)
+        self._stopped = threading.Event()
+        self._stop_requested = threading.Event()
+        self._server: grpc.Server | None = None
+        self._http: HttpEndpoints | None = None
+        self._service_names: list[str] = []
+        self.ready = False
+
+    def start(self) -> RunningService:
+        name = self.definition.name
+        if self.definition.migrations_dir is not None:
+            self.runtime.engine = create_database_engine(self.settings.database_url(name))
+        server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=self.settings.max_workers),
+            interceptors=[ServerCallInterceptor()],
+            maximum_concurrent_rpcs=self.settings.max_concurrent_rpcs,
+            options=[
+                ("grpc.so_reuseport", 0),
+                ("grpc.max_receive_message_length", self.settings.max_message_bytes),
+                ("grpc.max_send_message_length", self.settings.max_message_bytes),
+                ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_MS),
+                (
+                    "grpc.max_connection_age_grace_ms",
+                    int(self.settings.shutdown_grace_seconds * 1000),
+                ),
+            ],
+        )
+        self._service_names = self.definition.register(server, self.runtime)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        reflection.enable_server_reflection(
+            [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+        )
+        grpc_port = self.settings.grpc_port(name)
+        address = f"{self.settings.bind_host}:{grpc_port}"
+        try:
+            server.add_insecure_port(address)
+        except RuntimeError:
+            raise StartupError(
+                f"{name}: gRPC port {grpc_port} is already in use ({address})"
+            ) from None
+        http_port = self.settings.http_port(name)
+        try:
+            self._http = HttpEndpoints(self.settings.bind_host, http_port, lambda: self.ready)
+        except OSError as error:
+            raise StartupError(
+                f"{name}: HTTP port {http_port} cannot be used ({error.strerror})"
+            ) from None
+        self._server = server
+        server.start()
+        self._http.start()
+        log.info("listening", extra={"grpc_port": grpc_port, "http_port": http_port})
+        self._prepare()
+        return self
+
+    def _prepare(self) -> None:
+        if self.definition.migrations_dir is not None:
+            upgrade_to_head(self.definition.migrations_dir, self.runtime.engine)
+        if self.definition.prepare is not None:
+            self.definition.prepare(self.runtime)
+        self.ready = True
+        self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        log.info("serving")
+
+    def _set_health(self, status) -> None:
+        for service_name in ["", *self._service_names]:
+            self.health.set(service_name, status)
+
+    def request_stop(self) -> None:
+        self._stop_requested.set()
+
+    def wait(self) -> None:
+        """Blocks until a stop is requested, then stops gracefully."""
+        while not self._stop_requested.wait(0.5):
+            pass
+        self.stop()
+
+    def stop(self) -> None:
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self.ready = False
+        self.health.enter_graceful_shutdown()
+        log.info("draining", extra={"grace_seconds": self.settings.shutdown_grace_seconds})
+        if self._server is not None:
+            time.sleep(self.settings.drain_seconds)
+            self._server.stop(self.settings.shutdown_grace_seconds).wait()
+        for callback in reversed(self.runtime.stop_callbacks):
+            callback()
+        if self._http is not None:
+            self._http.stop()
+        if self.runtime.engine is not None:
+            self.runtime.engine.dispose()
+        log.info("stopped")
+
+
+def serve_forever(definition: ServiceDefinition, settings: Settings) -> None:
+    """Runs one service in this process until SIGTERM or SIGINT."""
+    configure_logging(definition.name, settings.log_level)
+    running = RunningService(definition, settings)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: running.request_stop())
+    try:
+        running.start()
+    except BaseException:
+        running.stop()
+        raise
+    running.wait()

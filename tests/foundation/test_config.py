@@ -1,0 +1,58 @@
+import pytest
+
+from services.common.config import ConfigError, load_settings
+
+
+def test_defaults_are_the_documented_ports_and_sqlite():
+    settings = load_settings(environ={})
+    assert [settings.grpc_port(n) for n in ("gateway", "classification", "complaints", "evaluation")] == [
+        50051,
+        50052,
+        50053,
+        50054,
+    ]
+    assert [settings.http_port(n) for n in ("gateway", "classification", "complaints", "evaluation")] == [
+        9151,
+        9152,
+        9153,
+        9154,
+    ]
+    assert settings.database_url("complaints").get_backend_name() == "sqlite"
+    assert str(settings.database_url("complaints")).endswith("data/complaints.db")
+
+
+def test_environment_overrides_file_which_overrides_defaults(tmp_path):
+    config = tmp_path / "retailcare.yaml"
+    config.write_text("log_level: DEBUG\nclassification_grpc_port: 6000\n")
+    settings = load_settings(
+        environ={"RETAILCARE_CONFIG": str(config), "RETAILCARE_CLASSIFICATION_GRPC_PORT": "6001"}
+    )
+    assert settings.log_level == "DEBUG"
+    assert settings.grpc_port("classification") == 6001
+
+
+def test_postgresql_url_uses_psycopg():
+    settings = load_settings(environ={"RETAILCARE_EVALUATION_DATABASE_URL": "postgresql://u@h:5432/db"})
+    assert settings.database_url("evaluation").drivername == "postgresql+psycopg"
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"RETAILCARE_GATEWAY_PORT": "1"}, "RETAILCARE_GATEWAY_PORT"),
+        ({"RETAILCARE_CLASSIFICATION_DATABASE_URL": "not a url"}, "classification_database_url"),
+        ({"RETAILCARE_COMPLAINTS_DATABASE_URL": "mysql://x@y/z"}, "complaints_database_url"),
+        ({"RETAILCARE_EVALUATION_DATABASE_URL": "postgresql://x@y"}, "evaluation_database_url"),
+        ({"RETAILCARE_MAX_WORKERS": "many"}, "max_workers"),
+    ],
+)
+def test_bad_configuration_names_the_key(environ, named):
+    with pytest.raises(ConfigError, match=named):
+        load_settings(environ=environ)
+
+
+def test_unknown_key_in_config_file_is_named(tmp_path):
+    config = tmp_path / "retailcare.yaml"
+    config.write_text("grpc_prot: 1\n")
+    with pytest.raises(ConfigError, match="grpc_prot"):
+        load_settings(environ={"RETAILCARE_CONFIG": str(config)})

@@ -1,0 +1,21 @@
+import pytest
+from sqlalchemy import inspect
+
+from services.common.cli import service_definition
+from services.common.config import SERVICES_WITH_DATABASE, parse_database_url
+from services.common.database import create_database_engine
+from services.common.migrations import current_revision, head_revision, upgrade_to_head
+
+
+@pytest.mark.parametrize("name", SERVICES_WITH_DATABASE)
+def test_migrations_apply_and_reapply(name, db_url):
+    engine = create_database_engine(parse_database_url("test", db_url))
+    migrations = service_definition(name).migrations_dir
+    try:
+        upgrade_to_head(migrations, engine)
+        upgrade_to_head(migrations, engine)  # a second start changes nothing
+        assert current_revision(engine) == head_revision(migrations, engine)
+        tables = set(inspect(engine).get_table_names())
+        assert {"rule_set_versions", "rule_set_active", "rule_set_audit"} <= tables
+    finally:
+        engine.dispose()

@@ -1,0 +1,112 @@
+"""The shared bootstrap through real channels: health, reflection, metrics, errors."""
+
+import re
+import urllib.request
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_status import rpc_status
+
+from services.common.errors import field_violations
+from services.common.server import RunningService, StartupError
+from services.common.cli import service_definition
+from tests.support import probe_service
+from tests.support.ports import free_port
+from tests.support.services import channel_to, running, settings_for
+
+
+def _reflected_services(channel) -> set[str]:
+    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+    request = reflection_pb2.ServerReflectionRequest(list_services="")
+    response = next(stub.ServerReflectionInfo(iter([request]), timeout=5))
+    return {s.name for s in response.list_services_response.service}
+
+
+def _metrics(service: RunningService) -> str:
+    port = service.settings.http_port(service.definition.name)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+        return reply.read().decode()
+
+
+@pytest.mark.parametrize("name", ["classification", "complaints", "evaluation", "gateway"])
+def test_every_process_serves_health_and_reflection(name, tmp_path):
+    with running(service_definition(name), settings_for(tmp_path)) as service, channel_to(service) as ch:
+        reply = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=5)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        services = _reflected_services(ch)
+        assert {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"} <= services
+        port = service.settings.http_port(name)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as ready:
+            assert ready.status == 200
+
+
+def test_handled_calls_show_in_metrics_with_their_code(tmp_path):
+    with running(probe_service.definition, settings_for(tmp_path)) as service, channel_to(service) as ch:
+        probe_service.call(ch, "Sleep", b"0")
+        with pytest.raises(grpc.RpcError):
+            probe_service.call(ch, "Missing", b"x")
+        text = _metrics(service)
+    labels = 'grpc_method="{}",grpc_service="retailcare.test.Probe",grpc_type="UNARY"'
+    ok = re.search(r'grpc_server_handled_total\{grpc_code="OK",' + labels.format("Sleep") + r"\} (\S+)", text)
+    missing = re.search(
+        r'grpc_server_handled_total\{grpc_code="NOT_FOUND",' + labels.format("Missing") + r"\} (\S+)", text
+    )
+    assert ok and float(ok.group(1)) >= 1
+    assert missing and float(missing.group(1)) >= 1
+    assert "grpc_server_handling_seconds_bucket{" in text
+    assert 'grpc_server_started_total{grpc_method="Sleep"' in text
+
+
+def test_domain_errors_carry_status_details(tmp_path):
+    with running(probe_service.definition, settings_for(tmp_path)) as service, channel_to(service) as ch:
+        with pytest.raises(grpc.RpcError) as invalid:
+            probe_service.call(ch, "Invalid")
+        with pytest.raises(grpc.RpcError) as missing:
+            probe_service.call(ch, "Missing", b"L123")
+    assert invalid.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(invalid.value) == {"licence_number": "must not be empty"}
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+    assert "L123" in missing.value.details()
+
+
+def test_unexpected_error_is_internal_with_an_error_id_and_no_trace(tmp_path, caplog):
+    with running(probe_service.definition, settings_for(tmp_path)) as service, channel_to(service) as ch:
+        with pytest.raises(grpc.RpcError) as crash:
+            probe_service.call(ch, "Crash")
+    assert crash.value.code() == grpc.StatusCode.INTERNAL
+    assert "secret internal detail" not in crash.value.details()
+    assert "Traceback" not in crash.value.details()
+    error_id = re.search(r"error id (\w+)", crash.value.details()).group(1)
+    status = rpc_status.from_call(crash.value)
+    assert status is not None and status.details
+    logged = [r for r in caplog.records if getattr(r, "error_id", None) == error_id]
+    assert logged and logged[0].exc_info
+
+
+def test_request_id_is_echoed_to_the_caller(tmp_path):
+    with running(probe_service.definition, settings_for(tmp_path)) as service, channel_to(service) as ch:
+        method = ch.unary_unary(f"/{probe_service.SERVICE}/Sleep")
+        _, call = method.with_call(b"0", metadata=(("x-request-id", "abc-123"),), timeout=5)
+    assert ("x-request-id", "abc-123") in call.initial_metadata()
+
+
+def test_port_in_use_names_the_port_and_the_service(tmp_path):
+    settings = settings_for(tmp_path)
+    with running(service_definition("classification"), settings):
+        with pytest.raises(StartupError, match=f"classification: gRPC port {settings.grpc_port('classification')}"):
+            RunningService(service_definition("classification"), settings).start()
+
+
+def test_http_port_in_use_is_named(tmp_path):
+    import socket
+
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        service = RunningService(service_definition("gateway"), settings_for(tmp_path, gateway_http_port=port))
+        with pytest.raises(StartupError, match=f"gateway: HTTP port {port}"):
+            service.start()
+        service.stop()

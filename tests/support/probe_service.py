@@ -1,0 +1,55 @@
+"""A test-only service on the shared bootstrap, with methods that sleep, fail and crash.
+
+Run as ``python -m tests.support.probe_service`` for the shutdown tests."""
+
+import time
+
+import grpc
+
+from services.common.config import load_settings
+from services.common.errors import InvalidArgument, NotFound
+from services.common.server import ServiceDefinition, serve_forever
+
+SERVICE = "retailcare.test.Probe"
+
+
+def _sleep(request: bytes, context) -> bytes:
+    time.sleep(float(request.decode()))
+    return b"slept"
+
+
+def _invalid(request: bytes, context) -> bytes:
+    raise InvalidArgument([("licence_number", "must not be empty")])
+
+
+def _missing(request: bytes, context) -> bytes:
+    raise NotFound("customer", request.decode())
+
+
+def _crash(request: bytes, context) -> bytes:
+    raise RuntimeError("secret internal detail")
+
+
+def _register(server: grpc.Server, runtime) -> list[str]:
+    handlers = {
+        name: grpc.unary_unary_rpc_method_handler(function)
+        for name, function in {
+            "Sleep": _sleep,
+            "Invalid": _invalid,
+            "Missing": _missing,
+            "Crash": _crash,
+        }.items()
+    }
+    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, handlers)])
+    return [SERVICE]
+
+
+definition = ServiceDefinition(name="gateway", register=_register)
+
+
+def call(channel: grpc.Channel, method: str, payload: bytes = b"", timeout: float = 10) -> bytes:
+    return channel.unary_unary(f"/{SERVICE}/{method}")(payload, timeout=timeout)
+
+
+if __name__ == "__main__":
+    serve_forever(definition, load_settings())
