@@ -74,9 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("names", nargs="*", help=f"any of {', '.join(SERVICES_WITH_DATABASE)}")
     migrate.set_defaults(run=_migrate)
-    commands.add_parser("config", help="print the effective configuration").set_defaults(
-        run=_config
-    )
+    commands.add_parser("config", help="print the effective configuration").set_defaults(run=_config)
     return parser
 
 

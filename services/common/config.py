@@ -157,9 +157,7 @@ def load_settings(
     for service in SERVICES_WITH_DATABASE:
         settings.database_url(service)  # fail now, naming the key, not at first query
     if values["log_level"].upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        raise ConfigError(
-            f"log_level must be DEBUG, INFO, WARNING or ERROR, got {values['log_level']!r}"
-        )
+        raise ConfigError(f"log_level must be DEBUG, INFO, WARNING or ERROR, got {values['log_level']!r}")
     return settings
 
 

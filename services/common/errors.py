@@ -55,11 +55,7 @@ class _ResourceError(DomainError):
         raise NotImplementedError
 
     def details(self) -> list:
-        return [
-            error_details_pb2.ResourceInfo(
-                resource_type=self.resource_type, resource_name=self.name
-            )
-        ]
+        return [error_details_pb2.ResourceInfo(resource_type=self.resource_type, resource_name=self.name)]
 
 
 class NotFound(_ResourceError):

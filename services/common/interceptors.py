@@ -107,9 +107,7 @@ def _wrap_unary(behavior: Callable, grpc_type: str, method: str, request_streami
         tracked = _Call(grpc_type, method, context)
         tokens = tracked.enter()
         if request_streaming:
-            request_or_iterator = _counted(
-                request_or_iterator, metrics.MSG_RECEIVED.labels(*tracked.labels)
-            )
+            request_or_iterator = _counted(request_or_iterator, metrics.MSG_RECEIVED.labels(*tracked.labels))
         else:
             metrics.MSG_RECEIVED.labels(*tracked.labels).inc()
         try:
@@ -130,9 +128,7 @@ def _wrap_streaming(behavior: Callable, grpc_type: str, method: str, request_str
         tracked = _Call(grpc_type, method, context)
         tokens = tracked.enter()
         if request_streaming:
-            request_or_iterator = _counted(
-                request_or_iterator, metrics.MSG_RECEIVED.labels(*tracked.labels)
-            )
+            request_or_iterator = _counted(request_or_iterator, metrics.MSG_RECEIVED.labels(*tracked.labels))
         else:
             metrics.MSG_RECEIVED.labels(*tracked.labels).inc()
         sent = metrics.MSG_SENT.labels(*tracked.labels)

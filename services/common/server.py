@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -40,6 +41,7 @@ class Runtime:
     name: str
     settings: Settings
     engine: Engine | None = None
+    rule_sets: Any = None  # the RuleSetRegistry of a service that owns rule sets
     stop_callbacks: list[Callable[[], None]] = field(default_factory=list)
 
     def on_stop(self, callback: Callable[[], None]) -> None:
@@ -100,16 +102,12 @@ class RunningService:
         try:
             server.add_insecure_port(address)
         except RuntimeError:
-            raise StartupError(
-                f"{name}: gRPC port {grpc_port} is already in use ({address})"
-            ) from None
+            raise StartupError(f"{name}: gRPC port {grpc_port} is already in use ({address})") from None
         http_port = self.settings.http_port(name)
         try:
             self._http = HttpEndpoints(self.settings.bind_host, http_port, lambda: self.ready)
         except OSError as error:
-            raise StartupError(
-                f"{name}: HTTP port {http_port} cannot be used ({error.strerror})"
-            ) from None
+            raise StartupError(f"{name}: HTTP port {http_port} cannot be used ({error.strerror})") from None
         self._server = server
         server.start()
         self._http.start()

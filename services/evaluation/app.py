@@ -4,15 +4,18 @@ import pathlib
 
 import grpc
 
+from services.common.rules.hosting import prepare_rule_sets, register_rule_sets
 from services.common.server import Runtime, ServiceDefinition
+from services.evaluation.rule_sets import RULE_SETS
 
 
 def register(server: grpc.Server, runtime: Runtime) -> list[str]:
-    return []
+    return register_rule_sets(server, runtime, RULE_SETS)
 
 
 definition = ServiceDefinition(
     name="evaluation",
     register=register,
     migrations_dir=pathlib.Path(__file__).parent / "migrations",
+    prepare=prepare_rule_sets,
 )

@@ -9,9 +9,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
+from services.common.cli import service_definition
 from services.common.errors import field_violations
 from services.common.server import RunningService, StartupError
-from services.common.cli import service_definition
 from tests.support import probe_service
 from tests.support.ports import free_port
 from tests.support.services import channel_to, running, settings_for
@@ -95,7 +95,9 @@ def test_request_id_is_echoed_to_the_caller(tmp_path):
 def test_port_in_use_names_the_port_and_the_service(tmp_path):
     settings = settings_for(tmp_path)
     with running(service_definition("classification"), settings):
-        with pytest.raises(StartupError, match=f"classification: gRPC port {settings.grpc_port('classification')}"):
+        with pytest.raises(
+            StartupError, match=f"classification: gRPC port {settings.grpc_port('classification')}"
+        ):
             RunningService(service_definition("classification"), settings).start()
 
 
@@ -106,7 +108,9 @@ def test_http_port_in_use_is_named(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", port))
         taken.listen()
-        service = RunningService(service_definition("gateway"), settings_for(tmp_path, gateway_http_port=port))
+        service = RunningService(
+            service_definition("gateway"), settings_for(tmp_path, gateway_http_port=port)
+        )
         with pytest.raises(StartupError, match=f"gateway: HTTP port {port}"):
             service.start()
         service.stop()

@@ -1,0 +1,237 @@
+"""The RuleSetAdmin gRPC service: thin; the work is in validation, store and registry."""
+
+from __future__ import annotations
+
+import base64
+
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from retailcare.rules.v1 import rule_sets_pb2 as pb
+from retailcare.rules.v1 import rule_sets_pb2_grpc
+
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.common.rules.engine import Decision, FactsError
+from services.common.rules.model import Diagnostic
+from services.common.rules.registry import RuleSetRegistry
+from services.common.rules.store import VersionRecord
+from services.common.rules.validation import ValidationResult, validate
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+_SEVERITY = {"error": pb.Diagnostic.ERROR, "warning": pb.Diagnostic.WARNING}
+
+
+def _timestamp(moment) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    if moment is not None:
+        stamp.FromDatetime(moment)
+    return stamp
+
+
+def _diagnostic(d: Diagnostic) -> pb.Diagnostic:
+    return pb.Diagnostic(severity=_SEVERITY[d.severity], rule_id=d.rule_id, line=d.line, message=d.message)
+
+
+def _version(record: VersionRecord, with_source: bool = True) -> pb.RuleSetVersion:
+    return pb.RuleSetVersion(
+        rule_set=record.rule_set,
+        version=record.version,
+        checksum=record.checksum,
+        author=record.author,
+        comment=record.comment,
+        created_at=_timestamp(record.created_at),
+        source=record.source if with_source else "",
+        active=record.active,
+    )
+
+
+def _decision(decision: Decision) -> pb.Decision:
+    outputs = struct_pb2.Struct()
+    outputs.update(decision.outputs)
+    return pb.Decision(
+        rule_set=decision.rule_set,
+        version=decision.version,
+        outputs=outputs,
+        fired_rules=list(decision.fired),
+        seconds=decision.seconds,
+    )
+
+
+def _refuse(result: ValidationResult, field: str = "source") -> InvalidArgument:
+    return InvalidArgument(
+        [(field, str(d)) for d in result.errors],
+        f"the rule set is invalid: {len(result.errors)} problem(s); the first: {result.errors[0]}",
+    )
+
+
+def page_window(page_size: int, page_token: str) -> tuple[int, int]:
+    """(offset, limit) of a page; page_size 0 means the default, larger ones are capped (AIP-158)."""
+    violations = []
+    if page_size < 0:
+        violations.append(("page_size", "must not be negative"))
+    offset = 0
+    if page_token:
+        try:
+            offset = int(base64.urlsafe_b64decode(page_token.encode()).decode())
+        except ValueError:
+            violations.append(("page_token", "not a token this service issued"))
+    if violations:
+        raise InvalidArgument(violations)
+    return offset, min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def next_page_token(offset: int, limit: int, returned: int) -> str:
+    return base64.urlsafe_b64encode(str(offset + limit).encode()).decode() if returned == limit else ""
+
+
+def facts_of(message: struct_pb2.Struct) -> dict:
+    return json_format.MessageToDict(message)
+
+
+class RuleSetAdminServicer(rule_sets_pb2_grpc.RuleSetAdminServicer):
+    def __init__(self, registry: RuleSetRegistry):
+        self.registry = registry
+        self.store = registry.store
+
+    def _known(self, name: str) -> str:
+        if not name:
+            raise InvalidArgument([("rule_set", "is required")])
+        if name not in self.registry.kinds:
+            raise NotFound(
+                "rule set",
+                name,
+                f"this service owns no rule set {name!r} (it owns {', '.join(self.registry.kinds)})",
+            )
+        return name
+
+    def ListRuleSets(self, request, context):
+        active, latest = self.store.active_versions(), self.store.latest_versions()
+        summaries = []
+        for name in self.registry.kinds:
+            serving = self.registry.serving_version(name)
+            description = self.registry.serving(name).document.description if serving else ""
+            summaries.append(
+                pb.RuleSetSummary(
+                    name=name,
+                    description=description.strip(),
+                    active_version=active.get(name, 0),
+                    latest_version=latest.get(name, 0),
+                    activated_at=_timestamp(self.store.activated_at(name)),
+                    serving_version=serving,
+                )
+            )
+        return pb.ListRuleSetsResponse(rule_sets=summaries)
+
+    def GetRuleSetVersion(self, request, context):
+        record = self.store.get(self._known(request.rule_set), request.version)
+        return pb.GetRuleSetVersionResponse(version=_version(record))
+
+    def ValidateRuleSet(self, request, context):
+        result = validate(request.source, self.registry.kinds)
+        if result.compiled is not None:
+            result.compiled.close()
+        return pb.ValidateRuleSetResponse(
+            valid=result.valid,
+            rule_set=result.document.name if result.document else "",
+            diagnostics=[_diagnostic(d) for d in result.diagnostics],
+            tests_passed=result.tests_passed,
+        )
+
+    def DryRunRuleSet(self, request, context):
+        facts = facts_of(request.facts)
+        compiled, warnings = self._dry_run_target(request)
+        try:
+            if compiled is None:
+                decision = self.registry.decide(request.rule_set, facts)
+            else:
+                decision = compiled.decide(facts, memoise=False)
+        except FactsError as problem:
+            raise InvalidArgument([(f"facts.{field}", why) for field, why in problem.violations]) from None
+        finally:
+            if compiled is not None:
+                compiled.close()
+        return pb.DryRunRuleSetResponse(
+            decision=_decision(decision), diagnostics=[_diagnostic(d) for d in warnings]
+        )
+
+    def _dry_run_target(self, request):
+        """A freshly compiled draft or stored version, or None for the version serving."""
+        if request.WhichOneof("target") == "draft_source":
+            result = validate(request.draft_source, self.registry.kinds)
+            if not result.valid:
+                raise _refuse(result, "draft_source")
+            return result.compiled, result.warnings
+        name = self._known(request.rule_set)
+        if not request.version:
+            return None, []
+        result = validate(self.store.get(name, request.version).source, self.registry.kinds, request.version)
+        if not result.valid:
+            raise FailedPrecondition(
+                f"{name} version {request.version} no longer validates: {result.errors[0]}", name
+            )
+        return result.compiled, []
+
+    def PublishRuleSet(self, request, context):
+        if not request.author.strip():
+            raise InvalidArgument([("author", "is required: who publishes this version")])
+        result = validate(request.source, self.registry.kinds)
+        if not result.valid:
+            raise _refuse(result)
+        result.compiled.close()
+        record = self.store.publish(
+            result.document.name,
+            request.source,
+            request.author.strip(),
+            request.comment,
+            not request.stage_only,
+        )
+        self.registry.refresh()
+        return pb.PublishRuleSetResponse(
+            version=_version(record), diagnostics=[_diagnostic(d) for d in result.warnings]
+        )
+
+    def ActivateRuleSetVersion(self, request, context):
+        name = self._known(request.rule_set)
+        violations = []
+        if request.version <= 0:
+            violations.append(("version", "must be a stored version number"))
+        if not request.actor.strip():
+            violations.append(("actor", "is required: who activates this version"))
+        if violations:
+            raise InvalidArgument(violations)
+        record, previous = self.store.activate(name, request.version, request.actor.strip(), request.comment)
+        self.registry.refresh()
+        return pb.ActivateRuleSetVersionResponse(version=_version(record), previous_version=previous)
+
+    def ListRuleSetVersions(self, request, context):
+        name = self._known(request.rule_set)
+        offset, limit = page_window(request.page_size, request.page_token)
+        records = self.store.versions(name, offset, limit)
+        audit = [
+            pb.AuditEntry(
+                rule_set=a.rule_set,
+                version=a.version,
+                action=a.action,
+                actor=a.actor,
+                comment=a.comment,
+                at=_timestamp(a.at),
+            )
+            for a in self.store.audit(name)
+        ]
+        return pb.ListRuleSetVersionsResponse(
+            versions=[_version(r, with_source=False) for r in records],
+            audit=audit,
+            next_page_token=next_page_token(offset, limit, len(records)),
+        )
+
+    def DiffRuleSetVersions(self, request, context):
+        name = self._known(request.rule_set)
+        violations = [
+            (f, "must be a version number")
+            for f in ("from_version", "to_version")
+            if getattr(request, f) <= 0
+        ]
+        if violations:
+            raise InvalidArgument(violations)
+        return pb.DiffRuleSetVersionsResponse(
+            unified_diff=self.store.diff(name, request.from_version, request.to_version)
+        )

@@ -1,0 +1,450 @@
+"""Reading a rule-set document (YAML, see docs/rules.md) into a RuleSetDocument,
+collecting every problem with the line it is on instead of stopping at the first."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from services.common.rules import conditions as c
+from services.common.rules.model import (
+    HIT_POLICIES,
+    INPUT_TYPES,
+    ActionCall,
+    Diagnostic,
+    InputSpec,
+    Rule,
+    RuleSetDocument,
+    RuleSetKind,
+    TestCase,
+    Vocabulary,
+)
+from services.common.rules.tables import parse_cell
+
+MAX_SOURCE_BYTES = 256 * 1024
+MAX_RULES = 300  # durable-rules' C core handles a few hundred rules per ruleset
+MAX_INPUTS = 200  # its facts hold at most 255 properties
+TOP_LEVEL_KEYS = {"name", "description", "hit_policy", "inputs", "rules", "table", "tests"}
+RULE_KEYS = {"id", "description", "priority", "when", "then"}
+TABLE_KEYS = {"conditions", "rows", "rows_from"}
+ROW_KEYS = {"id", "description", "priority"}
+TEST_KEYS = {"name", "given", "expect", "fired"}
+OPERATORS = {
+    "equals",
+    "not_equals",
+    "less_than",
+    "at_most",
+    "greater_than",
+    "at_least",
+    "between",
+    "in",
+    "not_in",
+    "is_missing",
+    "is_present",
+}
+RESERVED_INPUTS = {"sid", "id", c.ALWAYS_PRESENT}
+_ORDERED = {"less_than": "lt", "at_most": "lte", "greater_than": "gt", "at_least": "gte"}
+
+
+class LineDict(dict):
+    """A YAML mapping that remembers the line it starts on."""
+
+    line = 0
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    mapping = LineDict()
+    mapping.line = node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in mapping:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+        mapping[key] = loader.construct_object(value_node, deep=True)
+    return mapping
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_yaml(source: str) -> Any:
+    return yaml.load(source, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+
+
+class _Reader:
+    def __init__(self, vocabulary: Vocabulary | None):
+        self.vocabulary = vocabulary
+        self.diagnostics: list[Diagnostic] = []
+        self.inputs: dict[str, InputSpec] = {}
+
+    def error(self, message: str, line: int = 0, rule_id: str = "") -> None:
+        self.diagnostics.append(Diagnostic("error", message, rule_id, line))
+
+    # -- inputs -------------------------------------------------------------
+    def read_inputs(self, raw: Any, line: int) -> None:
+        if not isinstance(raw, dict) or not raw:
+            self.error("inputs: expected a mapping of input name to its declaration", line)
+            return
+        if len(raw) > MAX_INPUTS:
+            self.error(f"inputs: {len(raw)} inputs, at most {MAX_INPUTS} are supported", raw.line)
+        for name, spec in raw.items():
+            where = getattr(spec, "line", raw.line)
+            if not isinstance(spec, dict):
+                self.error(f"input {name}: expected type, required, values, description", where)
+                continue
+            unknown = set(spec) - {"type", "required", "values", "description"}
+            if unknown:
+                self.error(f"input {name}: unknown keys {', '.join(sorted(unknown))}", where)
+            if str(name) in RESERVED_INPUTS or str(name).startswith("$"):
+                self.error(f"input {name}: the name is reserved by the engine", where)
+                continue
+            kind = spec.get("type")
+            if kind not in INPUT_TYPES:
+                self.error(f"input {name}: type must be one of {', '.join(INPUT_TYPES)}", where)
+                continue
+            allowed = spec.get("values") or []
+            if kind == "one_of" and (not isinstance(allowed, list) or not allowed):
+                self.error(f"input {name}: a one_of input lists its allowed values", where)
+                continue
+            self.inputs[name] = InputSpec(
+                name=str(name),
+                type=kind,
+                required=bool(spec.get("required", False)),
+                allowed=tuple(str(v) for v in allowed),
+                description=str(spec.get("description", "")),
+                line=where,
+            )
+
+    # -- conditions ---------------------------------------------------------
+    def literal(self, spec: InputSpec, value: Any, rule_id: str, line: int) -> Any:
+        try:
+            return spec.convert(value)
+        except ValueError as problem:
+            self.error(f"{spec.name}: value {value!r} {problem}", line, rule_id)
+            return None
+
+    def condition(self, raw: Any, rule_id: str, line: int) -> Any:
+        line = getattr(raw, "line", line)
+        if not isinstance(raw, dict) or len(raw) != 1:
+            self.error(
+                "a condition is `all: [...]`, `any: [...]`, `not: ...` or `input: {operator: value}`",
+                line,
+                rule_id,
+            )
+            return c.TRUE
+        key, value = next(iter(raw.items()))
+        if key in ("all", "any"):
+            if not isinstance(value, list) or not value:
+                self.error(f"{key}: expected a non-empty list of conditions", line, rule_id)
+                return c.TRUE
+            items = tuple(self.condition(item, rule_id, line) for item in value)
+            return c.AllOf(items) if key == "all" else c.AnyOf(items)
+        if key == "not":
+            return c.Not(self.condition(value, rule_id, line))
+        spec = self.inputs.get(key)
+        if spec is None:
+            self.error(f"unknown input {key!r}", line, rule_id)
+            return c.TRUE
+        if not isinstance(value, dict):
+            value = {"equals": value}
+        if len(value) != 1:
+            self.error(f"{key}: give exactly one operator ({', '.join(sorted(OPERATORS))})", line, rule_id)
+            return c.TRUE
+        operator, operand = next(iter(value.items()))
+        return self.comparison(spec, operator, operand, rule_id, line)
+
+    def comparison(self, spec: InputSpec, operator: str, operand: Any, rule_id: str, line: int) -> Any:
+        name = spec.name
+        if operator not in OPERATORS:
+            self.error(
+                f"{name}: unknown operator {operator!r}; use one of {', '.join(sorted(OPERATORS))}",
+                line,
+                rule_id,
+            )
+            return c.TRUE
+        if operator in ("is_missing", "is_present"):
+            return c.Present(name, (operator == "is_present") == bool(operand))
+        if operator in _ORDERED or operator == "between":
+            if spec.type in ("boolean", "one_of"):
+                self.error(
+                    f"{name}: {operator} needs a number, date or text input, {name} is {spec.type}",
+                    line,
+                    rule_id,
+                )
+                return c.TRUE
+        if operator in ("in", "not_in"):
+            if not isinstance(operand, list) or not operand:
+                self.error(f"{name}: {operator} expects a non-empty list", line, rule_id)
+                return c.TRUE
+            values = [self.literal(spec, v, rule_id, line) for v in operand]
+            if operator == "in":
+                return c.AnyOf(tuple(c.Compare(name, "eq", v) for v in values))
+            return c.AllOf(tuple(c.Compare(name, "neq", v) for v in values))
+        if operator == "between":
+            if not isinstance(operand, list) or len(operand) != 2:
+                self.error(f"{name}: between expects [lowest, highest]", line, rule_id)
+                return c.TRUE
+            low, high = (self.literal(spec, v, rule_id, line) for v in operand)
+            return c.AllOf((c.Compare(name, "gte", low), c.Compare(name, "lte", high)))
+        value = self.literal(spec, operand, rule_id, line)
+        op = {"equals": "eq", "not_equals": "neq"}.get(operator) or _ORDERED[operator]
+        return c.Compare(name, op, value)
+
+    # -- actions ------------------------------------------------------------
+    def action(self, name: str, params: Any, rule_id: str, line: int) -> ActionCall | None:
+        if self.vocabulary is None:
+            return ActionCall(name, dict(params or {}))
+        spec = self.vocabulary.actions.get(name)
+        if spec is None:
+            known = ", ".join(sorted(self.vocabulary.actions))
+            self.error(f"unknown action {name!r}; this rule set's actions are: {known}", line, rule_id)
+            return None
+        params = params or {}
+        if not isinstance(params, dict):
+            self.error(f"action {name}: parameters must be a mapping", line, rule_id)
+            return None
+        checked = {}
+        for param in sorted(set(params) - set(spec.params)):
+            self.error(f"action {name}: unknown parameter {param!r}", line, rule_id)
+        for param, param_spec in spec.params.items():
+            if param not in params or params[param] is None:
+                if param_spec.required:
+                    self.error(f"action {name}: parameter {param!r} is required", line, rule_id)
+                continue
+            try:
+                checked[param] = param_spec.check(params[param])
+            except ValueError as problem:
+                self.error(f"action {name}: {param} {params[param]!r} {problem}", line, rule_id)
+        return ActionCall(name, checked)
+
+    def actions(self, raw: Any, rule_id: str, line: int) -> list[ActionCall]:
+        if not isinstance(raw, list) or not raw:
+            self.error("then: expected a list of actions", line, rule_id)
+            return []
+        calls = []
+        for item in raw:
+            where = getattr(item, "line", line)
+            if isinstance(item, str):
+                name, params = item, {}
+            elif isinstance(item, dict) and len(item) == 1:
+                name, params = next(iter(item.items()))
+            else:
+                self.error("an action is `action_name: {parameter: value}`", where, rule_id)
+                continue
+            call = self.action(name, params, rule_id, where)
+            if call:
+                calls.append(call)
+        return calls
+
+    # -- rules and tables ---------------------------------------------------
+    def priority(self, raw: Any, rule_id: str, line: int) -> int:
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            self.error(f"priority must be a whole number, got {raw!r}", line, rule_id)
+            return 0
+        return raw
+
+    def rules(self, raw: Any, line: int) -> list[Rule]:
+        if not isinstance(raw, list):
+            self.error("rules: expected a list of rules", line)
+            return []
+        rules = []
+        for item in raw:
+            where = getattr(item, "line", line)
+            if not isinstance(item, dict):
+                self.error("a rule is a mapping with id, when and then", where)
+                continue
+            rule_id = str(item.get("id", ""))
+            if not rule_id:
+                self.error("a rule needs an id", where)
+            for key in sorted(set(item) - RULE_KEYS):
+                self.error(
+                    f"unknown key {key!r} in rule (use {', '.join(sorted(RULE_KEYS))})", where, rule_id
+                )
+            when = self.condition(item["when"], rule_id, where) if "when" in item else c.TRUE
+            rules.append(
+                Rule(
+                    id=rule_id,
+                    condition=when,
+                    actions=self.actions(item.get("then"), rule_id, where),
+                    priority=self.priority(item.get("priority", 0), rule_id, where),
+                    description=str(item.get("description", "")),
+                    line=where,
+                )
+            )
+        return rules
+
+    def table(self, raw: Any, line: int) -> list[Rule]:
+        line = getattr(raw, "line", line)
+        if not isinstance(raw, dict):
+            self.error("table: expected conditions and rows", line)
+            return []
+        for key in sorted(set(raw) - TABLE_KEYS):
+            self.error(f"table: unknown key {key!r}", line)
+        if "rows_from" in raw:
+            self.error(
+                "table: rows_from is resolved by `retailcare rules` from a file; publish the result", line
+            )
+            return []
+        columns = raw.get("conditions") or []
+        for column in columns:
+            if column not in self.inputs:
+                self.error(f"table: condition column {column!r} is not a declared input", line)
+        rows = raw.get("rows")
+        if not isinstance(rows, list) or not rows:
+            self.error("table: rows must be a non-empty list", line)
+            return []
+        return [rule for row in rows if (rule := self.row(row, columns, line))]
+
+    def row(self, row: Any, columns: list, line: int) -> Rule | None:
+        where = getattr(row, "line", line)
+        if not isinstance(row, dict):
+            self.error("a table row is a mapping of column to cell", where)
+            return None
+        rule_id = str(row.get("id", ""))
+        if not rule_id:
+            self.error("a table row needs an id", where)
+        tests = []
+        actions: dict[str, dict] = {}
+        for column, cell in row.items():
+            if column in ROW_KEYS:
+                continue
+            if column in columns:
+                spec = self.inputs.get(column)
+                if spec is None:
+                    continue
+                try:
+                    parsed = parse_cell(cell, spec.type in ("text", "one_of"))
+                except ValueError as problem:
+                    self.error(f"{column}: cell {cell!r}: {problem}", where, rule_id)
+                    continue
+                if parsed is not None:
+                    tests.append(self.comparison(spec, parsed[0], parsed[1], rule_id, where))
+                continue
+            action, _, param = str(column).partition(".")
+            if cell is None or cell == "":
+                continue
+            if param:
+                actions.setdefault(action, {})[param] = cell
+            elif cell in (True, "yes", "x"):
+                actions.setdefault(action, {})
+            else:
+                self.error(
+                    f"column {column}: mark the action with yes, or use {column}.parameter", where, rule_id
+                )
+        calls = [
+            call for name, params in actions.items() if (call := self.action(name, params, rule_id, where))
+        ]
+        if not calls:
+            self.error("the row has no action", where, rule_id)
+        return Rule(
+            id=rule_id,
+            condition=c.AllOf(tuple(tests)),
+            actions=calls,
+            priority=self.priority(row.get("priority", 0), rule_id, where),
+            description=str(row.get("description", "")),
+            line=where,
+        )
+
+    # -- tests --------------------------------------------------------------
+    def tests(self, raw: Any, line: int) -> list[TestCase]:
+        if not isinstance(raw, list):
+            self.error("tests: expected a list of test cases", line)
+            return []
+        cases = []
+        for item in raw:
+            where = getattr(item, "line", line)
+            if not isinstance(item, dict) or not isinstance(item.get("given"), dict):
+                self.error("a test case has name, given (the inputs) and expect (the outputs)", where)
+                continue
+            for key in sorted(set(item) - TEST_KEYS):
+                self.error(f"test: unknown key {key!r}", where)
+            expect = item.get("expect") or {}
+            fired = item.get("fired")
+            if not isinstance(expect, dict) or (fired is not None and not isinstance(fired, list)):
+                self.error("test: expect is a mapping of outputs, fired a list of rule ids", where)
+                continue
+            cases.append(
+                TestCase(
+                    name=str(item.get("name", f"line {where}")),
+                    given=_plain(item["given"]),
+                    expect=_plain(expect),
+                    fired=[str(f) for f in fired] if fired is not None else None,
+                    line=where,
+                )
+            )
+        return cases
+
+
+def _plain(value: Any) -> Any:
+    """LineDicts back into plain values, for comparing and printing."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def read_document(
+    source: str, kinds: Mapping[str, RuleSetKind] | None
+) -> tuple[RuleSetDocument | None, list[Diagnostic]]:
+    """Parses and checks the structure against the vocabulary of the rule set it names
+    (any vocabulary when ``kinds`` is None); returns the document, None when unusable,
+    and the diagnostics."""
+    if len(source.encode("utf-8")) > MAX_SOURCE_BYTES:
+        return None, [Diagnostic("error", f"the document is larger than {MAX_SOURCE_BYTES // 1024} KiB")]
+    try:
+        raw = load_yaml(source)
+    except yaml.YAMLError as problem:
+        mark = getattr(problem, "problem_mark", None) or getattr(problem, "context_mark", None)
+        text = getattr(problem, "problem", None) or str(problem)
+        return None, [Diagnostic("error", f"YAML syntax: {text}", line=mark.line + 1 if mark else 0)]
+    if not isinstance(raw, dict):
+        return None, [Diagnostic("error", "the document must be a mapping with name, inputs and rules")]
+    reader = _Reader(None)
+    for key in sorted(set(raw) - TOP_LEVEL_KEYS):
+        reader.error(f"unknown top-level key {key!r} (use {', '.join(sorted(TOP_LEVEL_KEYS))})", raw.line)
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        reader.error("name: the rule set needs a name", raw.line)
+        name = ""
+    elif kinds is not None:
+        kind = kinds.get(name)
+        if kind is None:
+            known = ", ".join(sorted(kinds)) or "none"
+            return None, [
+                Diagnostic(
+                    "error", f"no service owns a rule set named {name!r} (known: {known})", line=raw.line
+                )
+            ]
+        reader.vocabulary = kind.vocabulary
+    hit_policy = raw.get("hit_policy", "collect")
+    if hit_policy not in HIT_POLICIES:
+        reader.error(f"hit_policy must be one of {', '.join(HIT_POLICIES)}", raw.line)
+    reader.read_inputs(raw.get("inputs"), raw.line)
+    rules = reader.rules(raw.get("rules", []), raw.line)
+    if "table" in raw:
+        rules += reader.table(raw["table"], raw.line)
+    if not rules:
+        reader.error("the rule set has no rules (give rules, a table, or both)", raw.line)
+    if len(rules) > MAX_RULES:
+        reader.error(f"{len(rules)} rules, at most {MAX_RULES} are supported", raw.line)
+    seen: dict[str, int] = {}
+    for rule in rules:
+        if rule.id in seen:
+            reader.error(f"duplicate rule id (first at line {seen[rule.id]})", rule.line, rule.id)
+        seen.setdefault(rule.id, rule.line)
+    tests = reader.tests(raw.get("tests", []), raw.line)
+    document = RuleSetDocument(
+        name=name,
+        description=str(raw.get("description", "")),
+        hit_policy=hit_policy,
+        inputs=reader.inputs,
+        rules=rules,
+        tests=tests,
+    )
+    return document, reader.diagnostics

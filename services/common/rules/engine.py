@@ -1,0 +1,204 @@
+"""Compiled rule sets and decisions.
+
+durable-rules decides which rules match: each rule compiles to one durable rule whose
+action only records the rule id, so a decision costs one assert and no state writes.
+The domain's actions are then applied in Python, in priority order, to build the outputs.
+
+Measured facts this respects (DESIGN.md section 3): the stock Host's timer threads
+crashed the process under concurrent decisions, so ours has none and each compiled
+rule set serialises its decisions with a lock; a ruleset holds at most 1,024 live
+sids, so each decision deletes its state in ``finally``; ``Ruleset`` mutates the dict
+it is given; exceptions in actions come back inside the state.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import itertools
+import threading
+import time
+from dataclasses import dataclass
+
+import durable_rules_engine
+from durable.engine import Host, MessageNotHandledException
+
+from services.common.rules import conditions as c
+from services.common.rules import metrics
+from services.common.rules.model import RuleSetDocument, Vocabulary
+
+CACHE_LIMIT = 4096
+
+
+class FactsError(ValueError):
+    """Facts that do not fit the rule set's inputs; ``violations`` names each field."""
+
+    def __init__(self, violations: list[tuple[str, str]]):
+        super().__init__("; ".join(f"{f}: {w}" for f, w in violations))
+        self.violations = violations
+
+
+class RuleSetClosed(RuntimeError):
+    """The version was superseded and released while a caller still held it."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    rule_set: str
+    version: int
+    outputs: dict
+    fired: tuple[str, ...]
+    seconds: float
+
+
+class _RecordingHost(Host):
+    """A Host without the dispatch threads; every rule's action records its rule id."""
+
+    def __init__(self, record):
+        self._record = record
+        super().__init__()
+
+    def _run(self):  # the stock loop dispatches timers we do not use, from other threads
+        return
+
+    def get_action(self, action_name):
+        record = self._record
+        return lambda closure: record(action_name)
+
+
+class CompiledRuleSet:
+    def __init__(self, document: RuleSetDocument, vocabulary: Vocabulary, version: int = 0):
+        self.document = document
+        self.vocabulary = vocabulary
+        self.name = document.name
+        self.version = version
+        self._rules = {rule.id: rule for rule in document.rules}
+        self._order = {rule.id: (-rule.priority, index) for index, rule in enumerate(document.rules)}
+        normalised = [(rule.id, c.normalise(rule.condition)) for rule in document.rules]
+        self._python_tests = [(rule_id, c.to_python(condition)) for rule_id, condition in normalised]
+        self._key_parts = _key_parts(normalised)
+        self._cache: dict[tuple, tuple[tuple[str, ...], dict]] = {}
+        self._lock = threading.Lock()
+        self._matched: list[str] = []
+        self._sids = itertools.count()
+        self.closed = False
+        definition = {
+            f"r{index}": {"all": [{"m": c.to_durable(condition)}], "run": rule_id}
+            for index, (rule_id, condition) in enumerate(normalised)
+        }
+        self._host = _RecordingHost(self._matched.append)
+        self._engine_name = f"rs{id(self)}"
+        self._host.register_rulesets({self._engine_name: copy.deepcopy(definition)})
+        self._handle = self._host.get_ruleset(self._engine_name)._handle
+
+    # -- facts ----------------------------------------------------------------
+    def prepare_facts(self, facts: dict) -> dict:
+        """Facts in the engine's form; FactsError names every field that does not fit."""
+        violations = []
+        prepared = {}
+        for name, value in facts.items():
+            spec = self.document.inputs.get(name)
+            if spec is None:
+                violations.append((name, f"not an input of rule set {self.name}"))
+            elif value is not None:
+                try:
+                    prepared[name] = spec.convert(value)
+                except ValueError as problem:
+                    violations.append((name, str(problem)))
+        for name, spec in self.document.inputs.items():
+            if spec.required and name not in prepared and name not in dict(violations):
+                violations.append((name, "is required"))
+        if violations:
+            raise FactsError(violations)
+        return prepared
+
+    # -- matching -------------------------------------------------------------
+    def _match_with_engine(self, facts: dict) -> list[str]:
+        with self._lock:
+            if self.closed:
+                raise RuleSetClosed(self.name)
+            self._matched.clear()
+            sid = str(next(self._sids))
+            try:
+                state = self._host.assert_fact(self._engine_name, {**facts, "sid": sid, c.ALWAYS_PRESENT: 1})
+                if isinstance(state, dict) and state.get("exception"):
+                    raise RuntimeError(f"rule action failed: {state['exception']}")
+            except MessageNotHandledException:
+                pass
+            finally:
+                self._host.delete_state(self._engine_name, sid)
+            return list(dict.fromkeys(self._matched))  # an `any` can match twice
+
+    def match_with_python(self, facts: dict) -> list[str]:
+        """The same matching in plain Python: the benchmark's baseline, the tests' reference."""
+        return [rule_id for rule_id, test in self._python_tests if test(facts)]
+
+    # -- deciding -------------------------------------------------------------
+    def apply(self, matched: list[str]) -> tuple[tuple[str, ...], dict]:
+        ordered = sorted(matched, key=self._order.__getitem__)
+        if self.document.hit_policy == "first":
+            ordered = ordered[:1]
+        outputs: dict = {}
+        for rule_id in ordered:
+            for call in self._rules[rule_id].actions:
+                self.vocabulary.actions[call.name].apply(outputs, call.params)
+        return tuple(ordered), outputs
+
+    def decision_key(self, facts: dict) -> tuple:
+        """What the conditions can tell apart about these facts: equal keys, equal decisions."""
+        key = []
+        for name, literals in self._key_parts:
+            value = facts.get(name)
+            if value is None:
+                key.append(None)
+            else:
+                position = bisect.bisect_left(literals, value)
+                key.append((position, position < len(literals) and literals[position] == value))
+        return tuple(key)
+
+    def decide(self, facts: dict, *, memoise: bool = True, prepared: bool = False) -> Decision:
+        started = time.perf_counter()
+        try:
+            facts = facts if prepared else self.prepare_facts(facts)
+            if memoise:
+                key = self.decision_key(facts)
+                hit = self._cache.get(key)
+                if hit is None:
+                    hit = self.apply(self._match_with_engine(facts))
+                    if len(self._cache) >= CACHE_LIMIT:
+                        self._cache.clear()
+                    self._cache[key] = hit
+                fired, outputs = hit[0], copy.deepcopy(hit[1])
+            else:
+                fired, outputs = self.apply(self._match_with_engine(facts))
+        except FactsError:
+            metrics.DECISIONS.labels(self.name, str(self.version), "invalid_facts").inc()
+            raise
+        except Exception:
+            metrics.DECISIONS.labels(self.name, str(self.version), "error").inc()
+            raise
+        elapsed = time.perf_counter() - started
+        metrics.DECISIONS.labels(self.name, str(self.version), "decided").inc()
+        metrics.DECISION_SECONDS.labels(self.name).observe(elapsed)
+        for rule_id in fired:
+            metrics.FIRED.labels(self.name, rule_id).inc()
+        return Decision(self.name, self.version, outputs, fired, elapsed)
+
+    def close(self) -> None:
+        """Releases the engine's memory; waits for a decision in flight to finish."""
+        with self._lock:
+            if not self.closed:
+                self.closed = True
+                durable_rules_engine.delete_ruleset(self._handle)
+                self._host = None
+                self._cache.clear()
+
+
+def _key_parts(normalised) -> list[tuple[str, list]]:
+    literals: dict[str, set] = {}
+    for _, condition in normalised:
+        for test in c.comparisons(condition):
+            values = literals.setdefault(test.input, set())
+            if isinstance(test, c.Compare):
+                values.add(test.value)
+    return [(name, sorted(values)) for name, values in sorted(literals.items())]

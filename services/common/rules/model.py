@@ -1,0 +1,153 @@
+"""What a rule-set document holds once read, and what validation says about it."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+INPUT_TYPES = ("integer", "decimal", "text", "boolean", "date", "one_of")
+HIT_POLICIES = ("collect", "first")
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    severity: str  # "error" or "warning"
+    message: str
+    rule_id: str = ""
+    line: int = 0
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line else "document"
+        rule = f", rule {self.rule_id}" if self.rule_id else ""
+        return f"{self.severity}: {where}{rule}: {self.message}"
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    type: str
+    required: bool = False
+    allowed: tuple = ()
+    description: str = ""
+    line: int = 0
+
+    def convert(self, value: Any) -> Any:
+        """The engine's form of a value of this input; ValueError says what is wrong."""
+        if self.type == "boolean":
+            if isinstance(value, bool):
+                return value
+            raise ValueError("must be true or false")
+        if self.type == "integer":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+                raise ValueError("must be a whole number")
+            return int(value)
+        if self.type == "decimal":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError("must be a number")
+            return float(value)
+        if self.type == "date":
+            if isinstance(value, datetime.date):
+                return value.isoformat()
+            try:
+                return datetime.date.fromisoformat(str(value)).isoformat()
+            except ValueError:
+                raise ValueError("must be a date YYYY-MM-DD") from None
+        if not isinstance(value, str):
+            raise ValueError("must be text")
+        if self.type == "one_of" and value not in self.allowed:
+            raise ValueError(f"must be one of {', '.join(self.allowed)}")
+        return value
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter of an action: its type (an input type, or ``text_list``), bounds."""
+
+    type: str
+    required: bool = True
+    allowed: tuple = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    description: str = ""
+
+    def check(self, value: Any) -> Any:
+        if self.type == "text_list":
+            if isinstance(value, str):
+                value = [part.strip() for part in value.split(",") if part.strip()]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ValueError("must be a list of text")
+            bad = [v for v in value if self.allowed and v not in self.allowed]
+            if bad:
+                raise ValueError(f"{', '.join(bad)} not among {', '.join(self.allowed)}")
+            return value
+        value = InputSpec("", self.type, allowed=self.allowed).convert(value)
+        if self.minimum is not None and value < self.minimum:
+            raise ValueError(f"must be at least {self.minimum:g}")
+        if self.maximum is not None and value > self.maximum:
+            raise ValueError(f"must be at most {self.maximum:g}")
+        return value
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """A named action of a domain's vocabulary; ``apply(outputs, params)`` changes the outputs."""
+
+    name: str
+    params: Mapping[str, Param]
+    apply: Callable[[dict, dict], None]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    actions: Mapping[str, ActionSpec]
+
+    @classmethod
+    def of(cls, *actions: ActionSpec) -> Vocabulary:
+        return cls({action.name: action for action in actions})
+
+
+@dataclass(frozen=True)
+class RuleSetKind:
+    """A rule set a service owns: its name, action vocabulary and shipped default."""
+
+    name: str
+    vocabulary: Vocabulary
+    default_path: Any  # pathlib.Path of the default document
+
+
+@dataclass
+class ActionCall:
+    name: str
+    params: dict
+
+
+@dataclass
+class Rule:
+    id: str
+    condition: Any
+    actions: list[ActionCall]
+    priority: int = 0
+    description: str = ""
+    line: int = 0
+
+
+@dataclass
+class TestCase:
+    name: str
+    given: dict
+    expect: dict
+    fired: list | None = None
+    line: int = 0
+
+
+@dataclass
+class RuleSetDocument:
+    name: str
+    description: str
+    hit_policy: str
+    inputs: dict[str, InputSpec]
+    rules: list[Rule] = field(default_factory=list)
+    tests: list[TestCase] = field(default_factory=list)

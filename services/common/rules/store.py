@@ -1,0 +1,250 @@
+"""The versioned rule-set store in the owning service's database: immutable versions,
+one active version per rule set, an append-only audit log."""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, select
+
+from services.common.database import unit_of_work
+from services.common.errors import AlreadyExists, NotFound
+
+WRITE_ATTEMPTS = 3  # concurrent publishers race for the next version number
+
+
+class RuleSetVersionRow(SQLModel, table=True):
+    __tablename__ = "rule_set_versions"
+    id: int | None = Field(default=None, primary_key=True)
+    rule_set: str
+    version: int
+    checksum: str
+    author: str
+    comment: str
+    created_at: datetime.datetime
+    source: str
+
+
+class RuleSetActiveRow(SQLModel, table=True):
+    __tablename__ = "rule_set_active"
+    rule_set: str = Field(primary_key=True)
+    version: int
+    activated_at: datetime.datetime
+
+
+class RuleSetAuditRow(SQLModel, table=True):
+    __tablename__ = "rule_set_audit"
+    id: int | None = Field(default=None, primary_key=True)
+    rule_set: str
+    version: int
+    action: str
+    actor: str
+    comment: str
+    at: datetime.datetime
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    rule_set: str
+    version: int
+    checksum: str
+    author: str
+    comment: str
+    created_at: datetime.datetime
+    source: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    rule_set: str
+    version: int
+    action: str
+    actor: str
+    comment: str
+    at: datetime.datetime
+
+
+def checksum_of(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _utc(moment: datetime.datetime) -> datetime.datetime:
+    """SQLite hands back naive times; everything stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+
+
+class RuleSetStore:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    # -- reading ----------------------------------------------------------------
+    def active_versions(self) -> dict[str, int]:
+        with Session(self.engine) as session:
+            return {row.rule_set: row.version for row in session.exec(select(RuleSetActiveRow))}
+
+    def latest_versions(self) -> dict[str, int]:
+        with Session(self.engine) as session:
+            query = select(RuleSetVersionRow.rule_set, func.max(RuleSetVersionRow.version)).group_by(
+                RuleSetVersionRow.rule_set
+            )
+            return dict(session.exec(query).all())
+
+    def activated_at(self, name: str) -> datetime.datetime | None:
+        with Session(self.engine) as session:
+            row = session.get(RuleSetActiveRow, name)
+            return _utc(row.activated_at) if row else None
+
+    def get(self, name: str, version: int = 0) -> VersionRecord:
+        """A stored version; version 0 means the active one."""
+        with Session(self.engine) as session:
+            active = session.get(RuleSetActiveRow, name)
+            wanted = version or (active.version if active else 0)
+            row = session.exec(
+                select(RuleSetVersionRow).where(
+                    RuleSetVersionRow.rule_set == name, RuleSetVersionRow.version == wanted
+                )
+            ).first()
+            if row is None:
+                what = f"{name} version {version}" if version else f"{name} (active version)"
+                raise NotFound("rule set", what)
+            return self._record(row, active)
+
+    def versions(self, name: str, offset: int, limit: int) -> list[VersionRecord]:
+        """Newest first."""
+        with Session(self.engine) as session:
+            active = session.get(RuleSetActiveRow, name)
+            rows = session.exec(
+                select(RuleSetVersionRow)
+                .where(RuleSetVersionRow.rule_set == name)
+                .order_by(RuleSetVersionRow.version.desc())
+                .offset(offset)
+                .limit(limit)
+            ).all()
+            return [self._record(row, active) for row in rows]
+
+    def audit(self, name: str) -> list[AuditRecord]:
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(RuleSetAuditRow).where(RuleSetAuditRow.rule_set == name).order_by(RuleSetAuditRow.id)
+            ).all()
+            return [
+                AuditRecord(r.rule_set, r.version, r.action, r.actor, r.comment, _utc(r.at)) for r in rows
+            ]
+
+    def diff(self, name: str, from_version: int, to_version: int) -> str:
+        old, new = self.get(name, from_version), self.get(name, to_version)
+        return "".join(
+            difflib.unified_diff(
+                old.source.splitlines(keepends=True),
+                new.source.splitlines(keepends=True),
+                fromfile=f"{name} v{old.version}",
+                tofile=f"{name} v{new.version}",
+            )
+        )
+
+    @staticmethod
+    def _record(row: RuleSetVersionRow, active: RuleSetActiveRow | None) -> VersionRecord:
+        return VersionRecord(
+            rule_set=row.rule_set,
+            version=row.version,
+            checksum=row.checksum,
+            author=row.author,
+            comment=row.comment,
+            created_at=_utc(row.created_at),
+            source=row.source,
+            active=bool(active and active.version == row.version),
+        )
+
+    # -- writing ----------------------------------------------------------------
+    def publish(
+        self, name: str, source: str, author: str, comment: str, activate: bool = True
+    ) -> VersionRecord:
+        """Stores the next version (checked before: validation is the caller's job)."""
+        checksum = checksum_of(source)
+
+        def write() -> int:
+            with unit_of_work(self.engine) as session:
+                same = session.exec(
+                    select(RuleSetVersionRow.version).where(
+                        RuleSetVersionRow.rule_set == name, RuleSetVersionRow.checksum == checksum
+                    )
+                ).first()
+                if same is not None:
+                    raise AlreadyExists(
+                        "rule set version",
+                        f"{name} v{same}",
+                        f"this text is already stored as {name} version {same}; activate that version instead",
+                    )
+                latest = session.exec(
+                    select(func.max(RuleSetVersionRow.version)).where(RuleSetVersionRow.rule_set == name)
+                ).one()
+                version = (latest or 0) + 1
+                now = _now()
+                session.add(
+                    RuleSetVersionRow(
+                        rule_set=name,
+                        version=version,
+                        checksum=checksum,
+                        author=author,
+                        comment=comment,
+                        created_at=now,
+                        source=source,
+                    )
+                )
+                _audit(session, name, version, "publish", author, comment, now)
+                if activate:
+                    _set_active(session, name, version, author, comment, now)
+                return version
+
+        return self.get(name, _retrying(write))
+
+    def activate(self, name: str, version: int, actor: str, comment: str) -> tuple[VersionRecord, int]:
+        """Makes a stored version active; returns it and the previously active version."""
+        record = self.get(name, version)
+
+        def write() -> int:
+            with unit_of_work(self.engine) as session:
+                return _set_active(session, name, version, actor, comment, _now())
+
+        return record, _retrying(write)
+
+
+def _retrying(write):
+    """Runs a write transaction again when a concurrent writer took the same key first."""
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            return write()
+        except IntegrityError:
+            if attempt == WRITE_ATTEMPTS - 1:
+                raise
+    return None
+
+
+def _audit(session, name: str, version: int, action: str, actor: str, comment: str, now) -> None:
+    session.add(
+        RuleSetAuditRow(rule_set=name, version=version, action=action, actor=actor, comment=comment, at=now)
+    )
+
+
+def _set_active(session, name: str, version: int, actor: str, comment: str, now) -> int:
+    """Points the rule set at a version; returns the version it pointed at before (0: none)."""
+    row = session.get(RuleSetActiveRow, name, with_for_update=True)
+    previous = row.version if row else 0
+    if row is None:
+        session.add(RuleSetActiveRow(rule_set=name, version=version, activated_at=now))
+    else:
+        row.version, row.activated_at = version, now
+        session.add(row)
+    _audit(session, name, version, "activate", actor, comment, now)
+    return previous

@@ -1,0 +1,110 @@
+"""Decision tables: the cell language, and rows imported from CSV or XLSX files.
+
+A condition cell is one of: empty, ``-`` or ``any`` (no condition); ``missing`` or
+``present``; ``>= 5``, ``> 5``, ``<= 5``, ``< 5``, ``= x``, ``!= x``; ``10..20`` (both
+ends included); ``a, b, c`` (one of them); ``not a, b`` (none of them); or one value.
+"""
+
+from __future__ import annotations
+
+import csv
+import pathlib
+import re
+from typing import Any
+
+import yaml
+
+_PREFIXES = (
+    (">=", "at_least"),
+    ("<=", "at_most"),
+    ("!=", "not_equals"),
+    (">", "greater_than"),
+    ("<", "less_than"),
+    ("=", "equals"),
+)
+
+
+def _value(text: str, textual: bool) -> Any:
+    text = text.strip()
+    if textual:
+        return text
+    return yaml.safe_load(text)  # numbers, dates and booleans as YAML reads them
+
+
+def parse_cell(cell: Any, textual: bool) -> tuple[str, Any] | None:
+    """A condition cell as (operator, operand), or None when the cell sets no condition."""
+    if cell is None:
+        return None
+    if not isinstance(cell, str):
+        return ("equals", cell)
+    text = cell.strip()
+    if text in ("", "-", "any"):
+        return None
+    if text in ("missing", "present"):
+        return (f"is_{text}", True)
+    for prefix, operator in _PREFIXES:
+        if text.startswith(prefix):
+            return (operator, _value(text[len(prefix) :], textual))
+    if text.startswith("not "):
+        return ("not_in", [_value(part, textual) for part in text[4:].split(",")])
+    if "," in text:
+        return ("in", [_value(part, textual) for part in text.split(",")])
+    range_match = re.fullmatch(r"(.+?)\s*\.\.\s*(.+)", text)
+    if range_match:
+        return ("between", [_value(range_match.group(1), textual), _value(range_match.group(2), textual)])
+    return ("equals", _value(text, textual))
+
+
+def read_rows(path: pathlib.Path) -> list[dict]:
+    """Rows of a CSV or XLSX table: the first row names the columns; empty cells are dropped."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            records = list(csv.reader(handle))
+    elif suffix == ".xlsx":
+        import openpyxl
+
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        records = [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
+        book.close()
+    else:
+        raise ValueError(f"{path.name}: tables are read from .csv or .xlsx files")
+    if not records:
+        raise ValueError(f"{path.name}: the table is empty")
+    header = [str(name).strip() for name in records[0]]
+    rows = []
+    for record in records[1:]:
+        if not any(cell not in (None, "") for cell in record):
+            continue
+        row = {}
+        for name, cell in zip(header, record, strict=False):
+            if cell is None or (isinstance(cell, str) and not cell.strip()):
+                continue
+            row[name] = _typed(cell)
+        rows.append(row)
+    return rows
+
+
+def _typed(cell: Any) -> Any:
+    """CSV gives text; a cell like 3 or 2.5 becomes a number, as it would in YAML."""
+    if isinstance(cell, str) and re.fullmatch(r"-?\d+(\.\d+)?", cell.strip()):
+        return yaml.safe_load(cell)
+    if isinstance(cell, float) and cell.is_integer():
+        return int(cell)
+    return cell
+
+
+def inline_rows_from(source: str, base: pathlib.Path) -> str:
+    """Replaces a table's ``rows_from: FILE`` line with the rows read from FILE
+    (relative to the document's folder), keeping the rest of the text as written."""
+    match = re.search(r"^(?P<indent>[ \t]+)rows_from:[ \t]*(?P<file>.+?)[ \t]*$", source, re.MULTILINE)
+    if not match:
+        return source
+    file_name = match.group("file").strip("'\"")
+    rows = read_rows(base / file_name)
+    dumped = yaml.safe_dump(rows, allow_unicode=True, sort_keys=False, default_flow_style=None, width=1000)
+    indent = match.group("indent")
+    block = f"{indent}# rows imported from {file_name}\n{indent}rows:\n" + "".join(
+        f"{indent}  {line}\n" for line in dumped.splitlines()
+    )
+    return source[: match.start()] + block.rstrip("\n") + source[match.end() :]

@@ -1,0 +1,210 @@
+"""Validation before anything is stored: structure, vocabulary, compilation, embedded
+tests, then cheap warnings (rules that can never fire, first-match conflicts)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.common.rules import conditions as c
+from services.common.rules.document import read_document
+from services.common.rules.engine import CompiledRuleSet, FactsError
+from services.common.rules.model import Diagnostic, Rule, RuleSetDocument, RuleSetKind
+
+
+@dataclass
+class ValidationResult:
+    document: RuleSetDocument | None
+    compiled: CompiledRuleSet | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    tests_passed: int = 0
+
+    @property
+    def valid(self) -> bool:
+        return self.compiled is not None and not self.errors
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "warning"]
+
+
+def validate(source: str, kinds: Mapping[str, RuleSetKind], version: int = 0) -> ValidationResult:
+    document, diagnostics = read_document(source, kinds)
+    result = ValidationResult(document, None, diagnostics)
+    if document is None or result.errors:
+        return result
+    try:
+        compiled = CompiledRuleSet(document, kinds[document.name].vocabulary, version)
+    except Exception as problem:  # the C core's refusals carry no better type
+        result.diagnostics.append(Diagnostic("error", f"the rules engine refused the rule set: {problem}"))
+        return result
+    passed = _run_tests(compiled, result.diagnostics)
+    result.diagnostics.extend(_warnings(document))
+    if result.errors:
+        compiled.close()
+        return result
+    result.compiled, result.tests_passed = compiled, passed
+    return result
+
+
+def _run_tests(compiled: CompiledRuleSet, diagnostics: list[Diagnostic]) -> int:
+    passed = 0
+    for case in compiled.document.tests:
+        where = f"test {case.name!r}"
+        try:
+            decision = compiled.decide(case.given, memoise=False)
+        except FactsError as problem:
+            diagnostics.append(Diagnostic("error", f"{where}: given facts: {problem}", line=case.line))
+            continue
+        failures = [
+            f"{key}: expected {expected!r}, got {decision.outputs.get(key)!r}"
+            for key, expected in case.expect.items()
+            if not _matches(expected, decision.outputs.get(key))
+        ]
+        if case.fired is not None and list(decision.fired) != case.fired:
+            failures.append(f"fired: expected {case.fired}, got {list(decision.fired)}")
+        if failures:
+            diagnostics.append(Diagnostic("error", f"{where} failed: {'; '.join(failures)}", line=case.line))
+        else:
+            passed += 1
+    return passed
+
+
+def _matches(expected: Any, actual: Any) -> bool:
+    """Expected mappings need only the keys they name; everything else must be equal."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(_matches(v, actual.get(k)) for k, v in expected.items())
+    return expected == actual
+
+
+# -- warnings --------------------------------------------------------------------
+@dataclass
+class _Box:
+    """What an all-of-comparisons condition allows for each input."""
+
+    low: dict = field(default_factory=dict)  # input -> (value, inclusive)
+    high: dict = field(default_factory=dict)
+    equal: dict = field(default_factory=dict)  # input -> set of allowed values
+    unequal: dict = field(default_factory=dict)
+    missing: set = field(default_factory=set)
+    present: set = field(default_factory=set)
+
+
+def _box(condition) -> _Box | None:
+    """The box of a condition made only of `all` and comparisons (anything else: None)."""
+    condition = c.normalise(condition)
+    items = condition.items if isinstance(condition, c.AllOf) else (condition,)
+    box = _Box()
+    for item in items:
+        if isinstance(item, c.AnyOf) and all(isinstance(i, c.Compare) and i.op == "eq" for i in item.items):
+            names = {i.input for i in item.items}
+            if len(names) != 1:
+                return None
+            (name,) = names
+            allowed = {i.value for i in item.items}
+            box.equal[name] = box.equal.get(name, allowed) & allowed
+        elif isinstance(item, c.Compare):
+            name, value = item.input, item.value
+            if item.op == "eq":
+                box.equal[name] = box.equal.get(name, {value}) & {value}
+            elif item.op == "neq":
+                box.unequal.setdefault(name, set()).add(value)
+            elif item.op in ("gt", "gte"):
+                current = box.low.get(name)
+                if current is None or value > current[0] or (value == current[0] and item.op == "gt"):
+                    box.low[name] = (value, item.op == "gte")
+            else:
+                current = box.high.get(name)
+                if current is None or value < current[0] or (value == current[0] and item.op == "lt"):
+                    box.high[name] = (value, item.op == "lte")
+        elif isinstance(item, c.Present):
+            (box.present if item.present else box.missing).add(item.input)
+        elif isinstance(item, c.AllOf) and not item.items:
+            continue
+        else:
+            return None
+    return box
+
+
+def _empty(box: _Box) -> str | None:
+    """Why nothing satisfies the box, or None."""
+    compared = set(box.low) | set(box.high) | set(box.equal) | set(box.unequal) | box.present
+    for name in box.missing & compared:
+        return f"{name} is required to be missing and compared at once"
+    for name, allowed in box.equal.items():
+        allowed = {v for v in allowed if v not in box.unequal.get(name, set())}
+        allowed = {v for v in allowed if _within(v, box.low.get(name), box.high.get(name))}
+        if not allowed:
+            return f"no value of {name} satisfies all its comparisons"
+    for name in set(box.low) & set(box.high):
+        (low, low_in), (high, high_in) = box.low[name], box.high[name]
+        if low > high or (low == high and not (low_in and high_in)):
+            return f"{name} cannot be above {low!r} and below {high!r} at once"
+    return None
+
+
+def _within(value, low, high) -> bool:
+    if low is not None and (value < low[0] or (value == low[0] and not low[1])):
+        return False
+    return not (high is not None and (value > high[0] or (value == high[0] and not high[1])))
+
+
+def _intersect(a: _Box, b: _Box) -> _Box:
+    merged = _Box()
+    for source in (a, b):
+        for name, bound in source.low.items():
+            current = merged.low.get(name)
+            if current is None or bound[0] > current[0] or (bound[0] == current[0] and not bound[1]):
+                merged.low[name] = bound
+        for name, bound in source.high.items():
+            current = merged.high.get(name)
+            if current is None or bound[0] < current[0] or (bound[0] == current[0] and not bound[1]):
+                merged.high[name] = bound
+        for name, allowed in source.equal.items():
+            merged.equal[name] = merged.equal.get(name, allowed) & allowed
+        for name, values in source.unequal.items():
+            merged.unequal.setdefault(name, set()).update(values)
+        merged.missing |= source.missing
+        merged.present |= source.present
+    return merged
+
+
+def _warnings(document: RuleSetDocument) -> list[Diagnostic]:
+    found = []
+    boxes: dict[str, _Box | None] = {}
+    for rule in document.rules:
+        box = boxes[rule.id] = _box(rule.condition)
+        why = _empty(box) if box is not None else None
+        if why:
+            found.append(Diagnostic("warning", f"this rule can never fire: {why}", rule.id, rule.line))
+    if document.hit_policy == "first":
+        found.extend(_first_match_conflicts(document.rules, boxes))
+    return found
+
+
+def _first_match_conflicts(rules: list[Rule], boxes: dict) -> list[Diagnostic]:
+    found = []
+    for index, first in enumerate(rules):
+        for second in rules[index + 1 :]:
+            if first.priority != second.priority:
+                continue
+            a, b = boxes.get(first.id), boxes.get(second.id)
+            if a is None or b is None or _empty(a) or _empty(b) or _empty(_intersect(a, b)):
+                continue
+            if [(x.name, x.params) for x in first.actions] == [(x.name, x.params) for x in second.actions]:
+                continue
+            found.append(
+                Diagnostic(
+                    "warning",
+                    f"can match together with rule {first.id} (line {first.line}) at the same priority "
+                    "with different outputs; under first match only the earlier one applies",
+                    second.id,
+                    second.line,
+                )
+            )
+    return found
