@@ -14,6 +14,7 @@ from services.common.config import (
     ConfigError,
     load_settings,
 )
+from services.common.rules.cli import CliError, add_rules_commands
 from services.common.server import ServiceDefinition, StartupError
 
 DEFINITIONS = {
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("names", nargs="*", help=f"any of {', '.join(SERVICES_WITH_DATABASE)}")
     migrate.set_defaults(run=_migrate)
     commands.add_parser("config", help="print the effective configuration").set_defaults(run=_config)
+    add_rules_commands(commands)
     return parser
 
 
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ConfigError, StartupError) as error:
+    except (ConfigError, StartupError, CliError) as error:
         print(f"retailcare: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

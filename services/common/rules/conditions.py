@@ -85,20 +85,27 @@ def normalise(condition) -> Any:
     return condition
 
 
-ALWAYS_PRESENT = "rc_fact"  # set on every asserted fact, so "always" has a test to match
+ALWAYS_PRESENT = "rc_fact"  # set to 1 on every asserted fact
 
 
-def to_durable(condition) -> dict:
-    """A normalised condition as a durable-rules ``m`` expression."""
+def to_durable_rule(condition) -> dict:
+    """A normalised condition as a durable-rules ``m`` expression, anchored on a test that
+    always holds: measured here, a rule made only of negative tests (``$nex`` alone) hangs
+    the engine, while the same tests next to a positive one behave."""
+    anchor = {ALWAYS_PRESENT: 1}
+    if isinstance(condition, AllOf) and not condition.items:
+        return anchor
+    return {"$and": [anchor, _to_durable(condition)]}
+
+
+def _to_durable(condition) -> dict:
     if isinstance(condition, Compare):
         if condition.op == "eq":
             return {condition.input: condition.value}
         return {_DURABLE[condition.op]: {condition.input: condition.value}}
     if isinstance(condition, Present):
         return {"$ex" if condition.present else "$nex": {condition.input: 1}}
-    items = [to_durable(item) for item in condition.items]
-    if not items:
-        return {"$ex": {ALWAYS_PRESENT: 1}} if isinstance(condition, AllOf) else {"$nex": {ALWAYS_PRESENT: 1}}
+    items = [_to_durable(item) for item in condition.items]
     if len(items) == 1:
         return items[0]
     return {"$and" if isinstance(condition, AllOf) else "$or": items}

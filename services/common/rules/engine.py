@@ -21,13 +21,14 @@ import time
 from dataclasses import dataclass
 
 import durable_rules_engine
-from durable.engine import Host, MessageNotHandledException
+from durable.engine import Host
 
 from services.common.rules import conditions as c
 from services.common.rules import metrics
 from services.common.rules.model import RuleSetDocument, Vocabulary
 
 CACHE_LIMIT = 4096
+_SENTINEL = "$always"  # the action of the rule that matches every fact; not a rule id
 
 
 class FactsError(ValueError):
@@ -83,9 +84,12 @@ class CompiledRuleSet:
         self._sids = itertools.count()
         self.closed = False
         definition = {
-            f"r{index}": {"all": [{"m": c.to_durable(condition)}], "run": rule_id}
+            f"r{index}": {"all": [{"m": c.to_durable_rule(condition)}], "run": rule_id}
             for index, (rule_id, condition) in enumerate(normalised)
         }
+        # Always one match: after a fact that matched nothing, deleting its state and
+        # asserting the next fact crashed the process (segmentation fault) here.
+        definition["always"] = {"all": [{"m": c.to_durable_rule(c.TRUE)}], "run": _SENTINEL}
         self._host = _RecordingHost(self._matched.append)
         self._engine_name = f"rs{id(self)}"
         self._host.register_rulesets({self._engine_name: copy.deepcopy(definition)})
@@ -123,11 +127,11 @@ class CompiledRuleSet:
                 state = self._host.assert_fact(self._engine_name, {**facts, "sid": sid, c.ALWAYS_PRESENT: 1})
                 if isinstance(state, dict) and state.get("exception"):
                     raise RuntimeError(f"rule action failed: {state['exception']}")
-            except MessageNotHandledException:
-                pass
             finally:
                 self._host.delete_state(self._engine_name, sid)
-            return list(dict.fromkeys(self._matched))  # an `any` can match twice
+            matched = dict.fromkeys(self._matched)  # an `any` can match twice
+            matched.pop(_SENTINEL, None)
+            return list(matched)
 
     def match_with_python(self, facts: dict) -> list[str]:
         """The same matching in plain Python: the benchmark's baseline, the tests' reference."""

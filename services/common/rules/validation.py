@@ -13,12 +13,27 @@ from services.common.rules.engine import CompiledRuleSet, FactsError
 from services.common.rules.model import Diagnostic, Rule, RuleSetDocument, RuleSetKind
 
 
+@dataclass(frozen=True)
+class TestOutcome:
+    name: str
+    line: int
+    failures: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
 @dataclass
 class ValidationResult:
     document: RuleSetDocument | None
     compiled: CompiledRuleSet | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    tests_passed: int = 0
+    tests: list[TestOutcome] = field(default_factory=list)
+
+    @property
+    def tests_passed(self) -> int:
+        return sum(1 for outcome in self.tests if outcome.passed)
 
     @property
     def valid(self) -> bool:
@@ -43,23 +58,28 @@ def validate(source: str, kinds: Mapping[str, RuleSetKind], version: int = 0) ->
     except Exception as problem:  # the C core's refusals carry no better type
         result.diagnostics.append(Diagnostic("error", f"the rules engine refused the rule set: {problem}"))
         return result
-    passed = _run_tests(compiled, result.diagnostics)
+    result.tests = run_tests(compiled)
+    result.diagnostics.extend(
+        Diagnostic("error", f"test {t.name!r} failed: {'; '.join(t.failures)}", line=t.line)
+        for t in result.tests
+        if not t.passed
+    )
     result.diagnostics.extend(_warnings(document))
     if result.errors:
         compiled.close()
         return result
-    result.compiled, result.tests_passed = compiled, passed
+    result.compiled = compiled
     return result
 
 
-def _run_tests(compiled: CompiledRuleSet, diagnostics: list[Diagnostic]) -> int:
-    passed = 0
+def run_tests(compiled: CompiledRuleSet) -> list[TestOutcome]:
+    """The document's embedded test cases, decided without the memo."""
+    outcomes = []
     for case in compiled.document.tests:
-        where = f"test {case.name!r}"
         try:
             decision = compiled.decide(case.given, memoise=False)
         except FactsError as problem:
-            diagnostics.append(Diagnostic("error", f"{where}: given facts: {problem}", line=case.line))
+            outcomes.append(TestOutcome(case.name, case.line, (f"given facts: {problem}",)))
             continue
         failures = [
             f"{key}: expected {expected!r}, got {decision.outputs.get(key)!r}"
@@ -68,11 +88,8 @@ def _run_tests(compiled: CompiledRuleSet, diagnostics: list[Diagnostic]) -> int:
         ]
         if case.fired is not None and list(decision.fired) != case.fired:
             failures.append(f"fired: expected {case.fired}, got {list(decision.fired)}")
-        if failures:
-            diagnostics.append(Diagnostic("error", f"{where} failed: {'; '.join(failures)}", line=case.line))
-        else:
-            passed += 1
-    return passed
+        outcomes.append(TestOutcome(case.name, case.line, tuple(failures)))
+    return outcomes
 
 
 def _matches(expected: Any, actual: Any) -> bool:

@@ -1,0 +1,244 @@
+"""``retailcare rules ...``: validate and test documents offline; publish, list,
+history, diff, roll back and dry-run against the owning service over gRPC."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import pathlib
+import sys
+
+import grpc
+from google.protobuf import json_format, struct_pb2
+from retailcare.rules.v1 import rule_sets_pb2 as pb
+from retailcare.rules.v1 import rule_sets_pb2_grpc
+
+from services.common.config import load_settings
+from services.common.errors import field_violations
+from services.common.rules.catalogue import all_kinds, kinds_by_service, owner_of
+from services.common.rules.document import load_yaml
+from services.common.rules.tables import inline_rows_from
+from services.common.rules.validation import validate
+
+CALL_TIMEOUT_SECONDS = 30
+
+
+class CliError(Exception):
+    """Printed on stderr as one line; the command exits with 1."""
+
+
+def read_source(path: str) -> str:
+    """A document from disk, with any ``rows_from`` table file inlined."""
+    file = pathlib.Path(path)
+    try:
+        return inline_rows_from(file.read_text(encoding="utf-8"), file.parent)
+    except OSError as error:
+        raise CliError(f"cannot read {error.filename}: {error.strerror}") from None
+    except ValueError as error:
+        raise CliError(str(error)) from None
+
+
+def _name_in(source: str) -> str:
+    try:
+        document = load_yaml(source)
+    except Exception:
+        return ""
+    return document.get("name", "") if isinstance(document, dict) else ""
+
+
+def _stub(rule_set: str):
+    service = owner_of(rule_set)
+    if service is None:
+        raise CliError(
+            f"no service owns a rule set named {rule_set!r} (known: {', '.join(sorted(all_kinds()))})"
+        )
+    target = load_settings().target(service)
+    return rule_sets_pb2_grpc.RuleSetAdminStub(grpc.insecure_channel(target)), service, target
+
+
+def _call(rule_set: str, method: str, request):
+    stub, service, target = _stub(rule_set)
+    try:
+        return getattr(stub, method)(request, timeout=CALL_TIMEOUT_SECONDS)
+    except grpc.RpcError as error:
+        if error.code() == grpc.StatusCode.UNAVAILABLE:
+            raise CliError(f"cannot reach {service} at {target}; is the pack running (make run)?") from None
+        lines = [f"{error.code().name}: {error.details()}"]
+        lines += [f"  {field}: {why}" for field, why in field_violations(error).items()]
+        raise CliError("\n".join(lines)) from None
+
+
+def _print_diagnostics(diagnostics, out=sys.stdout) -> None:
+    for d in diagnostics:
+        print(d if isinstance(d, str) else str(d), file=out)
+
+
+# -- offline --------------------------------------------------------------------------
+def cmd_validate(args) -> int:
+    result = validate(read_source(args.file), all_kinds())
+    _print_diagnostics(result.diagnostics, sys.stderr if not result.valid else sys.stdout)
+    if result.compiled:
+        result.compiled.close()
+    if not result.valid:
+        print(f"invalid: {len(result.errors)} error(s)", file=sys.stderr)
+        return 1
+    print(
+        f"valid: {result.document.name}, {len(result.document.rules)} rules, {result.tests_passed} tests passed"
+    )
+    return 0
+
+
+def cmd_test(args) -> int:
+    result = validate(read_source(args.file), all_kinds())
+    if result.compiled:
+        result.compiled.close()
+    if not result.tests:
+        _print_diagnostics(result.errors, sys.stderr)
+        print("no test ran: the document does not compile", file=sys.stderr)
+        return 1
+    for outcome in result.tests:
+        status = "PASS" if outcome.passed else "FAIL"
+        print(f"{status} {outcome.name} (line {outcome.line})")
+        for failure in outcome.failures:
+            print(f"     {failure}")
+    failed = sum(1 for t in result.tests if not t.passed)
+    print(f"{len(result.tests) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+# -- against the owning service --------------------------------------------------------
+def cmd_publish(args) -> int:
+    source = read_source(args.file)
+    request = pb.PublishRuleSetRequest(
+        source=source, author=args.author, comment=args.comment, stage_only=args.stage_only
+    )
+    reply = _call(_name_in(source), "PublishRuleSet", request)
+    _print_diagnostics([f"warning: line {d.line} {d.rule_id}: {d.message}" for d in reply.diagnostics])
+    state = "staged" if args.stage_only else "active"
+    print(
+        f"published {reply.version.rule_set} version {reply.version.version} ({state}), checksum {reply.version.checksum[:12]}"
+    )
+    return 0
+
+
+def cmd_list(args) -> int:
+    settings = load_settings()
+    print(f"{'rule set':<24}{'service':<16}{'active':>7}{'latest':>7}{'serving':>8}  activated at")
+    for service in kinds_by_service():
+        stub = rule_sets_pb2_grpc.RuleSetAdminStub(grpc.insecure_channel(settings.target(service)))
+        try:
+            reply = stub.ListRuleSets(pb.ListRuleSetsRequest(), timeout=CALL_TIMEOUT_SECONDS)
+        except grpc.RpcError:
+            print(f"{'?':<24}{service:<16}  unreachable at {settings.target(service)}", file=sys.stderr)
+            continue
+        for s in reply.rule_sets:
+            activated = (
+                s.activated_at.ToDatetime().isoformat(timespec="seconds") if s.activated_at.seconds else "-"
+            )
+            print(
+                f"{s.name:<24}{service:<16}{s.active_version:>7}{s.latest_version:>7}{s.serving_version:>8}  {activated}"
+            )
+    return 0
+
+
+def cmd_history(args) -> int:
+    reply = _call(
+        args.name, "ListRuleSetVersions", pb.ListRuleSetVersionsRequest(rule_set=args.name, page_size=200)
+    )
+    print(f"{'version':>7}  {'':6}{'created':<21}{'author':<16}comment")
+    for v in reply.versions:
+        created = v.created_at.ToDatetime().isoformat(timespec="seconds")
+        print(f"{v.version:>7}  {'active' if v.active else '':6}{created:<21}{v.author:<16}{v.comment}")
+    print("\naudit log:")
+    for a in reply.audit:
+        print(
+            f"  {a.at.ToDatetime().isoformat(timespec='seconds')}  {a.action:<9} v{a.version:<4} {a.actor}: {a.comment}"
+        )
+    return 0
+
+
+def cmd_diff(args) -> int:
+    request = pb.DiffRuleSetVersionsRequest(rule_set=args.name, from_version=args.v1, to_version=args.v2)
+    print(_call(args.name, "DiffRuleSetVersions", request).unified_diff or "(no differences)", end="")
+    return 0
+
+
+def cmd_rollback(args) -> int:
+    request = pb.ActivateRuleSetVersionRequest(
+        rule_set=args.name, version=args.version, actor=args.author, comment=args.comment
+    )
+    reply = _call(args.name, "ActivateRuleSetVersion", request)
+    print(f"{args.name}: version {reply.version.version} active (was {reply.previous_version})")
+    return 0
+
+
+def cmd_dry_run(args) -> int:
+    try:
+        facts = json.loads(pathlib.Path(args.facts).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CliError(f"cannot read {args.facts}: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise CliError(f"{args.facts}: not valid JSON ({error})") from None
+    if not isinstance(facts, dict):
+        raise CliError(f"{args.facts}: expected a JSON object of input names and values")
+    struct = struct_pb2.Struct()
+    struct.update(facts)
+    if args.draft:
+        request = pb.DryRunRuleSetRequest(draft_source=read_source(args.draft), facts=struct)
+    else:
+        request = pb.DryRunRuleSetRequest(rule_set=args.name, version=args.version, facts=struct)
+    decision = _call(args.name, "DryRunRuleSet", request).decision
+
+    print(
+        json.dumps(
+            {
+                "rule_set": decision.rule_set,
+                "version": decision.version or "draft",
+                "fired_rules": list(decision.fired_rules),
+                "outputs": json_format.MessageToDict(decision.outputs),
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
+    return 0
+
+
+def add_rules_commands(commands) -> None:
+    rules = commands.add_parser("rules", help="validate, test, publish and inspect rule sets")
+    sub = rules.add_subparsers(dest="rules_command", required=True)
+    author = {"default": getpass.getuser(), "help": "who does this (default: your login)"}
+
+    validate_cmd = sub.add_parser("validate", help="check a document offline: schema, compile, tests")
+    validate_cmd.add_argument("file")
+    validate_cmd.set_defaults(run=cmd_validate)
+    test_cmd = sub.add_parser("test", help="run a document's embedded tests offline")
+    test_cmd.add_argument("file")
+    test_cmd.set_defaults(run=cmd_test)
+    publish = sub.add_parser("publish", help="store a document as the next version and activate it")
+    publish.add_argument("file")
+    publish.add_argument("--comment", required=True)
+    publish.add_argument("--author", **author)
+    publish.add_argument("--stage-only", action="store_true", help="store without activating")
+    publish.set_defaults(run=cmd_publish)
+    sub.add_parser("list", help="rule sets and their versions on every service").set_defaults(run=cmd_list)
+    history = sub.add_parser("history", help="versions and the audit log of a rule set")
+    history.add_argument("name")
+    history.set_defaults(run=cmd_history)
+    diff = sub.add_parser("diff", help="what changed between two versions")
+    diff.add_argument("name")
+    diff.add_argument("v1", type=int)
+    diff.add_argument("v2", type=int)
+    diff.set_defaults(run=cmd_diff)
+    rollback = sub.add_parser("rollback", help="activate an earlier (or any stored) version")
+    rollback.add_argument("name")
+    rollback.add_argument("version", type=int)
+    rollback.add_argument("--comment", default="rollback")
+    rollback.add_argument("--author", **author)
+    rollback.set_defaults(run=cmd_rollback)
+    dry_run = sub.add_parser("dry-run", help="decide facts from a JSON file; changes nothing")
+    dry_run.add_argument("name")
+    dry_run.add_argument("facts")
+    dry_run.add_argument("--version", type=int, default=0, help="a stored version (default: the active one)")
+    dry_run.add_argument("--draft", help="decide with this unpublished document instead")
+    dry_run.set_defaults(run=cmd_dry_run)
