@@ -4,7 +4,7 @@ import pathlib
 
 import grpc
 
-from services.classification.rule_sets import RULE_SETS
+from services.classification.rules import RULE_SETS
 from services.common.rules.hosting import prepare_rule_sets, register_rule_sets
 from services.common.server import Runtime, ServiceDefinition
 

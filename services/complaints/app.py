@@ -6,7 +6,7 @@ import grpc
 
 from services.common.rules.hosting import prepare_rule_sets, register_rule_sets
 from services.common.server import Runtime, ServiceDefinition
-from services.complaints.rule_sets import RULE_SETS
+from services.complaints.rules import RULE_SETS
 
 
 def register(server: grpc.Server, runtime: Runtime) -> list[str]:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from services.classification.rule_sets import RULE_SETS
+from services.classification.rules import RULE_SETS
 from services.common.cli import service_definition
 from services.common.config import parse_database_url
 from services.common.database import create_database_engine

@@ -11,7 +11,7 @@ OWNERS = ("classification", "complaints", "evaluation")
 
 
 def kinds_by_service() -> dict[str, tuple[RuleSetKind, ...]]:
-    return {name: importlib.import_module(f"services.{name}.rule_sets").RULE_SETS for name in OWNERS}
+    return {name: importlib.import_module(f"services.{name}.rules").RULE_SETS for name in OWNERS}
 
 
 def all_kinds() -> dict[str, RuleSetKind]:

@@ -1,0 +1,37 @@
+"""No container engine runs here, so the deployment files are checked for what they
+must agree on with the code: every process, its ports, its probes, its command."""
+
+import pathlib
+
+import yaml
+
+from services.common.config import DEFAULT_PORTS, OPTIONS, SERVICES_WITH_DATABASE
+
+DEPLOY = pathlib.Path(__file__).resolve().parents[2] / "deploy"
+
+
+def test_compose_runs_every_process_on_its_documented_ports():
+    services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    for name, (grpc_port, http_port) in DEFAULT_PORTS.items():
+        assert services[name]["command"] == ["serve", name]
+        assert f"{grpc_port}:{grpc_port}" in services[name]["ports"]
+        assert f"{http_port}:{http_port}" in services[name]["ports"]
+        for variable in services[name].get("environment", {}):
+            assert variable.startswith("RETAILCARE_") and variable[len("RETAILCARE_") :].lower() in OPTIONS
+    for name in SERVICES_WITH_DATABASE:
+        assert f"RETAILCARE_{name.upper()}_DATABASE_URL" in services[name]["environment"]
+
+
+def test_kubernetes_deployments_probe_the_right_ports():
+    documents = list(yaml.safe_load_all((DEPLOY / "kubernetes" / "retailcare.yaml").read_text()))
+    deployments = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Deployment"}
+    services = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Service"}
+    assert set(deployments) == set(services) == set(DEFAULT_PORTS)
+    for name, (grpc_port, http_port) in DEFAULT_PORTS.items():
+        container = deployments[name]["spec"]["template"]["spec"]["containers"][0]
+        assert container["args"] == ["serve", name]
+        assert container["readinessProbe"]["grpc"]["port"] == grpc_port
+        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": http_port}
+        assert services[name]["spec"]["clusterIP"] == "None"  # headless: client-side balancing
+        for variable in container["env"]:
+            assert variable["name"][len("RETAILCARE_") :].lower() in OPTIONS
