@@ -1,6 +1,7 @@
 """The shared bootstrap through real channels: health, reflection, metrics, errors."""
 
 import re
+import urllib.error
 import urllib.request
 
 import grpc
@@ -114,3 +115,62 @@ def test_http_port_in_use_is_named(tmp_path):
         with pytest.raises(StartupError, match=f"gateway: HTTP port {port}"):
             service.start()
         service.stop()
+
+
+def test_health_is_not_serving_until_ready_and_while_draining(tmp_path):
+    import threading
+    import time
+
+    from services.common.server import ServiceDefinition
+
+    release = threading.Event()
+    slow = ServiceDefinition(
+        name="gateway", register=lambda server, runtime: [], prepare=lambda runtime: release.wait(10)
+    )
+    settings = settings_for(tmp_path, drain_seconds=1)
+    service = RunningService(slow, settings)
+    starting = threading.Thread(target=service.start)
+    starting.start()
+    target = f"127.0.0.1:{settings.grpc_port('gateway')}"
+    ready_url = f"http://127.0.0.1:{settings.http_port('gateway')}/readyz"
+
+    def status():
+        with grpc.insecure_channel(target) as channel:
+            return (
+                health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5).status
+            )
+
+    def ready_code():
+        try:
+            return urllib.request.urlopen(ready_url, timeout=5).status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            first = status()
+            break
+        except grpc.RpcError:
+            time.sleep(0.05)
+    assert first == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert ready_code() == 503
+    release.set()
+    starting.join(10)
+    assert status() == health_pb2.HealthCheckResponse.SERVING and ready_code() == 200
+    stopping = threading.Thread(target=service.stop)
+    stopping.start()
+    time.sleep(0.3)  # inside the drain window
+    assert status() == health_pb2.HealthCheckResponse.NOT_SERVING
+    stopping.join(10)
+
+
+def test_migrate_command_brings_every_database_to_head(tmp_path, monkeypatch, capsys):
+    from services.common.cli import main
+
+    monkeypatch.setenv("RETAILCARE_DATA_DIR", str(tmp_path))
+    assert main(["migrate"]) == 0
+    out = capsys.readouterr().out
+    assert {line.split(":")[0] for line in out.splitlines()} == {"classification", "complaints", "evaluation"}
+    assert all("at revision" in line and "None" not in line for line in out.splitlines())
+    assert main(["migrate", "gateway"]) == 2
