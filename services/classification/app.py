@@ -3,19 +3,39 @@
 import pathlib
 
 import grpc
+from prometheus_client import REGISTRY
+from retailcare.classification.v1 import classification_pb2, classification_pb2_grpc
 
+from services.classification.metrics import CustomerGauges
 from services.classification.rules import RULE_SETS
+from services.classification.service_layer import Classification
+from services.classification.servicer import ClassificationServicer
 from services.common.rules.hosting import prepare_rule_sets, register_rule_sets
 from services.common.server import Runtime, ServiceDefinition
 
+SERVICE_NAME = classification_pb2.DESCRIPTOR.services_by_name["ClassificationService"].full_name
+
 
 def register(server: grpc.Server, runtime: Runtime) -> list[str]:
-    return register_rule_sets(server, runtime, RULE_SETS)
+    names = register_rule_sets(server, runtime, RULE_SETS)
+    runtime.use_cases = Classification(runtime.engine, runtime.rule_sets)
+    classification_pb2_grpc.add_ClassificationServiceServicer_to_server(
+        ClassificationServicer(runtime.use_cases), server
+    )
+    return [SERVICE_NAME, *names]
+
+
+def prepare(runtime: Runtime) -> None:
+    prepare_rule_sets(runtime)
+    runtime.use_cases.load_service_catalogue()
+    gauges = CustomerGauges(runtime.engine)
+    REGISTRY.register(gauges)
+    runtime.on_stop(lambda: REGISTRY.unregister(gauges))
 
 
 definition = ServiceDefinition(
     name="classification",
     register=register,
     migrations_dir=pathlib.Path(__file__).parent / "migrations",
-    prepare=prepare_rule_sets,
+    prepare=prepare,
 )

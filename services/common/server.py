@@ -42,6 +42,7 @@ class Runtime:
     settings: Settings
     engine: Engine | None = None
     rule_sets: Any = None  # the RuleSetRegistry of a service that owns rule sets
+    use_cases: Any = None  # the service's use cases, shared by its servicers and start-up
     stop_callbacks: list[Callable[[], None]] = field(default_factory=list)
 
     def on_stop(self, callback: Callable[[], None]) -> None:

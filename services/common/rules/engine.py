@@ -62,6 +62,7 @@ class Decision:
     outputs: dict
     fired: tuple[str, ...]
     seconds: float
+    reasons: dict  # output (``grade``, ``services.scarce_brand_supply``) -> the rule that decided it
 
 
 class _RecordingHost(Host):
@@ -90,7 +91,7 @@ class CompiledRuleSet:
         normalised = [(rule.id, c.normalise(rule.condition)) for rule in document.rules]
         self._python_tests = [(rule_id, c.to_python(condition)) for rule_id, condition in normalised]
         self._key_parts = _key_parts(normalised)
-        self._cache: dict[tuple, tuple[tuple[str, ...], dict]] = {}
+        self._cache: dict[tuple, tuple[tuple[str, ...], dict, dict]] = {}
         self._lock = threading.Lock()
         self._matched: list[str] = []
         self._sids = itertools.count()
@@ -177,15 +178,22 @@ class CompiledRuleSet:
         return [rule_id for rule_id, test in self._python_tests if test(facts)]
 
     # -- deciding -------------------------------------------------------------
-    def apply(self, matched: list[str]) -> tuple[tuple[str, ...], dict]:
+    def apply(self, matched: list[str]) -> tuple[tuple[str, ...], dict, dict]:
+        """Applies the matched rules' actions in priority order: (fired, outputs, reasons)."""
         ordered = sorted(matched, key=self._order.__getitem__)
         if self.document.hit_policy == "first":
             ordered = ordered[:1]
         outputs: dict = {}
+        reasons: dict = {}
         for rule_id in ordered:
             for call in self._rules[rule_id].actions:
                 self.vocabulary.actions[call.name].apply(outputs, call.params)
-        return tuple(ordered), outputs
+            for key, value in outputs.items():
+                reasons.setdefault(key, rule_id)
+                if isinstance(value, dict):
+                    for sub_key in value:
+                        reasons.setdefault(f"{key}.{sub_key}", rule_id)
+        return tuple(ordered), outputs, reasons
 
     def decision_key(self, facts: dict) -> tuple:
         """What the conditions can tell apart about these facts: equal keys, equal decisions."""
@@ -211,9 +219,9 @@ class CompiledRuleSet:
                     if len(self._cache) >= CACHE_LIMIT:
                         self._cache.clear()
                     self._cache[key] = hit
-                fired, outputs = hit[0], copy.deepcopy(hit[1])
+                fired, outputs, reasons = hit[0], copy.deepcopy(hit[1]), hit[2]
             else:
-                fired, outputs = self.apply(self.match_with_engine(facts))
+                fired, outputs, reasons = self.apply(self.match_with_engine(facts))
         except FactsError:
             self._outcomes["invalid_facts"].inc()
             raise
@@ -227,7 +235,7 @@ class CompiledRuleSet:
         self._seconds.observe(elapsed)
         for rule_id in fired:
             self._fired_counters[rule_id].inc()
-        return Decision(self.name, self.version, outputs, fired, elapsed)
+        return Decision(self.name, self.version, outputs, fired, elapsed, reasons)
 
     def close(self) -> None:
         """Releases the engine's memory; waits for a decision in flight to finish."""
