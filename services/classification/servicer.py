@@ -14,6 +14,7 @@ from services.classification.storage import (
     MarketZoneRow,
     ServiceDescriptionRow,
 )
+from services.common.errors import InvalidArgument
 
 _ACTIVITY = {
     pb.CustomerFilter.ACTIVITY_UNSPECIFIED: "active",
@@ -204,8 +205,11 @@ class ClassificationServicer(classification_pb2_grpc.ClassificationServiceServic
         next_row = 1
         for request in request_iterator:
             first = request.first_row or next_row
-            rows = [(first + index, input_values(row)) for index, row in enumerate(request.rows)]
-            next_row = first + len(rows)
+            numbers = list(request.row_numbers) or [first + index for index in range(len(request.rows))]
+            if len(numbers) != len(request.rows):
+                raise InvalidArgument([("row_numbers", "give one number per row, or none")])
+            rows = [(number, input_values(row)) for number, row in zip(numbers, request.rows, strict=True)]
+            next_row = numbers[-1] + 1 if numbers else next_row
             created, updated, errors = self.use_cases.import_batch(rows, request.update_existing)
             yield pb.ImportCustomersResponse(
                 created=created,

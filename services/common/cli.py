@@ -7,6 +7,7 @@ import argparse
 import importlib
 import sys
 
+from services.classification.cli import add_customer_commands
 from services.common.config import (
     DEFAULT_PORTS,
     OPTIONS,
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(run=_migrate)
     commands.add_parser("config", help="print the effective configuration").set_defaults(run=_config)
     add_rules_commands(commands)
+    add_customer_commands(commands)
     return parser
 
 

@@ -55,8 +55,9 @@ def parse_cell(cell: Any, textual: bool) -> tuple[str, Any] | None:
     return ("equals", _value(text, textual))
 
 
-def read_rows(path: pathlib.Path) -> list[dict]:
-    """Rows of a CSV or XLSX table: the first row names the columns; empty cells are dropped."""
+def read_rows(path: pathlib.Path) -> list[tuple[int, dict]]:
+    """Rows of a CSV or XLSX table with their row numbers in the file (the header is row 1):
+    the first row names the columns; empty cells and empty rows are dropped."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -73,7 +74,7 @@ def read_rows(path: pathlib.Path) -> list[dict]:
         raise ValueError(f"{path.name}: the table is empty")
     header = [str(name).strip() for name in records[0]]
     rows = []
-    for record in records[1:]:
+    for number, record in enumerate(records[1:], start=2):
         if not any(cell not in (None, "") for cell in record):
             continue
         row = {}
@@ -81,7 +82,7 @@ def read_rows(path: pathlib.Path) -> list[dict]:
             if cell is None or (isinstance(cell, str) and not cell.strip()):
                 continue
             row[name] = _typed(cell)
-        rows.append(row)
+        rows.append((number, row))
     return rows
 
 
@@ -101,7 +102,7 @@ def inline_rows_from(source: str, base: pathlib.Path) -> str:
     if not match:
         return source
     file_name = match.group("file").strip("'\"")
-    rows = read_rows(base / file_name)
+    rows = [row for _, row in read_rows(base / file_name)]
     dumped = yaml.safe_dump(rows, allow_unicode=True, sort_keys=False, default_flow_style=None, width=1000)
     indent = match.group("indent")
     block = f"{indent}# rows imported from {file_name}\n{indent}rows:\n" + "".join(

@@ -881,22 +881,28 @@ class ImportCustomersRequest(_message.Message):
     ROWS_FIELD_NUMBER: _builtins.int
     FIRST_ROW_FIELD_NUMBER: _builtins.int
     UPDATE_EXISTING_FIELD_NUMBER: _builtins.int
+    ROW_NUMBERS_FIELD_NUMBER: _builtins.int
     first_row: _builtins.int
-    """row number of rows[0]"""
+    """row number of rows[0]; later rows count on from it"""
     update_existing: _builtins.bool
     """an existing licence number updates that customer instead of failing"""
     @_builtins.property
     def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___CustomerInput]: ...
+    @_builtins.property
+    def row_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """the file's row number of each row; overrides first_row"""
+
     def __init__(
         self,
         *,
         rows: _abc.Iterable[Global___CustomerInput] | None = ...,
         first_row: _builtins.int = ...,
         update_existing: _builtins.bool = ...,
+        row_numbers: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["first_row", b"first_row", "rows", b"rows", "update_existing", b"update_existing"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["first_row", b"first_row", "row_numbers", b"row_numbers", "rows", b"rows", "update_existing", b"update_existing"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

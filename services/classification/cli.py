@@ -1,0 +1,111 @@
+"""``retailcare customers import FILE``: customers from CSV or XLSX into the classification
+service, in batches over one streaming call, with a progress line; row errors are listed
+and every good row is kept."""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+
+import grpc
+from retailcare.classification.v1 import classification_pb2 as pb
+from retailcare.classification.v1 import classification_pb2_grpc
+
+from services.classification import domain
+from services.common.config import load_settings
+from services.common.rules.cli import CliError
+from services.common.rules.tables import read_rows
+
+CALL_TIMEOUT_SECONDS = 3600
+
+
+def _row_message(number: int, row: dict, errors: list) -> pb.CustomerInput | None:
+    unknown = sorted(set(row) - set(domain.INPUT_FIELDS))
+    if unknown:
+        errors.append((number, unknown[0], f"unknown column {unknown[0]!r}"))
+        return None
+    values = {}
+    for name, value in row.items():
+        if name in domain.TEXT_FIELDS:
+            values[name] = str(value).strip()
+        else:
+            try:
+                values[name] = (
+                    float(value) if name in ("monthly_sales_cartons", "shop_area_m2") else int(value)
+                )
+            except (TypeError, ValueError):
+                errors.append((number, name, f"{value!r} is not a number"))
+                return None
+    return pb.CustomerInput(**values)
+
+
+def cmd_import(args) -> int:
+    path = pathlib.Path(args.file)
+    try:
+        rows = read_rows(path)
+    except OSError as error:
+        raise CliError(f"cannot read {args.file}: {error.strerror}") from None
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    local_errors: list = []
+    messages = [(n, m) for n, row in rows if (m := _row_message(n, row, local_errors)) is not None]
+
+    def batches():
+        for start in range(0, len(messages), args.batch_size):
+            chunk = messages[start : start + args.batch_size]
+            yield pb.ImportCustomersRequest(
+                rows=[m for _, m in chunk],
+                row_numbers=[n for n, _ in chunk],
+                update_existing=args.update_existing,
+            )
+
+    target = load_settings().target("classification")
+    stub = classification_pb2_grpc.ClassificationServiceStub(grpc.insecure_channel(target))
+    created = updated = done = 0
+    errors = list(local_errors)
+    total = len(rows)
+    try:
+        for reply in stub.ImportCustomers(batches(), timeout=CALL_TIMEOUT_SECONDS):
+            created, updated, done = created + reply.created, updated + reply.updated, done + reply.rows_done
+            errors.extend((e.row, e.field, e.message) for e in reply.errors)
+            if done % args.batch_size == 0 or done == len(messages):
+                _progress(done + len(local_errors), total, created, updated, len(errors))
+    except grpc.RpcError as error:
+        if error.code() == grpc.StatusCode.UNAVAILABLE:
+            raise CliError(
+                f"cannot reach classification at {target}; is the pack running (make run)?"
+            ) from None
+        raise CliError(f"{error.code().name}: {error.details()}") from None
+    print(file=sys.stderr)
+    for number, field, message in sorted(errors):
+        print(f"row {number}: {field}: {message}", file=sys.stderr)
+    print(
+        f"imported {path.name}: {created} created, {updated} updated, {len({e[0] for e in errors})} rows refused"
+    )
+    return 1 if errors else 0
+
+
+def _progress(done: int, total: int, created: int, updated: int, errors: int) -> None:
+    width = 30
+    filled = int(width * done / total) if total else width
+    bar = "#" * filled + "-" * (width - filled)
+    print(
+        f"\r[{bar}] {done}/{total} rows  created {created}  updated {updated}  errors {errors}",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def add_customer_commands(commands) -> None:
+    customers = commands.add_parser("customers", help="bulk work on retail customers")
+    sub = customers.add_subparsers(dest="customers_command", required=True)
+    importing = sub.add_parser(
+        "import", help="import customers from a CSV or XLSX file (header row = field names)"
+    )
+    importing.add_argument("file")
+    importing.add_argument(
+        "--update-existing", action="store_true", help="update customers whose licence exists"
+    )
+    importing.add_argument("--batch-size", type=int, default=500)
+    importing.set_defaults(run=cmd_import)
