@@ -57,6 +57,7 @@ class PreviewReport:
     star_transitions: Counter = field(default_factory=Counter)
     gained: Counter = field(default_factory=Counter)
     lost: Counter = field(default_factory=Counter)
+    reparameterised: Counter = field(default_factory=Counter)
     sample: list = field(default_factory=list)  # (licence, before Outcome-like dict, after Outcome)
     seconds: float = 0.0
 
@@ -550,10 +551,14 @@ def _count_change(
         report.grade_transitions[(customer["grade"] or 0, outcome.grade)] += 1
     if customer["star_level"] != outcome.star_level:
         report.star_transitions[(customer["star_level"] or 0, outcome.star_level)] += 1
-    old, new = set(customer["services"] or {}), set(outcome.services)
+    old_services = customer["services"] or {}
+    old, new = set(old_services), set(outcome.services)
     for service in new - old:
         report.gained[service] += 1
     for service in old - new:
         report.lost[service] += 1
+    for service in old & new:
+        if old_services[service] != outcome.services[service]:
+            report.reparameterised[service] += 1
     if len(report.sample) < sample_size:
         report.sample.append((customer["licence_number"], dict(customer), outcome))

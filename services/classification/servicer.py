@@ -240,8 +240,10 @@ class ClassificationServicer(classification_pb2_grpc.ClassificationServiceServic
                 for (a, b), n in sorted(report.star_transitions.items())
             ],
             service_changes=[
-                pb.ServiceChange(service=s, gained=report.gained[s], lost=report.lost[s])
-                for s in sorted(set(report.gained) | set(report.lost))
+                pb.ServiceChange(
+                    service=s, gained=report.gained[s], lost=report.lost[s], parameters_changed=report.reparameterised[s]
+                )
+                for s in sorted(set(report.gained) | set(report.lost) | set(report.reparameterised))
             ],
             sample=[
                 pb.AffectedCustomer(

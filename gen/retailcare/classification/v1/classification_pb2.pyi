@@ -1040,19 +1040,23 @@ class ServiceChange(_message.Message):
     SERVICE_FIELD_NUMBER: _builtins.int
     GAINED_FIELD_NUMBER: _builtins.int
     LOST_FIELD_NUMBER: _builtins.int
+    PARAMETERS_CHANGED_FIELD_NUMBER: _builtins.int
     service: _builtins.str
     gained: _builtins.int
     lost: _builtins.int
+    parameters_changed: _builtins.int
+    """kept, with different parameters (a new tier, say)"""
     def __init__(
         self,
         *,
         service: _builtins.str = ...,
         gained: _builtins.int = ...,
         lost: _builtins.int = ...,
+        parameters_changed: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["gained", b"gained", "lost", b"lost", "service", b"service"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gained", b"gained", "lost", b"lost", "parameters_changed", b"parameters_changed", "service", b"service"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
