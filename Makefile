@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test protos lint format bench bench-rules clean
+.PHONY: run test protos lint format bench bench-rules bench-classification clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,10 +29,13 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: bench-rules
+bench: bench-rules bench-classification
 
 bench-rules: $(STAMP)
 	$(BIN)/python -m benchmarks.rules_bench
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
+
+bench-classification: $(STAMP)
+	$(BIN)/python -m benchmarks.classification_bench

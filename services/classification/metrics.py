@@ -8,6 +8,7 @@ from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy.engine import Engine
 
+from services.classification.rules import SERVICES
 from services.classification.storage import CustomerRow
 
 CLASSIFICATIONS = Counter(
@@ -18,10 +19,13 @@ GRANTED = Counter(
 )
 
 
+_granted = {service: GRANTED.labels(service) for service in SERVICES}
+
+
 def record(outcome) -> None:
     CLASSIFICATIONS.inc()
     for service in outcome.services:
-        GRANTED.labels(service).inc()
+        _granted[service].inc()
 
 
 class CustomerGauges:

@@ -241,7 +241,10 @@ class ClassificationServicer(classification_pb2_grpc.ClassificationServiceServic
             ],
             service_changes=[
                 pb.ServiceChange(
-                    service=s, gained=report.gained[s], lost=report.lost[s], parameters_changed=report.reparameterised[s]
+                    service=s,
+                    gained=report.gained[s],
+                    lost=report.lost[s],
+                    parameters_changed=report.reparameterised[s],
                 )
                 for s in sorted(set(report.gained) | set(report.lost) | set(report.reparameterised))
             ],

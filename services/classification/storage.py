@@ -97,18 +97,3 @@ class ServiceDescriptionRow(SQLModel, table=True):
     standard: str
     commitment: str
     updated_at: datetime.datetime
-
-
-CLASSIFICATION_COLUMNS = (
-    "grade",
-    "star_level",
-    "size_class",
-    "classification_code",
-    "segment",
-    "services",
-    "reasons",
-    "grading_fired",
-    "entitlement_fired",
-    "grading_version",
-    "entitlements_version",
-)

@@ -1,8 +1,8 @@
 import pytest
-
 from retailcare.classification.v1 import classification_pb2 as pb
 from retailcare.classification.v1 import classification_pb2_grpc
 from retailcare.rules.v1 import rule_sets_pb2_grpc
+
 from services.common.cli import service_definition
 from tests.support.services import channel_to, running, settings_for
 
@@ -11,7 +11,11 @@ from tests.support.services import channel_to, running, settings_for
 def classification(tmp_path, db_url):
     settings = settings_for(tmp_path, classification_database_url=db_url, rules_poll_seconds=0.1)
     with running(service_definition("classification"), settings) as service, channel_to(service) as channel:
-        yield service, classification_pb2_grpc.ClassificationServiceStub(channel), rule_sets_pb2_grpc.RuleSetAdminStub(channel)
+        yield (
+            service,
+            classification_pb2_grpc.ClassificationServiceStub(channel),
+            rule_sets_pb2_grpc.RuleSetAdminStub(channel),
+        )
 
 
 @pytest.fixture

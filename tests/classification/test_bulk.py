@@ -6,22 +6,31 @@ import urllib.request
 
 import openpyxl
 import pytest
-
 from retailcare.classification.v1 import classification_pb2 as pb
 from retailcare.rules.v1 import rule_sets_pb2 as rules_pb
+
 from services.common.cli import main
 from tests.classification.conftest import customer
 from tests.rules.samples import default_source
 
 THREE_STAR = dict(
-    business_format="convenience_store", market_type="urban", zone_type="county_town", monthly_sales_cartons=60,
-    compliance_violations_12m=1, credit_rating="B", cooperation_score=60,
+    business_format="convenience_store",
+    market_type="urban",
+    zone_type="county_town",
+    monthly_sales_cartons=60,
+    compliance_violations_12m=1,
+    credit_rating="B",
+    cooperation_score=60,
 )
 # Analysts' change: three-star customers move up to scarce-brand tier B.
-TIER_B_FOR_THREE_STARS = default_source("service-entitlements").replace(
-    "- grant_service: {service: scarce_brand_supply, allocation_tier: C}",
-    "- grant_service: {service: scarce_brand_supply, allocation_tier: B}",
-).replace("scarce_brand_supply: {allocation_tier: C}", "scarce_brand_supply: {allocation_tier: B}")
+TIER_B_FOR_THREE_STARS = (
+    default_source("service-entitlements")
+    .replace(
+        "- grant_service: {service: scarce_brand_supply, allocation_tier: C}",
+        "- grant_service: {service: scarce_brand_supply, allocation_tier: B}",
+    )
+    .replace("scarce_brand_supply: {allocation_tier: C}", "scarce_brand_supply: {allocation_tier: B}")
+)
 
 
 def _menu(stub, licence) -> dict:
@@ -32,69 +41,130 @@ def _menu(stub, licence) -> dict:
 def test_rule_change_then_reclassification_changes_the_menu(classification):
     _, stub, admin = classification
     stub.CreateCustomer(pb.CreateCustomerRequest(customer=customer("L-3", **THREE_STAR)), timeout=10)
-    stub.CreateCustomer(pb.CreateCustomerRequest(customer=customer("L-1", monthly_sales_cartons=5)), timeout=10)
+    stub.CreateCustomer(
+        pb.CreateCustomerRequest(customer=customer("L-1", monthly_sales_cartons=5)), timeout=10
+    )
     assert _menu(stub, "L-3")["scarce_brand_supply"] == {"allocation_tier": "C"}
-    admin.PublishRuleSet(rules_pb.PublishRuleSetRequest(source=TIER_B_FOR_THREE_STARS, author="analyst", comment="tier B"), timeout=10)
+    admin.PublishRuleSet(
+        rules_pb.PublishRuleSetRequest(source=TIER_B_FOR_THREE_STARS, author="analyst", comment="tier B"),
+        timeout=10,
+    )
     assert _menu(stub, "L-3")["scarce_brand_supply"] == {"allocation_tier": "C"}  # stored until reclassified
     progress = list(stub.ReclassifyCustomers(pb.ReclassifyCustomersRequest(), timeout=60))
-    assert progress[-1].done and (progress[-1].processed, progress[-1].total, progress[-1].changed) == (2, 2, 1)
+    assert progress[-1].done and (progress[-1].processed, progress[-1].total, progress[-1].changed) == (
+        2,
+        2,
+        1,
+    )
     assert _menu(stub, "L-3")["scarce_brand_supply"] == {"allocation_tier": "B"}
     got = stub.GetCustomer(pb.GetCustomerRequest(licence_number="L-3"), timeout=10).customer.classification
     assert (got.entitlements_version, got.reason) == (2, "reclassify")
     again = list(stub.ReclassifyCustomers(pb.ReclassifyCustomersRequest(), timeout=60))
     assert again[-1].changed == 0
-    history = stub.ListClassificationHistory(pb.ListClassificationHistoryRequest(licence_number="L-3"), timeout=10)
+    history = stub.ListClassificationHistory(
+        pb.ListClassificationHistoryRequest(licence_number="L-3"), timeout=10
+    )
     assert [c.reason for c in history.classifications] == ["reclassify", "create"]
 
 
 def test_preview_reports_changes_and_leaves_the_data_untouched(classification):
     _, stub, _ = classification
     for index in range(6):
-        stub.CreateCustomer(pb.CreateCustomerRequest(customer=customer(f"L-{index}", **THREE_STAR)), timeout=10)
-    stub.CreateCustomer(pb.CreateCustomerRequest(customer=customer("L-small", monthly_sales_cartons=5)), timeout=10)
-    before = [stub.GetCustomer(pb.GetCustomerRequest(licence_number=f"L-{i}"), timeout=10).customer for i in range(6)]
-    report = stub.PreviewRuleSetImpact(pb.PreviewRuleSetImpactRequest(draft_source=TIER_B_FOR_THREE_STARS, sample_size=2), timeout=60)
+        stub.CreateCustomer(
+            pb.CreateCustomerRequest(customer=customer(f"L-{index}", **THREE_STAR)), timeout=10
+        )
+    stub.CreateCustomer(
+        pb.CreateCustomerRequest(customer=customer("L-small", monthly_sales_cartons=5)), timeout=10
+    )
+    before = [
+        stub.GetCustomer(pb.GetCustomerRequest(licence_number=f"L-{i}"), timeout=10).customer
+        for i in range(6)
+    ]
+    report = stub.PreviewRuleSetImpact(
+        pb.PreviewRuleSetImpactRequest(draft_source=TIER_B_FOR_THREE_STARS, sample_size=2), timeout=60
+    )
     assert (report.rule_set, report.customers, report.changed) == ("service-entitlements", 7, 6)
     assert [(c.service, c.gained, c.lost, c.parameters_changed) for c in report.service_changes] == [
         ("scarce_brand_supply", 0, 0, 6)
     ]
-    stricter = default_source("customer-grading").replace("monthly_sales_cartons: {at_least: 40}", "monthly_sales_cartons: {at_least: 80}")
-    report = stub.PreviewRuleSetImpact(pb.PreviewRuleSetImpactRequest(draft_source=stricter, sample_size=2), timeout=60)
+    stricter = default_source("customer-grading").replace(
+        "monthly_sales_cartons: {at_least: 40}", "monthly_sales_cartons: {at_least: 80}"
+    )
+    report = stub.PreviewRuleSetImpact(
+        pb.PreviewRuleSetImpactRequest(draft_source=stricter, sample_size=2), timeout=60
+    )
     assert (report.customers, report.changed) == (7, 6)
     assert [(t.__getattribute__("from"), t.to, t.customers) for t in report.star_transitions] == [(3, 2, 6)]
     assert {(c.service, c.gained, c.lost) for c in report.service_changes if c.gained or c.lost} == {
         ("scarce_brand_supply", 0, 6),
         ("new_product_placement", 0, 6),
     }
-    assert len(report.sample) == 2 and report.sample[0].before.star_level == 3 and report.sample[0].after.star_level == 2
-    after = [stub.GetCustomer(pb.GetCustomerRequest(licence_number=f"L-{i}"), timeout=10).customer for i in range(6)]
+    assert (
+        len(report.sample) == 2
+        and report.sample[0].before.star_level == 3
+        and report.sample[0].after.star_level == 2
+    )
+    after = [
+        stub.GetCustomer(pb.GetCustomerRequest(licence_number=f"L-{i}"), timeout=10).customer
+        for i in range(6)
+    ]
     assert before == after
-    history = stub.ListClassificationHistory(pb.ListClassificationHistoryRequest(licence_number="L-0"), timeout=10)
+    history = stub.ListClassificationHistory(
+        pb.ListClassificationHistoryRequest(licence_number="L-0"), timeout=10
+    )
     assert len(history.classifications) == 1
 
 
 def test_streamed_import_keeps_good_rows_and_reports_bad_ones(classification):
     _, stub, _ = classification
     batches = [
-        pb.ImportCustomersRequest(rows=[customer("L-A"), customer("", name="no licence"), customer("L-B", business_format="bakery")]),
-        pb.ImportCustomersRequest(rows=[customer("L-C", monthly_sales_cartons=-1), customer("L-A"), customer("L-D")]),
+        pb.ImportCustomersRequest(
+            rows=[customer("L-A"), customer("", name="no licence"), customer("L-B", business_format="bakery")]
+        ),
+        pb.ImportCustomersRequest(
+            rows=[customer("L-C", monthly_sales_cartons=-1), customer("L-A"), customer("L-D")]
+        ),
     ]
     replies = list(stub.ImportCustomers(iter(batches), timeout=60))
     assert [(r.created, r.rows_done) for r in replies] == [(1, 3), (1, 3)]
     errors = [(e.row, e.field) for r in replies for e in r.errors]
-    assert errors == [(2, "licence_number"), (3, "business_format"), (4, "monthly_sales_cartons"), (5, "licence_number")]
+    assert errors == [
+        (2, "licence_number"),
+        (3, "business_format"),
+        (4, "monthly_sales_cartons"),
+        (5, "licence_number"),
+    ]
     listed = stub.ListCustomers(pb.ListCustomersRequest(), timeout=10)
     assert [c.input.licence_number for c in listed.customers] == ["L-A", "L-D"]
-    updated = list(stub.ImportCustomers(iter([pb.ImportCustomersRequest(rows=[customer("L-A", name="Renamed")], update_existing=True)]), timeout=60))
+    updated = list(
+        stub.ImportCustomers(
+            iter([pb.ImportCustomersRequest(rows=[customer("L-A", name="Renamed")], update_existing=True)]),
+            timeout=60,
+        )
+    )
     assert updated[0].updated == 1
-    assert stub.GetCustomer(pb.GetCustomerRequest(licence_number="L-A"), timeout=10).customer.input.name == "Renamed"
+    assert (
+        stub.GetCustomer(pb.GetCustomerRequest(licence_number="L-A"), timeout=10).customer.input.name
+        == "Renamed"
+    )
 
 
 @pytest.mark.parametrize("suffix", ["csv", "xlsx"])
-def test_import_command_reads_files_with_a_progress_line(classification, tmp_path, monkeypatch, capsys, suffix):
+def test_import_command_reads_files_with_a_progress_line(
+    classification, tmp_path, monkeypatch, capsys, suffix
+):
     service, stub, _ = classification
-    monkeypatch.setenv("RETAILCARE_CLASSIFICATION_GRPC_PORT", str(service.settings.grpc_port("classification")))
-    header = ["licence_number", "name", "business_format", "market_type", "monthly_sales_cartons", "credit_rating"]
+    monkeypatch.setenv(
+        "RETAILCARE_CLASSIFICATION_GRPC_PORT", str(service.settings.grpc_port("classification"))
+    )
+    header = [
+        "licence_number",
+        "name",
+        "business_format",
+        "market_type",
+        "monthly_sales_cartons",
+        "credit_rating",
+    ]
     rows = [
         header,
         ["F-1", "Good one", "grocery", "urban", 12, "A"],

@@ -30,6 +30,7 @@ import itertools
 import json
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 import durable_rules_engine
@@ -106,7 +107,11 @@ class CompiledRuleSet:
         self._engine_name = f"rs{id(self)}"
         self._host.register_rulesets({self._engine_name: copy.deepcopy(definition)})
         self._handle = self._host.get_ruleset(self._engine_name)._handle
-        self._fired_counters = {rule_id: metrics.FIRED.labels(self.name, rule_id) for rule_id in self._rules}
+        # Counted per combination and summed at scrape time: one increment per decision
+        # instead of one per fired rule (a grading decision fires about 18).
+        self._fired_counts: Counter[tuple[str, ...]] = Counter()
+        self._fired_lock = threading.Lock()
+        metrics.FIRED_COUNTS.track(self)
         self._outcomes = {
             outcome: metrics.DECISIONS.labels(self.name, str(version), outcome)
             for outcome in ("decided", "invalid_facts", "error")
@@ -219,7 +224,7 @@ class CompiledRuleSet:
                     if len(self._cache) >= CACHE_LIMIT:
                         self._cache.clear()
                     self._cache[key] = hit
-                fired, outputs, reasons = hit[0], copy.deepcopy(hit[1]), hit[2]
+                fired, outputs, reasons = hit[0], _copy(hit[1]), hit[2]
             else:
                 fired, outputs, reasons = self.apply(self.match_with_engine(facts))
         except FactsError:
@@ -233,8 +238,8 @@ class CompiledRuleSet:
         elapsed = time.perf_counter() - started
         self._outcomes["decided"].inc()
         self._seconds.observe(elapsed)
-        for rule_id in fired:
-            self._fired_counters[rule_id].inc()
+        with self._fired_lock:
+            self._fired_counts[fired] += 1
         return Decision(self.name, self.version, outputs, fired, elapsed, reasons)
 
     def close(self) -> None:
@@ -245,6 +250,25 @@ class CompiledRuleSet:
                 durable_rules_engine.delete_ruleset(self._handle)
                 self._host = None
                 self._cache.clear()
+                metrics.FIRED_COUNTS.retire(self)
+
+    def fired_totals(self) -> Counter[str]:
+        """Times each rule fired in this version's decisions."""
+        totals: Counter[str] = Counter()
+        with self._fired_lock:
+            for fired, count in self._fired_counts.items():
+                for rule_id in fired:
+                    totals[rule_id] += count
+        return totals
+
+
+def _copy(value):
+    """A copy of JSON-like outputs, several times faster than copy.deepcopy."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
 
 
 def _key_parts(normalised) -> list[tuple[str, list]]:

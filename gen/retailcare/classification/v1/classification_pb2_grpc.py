@@ -171,7 +171,10 @@ class ClassificationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListClassificationHistory(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Classifications that changed what the customer gets (and every create, update and
+        on-demand classification), newest first; a reclassification that decides the same on
+        new rule-set versions only refreshes the current classification.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

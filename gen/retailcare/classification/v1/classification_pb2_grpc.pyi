@@ -45,6 +45,10 @@ class ClassificationServiceStub:
     ExplainClassification: _grpc.UnaryUnaryMultiCallable[_classification_pb2.ExplainClassificationRequest, _classification_pb2.ExplainClassificationResponse]
     """Why the customer has its grade, star level and each service."""
     ListClassificationHistory: _grpc.UnaryUnaryMultiCallable[_classification_pb2.ListClassificationHistoryRequest, _classification_pb2.ListClassificationHistoryResponse]
+    """Classifications that changed what the customer gets (and every create, update and
+    on-demand classification), newest first; a reclassification that decides the same on
+    new rule-set versions only refreshes the current classification.
+    """
     GetServiceMenu: _grpc.UnaryUnaryMultiCallable[_classification_pb2.GetServiceMenuRequest, _classification_pb2.GetServiceMenuResponse]
     """The customer's services with parameters, procedures, standards and commitments."""
     ListServiceDescriptions: _grpc.UnaryUnaryMultiCallable[_classification_pb2.ListServiceDescriptionsRequest, _classification_pb2.ListServiceDescriptionsResponse]
@@ -76,6 +80,10 @@ class ClassificationServiceAsyncStub(ClassificationServiceStub):
     ExplainClassification: _aio.UnaryUnaryMultiCallable[_classification_pb2.ExplainClassificationRequest, _classification_pb2.ExplainClassificationResponse]  # type: ignore[assignment]
     """Why the customer has its grade, star level and each service."""
     ListClassificationHistory: _aio.UnaryUnaryMultiCallable[_classification_pb2.ListClassificationHistoryRequest, _classification_pb2.ListClassificationHistoryResponse]  # type: ignore[assignment]
+    """Classifications that changed what the customer gets (and every create, update and
+    on-demand classification), newest first; a reclassification that decides the same on
+    new rule-set versions only refreshes the current classification.
+    """
     GetServiceMenu: _aio.UnaryUnaryMultiCallable[_classification_pb2.GetServiceMenuRequest, _classification_pb2.GetServiceMenuResponse]  # type: ignore[assignment]
     """The customer's services with parameters, procedures, standards and commitments."""
     ListServiceDescriptions: _aio.UnaryUnaryMultiCallable[_classification_pb2.ListServiceDescriptionsRequest, _classification_pb2.ListServiceDescriptionsResponse]  # type: ignore[assignment]
@@ -151,7 +159,11 @@ class ClassificationServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _classification_pb2.ListClassificationHistoryRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_classification_pb2.ListClassificationHistoryResponse, _abc.Awaitable[_classification_pb2.ListClassificationHistoryResponse]]: ...
+    ) -> _typing.Union[_classification_pb2.ListClassificationHistoryResponse, _abc.Awaitable[_classification_pb2.ListClassificationHistoryResponse]]:
+        """Classifications that changed what the customer gets (and every create, update and
+        on-demand classification), newest first; a reclassification that decides the same on
+        new rule-set versions only refreshes the current classification.
+        """
 
     @_abc_1.abstractmethod
     def GetServiceMenu(
