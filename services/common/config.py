@@ -52,6 +52,9 @@ def _options() -> dict[str, Option]:
         "max_concurrent_rpcs": Option(int, 256, "calls beyond this get RESOURCE_EXHAUSTED"),
         "max_message_bytes": Option(int, 4 * 1024 * 1024, "largest request or response"),
         "rules_poll_seconds": Option(float, 0.5, "how often a process checks for a new version"),
+        "escalation_sweep_seconds": Option(
+            float, 30.0, "how often complaints checks deadlines and escalates"
+        ),
         "downstream_timeout_seconds": Option(
             float, 5.0, "deadline for calls to other services when the caller set none"
         ),

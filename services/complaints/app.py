@@ -1,21 +1,66 @@
-"""The complaints service process: its servicers and what it needs before SERVING."""
+"""The complaints service process: its servicers, the escalation sweep, and what it
+needs before SERVING."""
 
+import logging
 import pathlib
+import threading
 
 import grpc
+from prometheus_client import REGISTRY
+from retailcare.complaints.v1 import complaints_pb2, complaints_pb2_grpc
 
 from services.common.rules.hosting import prepare_rule_sets, register_rule_sets
 from services.common.server import Runtime, ServiceDefinition
+from services.complaints.customers import CustomerDirectory
+from services.complaints.metrics import ComplaintGauges
 from services.complaints.rules import RULE_SETS
+from services.complaints.service_layer import Complaints
+from services.complaints.servicer import ComplaintsServicer
+
+SERVICE_NAME = complaints_pb2.DESCRIPTOR.services_by_name["ComplaintsService"].full_name
+log = logging.getLogger("retailcare.complaints")
 
 
 def register(server: grpc.Server, runtime: Runtime) -> list[str]:
-    return register_rule_sets(server, runtime, RULE_SETS)
+    names = register_rule_sets(server, runtime, RULE_SETS)
+    settings = runtime.settings
+    directory = CustomerDirectory(settings.target("classification"), settings.downstream_timeout_seconds)
+    runtime.use_cases = Complaints(runtime.engine, runtime.rule_sets, directory)
+    runtime.on_stop(directory.close)
+    complaints_pb2_grpc.add_ComplaintsServiceServicer_to_server(ComplaintsServicer(runtime.use_cases), server)
+    return [SERVICE_NAME, *names]
+
+
+def _sweep_forever(use_cases: Complaints, every: float, stop: threading.Event) -> None:
+    while not stop.wait(every):
+        try:
+            use_cases.reload_calendar()  # another replica may have set a year
+            warned, escalations, _ = use_cases.sweep()
+            if warned or escalations:
+                log.info("escalation sweep", extra={"warned": warned, "escalations": escalations})
+        except Exception:
+            log.exception("escalation sweep failed; the next one retries")
+
+
+def prepare(runtime: Runtime) -> None:
+    prepare_rule_sets(runtime)
+    use_cases = runtime.use_cases
+    use_cases.load_calendar()
+    use_cases.sweep()  # catches up on whatever fell due while the service was down
+    stop = threading.Event()
+    sweeper = threading.Thread(
+        target=_sweep_forever, args=(use_cases, runtime.settings.escalation_sweep_seconds, stop), daemon=True
+    )
+    sweeper.start()
+    runtime.on_stop(lambda: (stop.set(), sweeper.join(10)))
+    gauges = ComplaintGauges(runtime.engine)
+    REGISTRY.register(gauges)
+    runtime.on_stop(lambda: REGISTRY.unregister(gauges))
 
 
 definition = ServiceDefinition(
     name="complaints",
     register=register,
     migrations_dir=pathlib.Path(__file__).parent / "migrations",
-    prepare=prepare_rule_sets,
+    prepare=prepare,
 )

@@ -1,0 +1,52 @@
+"""Complaint metrics: filed, escalations and resolution time as they happen; open and
+overdue complaints as gauges read from the database at scrape time."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from prometheus_client import Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy.engine import Engine
+
+from services.complaints.domain import OPEN_STATES
+from services.complaints.storage import ComplaintRow
+
+FILED = Counter("complaints_filed_total", "Complaints filed, per channel.", ["channel"])
+ESCALATIONS = Counter("complaint_escalations_total", "Escalations, per level reached.", ["level"])
+RESOLUTION_WORKING_DAYS = Histogram(
+    "complaint_resolution_working_days",
+    "Working days from receipt to resolution.",
+    buckets=(0, 1, 2, 3, 4, 5, 7, 10, 15, 20),
+)
+
+
+class ComplaintGauges:
+    """A Prometheus collector over the complaints table."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def collect(self):
+        table = ComplaintRow.__table__.c
+        open_family = GaugeMetricFamily(
+            "complaints_open", "Open complaints by category and state.", labels=["category", "state"]
+        )
+        overdue = GaugeMetricFamily("complaints_overdue", "Open complaints past their deadline.")
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(table.category, table.state, sa.func.count())
+                .where(table.state.in_(OPEN_STATES))
+                .group_by(table.category, table.state)
+            )
+            for category, state, count in rows:
+                open_family.add_metric([category, state], count)
+            overdue.add_metric(
+                [],
+                connection.execute(
+                    sa.select(sa.func.count()).where(
+                        table.state.in_(OPEN_STATES), table.overdue_at.is_not(None)
+                    )
+                ).scalar_one(),
+            )
+        yield open_family
+        yield overdue
