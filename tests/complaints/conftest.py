@@ -1,0 +1,84 @@
+import contextlib
+import datetime
+
+import pytest
+from google.protobuf import timestamp_pb2
+from retailcare.classification.v1 import classification_pb2 as cpb
+from retailcare.classification.v1 import classification_pb2_grpc
+from retailcare.complaints.v1 import complaints_pb2 as pb
+from retailcare.complaints.v1 import complaints_pb2_grpc
+
+from services.common.cli import service_definition
+from tests.classification.conftest import customer
+from tests.support.services import channel_to, running, settings_for
+
+
+class Pack:
+    """Classification (SQLite) and complaints (the database under test), started and
+    restarted on the same ports and databases."""
+
+    def __init__(self, tmp_path, db_url):
+        self.settings = settings_for(
+            tmp_path,
+            complaints_database_url=db_url,
+            classification_database_url=f"sqlite:///{tmp_path / 'classification.db'}",
+            rules_poll_seconds=0.1,
+        )
+
+    @contextlib.contextmanager
+    def complaints(self):
+        with (
+            running(service_definition("complaints"), self.settings) as service,
+            channel_to(service) as channel,
+        ):
+            yield service, complaints_pb2_grpc.ComplaintsServiceStub(channel)
+
+    @contextlib.contextmanager
+    def classification(self):
+        with (
+            running(service_definition("classification"), self.settings) as service,
+            channel_to(service) as channel,
+        ):
+            stub = classification_pb2_grpc.ClassificationServiceStub(channel)
+            stub.UpsertMarketZone(
+                cpb.UpsertMarketZoneRequest(
+                    zone=cpb.MarketZone(code="Z1", name="Old town", team_id="team-1")
+                ),
+                timeout=10,
+            )
+            for licence in ("L-1", "L-2"):
+                try:
+                    stub.CreateCustomer(
+                        cpb.CreateCustomerRequest(customer=customer(licence, market_zone="Z1")), timeout=10
+                    )
+                except Exception:  # already there after a restart
+                    pass
+            yield service
+
+
+@pytest.fixture
+def pack(tmp_path, db_url):
+    return Pack(tmp_path, db_url)
+
+
+@pytest.fixture
+def stub(pack):
+    with pack.classification(), pack.complaints() as (_, stub):
+        yield stub
+
+
+def stamp(moment: datetime.datetime) -> timestamp_pb2.Timestamp:
+    result = timestamp_pb2.Timestamp()
+    result.FromDatetime(moment)
+    return result
+
+
+def complaint(key: str, licence: str = "L-1", **values) -> pb.FileComplaintRequest:
+    defaults = {
+        "channel": "hotline",
+        "category": "delivery",
+        "description": "late delivery",
+        "received_by": "staff-7",
+    }
+    defaults.update(values)
+    return pb.FileComplaintRequest(idempotency_key=key, licence_number=licence, **defaults)
