@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test protos lint format bench bench-rules bench-classification clean
+.PHONY: run test protos lint format bench bench-rules bench-classification bench-complaints clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: bench-rules bench-classification
+bench: bench-rules bench-classification bench-complaints
 
 bench-rules: $(STAMP)
 	$(BIN)/python -m benchmarks.rules_bench
@@ -39,3 +39,6 @@ clean:
 
 bench-classification: $(STAMP)
 	$(BIN)/python -m benchmarks.classification_bench
+
+bench-complaints: $(STAMP)
+	$(BIN)/python -m benchmarks.complaints_bench

@@ -198,9 +198,8 @@ class Complaints:
         problems = domain.check_intake(values, moment)
         if problems:
             raise InvalidArgument(problems)
-        replay = self._replay(values)
-        if replay is not None:
-            return replay, True
+        # A retry is found by the unique key when it is inserted, not by a query first:
+        # one round trip less for every new complaint.
         check = self.directory.check(values["licence_number"])
         if check.known is False:
             raise InvalidArgument(
@@ -246,7 +245,7 @@ class Complaints:
                 session.flush()
                 session.add(_event(row.id, values["received_by"], "file", "", domain.RECEIVED, note, moment))
         except IntegrityError:
-            replay = self._replay(values)  # a concurrent retry with the same key won the race
+            replay = self._replay(values)  # filed before, or by a concurrent retry
             if replay is None:
                 raise
             return replay, True

@@ -46,13 +46,12 @@ def child_environment(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def start_child(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+def start_child(args: list[str], env: dict[str, str], capture: bool = True) -> subprocess.Popen:
+    """A child process; its output is captured only when asked, since a child whose
+    unread pipe fills up blocks on its next log line."""
+    stream = subprocess.PIPE if capture else subprocess.DEVNULL
     return subprocess.Popen(
-        [sys.executable, *args],
-        env=child_environment(env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        [sys.executable, *args], env=child_environment(env), stdout=stream, stderr=stream, text=True
     )
 
 
@@ -60,7 +59,8 @@ def wait_serving(target: str, process: subprocess.Popen, timeout: float = 30) ->
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"process exited with {process.returncode}: {process.stderr.read()}")
+            output = process.stderr.read() if process.stderr else "(not captured)"
+            raise AssertionError(f"process exited with {process.returncode}: {output}")
         if is_serving(target, timeout=0.5):
             return
         time.sleep(0.1)

@@ -1,0 +1,187 @@
+"""Complaints benchmark through real gRPC channels: intake throughput (each complaint
+checked with a running classification service, decided by the policy, stored with its
+first event) from concurrent callers, and escalation sweeps over 100,000 open
+complaints. Targets on this machine: >= 500 complaints filed per second; a sweep in
+under 10 s. Prints; asserts nothing.
+
+    make bench-complaints     # or: python -m benchmarks.complaints_bench --open 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import random
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+
+import grpc
+import sqlalchemy as sa
+from retailcare.classification.v1 import classification_pb2 as cpb
+from retailcare.classification.v1 import classification_pb2_grpc
+from retailcare.complaints.v1 import complaints_pb2 as pb
+from retailcare.complaints.v1 import complaints_pb2_grpc
+
+from services.common.config import parse_database_url
+from services.common.database import create_database_engine
+from services.complaints.storage import ComplaintRow
+from tests.support.ports import pack_environment
+from tests.support.services import start_child, wait_serving
+
+CUSTOMERS = 200
+
+
+def intake(stub, callers: int, per_caller: int) -> float:
+    errors = []
+
+    def caller(index: int) -> None:
+        rng = random.Random(index)
+        for n in range(per_caller):
+            request = pb.FileComplaintRequest(
+                idempotency_key=f"bench-{index}-{n}-{uuid.uuid4().hex[:6]}",
+                licence_number=f"B{rng.randrange(CUSTOMERS):05d}",
+                channel=rng.choice(["hotline", "retailer_app", "visit"]),
+                category=rng.choice(["delivery", "price", "ordering", "service_attitude"]),
+                description="benchmark complaint",
+                received_by=f"staff-{rng.randrange(20)}",
+            )
+            try:
+                stub.FileComplaint(request, timeout=30)
+            except Exception as error:  # counted, not raised: the figure must still print
+                errors.append(error)
+
+    threads = [threading.Thread(target=caller, args=(i,)) for i in range(callers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        print(f"  {len(errors)} calls failed, e.g. {errors[0]}")
+    return callers * per_caller / elapsed
+
+
+def open_complaints(count: int, rng: random.Random) -> list[dict]:
+    now = datetime.datetime.now(datetime.UTC)
+    rows = []
+    for index in range(count):
+        roll = rng.random()
+        # 10 % overdue for days (several levels due), 20 % past the warning share, the rest fresh
+        age = (
+            datetime.timedelta(days=rng.uniform(6, 20))
+            if roll < 0.1
+            else datetime.timedelta(days=rng.uniform(0, 3))
+        )
+        received = now - age
+        deadline = received + datetime.timedelta(days=4)
+        rows.append(
+            {
+                "id": uuid.uuid4().hex,
+                "idempotency_key": f"open-{index}",
+                "licence_number": f"B{index % CUSTOMERS:05d}",
+                "channel": "hotline",
+                "category": "delivery",
+                "severity": "normal",
+                "description": "generated",
+                "owner": f"staff-{index % 20}",
+                "handler": f"staff-{index % 20}",
+                "team_id": "team-1",
+                "state": "accepted",
+                "received_at": received,
+                "deadline_at": deadline,
+                "deadline_estimated": False,
+                "deadline_working_days": 3,
+                "policy_version": 1,
+                "pause_clock": True,
+                "warn_at_share": 0.75,
+                "escalation_levels": ["owner", "team_leader", "county", "city"],
+                "escalation_interval": 1,
+                "needs_verification": False,
+                "warn_at": received + (deadline - received) * (0.1 if roll < 0.3 else 0.95),
+                "escalation_level": 0,
+                "escalated_to": "",
+                "next_escalation_at": deadline,
+                "created_at": received,
+                "updated_at": received,
+            }
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--callers", type=int, default=16)
+    parser.add_argument("--per-caller", type=int, default=150)
+    parser.add_argument("--open", type=int, default=100_000)
+    parser.add_argument(
+        "--database-url", default="", help="complaints database; default a temporary SQLite file"
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        # Each service in its own process, as `retailcare up` runs them; callers here.
+        env = pack_environment(folder)
+        env["RETAILCARE_ESCALATION_SWEEP_SECONDS"] = "3600"
+        database_url = args.database_url or f"sqlite:///{folder}/complaints.db"
+        env["RETAILCARE_COMPLAINTS_DATABASE_URL"] = database_url
+        target = {
+            name: f"127.0.0.1:{env[f'RETAILCARE_{name.upper()}_GRPC_PORT']}"
+            for name in ("classification", "complaints")
+        }
+        children = [
+            start_child(["-m", "services.common.cli", "serve", name], env, capture=False) for name in target
+        ]
+        try:
+            for name, child in zip(target, children, strict=True):
+                wait_serving(target[name], child)
+            with grpc.insecure_channel(target["classification"]) as channel:
+                customers = classification_pb2_grpc.ClassificationServiceStub(channel)
+                rows = [
+                    cpb.CustomerInput(
+                        licence_number=f"B{i:05d}",
+                        name="shop",
+                        business_format="grocery",
+                        market_type="urban",
+                        monthly_sales_cartons=30,
+                    )
+                    for i in range(CUSTOMERS)
+                ]
+                list(customers.ImportCustomers(iter([cpb.ImportCustomersRequest(rows=rows)]), timeout=120))
+            with grpc.insecure_channel(target["complaints"]) as channel:
+                stub = complaints_pb2_grpc.ComplaintsServiceStub(channel)
+                engine = create_database_engine(parse_database_url("bench", database_url))
+                print(
+                    f"complaints benchmark ({engine.url.get_backend_name()}; each service its own process, on loopback)"
+                )
+                intake(stub, 4, 20)  # warm-up
+                rates = [intake(stub, args.callers, args.per_caller) for _ in range(3)]
+                print(
+                    f"  intake, {args.callers} concurrent callers: median {statistics.median(rates):,.0f} complaints/s "
+                    f"(rounds: {', '.join(f'{r:,.0f}' for r in rates)})"
+                )
+                generated = open_complaints(args.open, random.Random(3))
+                with engine.begin() as connection:
+                    for begin in range(0, len(generated), 5000):
+                        connection.execute(sa.insert(ComplaintRow.__table__), generated[begin : begin + 5000])
+                engine.dispose()
+                sweep = pb.RunEscalationSweepRequest()
+                first = stub.RunEscalationSweep(sweep, timeout=3600)
+                print(
+                    f"  sweep over {args.open:,} open complaints, first: {first.seconds:6.2f} s "
+                    f"({first.warned:,} warned, {first.escalations:,} escalations)"
+                )
+                quiet = [stub.RunEscalationSweep(sweep, timeout=3600).seconds for _ in range(5)]
+                print(f"  sweep with nothing newly due: median {statistics.median(quiet) * 1000:,.1f} ms")
+        finally:
+            for child in children:
+                child.terminate()
+                child.wait(30)
+
+
+if __name__ == "__main__":
+    main()
