@@ -20,9 +20,10 @@ from retailcare.rules.v1 import rule_sets_pb2 as rules_pb
 from retailcare.rules.v1 import rule_sets_pb2_grpc
 
 from benchmarks.rules_bench import FORMATS
-from services.classification.storage import CustomerRow, now
+from services.classification.storage import CustomerRow
 from services.common.cli import service_definition
 from services.common.rules.catalogue import all_kinds
+from services.common.times import now
 from tests.support.services import channel_to, running, settings_for
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import pathlib
 import time
 from collections import Counter
@@ -24,12 +23,13 @@ from services.classification.storage import (
     CustomerRow,
     MarketZoneRow,
     ServiceDescriptionRow,
-    now,
 )
+from services.common import paging
 from services.common.database import unit_of_work
 from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.common.rules.registry import RuleSetRegistry
 from services.common.rules.validation import validate
+from services.common.times import now
 
 CATALOGUE_FILE = pathlib.Path(__file__).parent / "service_catalogue.yaml"
 DEFAULT_PAGE_SIZE = 50
@@ -66,25 +66,6 @@ class PreviewReport:
     reparameterised: Counter = field(default_factory=Counter)
     sample: list = field(default_factory=list)  # (licence, before Outcome-like dict, after Outcome)
     seconds: float = 0.0
-
-
-def decode_page_token(token: str) -> int:
-    if not token:
-        return 0
-    try:
-        return int(base64.urlsafe_b64decode(token.encode()).decode())
-    except ValueError:
-        raise InvalidArgument([("page_token", "not a token this service issued")]) from None
-
-
-def encode_page_token(value: int) -> str:
-    return base64.urlsafe_b64encode(str(value).encode()).decode()
-
-
-def page_size_of(requested: int) -> int:
-    if requested < 0:
-        raise InvalidArgument([("page_size", "must not be negative")])
-    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
 def _filter_clauses(filters: Mapping[str, Any], activity: str) -> list:
@@ -225,11 +206,14 @@ class Classification:
     def list(
         self, filters: dict, activity: str, page_size: int, page_token: str
     ) -> tuple[list[CustomerRow], str]:
-        size, after = page_size_of(page_size), decode_page_token(page_token)
+        size, after = (
+            paging.page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+            paging.decode_token(page_token),
+        )
         with Session(self.engine) as session:
             query = select(CustomerRow).where(CustomerRow.id > after, *_filter_clauses(filters, activity))
             rows = session.exec(query.order_by(CustomerRow.id).limit(size)).all()
-        token = encode_page_token(rows[-1].id) if len(rows) == size else ""
+        token = paging.encode_token(rows[-1].id) if len(rows) == size else ""
         return list(rows), token
 
     def deactivate(self, licence: str, reason: str) -> CustomerRow:
@@ -252,7 +236,10 @@ class Classification:
     def history(
         self, licence: str, page_size: int, page_token: str
     ) -> tuple[CustomerRow, list[ClassificationRow], str]:
-        size, offset = page_size_of(page_size), decode_page_token(page_token)
+        size, offset = (
+            paging.page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+            paging.decode_token(page_token),
+        )
         with Session(self.engine) as session:
             row = self._customer(session, licence)
             entries = session.exec(
@@ -262,7 +249,7 @@ class Classification:
                 .offset(offset)
                 .limit(size)
             ).all()
-        return row, list(entries), encode_page_token(offset + size) if len(entries) == size else ""
+        return row, list(entries), paging.encode_token(offset + size) if len(entries) == size else ""
 
     def rule_description(self, rule_set: str, version: int, rule_id: str) -> str:
         compiled = self.registry.serving(rule_set)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from google.protobuf import struct_pb2, timestamp_pb2
+from google.protobuf import struct_pb2
 from retailcare.classification.v1 import classification_pb2 as pb
 from retailcare.classification.v1 import classification_pb2_grpc
 
@@ -15,6 +15,7 @@ from services.classification.storage import (
     ServiceDescriptionRow,
 )
 from services.common.errors import InvalidArgument
+from services.common.times import to_timestamp
 
 _ACTIVITY = {
     pb.CustomerFilter.ACTIVITY_UNSPECIFIED: "active",
@@ -22,13 +23,6 @@ _ACTIVITY = {
     pb.CustomerFilter.INACTIVE_ONLY: "inactive",
     pb.CustomerFilter.ALL: "all",
 }
-
-
-def _timestamp(moment) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    if moment is not None:
-        stamp.FromDatetime(moment)
-    return stamp
 
 
 def _struct(values: dict) -> struct_pb2.Struct:
@@ -60,7 +54,7 @@ def _classification(row: CustomerRow | ClassificationRow) -> pb.Classification:
         services=list(row.services),
         grading_version=row.grading_version,
         entitlements_version=row.entitlements_version,
-        classified_at=_timestamp(
+        classified_at=to_timestamp(
             row.classified_at if isinstance(row, ClassificationRow) else row.classified_at
         ),
         reason=row.reason if isinstance(row, ClassificationRow) else row.classification_reason,
@@ -76,8 +70,8 @@ def customer_message(row: CustomerRow) -> pb.Customer:
         team_id=row.team_id,
         active=row.active,
         classification=_classification(row),
-        created_at=_timestamp(row.created_at),
-        updated_at=_timestamp(row.updated_at),
+        created_at=to_timestamp(row.created_at),
+        updated_at=to_timestamp(row.updated_at),
     )
 
 
@@ -94,7 +88,7 @@ def _description(row: ServiceDescriptionRow) -> pb.ServiceDescription:
 
 def _zone(row: MarketZoneRow) -> pb.MarketZone:
     return pb.MarketZone(
-        code=row.code, name=row.name, team_id=row.team_id, updated_at=_timestamp(row.updated_at)
+        code=row.code, name=row.name, team_id=row.team_id, updated_at=to_timestamp(row.updated_at)
     )
 
 

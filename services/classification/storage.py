@@ -8,17 +8,6 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 
-def now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
-
-def utc(moment: datetime.datetime | None) -> datetime.datetime | None:
-    """SQLite hands back naive times; everything stored is UTC."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
-
-
 class CustomerRow(SQLModel, table=True):
     __tablename__ = "customers"
     id: int | None = Field(default=None, primary_key=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime
 import statistics
 import threading
@@ -15,9 +14,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from services.common import paging
 from services.common.database import unit_of_work
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.rules.registry import RuleSetRegistry
+from services.common.times import now, utc
 from services.complaints import domain
 from services.complaints import metrics as complaint_metrics
 from services.complaints.calendar import CalendarYear, WorkingCalendar, library_years, local_date
@@ -28,29 +29,12 @@ from services.complaints.storage import (
     ComplaintEventRow,
     ComplaintRow,
     ReturnVisitRow,
-    now,
-    utc,
 )
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 SWEEP_BATCH = 2000
 SYSTEM = "system"
-
-
-def _page(page_size: int, page_token: str) -> tuple[int, int]:
-    problems = []
-    if page_size < 0:
-        problems.append(("page_size", "must not be negative"))
-    offset = 0
-    if page_token:
-        try:
-            offset = int(base64.urlsafe_b64decode(page_token.encode()).decode())
-        except ValueError:
-            problems.append(("page_token", "not a token this service issued"))
-    if problems:
-        raise InvalidArgument(problems)
-    return offset, min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
 def _event(
@@ -280,7 +264,8 @@ class Complaints:
             return self._complaint(session, complaint_id)
 
     def list(self, filters: dict, page_size: int, page_token: str) -> tuple[list[ComplaintRow], str]:
-        offset, limit = _page(page_size, page_token)
+        offset = paging.decode_token(page_token)
+        limit = paging.page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         table = ComplaintRow.__table__.c
         clauses = [
             getattr(table, name) == filters[name]
@@ -303,7 +288,7 @@ class Complaints:
                 .offset(offset)
                 .limit(limit)
             ).all()
-        token = base64.urlsafe_b64encode(str(offset + limit).encode()).decode() if len(rows) == limit else ""
+        token = paging.encode_token(offset + limit) if len(rows) == limit else ""
         return list(rows), token
 
     def events(self, complaint_id: str) -> list[ComplaintEventRow]:

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import datetime
-
-from google.protobuf import timestamp_pb2
 from retailcare.complaints.v1 import complaints_pb2 as pb
 from retailcare.complaints.v1 import complaints_pb2_grpc
 
+from services.common.times import from_timestamp, to_timestamp
 from services.complaints.service_layer import Complaints
-from services.complaints.storage import ComplaintRow, utc
+from services.complaints.storage import ComplaintRow
 
 _STATES = {name.lower(): value for name, value in pb.State.items() if value}
 _STATE_NAMES = {value: name for name, value in _STATES.items()}
 _ACTIONS = {value: name.lower() for name, value in pb.Action.items() if value}
-
-
-def _timestamp(moment) -> timestamp_pb2.Timestamp | None:
-    if moment is None:
-        return None
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(utc(moment))
-    return stamp
-
-
-def _moment(stamp: timestamp_pb2.Timestamp, present: bool):
-    return stamp.ToDatetime(tzinfo=datetime.UTC) if present else None
 
 
 def complaint_message(row: ComplaintRow) -> pb.Complaint:
@@ -40,8 +26,8 @@ def complaint_message(row: ComplaintRow) -> pb.Complaint:
         handler=row.handler,
         team_id=row.team_id,
         state=_STATES[row.state],
-        received_at=_timestamp(row.received_at),
-        deadline_at=_timestamp(row.deadline_at),
+        received_at=to_timestamp(row.received_at),
+        deadline_at=to_timestamp(row.deadline_at),
         deadline_estimated=row.deadline_estimated,
         deadline_working_days=row.deadline_working_days,
         policy_version=row.policy_version,
@@ -49,9 +35,9 @@ def complaint_message(row: ComplaintRow) -> pb.Complaint:
         overdue=row.overdue_at is not None,
         escalation_level=row.escalation_level,
         escalated_to=row.escalated_to,
-        resolved_at=_timestamp(row.resolved_at),
+        resolved_at=to_timestamp(row.resolved_at),
         satisfaction=row.satisfaction or 0,
-        return_visit_due_at=_timestamp(row.return_visit_due_at),
+        return_visit_due_at=to_timestamp(row.return_visit_due_at),
         idempotency_key=row.idempotency_key,
     )
 
@@ -80,7 +66,7 @@ class ComplaintsServicer(complaints_pb2_grpc.ComplaintsServiceServicer):
             "severity": request.severity,
             "description": request.description,
             "received_by": request.received_by.strip(),
-            "received_at": _moment(request.received_at, request.HasField("received_at")),
+            "received_at": from_timestamp(request, "received_at"),
         }
         row, replayed = self.use_cases.file(values)
         return pb.FileComplaintResponse(complaint=complaint_message(row), replayed=replayed)
@@ -96,8 +82,8 @@ class ComplaintsServicer(complaints_pb2_grpc.ComplaintsServiceServicer):
             "team_id": f.team_id,
             "states": [_STATE_NAMES[s] for s in f.states if s in _STATE_NAMES],
             "overdue_only": f.overdue_only,
-            "received_from": _moment(f.received_from, f.HasField("received_from")),
-            "received_to": _moment(f.received_to, f.HasField("received_to")),
+            "received_from": from_timestamp(f, "received_from"),
+            "received_to": from_timestamp(f, "received_to"),
         }
         rows, token = self.use_cases.list(filters, request.page_size, request.page_token)
         return pb.ListComplaintsResponse(
@@ -124,7 +110,7 @@ class ComplaintsServicer(complaints_pb2_grpc.ComplaintsServiceServicer):
     def ListComplaintEvents(self, request, context):
         events = [
             pb.Event(
-                at=_timestamp(e.at),
+                at=to_timestamp(e.at),
                 actor=e.actor,
                 action=e.action,
                 from_state=_STATES.get(e.from_state, 0),
@@ -138,8 +124,8 @@ class ComplaintsServicer(complaints_pb2_grpc.ComplaintsServiceServicer):
     def GetComplaintStatistics(self, request, context):
         group_by = "team" if request.group_by == pb.GetComplaintStatisticsRequest.TEAM else "owner"
         rows = self.use_cases.statistics(
-            _moment(request.period_from, request.HasField("period_from")),
-            _moment(request.period_to, request.HasField("period_to")),
+            from_timestamp(request, "period_from"),
+            from_timestamp(request, "period_to"),
             group_by,
         )
         return pb.GetComplaintStatisticsResponse(rows=[pb.Statistics(**row) for row in rows])

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import base64
-
-from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from google.protobuf import json_format, struct_pb2
 from retailcare.rules.v1 import rule_sets_pb2 as pb
 from retailcare.rules.v1 import rule_sets_pb2_grpc
 
+from services.common import paging
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.rules.engine import Decision, FactsError
 from services.common.rules.model import Diagnostic
 from services.common.rules.registry import RuleSetRegistry
 from services.common.rules.store import VersionRecord
 from services.common.rules.validation import ValidationResult, validate
+from services.common.times import to_timestamp
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 _SEVERITY = {"error": pb.Diagnostic.ERROR, "warning": pb.Diagnostic.WARNING}
-
-
-def _timestamp(moment) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    if moment is not None:
-        stamp.FromDatetime(moment)
-    return stamp
 
 
 def _diagnostic(d: Diagnostic) -> pb.Diagnostic:
@@ -38,7 +31,7 @@ def _version(record: VersionRecord, with_source: bool = True) -> pb.RuleSetVersi
         checksum=record.checksum,
         author=record.author,
         comment=record.comment,
-        created_at=_timestamp(record.created_at),
+        created_at=to_timestamp(record.created_at),
         source=record.source if with_source else "",
         active=record.active,
     )
@@ -61,26 +54,6 @@ def _refuse(result: ValidationResult, field: str = "source") -> InvalidArgument:
         [(field, str(d)) for d in result.errors],
         f"the rule set is invalid: {len(result.errors)} problem(s); the first: {result.errors[0]}",
     )
-
-
-def page_window(page_size: int, page_token: str) -> tuple[int, int]:
-    """(offset, limit) of a page; page_size 0 means the default, larger ones are capped (AIP-158)."""
-    violations = []
-    if page_size < 0:
-        violations.append(("page_size", "must not be negative"))
-    offset = 0
-    if page_token:
-        try:
-            offset = int(base64.urlsafe_b64decode(page_token.encode()).decode())
-        except ValueError:
-            violations.append(("page_token", "not a token this service issued"))
-    if violations:
-        raise InvalidArgument(violations)
-    return offset, min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-
-
-def next_page_token(offset: int, limit: int, returned: int) -> str:
-    return base64.urlsafe_b64encode(str(offset + limit).encode()).decode() if returned == limit else ""
 
 
 def facts_of(message: struct_pb2.Struct) -> dict:
@@ -115,7 +88,7 @@ class RuleSetAdminServicer(rule_sets_pb2_grpc.RuleSetAdminServicer):
                     description=description.strip(),
                     active_version=active.get(name, 0),
                     latest_version=latest.get(name, 0),
-                    activated_at=_timestamp(self.store.activated_at(name)),
+                    activated_at=to_timestamp(self.store.activated_at(name)),
                     serving_version=serving,
                 )
             )
@@ -204,7 +177,8 @@ class RuleSetAdminServicer(rule_sets_pb2_grpc.RuleSetAdminServicer):
 
     def ListRuleSetVersions(self, request, context):
         name = self._known(request.rule_set)
-        offset, limit = page_window(request.page_size, request.page_token)
+        offset = paging.decode_token(request.page_token)
+        limit = paging.page_size(request.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         records = self.store.versions(name, offset, limit)
         audit = [
             pb.AuditEntry(
@@ -213,14 +187,14 @@ class RuleSetAdminServicer(rule_sets_pb2_grpc.RuleSetAdminServicer):
                 action=a.action,
                 actor=a.actor,
                 comment=a.comment,
-                at=_timestamp(a.at),
+                at=to_timestamp(a.at),
             )
             for a in self.store.audit(name)
         ]
         return pb.ListRuleSetVersionsResponse(
             versions=[_version(r, with_source=False) for r in records],
             audit=audit,
-            next_page_token=next_page_token(offset, limit, len(records)),
+            next_page_token=paging.encode_token(offset + limit) if len(records) == limit else "",
         )
 
     def DiffRuleSetVersions(self, request, context):

@@ -15,6 +15,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from services.common.database import unit_of_work
 from services.common.errors import AlreadyExists, NotFound
+from services.common.times import now, utc
 
 WRITE_ATTEMPTS = 3  # concurrent publishers race for the next version number
 
@@ -75,15 +76,6 @@ def checksum_of(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8")).hexdigest()
 
 
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
-
-def _utc(moment: datetime.datetime) -> datetime.datetime:
-    """SQLite hands back naive times; everything stored is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
-
-
 class RuleSetStore:
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -103,7 +95,7 @@ class RuleSetStore:
     def activated_at(self, name: str) -> datetime.datetime | None:
         with Session(self.engine) as session:
             row = session.get(RuleSetActiveRow, name)
-            return _utc(row.activated_at) if row else None
+            return utc(row.activated_at) if row else None
 
     def get(self, name: str, version: int = 0) -> VersionRecord:
         """A stored version; version 0 means the active one."""
@@ -138,9 +130,7 @@ class RuleSetStore:
             rows = session.exec(
                 select(RuleSetAuditRow).where(RuleSetAuditRow.rule_set == name).order_by(RuleSetAuditRow.id)
             ).all()
-            return [
-                AuditRecord(r.rule_set, r.version, r.action, r.actor, r.comment, _utc(r.at)) for r in rows
-            ]
+            return [AuditRecord(r.rule_set, r.version, r.action, r.actor, r.comment, utc(r.at)) for r in rows]
 
     def diff(self, name: str, from_version: int, to_version: int) -> str:
         old, new = self.get(name, from_version), self.get(name, to_version)
@@ -161,7 +151,7 @@ class RuleSetStore:
             checksum=row.checksum,
             author=row.author,
             comment=row.comment,
-            created_at=_utc(row.created_at),
+            created_at=utc(row.created_at),
             source=row.source,
             active=bool(active and active.version == row.version),
         )
@@ -190,7 +180,7 @@ class RuleSetStore:
                     select(func.max(RuleSetVersionRow.version)).where(RuleSetVersionRow.rule_set == name)
                 ).one()
                 version = (latest or 0) + 1
-                now = _now()
+                moment = now()
                 session.add(
                     RuleSetVersionRow(
                         rule_set=name,
@@ -198,13 +188,13 @@ class RuleSetStore:
                         checksum=checksum,
                         author=author,
                         comment=comment,
-                        created_at=now,
+                        created_at=moment,
                         source=source,
                     )
                 )
-                _audit(session, name, version, "publish", author, comment, now)
+                _audit(session, name, version, "publish", author, comment, moment)
                 if activate:
-                    _set_active(session, name, version, author, comment, now)
+                    _set_active(session, name, version, author, comment, moment)
                 return version
 
         return self.get(name, _retrying(write))
@@ -215,7 +205,7 @@ class RuleSetStore:
 
         def write() -> int:
             with unit_of_work(self.engine) as session:
-                return _set_active(session, name, version, actor, comment, _now())
+                return _set_active(session, name, version, actor, comment, now())
 
         return record, _retrying(write)
 
@@ -231,20 +221,20 @@ def _retrying(write):
     return None
 
 
-def _audit(session, name: str, version: int, action: str, actor: str, comment: str, now) -> None:
+def _audit(session, name: str, version: int, action: str, actor: str, comment: str, moment) -> None:
     session.add(
-        RuleSetAuditRow(rule_set=name, version=version, action=action, actor=actor, comment=comment, at=now)
+        RuleSetAuditRow(rule_set=name, version=version, action=action, actor=actor, comment=comment, at=moment)
     )
 
 
-def _set_active(session, name: str, version: int, actor: str, comment: str, now) -> int:
+def _set_active(session, name: str, version: int, actor: str, comment: str, moment) -> int:
     """Points the rule set at a version; returns the version it pointed at before (0: none)."""
     row = session.get(RuleSetActiveRow, name, with_for_update=True)
     previous = row.version if row else 0
     if row is None:
-        session.add(RuleSetActiveRow(rule_set=name, version=version, activated_at=now))
+        session.add(RuleSetActiveRow(rule_set=name, version=version, activated_at=moment))
     else:
-        row.version, row.activated_at = version, now
+        row.version, row.activated_at = version, moment
         session.add(row)
-    _audit(session, name, version, "activate", actor, comment, now)
+    _audit(session, name, version, "activate", actor, comment, moment)
     return previous
