@@ -7,6 +7,7 @@ import time
 import grpc
 
 from services.common.config import load_settings
+from services.common.deadlines import downstream_timeout
 from services.common.errors import InvalidArgument, NotFound
 from services.common.server import ServiceDefinition, serve_forever
 
@@ -26,6 +27,11 @@ def _missing(request: bytes, context) -> bytes:
     raise NotFound("customer", request.decode())
 
 
+def _deadline(request: bytes, context) -> bytes:
+    """What a downstream call made from here would be given, with a 5 s default."""
+    return f"{downstream_timeout(5.0):.3f}".encode()
+
+
 def _crash(request: bytes, context) -> bytes:
     raise RuntimeError("secret internal detail")
 
@@ -38,6 +44,7 @@ def _register(server: grpc.Server, runtime) -> list[str]:
             "Invalid": _invalid,
             "Missing": _missing,
             "Crash": _crash,
+            "Deadline": _deadline,
         }.items()
     }
     server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, handlers)])

@@ -223,7 +223,9 @@ def _retrying(write):
 
 def _audit(session, name: str, version: int, action: str, actor: str, comment: str, moment) -> None:
     session.add(
-        RuleSetAuditRow(rule_set=name, version=version, action=action, actor=actor, comment=comment, at=moment)
+        RuleSetAuditRow(
+            rule_set=name, version=version, action=action, actor=actor, comment=comment, at=moment
+        )
     )
 
 
