@@ -104,6 +104,11 @@ def classification_code(business_format: str, market_type: str, size_class: int)
     return f"{FORMAT_LETTERS[business_format]}{MARKET_DIGITS[market_type]}{size_class}"
 
 
+def rule_set_of(output: str) -> str:
+    """Which rule set decides an output: services come from the entitlements."""
+    return ENTITLEMENTS.name if output.startswith("services.") else GRADING.name
+
+
 class IncompleteDecision(Exception):
     """The active rule sets left an output the classification needs undecided."""
 
@@ -120,7 +125,7 @@ class Outcome:
     services: dict
     grading_version: int
     entitlements_version: int
-    reasons: dict = field(default_factory=dict)  # output -> [rule set, version, rule id]
+    reasons: dict = field(default_factory=dict)  # output -> rule id; see rule_set_of
     grading_fired: tuple = ()
     entitlement_fired: tuple = ()
 
@@ -137,14 +142,7 @@ def classify(customer: Mapping[str, Any], decide: Callable[[str, dict], Any]) ->
         raise IncompleteDecision(f"{GRADING.name} v{grading.version} decided no {', '.join(needed)}")
     star_level = grading.outputs["star_level"]
     entitlements = decide(ENTITLEMENTS.name, entitlement_facts(customer, star_level))
-    reasons = {key: [GRADING.name, grading.version, rule] for key, rule in grading.reasons.items()}
-    reasons.update(
-        {
-            key: [ENTITLEMENTS.name, entitlements.version, rule]
-            for key, rule in entitlements.reasons.items()
-            if key != "services"
-        }
-    )
+    reasons = {**grading.reasons, **{k: rule for k, rule in entitlements.reasons.items() if k != "services"}}
     return Outcome(
         grade=grading.outputs["grade"],
         star_level=star_level,

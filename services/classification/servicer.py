@@ -7,6 +7,7 @@ from retailcare.classification.v1 import classification_pb2 as pb
 from retailcare.classification.v1 import classification_pb2_grpc
 
 from services.classification import domain
+from services.classification.rules import ENTITLEMENTS, GRADING
 from services.classification.service_layer import Classification
 from services.classification.storage import (
     ClassificationRow,
@@ -140,16 +141,21 @@ class ClassificationServicer(classification_pb2_grpc.ClassificationServiceServic
 
     def ExplainClassification(self, request, context):
         row = self.use_cases.get(request.licence_number)
-        reasons = [
-            pb.Reason(
-                output=output,
-                rule_set=rule_set,
-                version=version,
-                rule_id=rule_id,
-                rule_description=self.use_cases.rule_description(rule_set, version, rule_id),
+        versions = {GRADING.name: row.grading_version, ENTITLEMENTS.name: row.entitlements_version}
+        reasons = []
+        for output, rule_id in sorted(row.reasons.items()):
+            rule_set = domain.rule_set_of(output)
+            version = versions[rule_set]
+            description = self.use_cases.rule_description(rule_set, version, rule_id)
+            reasons.append(
+                pb.Reason(
+                    output=output,
+                    rule_set=rule_set,
+                    version=version,
+                    rule_id=rule_id,
+                    rule_description=description,
+                )
             )
-            for output, (rule_set, version, rule_id) in sorted(row.reasons.items())
-        ]
         return pb.ExplainClassificationResponse(
             classification=_classification(row),
             reasons=reasons,
