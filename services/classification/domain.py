@@ -8,11 +8,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.classification.rules import BUSINESS_FORMATS, ENTITLEMENTS, GRADING
+from services.classification.rules import (
+    BUSINESS_FORMATS,
+    CREDIT_RATINGS,
+    ENTITLEMENTS,
+    GRADING,
+    MARKET_TYPES,
+    ZONE_TYPES,
+)
 
-MARKET_TYPES = ("urban", "rural")
-ZONE_TYPES = ("city_centre", "county_town", "township", "village")
-CREDIT_RATINGS = ("A", "B", "C", "D")
 # The business-format letter of the classification code (分类编码).
 FORMAT_LETTERS = dict(zip(BUSINESS_FORMATS, "ABCDEFG", strict=True))
 MARKET_DIGITS = {"urban": "1", "rural": "2"}

@@ -3,7 +3,7 @@
 import pathlib
 
 from services.common.rules.actions import grant_once, set_once
-from services.common.rules.model import ActionSpec, Param, RuleSetKind, Vocabulary
+from services.common.rules.model import ActionSpec, Param, RuleSetKind, Vocabulary, supplied_facts
 
 FOLDER = pathlib.Path(__file__).parent / "rule_sets"
 
@@ -32,6 +32,9 @@ PERSONALISED_SERVICES = (
     "differentiated_visit",
 )
 SERVICES = STANDARD_SERVICES + PERSONALISED_SERVICES
+MARKET_TYPES = ("urban", "rural")
+ZONE_TYPES = ("city_centre", "county_town", "township", "village")
+CREDIT_RATINGS = ("A", "B", "C", "D")
 
 GRADING = RuleSetKind(
     name="customer-grading",
@@ -62,6 +65,19 @@ GRADING = RuleSetKind(
         ),
     ),
     default_path=FOLDER / "customer-grading.yaml",
+    facts=supplied_facts(
+        always={
+            "monthly_sales_cartons": "decimal",
+            "business_format": BUSINESS_FORMATS,
+            "market_type": MARKET_TYPES,
+        },
+        sometimes={
+            "shop_area_m2": "decimal",
+            "compliance_violations_12m": "integer",
+            "credit_rating": CREDIT_RATINGS,
+            "cooperation_score": "integer",
+        },
+    ),
 )
 
 ENTITLEMENTS = RuleSetKind(
@@ -84,6 +100,10 @@ ENTITLEMENTS = RuleSetKind(
         ),
     ),
     default_path=FOLDER / "service-entitlements.yaml",
+    facts=supplied_facts(
+        always={"star_level": "integer", "business_format": BUSINESS_FORMATS, "market_type": MARKET_TYPES},
+        sometimes={"market_zone": ZONE_TYPES},
+    ),
 )
 
 RULE_SETS = (GRADING, ENTITLEMENTS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import pathlib
 import time
 from collections import Counter
@@ -27,10 +28,12 @@ from services.classification.storage import (
 from services.common import paging
 from services.common.database import unit_of_work
 from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from services.common.rules.engine import FactsError
 from services.common.rules.registry import RuleSetRegistry
 from services.common.rules.validation import validate
 from services.common.times import now
 
+log = logging.getLogger("retailcare.classification")
 CATALOGUE_FILE = pathlib.Path(__file__).parent / "service_catalogue.yaml"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -122,8 +125,9 @@ class Classification:
     def _classify(self, customer: Mapping[str, Any]) -> domain.Outcome:
         try:
             outcome = domain.classify(customer, self.registry.decide)
-        except domain.IncompleteDecision as problem:
-            raise FailedPrecondition(str(problem), subject=GRADING.name) from None
+        except (domain.IncompleteDecision, FactsError) as problem:
+            # The active rule sets cannot decide this customer: not the caller's input.
+            raise FailedPrecondition(f"cannot classify: {problem}", subject=GRADING.name) from None
         classification_metrics.record(outcome)
         return outcome
 
@@ -392,15 +396,15 @@ class Classification:
                     errors.extend((number, name, why) for name, why in violations)
         return created, updated, errors
 
-    def reclassify(self, filters: dict, activity: str) -> Iterator[tuple[int, int, int]]:
-        """Yields (processed, total, changed) after each batch."""
+    def reclassify(self, filters: dict, activity: str) -> Iterator[tuple[int, int, int, int]]:
+        """Yields (processed, total, changed, failed) after each batch."""
         table = CustomerRow.__table__
         clauses = _filter_clauses(filters, activity)
         with Session(self.engine) as session:
             total = session.execute(
                 sa.select(sa.func.count()).select_from(table).where(*clauses)
             ).scalar_one()
-        processed = changed = 0
+        processed = changed = failed = 0
         after = 0
         # Versions and what a customer would notice decide whether anything is written;
         # reasons and fired rules are not read back (decoding them cost a third of the time).
@@ -427,7 +431,15 @@ class Classification:
             updates, history = [], []
             moment = now()
             for customer in batch:
-                outcome = self._classify(customer)
+                try:
+                    outcome = self._classify(customer)
+                except FailedPrecondition as problem:
+                    failed += 1  # counted and logged; the others are still reclassified
+                    log.error(
+                        "customer not reclassified",
+                        extra={"customer_id": customer["id"], "problem": problem.message},
+                    )
+                    continue
                 before = tuple(customer[name] for name in compared)
                 if before == (*outcome.summary(), outcome.grading_version, outcome.entitlements_version):
                     continue  # same result on the same versions: nothing to record
@@ -463,7 +475,7 @@ class Classification:
                         session.execute(sa.insert(ClassificationRow.__table__), history)
             processed += len(batch)
             after = batch[-1]["id"]
-            yield processed, total, changed
+            yield processed, total, changed, failed
 
     def preview(self, draft_source: str, sample_size: int) -> PreviewReport:
         started = time.perf_counter()
@@ -515,8 +527,8 @@ class Classification:
                         after_outcome = domain.classify(customer, decide)
                     _count_change(report, customer, after_outcome, sample_size)
                 after = batch[-1]["id"]
-        except domain.IncompleteDecision as problem:
-            raise InvalidArgument([("draft_source", str(problem))]) from None
+        except (domain.IncompleteDecision, FactsError) as problem:
+            raise InvalidArgument([("draft_source", f"cannot classify every customer: {problem}")]) from None
         finally:
             draft.close()
         report.seconds = time.perf_counter() - started

@@ -220,10 +220,14 @@ class ClassificationServicer(classification_pb2_grpc.ClassificationServiceServic
 
     def ReclassifyCustomers(self, request, context):
         filters, activity = _filters(request.filter)
-        processed = total = changed = 0
-        for processed, total, changed in self.use_cases.reclassify(filters, activity):
-            yield pb.ReclassifyCustomersResponse(processed=processed, total=total, changed=changed)
-        yield pb.ReclassifyCustomersResponse(processed=processed, total=total, changed=changed, done=True)
+        processed = total = changed = failed = 0
+        for processed, total, changed, failed in self.use_cases.reclassify(filters, activity):
+            yield pb.ReclassifyCustomersResponse(
+                processed=processed, total=total, changed=changed, failed=failed
+            )
+        yield pb.ReclassifyCustomersResponse(
+            processed=processed, total=total, changed=changed, failed=failed, done=True
+        )
 
     def PreviewRuleSetImpact(self, request, context):
         report = self.use_cases.preview(request.draft_source, request.sample_size or 20)

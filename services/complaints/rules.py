@@ -3,7 +3,7 @@
 import pathlib
 
 from services.common.rules.actions import set_many_once, set_once
-from services.common.rules.model import ActionSpec, Param, RuleSetKind, Vocabulary
+from services.common.rules.model import ActionSpec, Param, RuleSetKind, Vocabulary, supplied_facts
 
 FOLDER = pathlib.Path(__file__).parent / "rule_sets"
 
@@ -54,6 +54,7 @@ COMPLAINT_POLICY = RuleSetKind(
         ),
     ),
     default_path=FOLDER / "complaint-policy.yaml",
+    facts=supplied_facts(always={"category": CATEGORIES, "severity": SEVERITIES, "channel": CHANNELS}),
 )
 
 RULE_SETS = (COMPLAINT_POLICY,)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 import statistics
 import threading
 import time
@@ -35,6 +36,7 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 SWEEP_BATCH = 2000
 SYSTEM = "system"
+log = logging.getLogger("retailcare.complaints")
 
 
 def _event(
@@ -235,6 +237,15 @@ class Complaints:
             return replay, True
         complaint_metrics.FILED.labels(row.channel).inc()
         return row, False
+
+    def _policy(self, facts: dict) -> domain.PolicySnapshot:
+        """The policy's decision; should it fail, the documented defaults (version 0),
+        because a complaint is never refused for a rule-set problem."""
+        try:
+            return domain.PolicySnapshot.from_decision(self.registry.decide(COMPLAINT_POLICY.name, facts))
+        except Exception:
+            log.exception("complaint policy could not decide; using the defaults", extra={"facts": facts})
+            return domain.PolicySnapshot.defaults()
 
     def _replay(self, values: dict) -> ComplaintRow | None:
         with Session(self.engine) as session:

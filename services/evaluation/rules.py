@@ -3,7 +3,7 @@
 import pathlib
 
 from services.common.rules.actions import add_points, set_once
-from services.common.rules.model import ActionSpec, Param, RuleSetKind, Vocabulary
+from services.common.rules.model import ActionSpec, Param, RuleSetKind, Vocabulary, supplied_facts
 
 FOLDER = pathlib.Path(__file__).parent / "rule_sets"
 
@@ -32,6 +32,14 @@ KPI_SCORING = RuleSetKind(
         ),
     ),
     default_path=FOLDER / "kpi-scoring.yaml",
+    facts=supplied_facts(
+        always={
+            "sales_target_ratio": "decimal",
+            "visit_completion_ratio": "decimal",
+            "complaints_overdue": "integer",
+        },
+        sometimes={"satisfaction_mean": "decimal"},
+    ),
 )
 
 RULE_SETS = (KPI_SCORING,)

@@ -4,6 +4,7 @@ an impact preview that changes nothing, metrics; SQLite and PostgreSQL."""
 import csv
 import urllib.request
 
+import grpc
 import openpyxl
 import pytest
 from retailcare.classification.v1 import classification_pb2 as pb
@@ -200,3 +201,46 @@ def test_classification_metrics(classification):
     assert 'customers_by_business_format{business_format="convenience_store"} 1.0' in text
     assert "classifications_total" in text
     assert 'entitlements_granted_total{service="scarce_brand_supply"}' in text
+
+
+NO_STAR_FOR_SMALL_SHOPS = """\
+name: customer-grading
+inputs:
+  monthly_sales_cartons: {type: decimal, required: true}
+  business_format: {type: one_of, required: true, values: [grocery, convenience_store, supermarket, mall, tobacco_liquor, entertainment, other]}
+  market_type: {type: one_of, required: true, values: [urban, rural]}
+rules:
+  - {id: everyone_grade_5, then: [{set_grade: {grade: 5}}, {set_size_class: {size_class: 1}}]}
+  - {id: stars_from_40, when: {monthly_sales_cartons: {at_least: 40}}, then: [{set_star_level: {level: 3}}]}
+"""
+
+
+def test_customers_the_rules_cannot_decide_are_counted_not_fatal(classification):
+    _, stub, admin = classification
+    stub.CreateCustomer(
+        pb.CreateCustomerRequest(customer=customer("L-big", monthly_sales_cartons=60)), timeout=10
+    )
+    stub.CreateCustomer(
+        pb.CreateCustomerRequest(customer=customer("L-small", monthly_sales_cartons=5)), timeout=10
+    )
+    admin.PublishRuleSet(
+        rules_pb.PublishRuleSetRequest(source=NO_STAR_FOR_SMALL_SHOPS, author="a", comment="c"), timeout=10
+    )
+    last = list(stub.ReclassifyCustomers(pb.ReclassifyCustomersRequest(), timeout=60))[-1]
+    assert (last.processed, last.failed, last.done) == (2, 1, True)
+    assert (
+        stub.GetCustomer(
+            pb.GetCustomerRequest(licence_number="L-big"), timeout=10
+        ).customer.classification.grade
+        == 5
+    )
+    small = stub.GetCustomer(pb.GetCustomerRequest(licence_number="L-small"), timeout=10).customer
+    assert small.classification.grading_version == 1  # left as it was
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.CreateCustomer(
+            pb.CreateCustomerRequest(customer=customer("L-tiny", monthly_sales_cartons=1)), timeout=10
+        )
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "decided no star_level" in refused.value.details()
+    with pytest.raises(grpc.RpcError):
+        stub.GetCustomer(pb.GetCustomerRequest(licence_number="L-tiny"), timeout=10)

@@ -41,9 +41,9 @@ name: customer-grading
 hit_policy: {policy}
 inputs:
   monthly_sales_cartons: {{type: decimal, required: true}}
-  business_format: {{type: one_of, values: [grocery, supermarket], required: true}}
+  business_format: {{type: one_of, values: [grocery, convenience_store, supermarket, mall, tobacco_liquor, entertainment, other], required: true}}
   market_type: {{type: one_of, values: [urban, rural], required: true}}
-  credit_rating: {{type: one_of, values: [A, B]}}
+  credit_rating: {{type: one_of, values: [A, B, C, D]}}
 rules:
 {rules}
 """

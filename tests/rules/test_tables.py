@@ -35,7 +35,7 @@ name: service-entitlements
 hit_policy: first
 inputs:
   star_level: {type: integer, required: true}
-  business_format: {type: one_of, values: [grocery, mall], required: true}
+  business_format: {type: one_of, values: [grocery, convenience_store, supermarket, mall, tobacco_liquor, entertainment, other], required: true}
   market_type: {type: one_of, values: [urban, rural], required: true}
 # scarce-brand tiers by star level
 table:

@@ -44,7 +44,7 @@ def test_duplicate_yaml_key_is_an_error_not_a_silent_override():
     ("rule", "fragment", "line"),
     [
         ("    when: {monthly_sales_cartons: {at_least: lots}}\n", "'lots' must be a number", 10),
-        ("    when: {business_format: bakery}\n", "must be one of grocery, supermarket", 10),
+        ("    when: {business_format: bakery}\n", "must be one of grocery, convenience_store", 10),
         ("    when: {credit_rating: {less_than: B}}\n", "less_than needs a number", 10),
         ("    when: {shoe_size: 42}\n", "unknown input 'shoe_size'", 10),
         ("    when: {monthly_sales_cartons: {roughly: 5}}\n", "unknown operator 'roughly'", 10),
@@ -106,7 +106,7 @@ def test_oversized_document_is_refused():
 
 def test_unknown_rule_set_name_and_reserved_input():
     (unknown,) = _errors(minimal(GOOD_RULE).replace("name: customer-grading", "name: horoscope"))
-    assert "no service owns a rule set named 'horoscope'" in unknown.message
+    assert "unknown rule set 'horoscope'" in unknown.message
     errors = _errors(minimal(GOOD_RULE).replace("  credit_rating:", "  sid:"))
     assert any("reserved" in e.message for e in errors)
 
@@ -139,3 +139,26 @@ def test_overlapping_rules_under_first_match_are_a_warning():
     (warning,) = result.warnings
     assert warning.rule_id == "urban" and "rule big" in warning.message
     result.compiled.close()
+
+
+def test_inputs_must_be_facts_the_service_supplies_as_it_supplies_them():
+    errors = _errors(
+        minimal(GOOD_RULE)
+        .replace(
+            "  credit_rating: {type: one_of, values: [A, B, C, D]}",
+            "  credit_rating: {type: one_of, values: [A, B]}\n  horoscope: {type: text}",
+        )
+        .replace(
+            "monthly_sales_cartons: {type: decimal, required: true}",
+            "monthly_sales_cartons: {type: integer, required: true}",
+        )
+        .replace(
+            "  market_type: {type: one_of, values: [urban, rural], required: true}",
+            "  market_type: {type: one_of, values: [urban, rural], required: true}\n  shop_area_m2: {type: decimal, required: true}",
+        )
+    )
+    messages = " | ".join(e.message for e in errors)
+    assert "input horoscope: the service does not supply it" in messages
+    assert "input monthly_sales_cartons: the service supplies it as decimal, not integer" in messages
+    assert "input credit_rating: values C, D are sent by the service and must be listed" in messages
+    assert "input shop_area_m2: the service does not always supply it, so it cannot be required" in messages

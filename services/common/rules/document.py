@@ -79,6 +79,7 @@ def load_yaml(source: str) -> Any:
 class _Reader:
     def __init__(self, vocabulary: Vocabulary | None):
         self.vocabulary = vocabulary
+        self.supplied: Mapping[str, InputSpec] = {}
         self.diagnostics: list[Diagnostic] = []
         self.inputs: dict[str, InputSpec] = {}
 
@@ -111,7 +112,7 @@ class _Reader:
             if kind == "one_of" and (not isinstance(allowed, list) or not allowed):
                 self.error(f"input {name}: a one_of input lists its allowed values", where)
                 continue
-            self.inputs[name] = InputSpec(
+            declared = InputSpec(
                 name=str(name),
                 type=kind,
                 required=bool(spec.get("required", False)),
@@ -119,6 +120,39 @@ class _Reader:
                 description=str(spec.get("description", "")),
                 line=where,
             )
+            if self.supplied and not self.fits_supplied(declared):
+                continue
+            self.inputs[name] = declared
+
+    def fits_supplied(self, declared: InputSpec) -> bool:
+        """Whether the service supplies this input, with this type and no value it refuses."""
+        supplied = self.supplied.get(declared.name)
+        if supplied is None:
+            names = ", ".join(sorted(self.supplied))
+            self.error(
+                f"input {declared.name}: the service does not supply it (it supplies: {names})", declared.line
+            )
+            return False
+        if supplied.type != declared.type:
+            self.error(
+                f"input {declared.name}: the service supplies it as {supplied.type}, not {declared.type}",
+                declared.line,
+            )
+            return False
+        if declared.required and not supplied.required:
+            self.error(
+                f"input {declared.name}: the service does not always supply it, so it cannot be required",
+                declared.line,
+            )
+            return False
+        missing = [v for v in supplied.allowed if v not in declared.allowed]
+        if missing:
+            self.error(
+                f"input {declared.name}: values {', '.join(missing)} are sent by the service and must be listed",
+                declared.line,
+            )
+            return False
+        return True
 
     # -- conditions ---------------------------------------------------------
     def literal(self, spec: InputSpec, value: Any, rule_id: str, line: int) -> Any:
@@ -417,11 +451,9 @@ def read_document(
         if kind is None:
             known = ", ".join(sorted(kinds)) or "none"
             return None, [
-                Diagnostic(
-                    "error", f"no service owns a rule set named {name!r} (known: {known})", line=raw.line
-                )
+                Diagnostic("error", f"unknown rule set {name!r} (known here: {known})", line=raw.line)
             ]
-        reader.vocabulary = kind.vocabulary
+        reader.vocabulary, reader.supplied = kind.vocabulary, kind.facts
     hit_policy = raw.get("hit_policy", "collect")
     if hit_policy not in HIT_POLICIES:
         reader.error(f"hit_policy must be one of {', '.join(HIT_POLICIES)}", raw.line)

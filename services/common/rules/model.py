@@ -111,11 +111,31 @@ class Vocabulary:
 
 @dataclass(frozen=True)
 class RuleSetKind:
-    """A rule set a service owns: its name, action vocabulary and shipped default."""
+    """A rule set a service owns: its name, action vocabulary and shipped default, and the
+    facts the service supplies (name -> type and, for one_of, every value it may send).
+    A document may only declare inputs among these facts, typed as they are, so a
+    published version can never ask for something the service does not have."""
 
     name: str
     vocabulary: Vocabulary
     default_path: Any  # pathlib.Path of the default document
+    facts: Mapping[str, InputSpec] = field(default_factory=dict)  # empty: no restriction
+
+
+def supplied_facts(
+    always: Mapping[str, str | tuple], sometimes: Mapping[str, str | tuple] = ()
+) -> dict[str, InputSpec]:
+    """Facts a service supplies, each as a type (``"decimal"``) or a tuple of every value of
+    a one_of: those in every decision, and those it supplies only when it knows them."""
+
+    def spec(name: str, kind: str | tuple, required: bool) -> InputSpec:
+        if isinstance(kind, tuple):
+            return InputSpec(name, "one_of", required=required, allowed=kind)
+        return InputSpec(name, kind, required=required)
+
+    facts = {name: spec(name, kind, True) for name, kind in always.items()}
+    facts.update({name: spec(name, kind, False) for name, kind in dict(sometimes).items()})
+    return facts
 
 
 @dataclass

@@ -966,10 +966,13 @@ class ReclassifyCustomersResponse(_message.Message):
     TOTAL_FIELD_NUMBER: _builtins.int
     CHANGED_FIELD_NUMBER: _builtins.int
     DONE_FIELD_NUMBER: _builtins.int
+    FAILED_FIELD_NUMBER: _builtins.int
     processed: _builtins.int
     total: _builtins.int
     changed: _builtins.int
     done: _builtins.bool
+    failed: _builtins.int
+    """customers the active rule sets could not decide (logged); left as they were"""
     def __init__(
         self,
         *,
@@ -977,10 +980,11 @@ class ReclassifyCustomersResponse(_message.Message):
         total: _builtins.int = ...,
         changed: _builtins.int = ...,
         done: _builtins.bool = ...,
+        failed: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed", b"changed", "done", b"done", "processed", b"processed", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed", b"changed", "done", b"done", "failed", b"failed", "processed", b"processed", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
