@@ -195,13 +195,24 @@ def cmd_dry_run(args) -> int:
                 "rule_set": decision.rule_set,
                 "version": decision.version or "draft",
                 "fired_rules": list(decision.fired_rules),
-                "outputs": json_format.MessageToDict(decision.outputs),
+                "outputs": _whole_numbers(json_format.MessageToDict(decision.outputs)),
             },
             ensure_ascii=False,
             indent=2,
         )
     )
     return 0
+
+
+def _whole_numbers(value):
+    """Struct carries every number as a double; show 3, not 3.0."""
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def add_rules_commands(commands) -> None:
