@@ -3,7 +3,6 @@
 import pathlib
 
 import grpc
-from prometheus_client import REGISTRY
 from retailcare.classification.v1 import classification_pb2, classification_pb2_grpc
 
 from services.classification.metrics import CustomerGauges
@@ -28,9 +27,7 @@ def register(server: grpc.Server, runtime: Runtime) -> list[str]:
 def prepare(runtime: Runtime) -> None:
     prepare_rule_sets(runtime)
     runtime.use_cases.load_service_catalogue()
-    gauges = CustomerGauges(runtime.engine)
-    REGISTRY.register(gauges)
-    runtime.on_stop(lambda: REGISTRY.unregister(gauges))
+    runtime.register_collector(CustomerGauges(runtime.engine))
 
 
 definition = ServiceDefinition(

@@ -405,7 +405,6 @@ class Classification:
                 sa.select(sa.func.count()).select_from(table).where(*clauses)
             ).scalar_one()
         processed = changed = failed = 0
-        after = 0
         # Versions and what a customer would notice decide whether anything is written;
         # reasons and fired rules are not read back (decoding them cost a third of the time).
         compared = (*SUMMARY_COLUMNS, "grading_version", "entitlements_version")
@@ -414,20 +413,7 @@ class Classification:
             *(table.c[name] for name in domain.INPUT_FIELDS),
             *(table.c[name] for name in compared),
         ]
-        while True:
-            with Session(self.engine) as session:
-                batch = (
-                    session.execute(
-                        sa.select(*columns)
-                        .where(table.c.id > after, *clauses)
-                        .order_by(table.c.id)
-                        .limit(BATCH)
-                    )
-                    .mappings()
-                    .all()
-                )
-            if not batch:
-                break
+        for batch in self._batches(columns, clauses):
             updates, history = [], []
             moment = now()
             for customer in batch:
@@ -474,8 +460,28 @@ class Classification:
                     if history:
                         session.execute(sa.insert(ClassificationRow.__table__), history)
             processed += len(batch)
-            after = batch[-1]["id"]
             yield processed, total, changed, failed
+
+    def _batches(self, columns: list, clauses: list) -> Iterator[list]:
+        """The selected customers in id order, BATCH at a time, each batch its own read."""
+        table = CustomerRow.__table__
+        after = 0
+        while True:
+            with Session(self.engine) as session:
+                batch = (
+                    session.execute(
+                        sa.select(*columns)
+                        .where(table.c.id > after, *clauses)
+                        .order_by(table.c.id)
+                        .limit(BATCH)
+                    )
+                    .mappings()
+                    .all()
+                )
+            if not batch:
+                return
+            yield batch
+            after = batch[-1]["id"]
 
     def preview(self, draft_source: str, sample_size: int) -> PreviewReport:
         started = time.perf_counter()
@@ -490,7 +496,6 @@ class Classification:
             return draft.decide(facts) if name == draft.name else self.registry.decide(name, facts)
 
         try:
-            after = 0
             columns = [
                 table.c.id,
                 table.c.licence_number,
@@ -500,20 +505,7 @@ class Classification:
                     for name in (*SUMMARY_COLUMNS, "size_class", "grading_version", "entitlements_version")
                 ),
             ]
-            while True:
-                with Session(self.engine) as session:
-                    batch = (
-                        session.execute(
-                            sa.select(*columns)
-                            .where(table.c.id > after, table.c.active.is_(True))
-                            .order_by(table.c.id)
-                            .limit(BATCH)
-                        )
-                        .mappings()
-                        .all()
-                    )
-                if not batch:
-                    break
+            for batch in self._batches(columns, [table.c.active.is_(True)]):
                 for customer in batch:
                     report.customers += 1
                     if draft.name == ENTITLEMENTS.name and customer["star_level"] is not None:
@@ -526,7 +518,6 @@ class Classification:
                     else:
                         after_outcome = domain.classify(customer, decide)
                     _count_change(report, customer, after_outcome, sample_size)
-                after = batch[-1]["id"]
         except (domain.IncompleteDecision, FactsError) as problem:
             raise InvalidArgument([("draft_source", f"cannot classify every customer: {problem}")]) from None
         finally:

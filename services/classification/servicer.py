@@ -8,7 +8,7 @@ from retailcare.classification.v1 import classification_pb2_grpc
 
 from services.classification import domain
 from services.classification.rules import ENTITLEMENTS, GRADING
-from services.classification.service_layer import Classification
+from services.classification.service_layer import FILTER_FIELDS, Classification
 from services.classification.storage import (
     ClassificationRow,
     CustomerRow,
@@ -94,17 +94,7 @@ def _zone(row: MarketZoneRow) -> pb.MarketZone:
 
 
 def _filters(message: pb.CustomerFilter) -> tuple[dict, str]:
-    fields = (
-        "business_format",
-        "market_type",
-        "zone_type",
-        "district",
-        "market_zone",
-        "team_id",
-        "star_level",
-        "grade",
-    )
-    return {name: getattr(message, name) for name in fields}, _ACTIVITY[message.activity]
+    return {name: getattr(message, name) for name in FILTER_FIELDS}, _ACTIVITY[message.activity]
 
 
 class ClassificationServicer(classification_pb2_grpc.ClassificationServiceServicer):

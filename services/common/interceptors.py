@@ -52,6 +52,13 @@ class _Call:
         self.context.send_initial_metadata(((REQUEST_ID_HEADER, self.request_id),))
         return [request_id_var.set(self.request_id), current_context.set(self.context)]
 
+    def count_received(self, request_or_iterator, request_streaming: bool):
+        received = metrics.MSG_RECEIVED.labels(*self.labels)
+        if request_streaming:
+            return _counted(request_or_iterator, received)
+        received.inc()
+        return request_or_iterator
+
     def fail(self, error: BaseException) -> None:
         """Turns an exception into the call's status; always raises."""
         if isinstance(error, DomainError):
@@ -106,10 +113,7 @@ def _wrap_unary(behavior: Callable, grpc_type: str, method: str, request_streami
     def call(request_or_iterator, context):
         tracked = _Call(grpc_type, method, context)
         tokens = tracked.enter()
-        if request_streaming:
-            request_or_iterator = _counted(request_or_iterator, metrics.MSG_RECEIVED.labels(*tracked.labels))
-        else:
-            metrics.MSG_RECEIVED.labels(*tracked.labels).inc()
+        request_or_iterator = tracked.count_received(request_or_iterator, request_streaming)
         try:
             response = behavior(request_or_iterator, context)
             metrics.MSG_SENT.labels(*tracked.labels).inc()
@@ -127,10 +131,7 @@ def _wrap_streaming(behavior: Callable, grpc_type: str, method: str, request_str
     def call(request_or_iterator, context):
         tracked = _Call(grpc_type, method, context)
         tokens = tracked.enter()
-        if request_streaming:
-            request_or_iterator = _counted(request_or_iterator, metrics.MSG_RECEIVED.labels(*tracked.labels))
-        else:
-            metrics.MSG_RECEIVED.labels(*tracked.labels).inc()
+        request_or_iterator = tracked.count_received(request_or_iterator, request_streaming)
         sent = metrics.MSG_SENT.labels(*tracked.labels)
         try:
             for response in behavior(request_or_iterator, context):

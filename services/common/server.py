@@ -17,6 +17,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from prometheus_client import REGISTRY
 from sqlalchemy.engine import Engine
 
 from services.common.config import Settings
@@ -47,6 +48,11 @@ class Runtime:
 
     def on_stop(self, callback: Callable[[], None]) -> None:
         self.stop_callbacks.append(callback)
+
+    def register_collector(self, collector) -> None:
+        """A Prometheus collector for this process's /metrics, removed when it stops."""
+        REGISTRY.register(collector)
+        self.on_stop(lambda: REGISTRY.unregister(collector))
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ import pathlib
 import threading
 
 import grpc
-from prometheus_client import REGISTRY
 from retailcare.complaints.v1 import complaints_pb2, complaints_pb2_grpc
 
 from services.common.rules.hosting import prepare_rule_sets, register_rule_sets
@@ -53,9 +52,7 @@ def prepare(runtime: Runtime) -> None:
     )
     sweeper.start()
     runtime.on_stop(lambda: (stop.set(), sweeper.join(10)))
-    gauges = ComplaintGauges(runtime.engine)
-    REGISTRY.register(gauges)
-    runtime.on_stop(lambda: REGISTRY.unregister(gauges))
+    runtime.register_collector(ComplaintGauges(runtime.engine))
 
 
 definition = ServiceDefinition(

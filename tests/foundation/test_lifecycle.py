@@ -53,8 +53,8 @@ def _children_of(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def test_up_starts_the_pack_and_sigterm_stops_every_process(tmp_path):
-    env = pack_environment(str(tmp_path))
+def _start_up(env: dict) -> tuple[subprocess.Popen, list[str]]:
+    """`retailcare up` running, and what it printed up to its "Ctrl-C stops" line."""
     up = subprocess.Popen(
         [sys.executable, "-m", "services.common.cli", "up"],
         env=child_environment(env),
@@ -62,12 +62,18 @@ def test_up_starts_the_pack_and_sigterm_stops_every_process(tmp_path):
         stderr=subprocess.DEVNULL,
         text=True,
     )
+    lines = []
+    for line in up.stdout:
+        lines.append(line)
+        if line.startswith("Ctrl-C"):
+            break
+    return up, lines
+
+
+def test_up_starts_the_pack_and_sigterm_stops_every_process(tmp_path):
+    env = pack_environment(str(tmp_path))
+    up, lines = _start_up(env)
     try:
-        lines = []
-        for line in up.stdout:
-            lines.append(line)
-            if line.startswith("Ctrl-C"):
-                break
         assert any("SERVING" in line for line in lines), lines
         for name in START_ORDER:
             assert is_serving(f"127.0.0.1:{env[f'RETAILCARE_{name.upper()}_GRPC_PORT']}")
@@ -101,18 +107,8 @@ def test_up_refuses_to_start_when_a_port_is_taken_and_leaves_nothing_behind(tmp_
 
 
 def test_a_process_that_dies_stops_the_pack(tmp_path):
-    env = pack_environment(str(tmp_path))
-    up = subprocess.Popen(
-        [sys.executable, "-m", "services.common.cli", "up"],
-        env=child_environment(env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    up, _ = _start_up(pack_environment(str(tmp_path)))
     try:
-        for line in up.stdout:
-            if line.startswith("Ctrl-C"):
-                break
         children = _children_of(up.pid)
         victim = children[0]
         subprocess.run(["kill", "-9", str(victim)], check=True)
