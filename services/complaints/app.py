@@ -34,9 +34,13 @@ def _sweep_forever(use_cases: Complaints, every: float, stop: threading.Event) -
     while not stop.wait(every):
         try:
             use_cases.reload_calendar()  # another replica may have set a year
+            verified = use_cases.verify_flagged()
             warned, escalations, _ = use_cases.sweep()
-            if warned or escalations:
-                log.info("escalation sweep", extra={"warned": warned, "escalations": escalations})
+            if warned or escalations or verified:
+                log.info(
+                    "escalation sweep",
+                    extra={"warned": warned, "escalations": escalations, "verified": verified},
+                )
         except Exception:
             log.exception("escalation sweep failed; the next one retries")
 

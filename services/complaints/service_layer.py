@@ -442,6 +442,42 @@ class Complaints:
                 )
             return row, reopened
 
+    # -- verification -------------------------------------------------------------------------
+    def verify_flagged(self, limit: int = 200) -> int:
+        """Checks complaints accepted while classification was down, now that it may be up:
+        a known customer clears the flag and gives the complaint its team."""
+        with Session(self.engine) as session:
+            flagged = session.exec(
+                select(ComplaintRow.id, ComplaintRow.licence_number)
+                .where(ComplaintRow.needs_verification.is_(True), ComplaintRow.state.in_(domain.OPEN_STATES))
+                .order_by(ComplaintRow.received_at)
+                .limit(limit)
+            ).all()
+        verified = 0
+        for complaint_id, licence in flagged:
+            check = self.directory.check(licence)
+            if check.known is None:
+                break  # still unreachable: try again at the next sweep
+            if not check.known:
+                continue  # stays flagged for a person: no such customer
+            with unit_of_work(self.engine) as session:
+                row = self._complaint(session, complaint_id, lock=True)
+                row.needs_verification, row.team_id, row.updated_at = False, check.team_id, now()
+                session.add(row)
+                session.add(
+                    _event(
+                        row.id,
+                        SYSTEM,
+                        "customer_verified",
+                        row.state,
+                        row.state,
+                        f"team {check.team_id}",
+                        row.updated_at,
+                    )
+                )
+            verified += 1
+        return verified
+
     # -- escalation ---------------------------------------------------------------------------
     def _next_escalation(self, row: ComplaintRow) -> datetime.datetime | None:
         if row.escalation_level >= len(row.escalation_levels):

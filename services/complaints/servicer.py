@@ -131,8 +131,11 @@ class ComplaintsServicer(complaints_pb2_grpc.ComplaintsServiceServicer):
         return pb.GetComplaintStatisticsResponse(rows=[pb.Statistics(**row) for row in rows])
 
     def RunEscalationSweep(self, request, context):
+        verified = self.use_cases.verify_flagged()
         warned, escalations, seconds = self.use_cases.sweep()
-        return pb.RunEscalationSweepResponse(warned=warned, escalations=escalations, seconds=seconds)
+        return pb.RunEscalationSweepResponse(
+            warned=warned, escalations=escalations, seconds=seconds, verified=verified
+        )
 
     def GetCalendarYear(self, request, context):
         return _calendar(request.year, self.use_cases.calendar_year(request.year))

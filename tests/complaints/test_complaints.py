@@ -71,10 +71,20 @@ def test_retried_intake_never_files_twice_even_concurrently(stub):
     assert "idempotency_key" in field_violations(reused.value)
 
 
-def test_accepted_and_flagged_when_classification_is_down(pack):
+def test_accepted_and_flagged_when_classification_is_down_then_verified(pack):
     with pack.complaints() as (_, stub):  # classification is not running
-        filed = _file(stub, "k-down", licence="L-UNCHECKED").complaint
-    assert filed.needs_verification and filed.state == pb.RECEIVED and filed.team_id == ""
+        filed = _file(stub, "k-down", licence="L-1").complaint
+        stranger = _file(stub, "k-down-2", licence="L-NOBODY").complaint
+        assert filed.needs_verification and filed.state == pb.RECEIVED and filed.team_id == ""
+        assert stub.RunEscalationSweep(pb.RunEscalationSweepRequest(), timeout=60).verified == 0
+        with pack.classification():
+            assert stub.RunEscalationSweep(pb.RunEscalationSweepRequest(), timeout=60).verified == 1
+            checked = stub.GetComplaint(pb.GetComplaintRequest(id=filed.id), timeout=10).complaint
+            assert (checked.needs_verification, checked.team_id) == (False, "team-1")
+            still = stub.GetComplaint(pb.GetComplaintRequest(id=stranger.id), timeout=10).complaint
+            assert still.needs_verification  # no such customer: left for a person
+            events = stub.ListComplaintEvents(pb.ListComplaintEventsRequest(id=filed.id), timeout=10).events
+            assert [e.action for e in events] == ["file", "customer_verified"]
 
 
 @pytest.mark.parametrize(

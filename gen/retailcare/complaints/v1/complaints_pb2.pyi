@@ -740,19 +740,23 @@ class RunEscalationSweepResponse(_message.Message):
     WARNED_FIELD_NUMBER: _builtins.int
     ESCALATIONS_FIELD_NUMBER: _builtins.int
     SECONDS_FIELD_NUMBER: _builtins.int
+    VERIFIED_FIELD_NUMBER: _builtins.int
     warned: _builtins.int
     escalations: _builtins.int
     seconds: _builtins.float
+    verified: _builtins.int
+    """flagged complaints whose customer classification has now confirmed"""
     def __init__(
         self,
         *,
         warned: _builtins.int = ...,
         escalations: _builtins.int = ...,
         seconds: _builtins.float = ...,
+        verified: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["escalations", b"escalations", "seconds", b"seconds", "warned", b"warned"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["escalations", b"escalations", "seconds", b"seconds", "verified", b"verified", "warned", b"warned"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

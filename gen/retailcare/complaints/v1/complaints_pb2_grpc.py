@@ -150,7 +150,8 @@ class ComplaintsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RunEscalationSweep(self, request, context):
-        """Runs one escalation sweep now (a background sweep runs by itself).
+        """Runs one escalation sweep now (a background sweep runs by itself), after checking
+        complaints accepted while classification was unreachable.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -53,7 +53,9 @@ class ComplaintsServiceStub:
     GetComplaintStatistics: _grpc.UnaryUnaryMultiCallable[_complaints_pb2.GetComplaintStatisticsRequest, _complaints_pb2.GetComplaintStatisticsResponse]
     """Per staff member (owner) or per team, for a period; evaluation consumes these."""
     RunEscalationSweep: _grpc.UnaryUnaryMultiCallable[_complaints_pb2.RunEscalationSweepRequest, _complaints_pb2.RunEscalationSweepResponse]
-    """Runs one escalation sweep now (a background sweep runs by itself)."""
+    """Runs one escalation sweep now (a background sweep runs by itself), after checking
+    complaints accepted while classification was unreachable.
+    """
     GetCalendarYear: _grpc.UnaryUnaryMultiCallable[_complaints_pb2.GetCalendarYearRequest, _complaints_pb2.GetCalendarYearResponse]
     """The working-day calendar: read a year; set a year the library does not know yet."""
     SetCalendarYear: _grpc.UnaryUnaryMultiCallable[_complaints_pb2.SetCalendarYearRequest, _complaints_pb2.SetCalendarYearResponse]
@@ -79,7 +81,9 @@ class ComplaintsServiceAsyncStub(ComplaintsServiceStub):
     GetComplaintStatistics: _aio.UnaryUnaryMultiCallable[_complaints_pb2.GetComplaintStatisticsRequest, _complaints_pb2.GetComplaintStatisticsResponse]  # type: ignore[assignment]
     """Per staff member (owner) or per team, for a period; evaluation consumes these."""
     RunEscalationSweep: _aio.UnaryUnaryMultiCallable[_complaints_pb2.RunEscalationSweepRequest, _complaints_pb2.RunEscalationSweepResponse]  # type: ignore[assignment]
-    """Runs one escalation sweep now (a background sweep runs by itself)."""
+    """Runs one escalation sweep now (a background sweep runs by itself), after checking
+    complaints accepted while classification was unreachable.
+    """
     GetCalendarYear: _aio.UnaryUnaryMultiCallable[_complaints_pb2.GetCalendarYearRequest, _complaints_pb2.GetCalendarYearResponse]  # type: ignore[assignment]
     """The working-day calendar: read a year; set a year the library does not know yet."""
     SetCalendarYear: _aio.UnaryUnaryMultiCallable[_complaints_pb2.SetCalendarYearRequest, _complaints_pb2.SetCalendarYearResponse]  # type: ignore[assignment]
@@ -156,7 +160,9 @@ class ComplaintsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _complaints_pb2.RunEscalationSweepRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_complaints_pb2.RunEscalationSweepResponse, _abc.Awaitable[_complaints_pb2.RunEscalationSweepResponse]]:
-        """Runs one escalation sweep now (a background sweep runs by itself)."""
+        """Runs one escalation sweep now (a background sweep runs by itself), after checking
+        complaints accepted while classification was unreachable.
+        """
 
     @_abc_1.abstractmethod
     def GetCalendarYear(
