@@ -23,6 +23,7 @@ class Pack:
             complaints_database_url=db_url,
             classification_database_url=f"sqlite:///{tmp_path / 'classification.db'}",
             rules_poll_seconds=0.1,
+            escalation_sweep_seconds=3600,  # sweeps run when a test asks for one
         )
 
     @contextlib.contextmanager

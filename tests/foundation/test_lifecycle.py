@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 import grpc
 import pytest
@@ -14,6 +15,17 @@ from services.common.pack import START_ORDER, is_serving
 from tests.support import probe_service
 from tests.support.ports import pack_environment
 from tests.support.services import child_environment, start_child, wait_serving
+
+
+def _wait_until_started(http_port: int, method: str) -> None:
+    """Until the server's metrics show the call started: then it is surely in flight."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=5).read().decode()
+        if f'grpc_server_started_total{{grpc_method="{method}"' in text:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{method} never started")
 
 
 def test_sigterm_lets_a_slow_call_finish_then_exits(tmp_path):
@@ -30,7 +42,7 @@ def test_sigterm_lets_a_slow_call_finish_then_exits(tmp_path):
 
         caller = threading.Thread(target=slow_call)
         caller.start()
-        time.sleep(0.4)  # the call is in flight
+        _wait_until_started(int(env["RETAILCARE_GATEWAY_HTTP_PORT"]), "Sleep")
         process.send_signal(signal.SIGTERM)
         caller.join(10)
         assert outcome.get("reply") == b"slept"
