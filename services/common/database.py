@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import pathlib
+import threading
+import weakref
 from collections.abc import Iterator
 
 from sqlalchemy import event
@@ -29,10 +31,23 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.close()
 
 
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_sqlite_writers_lock = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> contextlib.AbstractContextManager:
+    """SQLite has one writer at a time, and a blocked writer polls with sleeps of up to
+    100 ms; queueing this process's writers on a lock wakes the next one at once."""
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    with _sqlite_writers_lock:
+        return _sqlite_writers.setdefault(engine, threading.Lock())
+
+
 @contextlib.contextmanager
 def unit_of_work(engine: Engine) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back on any error."""
-    with Session(engine, expire_on_commit=False) as session:
+    with _writer_lock(engine), Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

@@ -21,7 +21,7 @@ READY_TIMEOUT_SECONDS = 60.0
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Children get SIGTERM if ``up`` itself is killed, so none is left orphaned."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -72,7 +72,7 @@ class Pack:
             for name in START_ORDER:
                 self.children[name] = subprocess.Popen(
                     [sys.executable, "-m", "services.common.cli", "serve", name],
-                    preexec_fn=_die_with_parent,
+                    preexec_fn=die_with_parent,
                     start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
                 )
             if not self._wait_until_serving():
