@@ -31,7 +31,7 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.close()
 
 
-_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 _sqlite_writers_lock = threading.Lock()
 
 
@@ -41,7 +41,7 @@ def _writer_lock(engine: Engine) -> contextlib.AbstractContextManager:
     if engine.dialect.name != "sqlite":
         return contextlib.nullcontext()
     with _sqlite_writers_lock:
-        return _sqlite_writers.setdefault(engine, threading.Lock())
+        return _sqlite_writers.setdefault(engine, threading.RLock())
 
 
 @contextlib.contextmanager
