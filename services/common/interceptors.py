@@ -5,6 +5,7 @@ kept at hand for downstream calls."""
 from __future__ import annotations
 
 import contextvars
+import functools
 import logging
 import time
 import uuid
@@ -36,24 +37,41 @@ def _split_method(full_method: str) -> tuple[str, str]:
     return service, method
 
 
+class _MethodMetrics:
+    """The labelled metric children of one method, looked up once instead of per call."""
+
+    def __init__(self, labels: tuple[str, str, str]):
+        self.labels = labels
+        self.started = metrics.STARTED.labels(*labels)
+        self.received = metrics.MSG_RECEIVED.labels(*labels)
+        self.sent = metrics.MSG_SENT.labels(*labels)
+        self.seconds = metrics.HANDLING_SECONDS.labels(*labels)
+
+
+@functools.lru_cache(maxsize=1024)
+def _method_metrics(grpc_type: str, full_method: str) -> _MethodMetrics:
+    return _MethodMetrics((grpc_type, *_split_method(full_method)))
+
+
 class _Call:
     """Book-keeping of one call from start to its final status."""
 
     def __init__(self, grpc_type: str, full_method: str, context: grpc.ServicerContext):
-        self.labels = (grpc_type, *_split_method(full_method))
+        self.metrics = _method_metrics(grpc_type, full_method)
+        self.labels = self.metrics.labels
         self.full_method = full_method
         self.context = context
         metadata = dict(context.invocation_metadata() or ())
         self.request_id = metadata.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
         self.started = time.perf_counter()
-        metrics.STARTED.labels(*self.labels).inc()
+        self.metrics.started.inc()
 
     def enter(self) -> list[contextvars.Token]:
         self.context.send_initial_metadata(((REQUEST_ID_HEADER, self.request_id),))
         return [request_id_var.set(self.request_id), current_context.set(self.context)]
 
     def count_received(self, request_or_iterator, request_streaming: bool):
-        received = metrics.MSG_RECEIVED.labels(*self.labels)
+        received = self.metrics.received
         if request_streaming:
             return _counted(request_or_iterator, received)
         received.inc()
@@ -78,7 +96,7 @@ class _Call:
         code = self.context.code() or grpc.StatusCode.OK
         elapsed = time.perf_counter() - self.started
         metrics.HANDLED.labels(*self.labels, code.name).inc()
-        metrics.HANDLING_SECONDS.labels(*self.labels).observe(elapsed)
+        self.metrics.seconds.observe(elapsed)
         # Probes call health every few seconds; their lines would drown the rest.
         level = logging.DEBUG if self.labels[1] == "grpc.health.v1.Health" else logging.INFO
         log.log(
@@ -116,7 +134,7 @@ def _wrap_unary(behavior: Callable, grpc_type: str, method: str, request_streami
         request_or_iterator = tracked.count_received(request_or_iterator, request_streaming)
         try:
             response = behavior(request_or_iterator, context)
-            metrics.MSG_SENT.labels(*tracked.labels).inc()
+            tracked.metrics.sent.inc()
             return response
         except BaseException as error:  # noqa: B036 - every failure must get a status
             tracked.fail(error)
@@ -132,7 +150,7 @@ def _wrap_streaming(behavior: Callable, grpc_type: str, method: str, request_str
         tracked = _Call(grpc_type, method, context)
         tokens = tracked.enter()
         request_or_iterator = tracked.count_received(request_or_iterator, request_streaming)
-        sent = metrics.MSG_SENT.labels(*tracked.labels)
+        sent = tracked.metrics.sent
         try:
             for response in behavior(request_or_iterator, context):
                 sent.inc()

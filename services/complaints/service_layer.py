@@ -179,8 +179,7 @@ class Complaints:
     # -- intake -----------------------------------------------------------------------------
     def file(self, values: dict) -> tuple[ComplaintRow, bool]:
         moment = now()
-        values.setdefault("severity", "normal")
-        values["severity"] = values["severity"] or "normal"
+        values["severity"] = values.get("severity") or "normal"
         problems = domain.check_intake(values, moment)
         if problems:
             raise InvalidArgument(problems)
