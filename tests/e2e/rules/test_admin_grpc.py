@@ -10,7 +10,7 @@ from retailcare.rules.v1 import rule_sets_pb2_grpc
 
 from services.common.cli import service_definition
 from services.common.errors import field_violations
-from tests.rules.samples import default_source
+from tests.support.rule_samples import default_source
 from tests.support.services import channel_to, running, settings_for
 
 GRADING = "customer-grading"

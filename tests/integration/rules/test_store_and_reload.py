@@ -14,7 +14,7 @@ from services.common.errors import AlreadyExists, NotFound
 from services.common.migrations import upgrade_to_head
 from services.common.rules import metrics
 from services.common.rules.registry import RuleSetRegistry
-from tests.rules.samples import default_source
+from tests.support.rule_samples import default_source
 
 GRADING = "customer-grading"
 FACTS = {"monthly_sales_cartons": 120, "business_format": "grocery", "market_type": "urban"}

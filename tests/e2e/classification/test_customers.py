@@ -7,7 +7,7 @@ from retailcare.classification.v1 import classification_pb2 as pb
 
 from services.classification.rules import SERVICES
 from services.common.errors import field_violations
-from tests.classification.conftest import customer
+from tests.e2e.classification.conftest import customer
 
 FIVE_STAR = dict(
     business_format="supermarket",

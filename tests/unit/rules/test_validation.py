@@ -4,7 +4,7 @@ import pytest
 
 from services.common.rules.document import MAX_SOURCE_BYTES
 from services.common.rules.validation import validate
-from tests.rules.samples import KINDS, default_source, minimal
+from tests.support.rule_samples import KINDS, default_source, minimal
 
 GOOD_RULE = """\
   - id: big

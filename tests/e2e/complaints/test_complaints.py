@@ -11,8 +11,8 @@ from retailcare.rules.v1 import rule_sets_pb2_grpc
 
 from services.common.errors import field_violations
 from services.complaints import domain
-from tests.complaints.conftest import complaint, stamp
-from tests.rules.samples import default_source
+from tests.e2e.complaints.conftest import complaint, stamp
+from tests.support.rule_samples import default_source
 
 NOW = datetime.datetime.now(datetime.UTC)
 

@@ -11,8 +11,8 @@ from retailcare.classification.v1 import classification_pb2 as pb
 from retailcare.rules.v1 import rule_sets_pb2 as rules_pb
 
 from services.common.cli import main
-from tests.classification.conftest import customer
-from tests.rules.samples import default_source
+from tests.e2e.classification.conftest import customer
+from tests.support.rule_samples import default_source
 
 THREE_STAR = dict(
     business_format="convenience_store",

@@ -7,7 +7,7 @@ import yaml
 
 from services.common.config import DEFAULT_PORTS, OPTIONS, SERVICES_WITH_DATABASE
 
-DEPLOY = pathlib.Path(__file__).resolve().parents[2] / "deploy"
+DEPLOY = pathlib.Path(__file__).resolve().parents[3] / "deploy"
 
 
 def test_compose_runs_every_process_on_its_documented_ports():

@@ -6,7 +6,7 @@ import pytest
 
 from services.common.cli import main, service_definition
 from services.common.config import load_settings
-from tests.rules.samples import default_source
+from tests.support.rule_samples import default_source
 from tests.support.ports import pack_environment
 from tests.support.services import running
 

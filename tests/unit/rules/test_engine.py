@@ -8,7 +8,7 @@ import pytest
 
 from services.common.rules.engine import FactsError
 from services.common.rules.validation import validate
-from tests.rules.samples import KINDS, default_source, minimal, random_grading_facts
+from tests.support.rule_samples import KINDS, default_source, minimal, random_grading_facts
 
 
 @pytest.fixture

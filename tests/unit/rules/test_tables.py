@@ -7,7 +7,7 @@ import pytest
 
 from services.common.rules.tables import inline_rows_from, parse_cell
 from services.common.rules.validation import validate
-from tests.rules.samples import KINDS
+from tests.support.rule_samples import KINDS
 
 
 @pytest.mark.parametrize(
