@@ -26,7 +26,9 @@ DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
 class CustomerInput(_message.Message):
-    """What a caller supplies about a customer."""
+    """What a caller supplies about a customer. Numbers must be finite and within the ranges
+    given; anything else is INVALID_ARGUMENT.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -48,7 +50,10 @@ class CustomerInput(_message.Message):
     CONTACT_PHONE_FIELD_NUMBER: _builtins.int
     CUSTOMER_MANAGER_ID_FIELD_NUMBER: _builtins.int
     licence_number: _builtins.str
-    """许可证号, the natural key"""
+    """许可证号, the natural key: printable characters only; normalised (Unicode NFKC,
+    surrounding spaces trimmed, upper case) before it is looked up or stored, so
+    "l-001" and "Ｌ－００１" name the customer "L-001".
+    """
     name: _builtins.str
     business_format: _builtins.str
     """grocery, convenience_store, supermarket, mall, tobacco_liquor, entertainment, other"""
@@ -62,8 +67,11 @@ class CustomerInput(_message.Message):
     market_zone: _builtins.str
     """code of a market zone; routes the customer to its team"""
     monthly_sales_cartons: _builtins.float
+    """cartons (条) a month, 0 to 1,000,000"""
     shop_area_m2: _builtins.float
+    """0 to 1,000,000"""
     compliance_violations_12m: _builtins.int
+    """0 to 10,000"""
     credit_rating: _builtins.str
     """A, B, C, D; optional"""
     cooperation_score: _builtins.int
@@ -341,7 +349,7 @@ class CustomerFilter(_message.Message):
         ALL: CustomerFilter._Activity.ValueType  # 3
 
     class Activity(_Activity, metaclass=_ActivityEnumTypeWrapper):
-        """ACTIVE_ONLY by default."""
+        """ACTIVE_ONLY by default; a number not listed here is INVALID_ARGUMENT."""
 
     ACTIVITY_UNSPECIFIED: CustomerFilter.Activity.ValueType  # 0
     ACTIVE_ONLY: CustomerFilter.Activity.ValueType  # 1
@@ -967,12 +975,17 @@ class ReclassifyCustomersResponse(_message.Message):
     CHANGED_FIELD_NUMBER: _builtins.int
     DONE_FIELD_NUMBER: _builtins.int
     FAILED_FIELD_NUMBER: _builtins.int
+    SKIPPED_FIELD_NUMBER: _builtins.int
     processed: _builtins.int
     total: _builtins.int
     changed: _builtins.int
     done: _builtins.bool
     failed: _builtins.int
     """customers the active rule sets could not decide (logged); left as they were"""
+    skipped: _builtins.int
+    """Customers changed by another call between being read and being written; left as that
+    call wrote them (their classification is already current, or a later run picks them up).
+    """
     def __init__(
         self,
         *,
@@ -981,10 +994,11 @@ class ReclassifyCustomersResponse(_message.Message):
         changed: _builtins.int = ...,
         done: _builtins.bool = ...,
         failed: _builtins.int = ...,
+        skipped: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed", b"changed", "done", b"done", "failed", b"failed", "processed", b"processed", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed", b"changed", "done", b"done", "failed", b"failed", "processed", b"processed", "skipped", b"skipped", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1210,12 +1224,20 @@ Global___UpsertMarketZoneResponse: _TypeAlias = UpsertMarketZoneResponse  # noqa
 class ListMarketZonesRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """default 50, at most 500 (larger values are capped)"""
+    page_token: _builtins.str
     def __init__(
         self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1226,16 +1248,21 @@ class ListMarketZonesResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ZONES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
     @_builtins.property
-    def zones(self) -> _containers.RepeatedCompositeFieldContainer[Global___MarketZone]: ...
+    def zones(self) -> _containers.RepeatedCompositeFieldContainer[Global___MarketZone]:
+        """by code"""
+
     def __init__(
         self,
         *,
         zones: _abc.Iterable[Global___MarketZone] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["zones", b"zones"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "zones", b"zones"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
