@@ -2,6 +2,7 @@
 
 import grpc
 
+from gateway.access import interceptors
 from services.common.server import Runtime, ServiceDefinition
 
 
@@ -9,4 +10,4 @@ def register(server: grpc.Server, runtime: Runtime) -> list[str]:
     return []
 
 
-definition = ServiceDefinition(name="gateway", register=register)
+definition = ServiceDefinition(name="gateway", register=register, interceptors=interceptors)

@@ -58,6 +58,12 @@ def _options() -> dict[str, Option]:
         "downstream_timeout_seconds": Option(
             float, 5.0, "deadline for calls to other services when the caller set none"
         ),
+        "gateway_token_file": Option(
+            str, "", "file of gateway token hashes, re-read on change (default <data_dir>/gateway-tokens)"
+        ),
+        "gateway_tokens": Option(
+            str, "", "more gateway tokens: 'ROLE SHA256-HEX [LABEL]' entries, comma-separated"
+        ),
     }
     for name, (grpc_port, http_port) in DEFAULT_PORTS.items():
         options[f"{name}_grpc_port"] = Option(int, grpc_port, f"gRPC port of {name}")
@@ -98,6 +104,11 @@ class Settings:
 
     def target(self, service: str) -> str:
         return self._values[f"{service}_target"] or f"127.0.0.1:{self.grpc_port(service)}"
+
+    def gateway_token_path(self) -> pathlib.Path:
+        return pathlib.Path(
+            self._values["gateway_token_file"] or pathlib.Path(self.data_dir) / "gateway-tokens"
+        )
 
     def database_url(self, service: str) -> URL:
         raw = self._values[f"{service}_database_url"]

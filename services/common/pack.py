@@ -13,6 +13,7 @@ import time
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.common.auth import issue_development_tokens
 from services.common.config import Settings
 
 # Services first, gateway last: it calls the others.
@@ -68,6 +69,7 @@ class Pack:
             for problem in problems:
                 self.say(f"cannot start: {problem}")
             return 1
+        self.tokens = self._development_tokens()
         try:
             for name in START_ORDER:
                 self.children[name] = subprocess.Popen(
@@ -78,6 +80,7 @@ class Pack:
             if not self._wait_until_serving():
                 return 1
             self._print_endpoints()
+            self._print_development_tokens()
             return self._supervise()
         finally:
             self.stop_all()
@@ -110,6 +113,22 @@ class Pack:
             grpc_address = f"{host}:{self.settings.grpc_port(name)}"
             self.say(f"{name:<16}{grpc_address:<22}{http:<34}{self.children[name].pid}")
         self.say("Ctrl-C stops the pack.")
+
+    def _development_tokens(self) -> dict[str, str]:
+        """Fresh gateway tokens per role for each run, unless tokens are configured."""
+        if self.settings.gateway_token_file or self.settings.gateway_tokens:
+            return {}
+        return issue_development_tokens(self.settings.gateway_token_path())
+
+    def _print_development_tokens(self) -> None:
+        if not self.tokens:
+            return
+        self.say(
+            f"development tokens for the gateway (this run only; hashes in {self.settings.gateway_token_path()}):"
+        )
+        for role, token in self.tokens.items():
+            self.say(f"  {role:<10}{token}")
+        self.say("  e.g. grpcurl -plaintext -H 'authorization: Bearer TOKEN' 127.0.0.1:50051 list")
 
     def _supervise(self) -> int:
         while not self.stop_requested.wait(0.2):

@@ -64,6 +64,8 @@ class ServiceDefinition:
     register: Callable[[grpc.Server, Runtime], list[str]]
     migrations_dir: pathlib.Path | None = None
     prepare: Callable[[Runtime], None] | None = None
+    # Interceptors after the kernel's own (which logs, counts and maps errors of every call).
+    interceptors: Callable[[Settings], list[grpc.ServerInterceptor]] | None = None
 
 
 class RunningService:
@@ -85,7 +87,7 @@ class RunningService:
             self.runtime.engine = create_database_engine(self.settings.database_url(name))
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=self.settings.max_workers),
-            interceptors=[ServerCallInterceptor()],
+            interceptors=[ServerCallInterceptor(), *self._extra_interceptors()],
             maximum_concurrent_rpcs=self.settings.max_concurrent_rpcs,
             options=[
                 ("grpc.so_reuseport", 0),
@@ -121,6 +123,10 @@ class RunningService:
         log.info("listening", extra={"grpc_port": grpc_port, "http_port": http_port})
         self._prepare()
         return self
+
+    def _extra_interceptors(self) -> list[grpc.ServerInterceptor]:
+        make = self.definition.interceptors
+        return make(self.settings) if make is not None else []
 
     def _prepare(self) -> None:
         if self.definition.migrations_dir is not None:
