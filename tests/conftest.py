@@ -2,6 +2,8 @@ import pytest
 
 from tests.support.databases import database_url
 
+pytest_plugins = ["tests.support.clock"]  # the `clock` fixture
+
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request, tmp_path):

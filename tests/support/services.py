@@ -14,6 +14,7 @@ import grpc
 from services.common.config import load_settings
 from services.common.pack import is_serving
 from services.common.server import RunningService, ServiceDefinition
+from tests.support.clock import clock_environment
 from tests.support.ports import pack_environment
 
 
@@ -41,7 +42,9 @@ def channel_to(service: RunningService) -> Iterator[grpc.Channel]:
 
 
 def child_environment(extra: dict[str, str]) -> dict[str, str]:
+    """This environment without RETAILCARE_* variables, the clock of this process, extra."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RETAILCARE_")}
+    env.update(clock_environment())
     env.update(extra)
     return env
 
