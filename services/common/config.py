@@ -58,6 +58,14 @@ def _options() -> dict[str, Option]:
         "downstream_timeout_seconds": Option(
             float, 5.0, "deadline for calls to other services when the caller set none"
         ),
+        "tls_cert_file": Option(
+            str, "", "PEM certificate: with tls_key_file every gRPC port speaks TLS only"
+        ),
+        "tls_key_file": Option(str, "", "PEM private key of tls_cert_file"),
+        "tls_client_ca_file": Option(
+            str, "", "PEM CA: servers demand client certificates it signed (mutual TLS)"
+        ),
+        "tls_ca_file": Option(str, "", "PEM CA that channels to the other services trust (turns TLS on)"),
         "gateway_token_file": Option(
             str, "", "file of gateway token hashes, re-read on change (default <data_dir>/gateway-tokens)"
         ),

@@ -15,6 +15,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.common.auth import issue_development_tokens
 from services.common.config import Settings
+from services.common.tls import open_plain_or_secure
 
 # Services first, gateway last: it calls the others.
 START_ORDER = ("classification", "complaints", "evaluation", "gateway")
@@ -42,8 +43,12 @@ def ports_in_use(settings: Settings) -> list[str]:
     return problems
 
 
-def is_serving(target: str, timeout: float = 1.0) -> bool:
-    with grpc.insecure_channel(target) as channel:
+def is_serving(target: str, timeout: float = 1.0, settings: Settings | None = None) -> bool:
+    """Health check of one process; over TLS when ``settings`` configure it."""
+    channel = (
+        open_plain_or_secure(target, settings) if settings is not None else grpc.insecure_channel(target)
+    )
+    with channel:
         try:
             reply = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service=""), timeout=timeout
@@ -96,7 +101,7 @@ class Pack:
                 if code is not None:
                     self.say(f"{name} exited with code {code} during start-up; stopping the pack")
                     return False
-                if is_serving(self.settings.target(name), timeout=0.5):
+                if is_serving(self.settings.target(name), timeout=0.5, settings=self.settings):
                     pending.remove(name)
             if time.monotonic() - started > READY_TIMEOUT_SECONDS:
                 self.say(f"not SERVING after {READY_TIMEOUT_SECONDS:.0f}s: {', '.join(pending)}")

@@ -26,6 +26,7 @@ from services.common.http_endpoints import HttpEndpoints
 from services.common.interceptors import ServerCallInterceptor
 from services.common.logs import configure_logging
 from services.common.migrations import upgrade_to_head
+from services.common.tls import add_port
 
 log = logging.getLogger("retailcare.server")
 MAX_CONNECTION_AGE_MS = 5 * 60 * 1000  # lets client-side round_robin rebalance in k8s
@@ -109,7 +110,7 @@ class RunningService:
         grpc_port = self.settings.grpc_port(name)
         address = f"{self.settings.bind_host}:{grpc_port}"
         try:
-            server.add_insecure_port(address)
+            add_port(server, address, self.settings)
         except RuntimeError:
             raise StartupError(f"{name}: gRPC port {grpc_port} is already in use ({address})") from None
         http_port = self.settings.http_port(name)
