@@ -5,12 +5,28 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-unit protos lint format bench bench-rules bench-classification bench-complaints clean
+.PHONY: run test test-unit protos lint format bench bench-rules bench-classification bench-complaints clean lock mutation
 
-$(STAMP): pyproject.toml
+# Installs exactly the versions in constraints.txt (the lock); `make lock` renews it.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+# Resolves pyproject.toml afresh in a scratch venv and writes every version it installed
+# to constraints.txt (docs/testing.md: updating dependencies).
+LOCK_VENV := .lock-venv
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	{ echo "# The lock: every installed version. Regenerate with 'make lock', never by hand."; \
+	  $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable; } > constraints.txt
+	rm -rf $(LOCK_VENV)
+
+# Mutation testing of the core on the unit tier; prints the score per module.
+mutation: $(STAMP)
+	$(BIN)/python scripts/mutation.py $(MUTATION_ARGS)
 
 run: $(STAMP)
 	$(BIN)/retailcare up
