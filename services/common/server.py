@@ -46,6 +46,8 @@ class Runtime:
     rule_sets: Any = None  # the RuleSetRegistry of a service that owns rule sets
     use_cases: Any = None  # the service's use cases, shared by its servicers and start-up
     stop_callbacks: list[Callable[[], None]] = field(default_factory=list)
+    # More conditions for /readyz besides SERVING, e.g. the gateway's downstream services.
+    readiness_checks: list[Callable[[], bool]] = field(default_factory=list)
 
     def on_stop(self, callback: Callable[[], None]) -> None:
         self.stop_callbacks.append(callback)
@@ -115,7 +117,7 @@ class RunningService:
             raise StartupError(f"{name}: gRPC port {grpc_port} is already in use ({address})") from None
         http_port = self.settings.http_port(name)
         try:
-            self._http = HttpEndpoints(self.settings.bind_host, http_port, lambda: self.ready)
+            self._http = HttpEndpoints(self.settings.bind_host, http_port, self._is_ready)
         except OSError as error:
             raise StartupError(f"{name}: HTTP port {http_port} cannot be used ({error.strerror})") from None
         self._server = server
@@ -124,6 +126,9 @@ class RunningService:
         log.info("listening", extra={"grpc_port": grpc_port, "http_port": http_port})
         self._prepare()
         return self
+
+    def _is_ready(self) -> bool:
+        return self.ready and all(check() for check in self.runtime.readiness_checks)
 
     def _extra_interceptors(self) -> list[grpc.ServerInterceptor]:
         make = self.definition.interceptors
