@@ -55,9 +55,11 @@ def parse_cell(cell: Any, textual: bool) -> tuple[str, Any] | None:
     return ("equals", _value(text, textual))
 
 
-def read_rows(path: pathlib.Path) -> list[tuple[int, dict]]:
+def read_rows(path: pathlib.Path, as_text: bool = False) -> list[tuple[int, dict]]:
     """Rows of a CSV or XLSX table with their row numbers in the file (the header is row 1):
-    the first row names the columns; empty cells and empty rows are dropped."""
+    the first row names the columns; empty cells and empty rows are dropped. Cells are
+    typed as YAML would, or with ``as_text`` kept as text (leading zeros and all) for a
+    caller that converts each column by its own declared type."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -81,9 +83,16 @@ def read_rows(path: pathlib.Path) -> list[tuple[int, dict]]:
         for name, cell in zip(header, record, strict=False):
             if cell is None or (isinstance(cell, str) and not cell.strip()):
                 continue
-            row[name] = _typed(cell)
+            row[name] = _text(cell) if as_text else _typed(cell)
         rows.append((number, row))
     return rows
+
+
+def _text(cell: Any) -> str:
+    """A cell as text: a spreadsheet number in its shortest form (12, not 12.0; 1.5)."""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return cell.isoformat() if hasattr(cell, "isoformat") else str(cell)
 
 
 def _typed(cell: Any) -> Any:
