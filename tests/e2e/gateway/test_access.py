@@ -1,0 +1,126 @@
+"""Every role against the permission table, refusals counted by reason, and requests
+the gateway refuses itself without reaching a service."""
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client import REGISTRY
+from retailcare.classification.v1 import classification_pb2 as cpb
+
+from gateway import permissions
+from services.common.auth import ROLES
+from tests.e2e.gateway.conftest import bearer, customer
+
+
+def _kind(full_method: str) -> tuple[bool, bool]:
+    service, method = full_method.lstrip("/").rsplit("/", 1)
+    if service == permissions.REFLECTION:
+        return True, True
+    from google.protobuf import descriptor_pool
+
+    found = descriptor_pool.Default().FindServiceByName(service).methods_by_name[method]
+    return found.client_streaming, found.server_streaming
+
+
+def _call(channel: grpc.Channel, full_method: str, metadata) -> grpc.StatusCode:
+    """Calls a method with an empty request; the status code of the answer."""
+    client_streaming, server_streaming = _kind(full_method)
+    try:
+        if client_streaming:
+            replies = channel.stream_stream(full_method)(iter([]), metadata=metadata, timeout=10)
+            list(replies)
+        elif server_streaming:
+            list(channel.unary_stream(full_method)(b"", metadata=metadata, timeout=10))
+        else:
+            channel.unary_unary(full_method)(b"", metadata=metadata, timeout=10)
+    except grpc.RpcError as error:
+        return error.code()
+    return grpc.StatusCode.OK
+
+
+def _refused(reason: str, method: str) -> float:
+    service, name = method.lstrip("/").rsplit("/", 1)
+    labels = {"grpc_service": service, "grpc_method": name, "reason": reason}
+    return REGISTRY.get_sample_value("grpc_server_refused_total", labels) or 0.0
+
+
+@pytest.fixture
+def channel(pack):
+    with grpc.insecure_channel(pack.target()) as channel:
+        yield channel
+
+
+def test_every_role_gets_exactly_what_the_table_grants(channel):
+    for full_method, allowed in permissions.PERMISSIONS.items():
+        for role in ROLES:
+            code = _call(channel, full_method, bearer(role))
+            if role in allowed:
+                assert code not in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED), (
+                    full_method,
+                    role,
+                )
+            else:
+                assert code == grpc.StatusCode.PERMISSION_DENIED, (full_method, role, code)
+
+
+def test_missing_and_unknown_tokens_are_unauthenticated_and_counted(channel):
+    method = "/retailcare.gateway.v1.Gateway/GetCustomerProfile"
+    before = {
+        reason: _refused(reason, method) for reason in ("missing_token", "unknown_token", "malformed_token")
+    }
+    assert _call(channel, method, ()) == grpc.StatusCode.UNAUTHENTICATED
+    assert _call(channel, method, (("authorization", "Bearer wrong"),)) == grpc.StatusCode.UNAUTHENTICATED
+    assert _call(channel, method, (("authorization", "Basic abc"),)) == grpc.StatusCode.UNAUTHENTICATED
+    assert {reason: _refused(reason, method) - count for reason, count in before.items()} == {
+        "missing_token": 1,
+        "unknown_token": 1,
+        "malformed_token": 1,
+    }
+
+
+def test_a_wrong_role_is_permission_denied_and_counted(channel):
+    method = "/retailcare.rules.v1.RuleSetAdmin/PublishRuleSet"
+    before = _refused("role_not_allowed", method)
+    assert _call(channel, method, bearer("service")) == grpc.StatusCode.PERMISSION_DENIED
+    assert _refused("role_not_allowed", method) == before + 1
+
+
+def test_methods_outside_the_table_are_not_served(channel):
+    # Filing straight with complaints would skip the customer check of Gateway.FileComplaint.
+    method = "/retailcare.complaints.v1.ComplaintsService/FileComplaint"
+    assert _call(channel, method, bearer("admin")) == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_health_needs_no_token(channel):
+    reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def _started(method: str) -> float:
+    labels = {"grpc_type": "UNARY", "grpc_service": permissions.CLASSIFICATION, "grpc_method": method}
+    return REGISTRY.get_sample_value("grpc_server_started_total", labels) or 0.0
+
+
+def test_malformed_and_oversize_requests_stop_at_the_gateway(service, channel):
+    """The gateway serves the same method names as classification and, in this process,
+    counts into the same metrics: a relayed call counts twice, a refused one once."""
+    create = f"/{permissions.CLASSIFICATION}/CreateCustomer"
+    call = channel.unary_unary(create)
+    before = _started("CreateCustomer")
+    call(
+        cpb.CreateCustomerRequest(customer=customer("110101100005")).SerializeToString(),
+        metadata=bearer("service"),
+        timeout=10,
+    )
+    assert _started("CreateCustomer") == before + 2
+
+    with pytest.raises(grpc.RpcError) as malformed:
+        call(b"\xff\xff\xff\xff", metadata=bearer("service"), timeout=10)
+    assert malformed.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert _started("CreateCustomer") == before + 3
+
+    oversize = cpb.CreateCustomerRequest(customer=customer("110101100006", name="x" * (5 * 1024 * 1024)))
+    with pytest.raises(grpc.RpcError) as too_big:
+        call(oversize.SerializeToString(), metadata=bearer("service"), timeout=10)
+    assert too_big.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert _started("CreateCustomer") == before + 3
