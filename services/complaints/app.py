@@ -1,6 +1,7 @@
 """The complaints service process: its servicers, the escalation sweep, and what it
 needs before SERVING."""
 
+import functools
 import logging
 import pathlib
 import threading
@@ -10,8 +11,10 @@ from retailcare.complaints.v1 import complaints_pb2, complaints_pb2_grpc
 
 from services.common.rules.hosting import prepare_rule_sets, register_rule_sets
 from services.common.server import Runtime, ServiceDefinition
+from services.complaints.calendar_source import ChineseCalendarLibrary
 from services.complaints.customers import CustomerDirectory
 from services.complaints.metrics import ComplaintGauges
+from services.complaints.ports import CalendarSource
 from services.complaints.rules import RULE_SETS
 from services.complaints.service_layer import Complaints
 from services.complaints.servicer import ComplaintsServicer
@@ -20,11 +23,11 @@ SERVICE_NAME = complaints_pb2.DESCRIPTOR.services_by_name["ComplaintsService"].f
 log = logging.getLogger("retailcare.complaints")
 
 
-def register(server: grpc.Server, runtime: Runtime) -> list[str]:
+def _register(calendar_source: CalendarSource, server: grpc.Server, runtime: Runtime) -> list[str]:
     names = register_rule_sets(server, runtime, RULE_SETS)
     settings = runtime.settings
     directory = CustomerDirectory(settings.target("classification"), settings.downstream_timeout_seconds)
-    runtime.use_cases = Complaints(runtime.engine, runtime.rule_sets, directory)
+    runtime.use_cases = Complaints(runtime.engine, runtime.rule_sets, directory, calendar_source)
     runtime.on_stop(directory.close)
     complaints_pb2_grpc.add_ComplaintsServiceServicer_to_server(ComplaintsServicer(runtime.use_cases), server)
     return [SERVICE_NAME, *names]
@@ -59,9 +62,15 @@ def prepare(runtime: Runtime) -> None:
     runtime.register_collector(ComplaintGauges(runtime.engine))
 
 
-definition = ServiceDefinition(
-    name="complaints",
-    register=register,
-    migrations_dir=pathlib.Path(__file__).parent / "migrations",
-    prepare=prepare,
-)
+def definition_for(calendar_source: CalendarSource) -> ServiceDefinition:
+    """The complaints process with its official calendar years from ``calendar_source``
+    (a test passes one that lacks a year)."""
+    return ServiceDefinition(
+        name="complaints",
+        register=functools.partial(_register, calendar_source),
+        migrations_dir=pathlib.Path(__file__).parent / "migrations",
+        prepare=prepare,
+    )
+
+
+definition = definition_for(ChineseCalendarLibrary())

@@ -1,8 +1,9 @@
 """The working-day calendar (工作日历) on the official Chinese schedule, and deadlines.
 
 A year's data is its weekday holidays and its weekend make-up working days (调休). Years
-come from the database: seeded from the ``chinesecalendar`` library for the years it
-knows, set by an administrator for years it does not know yet. For a year with no data
+come from the database: seeded from a calendar data source (the ``chinesecalendar``
+library by default, services/complaints/calendar_source.py) for the years it knows, set
+by an administrator for years it does not know yet. For a year with no data
 the fallback is Monday to Friday with no holidays, and every answer that used it says
 ``estimated`` so nobody mistakes it for the official schedule.
 
@@ -19,13 +20,12 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 CHINA = ZoneInfo("Asia/Shanghai")
-SOURCES = ("library", "admin")
 
 
 @dataclass(frozen=True)
 class CalendarYear:
     year: int
-    source: str
+    source: str  # "library" (from the data source) or "admin" (set by an administrator)
     holidays: frozenset = field(default_factory=frozenset)  # weekdays that are not working days
     make_up_workdays: frozenset = field(default_factory=frozenset)  # weekend days that are
 
@@ -34,22 +34,6 @@ class CalendarYear:
 class Deadline:
     due_at: datetime.datetime  # UTC
     estimated: bool
-
-
-def library_years() -> list[CalendarYear]:
-    """Every year the installed chinesecalendar release knows."""
-    import chinese_calendar
-
-    years: dict[int, tuple[set, set]] = {}
-    for day in chinese_calendar.holidays:
-        if day.weekday() < 5:
-            years.setdefault(day.year, (set(), set()))[0].add(day)
-    for day in chinese_calendar.workdays:
-        if day.weekday() >= 5:
-            years.setdefault(day.year, (set(), set()))[1].add(day)
-    return [
-        CalendarYear(year, "library", frozenset(h), frozenset(w)) for year, (h, w) in sorted(years.items())
-    ]
 
 
 def local_date(moment: datetime.datetime) -> datetime.date:

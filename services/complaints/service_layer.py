@@ -22,8 +22,9 @@ from services.common.rules.registry import RuleSetRegistry
 from services.common.times import now, utc
 from services.complaints import domain
 from services.complaints import metrics as complaint_metrics
-from services.complaints.calendar import CalendarYear, WorkingCalendar, library_years, local_date
+from services.complaints.calendar import CalendarYear, WorkingCalendar, local_date
 from services.complaints.customers import CustomerDirectory
+from services.complaints.ports import CalendarSource
 from services.complaints.rules import COMPLAINT_POLICY
 from services.complaints.storage import (
     CalendarYearRow,
@@ -54,8 +55,15 @@ def _event(
 
 
 class Complaints:
-    def __init__(self, engine: Engine, registry: RuleSetRegistry, directory: CustomerDirectory):
+    def __init__(
+        self,
+        engine: Engine,
+        registry: RuleSetRegistry,
+        directory: CustomerDirectory,
+        calendar_source: CalendarSource,
+    ):
         self.engine = engine
+        self.calendar_source = calendar_source
         self.registry = registry
         self.directory = directory
         self.calendar = WorkingCalendar([])
@@ -63,10 +71,10 @@ class Complaints:
 
     # -- the calendar ---------------------------------------------------------------------
     def load_calendar(self) -> None:
-        """Seeds the years the library knows (first start), then reads every year stored."""
+        """Seeds the years the data source knows (first start), then reads every year stored."""
         with unit_of_work(self.engine) as session:
             stored = set(session.exec(select(CalendarYearRow.year)).all())
-            for year in library_years():
+            for year in self.calendar_source.years():
                 if year.year not in stored:
                     session.add(
                         CalendarYearRow(

@@ -5,9 +5,10 @@ import datetime
 
 import pytest
 
-from services.complaints.calendar import CHINA, CalendarYear, WorkingCalendar, library_years
+from services.complaints.calendar import CHINA, CalendarYear, WorkingCalendar
+from services.complaints.calendar_source import ChineseCalendarLibrary
 
-CALENDAR = WorkingCalendar(library_years())
+CALENDAR = WorkingCalendar(ChineseCalendarLibrary().years())
 
 
 def cst(text: str) -> datetime.datetime:
@@ -61,7 +62,7 @@ def test_an_administrator_supplies_a_year():
         frozenset({datetime.date(2027, 1, 1)}),
         frozenset(),
     )
-    calendar = WorkingCalendar([*library_years(), year])
+    calendar = WorkingCalendar([*ChineseCalendarLibrary().years(), year])
     deadline = calendar.deadline(cst("2026-12-30T09:00"), 3)
     assert deadline.due_at == end_of("2027-01-05") and not deadline.estimated
 
