@@ -3,8 +3,6 @@ services behind it and relays their business methods."""
 
 from __future__ import annotations
 
-from concurrent import futures
-
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from retailcare.classification.v1 import classification_pb2
@@ -32,6 +30,7 @@ CONTRACTS = {
     "evaluation": (RULE_SET_ADMIN,),
 }
 READINESS_TIMEOUT_SECONDS = 1.0
+SERVING = health_pb2.HealthCheckResponse.SERVING
 
 
 def _relay_to(downstream: Downstream):
@@ -46,11 +45,7 @@ def all_serving(downstreams: list[Downstream]) -> bool:
         )
         for d in downstreams
     ]
-    futures.wait(checks)
-    return all(
-        check.exception() is None and check.result().status == health_pb2.HealthCheckResponse.SERVING
-        for check in checks
-    )
+    return all(check.exception() is None and check.result().status == SERVING for check in checks)
 
 
 def register(server: grpc.Server, runtime: Runtime) -> list[str]:

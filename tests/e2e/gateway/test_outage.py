@@ -1,0 +1,85 @@
+"""A service behind the gateway stops: calls fail fast with UNAVAILABLE naming it (or
+leave out the part it holds, where the method says so), /readyz says so, and everything
+works again once the service is back."""
+
+import time
+import urllib.error
+import urllib.request
+
+import grpc
+import pytest
+from retailcare.gateway.v1 import gateway_pb2 as pb
+
+from tests.e2e.gateway.conftest import complaint
+
+LICENCE = "110101100001"
+CALL_TIMEOUT = 10.0  # the caller's deadline; an outage must be reported well within it
+
+
+def _profile(service):
+    return service(
+        service.gateway.GetCustomerProfile,
+        pb.GetCustomerProfileRequest(licence_number=LICENCE),
+        timeout=CALL_TIMEOUT,
+    )
+
+
+def _readyz(pack) -> int:
+    url = f"http://127.0.0.1:{pack.settings.http_port('gateway')}/readyz"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            return reply.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def _eventually(check, seconds: float = 15.0):
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return check()
+        except (AssertionError, grpc.RpcError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_without_complaints_the_profile_lists_its_missing_part_and_filing_is_unavailable(pack, service):
+    service(service.gateway.FileComplaint, complaint("k-1"))
+    assert _readyz(pack) == 200
+    pack.stop("complaints")
+
+    profile = _profile(service)
+    assert profile.customer.input.licence_number == LICENCE and profile.service_menu
+    assert [(m.part, m.service) for m in profile.missing_parts] == [("open_complaints", "complaints")]
+    assert not profile.open_complaints
+    with pytest.raises(grpc.RpcError) as refused:
+        service(service.gateway.FileComplaint, complaint("k-2"), timeout=CALL_TIMEOUT)
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "complaints unavailable" in refused.value.details()
+    assert _readyz(pack) == 503
+
+    pack.start("complaints")
+
+    def recovered():
+        again = _profile(service)
+        assert not again.missing_parts and len(again.open_complaints) == 1
+
+    _eventually(recovered)
+    assert service(service.gateway.FileComplaint, complaint("k-2")).complaint.id
+    assert _readyz(pack) == 200
+
+
+def test_without_classification_the_profile_is_unavailable_naming_it(pack, service):
+    pack.stop("classification")
+    for call in (
+        lambda: _profile(service),
+        lambda: service(service.gateway.FileComplaint, complaint("k-3"), timeout=CALL_TIMEOUT),
+    ):
+        with pytest.raises(grpc.RpcError) as refused:
+            call()
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "classification unavailable" in refused.value.details()
+
+    pack.start("classification")
+    _eventually(lambda: _profile(service))
