@@ -1,21 +1,46 @@
 """The evaluation service process: its servicers and what it needs before SERVING."""
 
+import functools
 import pathlib
 
 import grpc
+from retailcare.evaluation.v1 import evaluation_pb2, evaluation_pb2_grpc
 
 from services.common.rules.hosting import prepare_rule_sets, register_rule_sets
 from services.common.server import Runtime, ServiceDefinition
+from services.evaluation.downstream import ClassificationDirectory, ComplaintsFigures
+from services.evaluation.metrics import PlanGauges
 from services.evaluation.rules import RULE_SETS
+from services.evaluation.service_layer import Evaluation
+from services.evaluation.servicer import EvaluationServicer
+from services.evaluation.storage import SqlUnitOfWork
+
+SERVICE_NAME = evaluation_pb2.DESCRIPTOR.services_by_name["EvaluationService"].full_name
 
 
 def register(server: grpc.Server, runtime: Runtime) -> list[str]:
-    return register_rule_sets(server, runtime, RULE_SETS)
+    names = register_rule_sets(server, runtime, RULE_SETS)
+    settings = runtime.settings
+    directory = ClassificationDirectory(
+        settings.target("classification"), settings.downstream_timeout_seconds
+    )
+    statistics = ComplaintsFigures(settings.target("complaints"), settings.downstream_timeout_seconds)
+    runtime.on_stop(directory.close)
+    runtime.on_stop(statistics.close)
+    unit_of_work = functools.partial(SqlUnitOfWork, runtime.engine)
+    runtime.use_cases = Evaluation(unit_of_work, runtime.rule_sets, directory, statistics)
+    evaluation_pb2_grpc.add_EvaluationServiceServicer_to_server(EvaluationServicer(runtime.use_cases), server)
+    return [SERVICE_NAME, *names]
+
+
+def prepare(runtime: Runtime) -> None:
+    prepare_rule_sets(runtime)
+    runtime.register_collector(PlanGauges(runtime.use_cases.unit_of_work))
 
 
 definition = ServiceDefinition(
     name="evaluation",
     register=register,
     migrations_dir=pathlib.Path(__file__).parent / "migrations",
-    prepare=prepare_rule_sets,
+    prepare=prepare,
 )

@@ -1432,6 +1432,7 @@ class Result(_message.Message):
     OPENED_PLAN_ID_FIELD_NUMBER: _builtins.int
     FOLLOWS_UP_PLAN_IDS_FIELD_NUMBER: _builtins.int
     RUN_FIELD_NUMBER: _builtins.int
+    GRADED_FIELD_NUMBER: _builtins.int
     period_id: _builtins.str
     subject_id: _builtins.str
     subject_kind: _builtins.str
@@ -1448,6 +1449,10 @@ class Result(_message.Message):
     opened_plan_id: _builtins.str
     """a plan this result opened"""
     run: _builtins.int
+    graded: _builtins.bool
+    """false: no indicator had data for the period, so no grade, pay coefficient 0 and no
+    improvement plan (never a silent zero score).
+    """
     @_builtins.property
     def indicators(self) -> _containers.RepeatedCompositeFieldContainer[Global___IndicatorScore]: ...
     @_builtins.property
@@ -1474,10 +1479,11 @@ class Result(_message.Message):
         opened_plan_id: _builtins.str = ...,
         follows_up_plan_ids: _abc.Iterable[_builtins.str] | None = ...,
         run: _builtins.int = ...,
+        graded: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["follows_up_plan_ids", b"follows_up_plan_ids", "grade", b"grade", "indicators", b"indicators", "modes", b"modes", "opened_plan_id", b"opened_plan_id", "pay_coefficient", b"pay_coefficient", "period_id", b"period_id", "role", b"role", "rule_set", b"rule_set", "rule_set_version", b"rule_set_version", "run", b"run", "subject_id", b"subject_id", "subject_kind", b"subject_kind", "team_id", b"team_id", "total_score", b"total_score"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["follows_up_plan_ids", b"follows_up_plan_ids", "grade", b"grade", "graded", b"graded", "indicators", b"indicators", "modes", b"modes", "opened_plan_id", b"opened_plan_id", "pay_coefficient", b"pay_coefficient", "period_id", b"period_id", "role", b"role", "rule_set", b"rule_set", "rule_set_version", b"rule_set_version", "run", b"run", "subject_id", b"subject_id", "subject_kind", b"subject_kind", "team_id", b"team_id", "total_score", b"total_score"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,186 @@
+"""Domain objects <-> evaluation protobuf messages."""
+
+from __future__ import annotations
+
+import datetime
+
+from retailcare.evaluation.v1 import evaluation_pb2 as pb
+
+from services.common.times import from_timestamp, to_timestamp
+from services.evaluation.domain.people import Membership, Staff, Team
+from services.evaluation.domain.periods import PUBLISHED, Period
+from services.evaluation.domain.plans import ImprovementPlan
+from services.evaluation.domain.ratings import MODES, Rating
+from services.evaluation.domain.results import PeriodResult
+from services.evaluation.domain.visits import VisitCard, VisitItem
+
+MODE_OF = {
+    pb.SELF: "self",
+    pb.PEER: "peer",
+    pb.INSPECTION: "inspection",
+    pb.CUSTOMER_SURVEY: "customer_survey",
+    pb.COMPETENCY: "competency",
+}
+MODE_NUMBER = {name: number for number, name in MODE_OF.items()}
+PLAN_STATE_OF = {pb.PLAN: "plan", pb.DO: "do", pb.CHECK: "check", pb.ACT: "act", pb.CLOSED: "closed"}
+PLAN_STATE_NUMBER = {name: number for number, name in PLAN_STATE_OF.items()}
+assert set(MODE_NUMBER) == set(MODES)
+
+
+def _day(value: datetime.date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def staff_from(message: pb.Staff) -> Staff:
+    return Staff(
+        message.id.strip(), message.name.strip(), message.role, message.line, message.level, message.active
+    )
+
+
+def staff_message(staff: Staff) -> pb.Staff:
+    return pb.Staff(
+        id=staff.id, name=staff.name, role=staff.role, line=staff.line, level=staff.level, active=staff.active
+    )
+
+
+def team_message(team: Team) -> pb.Team:
+    return pb.Team(id=team.id, name=team.name)
+
+
+def membership_message(m: Membership) -> pb.Membership:
+    return pb.Membership(
+        staff_id=m.staff_id,
+        team_id=m.team_id,
+        specialty=m.specialty,
+        from_date=_day(m.from_date),
+        to_date=_day(m.to_date),
+    )
+
+
+def period_message(p: Period) -> pb.Period:
+    return pb.Period(
+        id=p.id,
+        kind=p.kind,
+        starts_on=_day(p.starts_on),
+        ends_on=_day(p.ends_on),
+        state=pb.PUBLISHED if p.state == PUBLISHED else pb.OPEN,
+        runs=p.runs,
+        last_run_at=to_timestamp(p.last_run_at),
+        published_at=to_timestamp(p.published_at),
+        published_by=p.published_by,
+    )
+
+
+def card_from(request: pb.RecordVisitCardRequest) -> VisitCard:
+    return VisitCard(
+        id="",
+        staff_id=request.staff_id.strip(),
+        licence_number=request.licence_number.strip().upper(),
+        visited_at=from_timestamp(request, "visited_at")
+        or datetime.datetime.min.replace(tzinfo=datetime.UTC),
+        items=tuple(VisitItem(i.service.strip(), tuple(i.steps_done), i.note) for i in request.items),
+        notes=request.notes,
+        supersedes_card_id=request.supersedes_card_id.strip(),
+        corrected_by=request.corrected_by.strip(),
+        correction_reason=request.correction_reason.strip(),
+    )
+
+
+def card_message(card: VisitCard) -> pb.VisitCard:
+    return pb.VisitCard(
+        id=card.id,
+        staff_id=card.staff_id,
+        licence_number=card.licence_number,
+        visited_at=to_timestamp(card.visited_at),
+        items=[
+            pb.VisitItem(service=i.service, steps_done=list(i.steps_done), note=i.note) for i in card.items
+        ],
+        notes=card.notes,
+        checked=card.checked,
+        entitlements_version=card.entitlements_version,
+        visits_per_month_due=card.visits_per_month_due,
+        omissions=[
+            pb.Omission(service=o.service, step=o.step, description=o.description) for o in card.omissions
+        ],
+        supersedes_card_id=card.supersedes_card_id,
+        superseded_by_card_id=card.superseded_by_card_id,
+        corrected_by=card.corrected_by,
+        correction_reason=card.correction_reason,
+        recorded_at=to_timestamp(card.recorded_at),
+    )
+
+
+def rating_from(message: pb.Rating) -> Rating:
+    return Rating(
+        period_id=message.period_id.strip(),
+        mode=MODE_OF.get(message.mode, ""),
+        rater_id=message.rater_id.strip(),
+        subject_id=message.subject_id.strip(),
+        score=message.score,
+        answers=tuple(message.answers),
+        comment=message.comment,
+    )
+
+
+def rating_message(r: Rating) -> pb.Rating:
+    return pb.Rating(
+        period_id=r.period_id,
+        mode=MODE_NUMBER[r.mode],
+        rater_id=r.rater_id,
+        subject_id=r.subject_id,
+        score=r.score,
+        answers=list(r.answers),
+        comment=r.comment,
+        revision=r.revision,
+        recorded_at=to_timestamp(r.recorded_at),
+    )
+
+
+def result_message(r: PeriodResult) -> pb.Result:
+    return pb.Result(
+        period_id=r.period_id,
+        subject_id=r.subject_id,
+        subject_kind=r.subject_kind,
+        team_id=r.team_id,
+        role=r.role,
+        total_score=r.total_score,
+        grade=r.grade,
+        pay_coefficient=r.pay_coefficient,
+        indicators=[pb.IndicatorScore(**item) for item in r.indicators],
+        modes=[pb.ModeScore(**{**item, "mode": MODE_NUMBER[item["mode"]]}) for item in r.modes],
+        rule_set=r.rule_set,
+        rule_set_version=r.rule_set_version,
+        opened_plan_id=r.opened_plan_id,
+        follows_up_plan_ids=list(r.follows_up_plan_ids),
+        run=r.run,
+        graded=r.graded,
+    )
+
+
+def plan_message(plan: ImprovementPlan, today: datetime.date) -> pb.ImprovementPlan:
+    return pb.ImprovementPlan(
+        id=plan.id,
+        subject_id=plan.subject_id,
+        subject_kind=plan.subject_kind,
+        period_id=plan.period_id,
+        trigger_score=plan.trigger_score,
+        threshold=plan.threshold,
+        state=PLAN_STATE_NUMBER[plan.state],
+        owner_id=plan.owner_id,
+        due_on=_day(plan.due_on),
+        actions=list(plan.actions),
+        evidence=list(plan.evidence),
+        events=[
+            pb.PlanEvent(
+                at=to_timestamp(e.at),
+                by=e.by,
+                from_state=PLAN_STATE_NUMBER.get(e.from_state, 0),
+                to_state=PLAN_STATE_NUMBER[e.to_state],
+                note=e.note,
+            )
+            for e in plan.events
+        ],
+        follow_up_period_id=plan.follow_up_period_id,
+        follow_up_score=plan.follow_up_score,
+        overdue=plan.overdue(today),
+    )

@@ -1,0 +1,49 @@
+"""Evaluation metrics: runs, cards, omissions and ratings as they happen; open and
+overdue improvement plans as gauges read from the database at scrape time."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+
+from services.common.times import now
+
+PERIOD_RUNS = Counter("evaluation_period_runs_total", "Period evaluation runs, by outcome.", ["outcome"])
+PERIOD_RUN_SECONDS = Histogram(
+    "evaluation_period_run_seconds",
+    "Duration of successful period runs.",
+    buckets=(0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120),
+)
+VISIT_CARDS = Counter(
+    "evaluation_visit_cards_total", "Visit record cards recorded, by whether checked.", ["checked"]
+)
+OMISSIONS = Counter(
+    "evaluation_omissions_total", "Omissions found on visit cards, per service item.", ["service"]
+)
+RATINGS = Counter("evaluation_ratings_total", "Ratings recorded or corrected, per mode.", ["mode"])
+
+
+class PlanGauges:
+    """Open (not closed) and overdue improvement plans."""
+
+    def __init__(self, unit_of_work):
+        self.unit_of_work = unit_of_work
+
+    def collect(self):
+        open_family = GaugeMetricFamily(
+            "evaluation_plans_open", "Improvement plans not closed, per state.", labels=["state"]
+        )
+        overdue = GaugeMetricFamily(
+            "evaluation_plans_overdue", "Improvement plans past their due date, not closed."
+        )
+        today = now().date()
+        with self.unit_of_work() as uow:
+            plans = uow.plans.find(not_closed=True)
+        counts: dict[str, int] = {}
+        for plan in plans:
+            counts[plan.state] = counts.get(plan.state, 0) + 1
+        for state, count in sorted(counts.items()):
+            open_family.add_metric([state], count)
+        overdue.add_metric([], sum(1 for plan in plans if plan.overdue(today)))
+        yield open_family
+        yield overdue
