@@ -20,7 +20,8 @@ from retailcare.rules.v1 import rule_sets_pb2 as rules_pb
 from retailcare.rules.v1 import rule_sets_pb2_grpc
 
 from benchmarks.rules_bench import FORMATS
-from services.classification.storage import CustomerRow
+from services.classification.domain import Customer, normalised_inputs
+from services.classification.storage import customer_row, customers
 from services.common.cli import service_definition
 from services.common.rules.catalogue import all_kinds
 from services.common.times import now
@@ -28,11 +29,12 @@ from tests.support.services import channel_to, running, settings_for
 
 
 def generated_customers(count: int, rng: random.Random) -> list[dict]:
+    """Unclassified customers as table rows (as an earlier system's data would arrive)."""
     moment = now()
     rows = []
     for index in range(count):
         market = rng.choice(["urban", "urban", "rural"])
-        rows.append(
+        inputs = normalised_inputs(
             {
                 "licence_number": f"G{index:09d}",
                 "name": f"Generated shop {index}",
@@ -41,34 +43,14 @@ def generated_customers(count: int, rng: random.Random) -> list[dict]:
                 "zone_type": rng.choice(
                     ["city_centre", "county_town"] if market == "urban" else ["township", "village"]
                 ),
-                "district": "",
-                "county": "",
-                "township": "",
-                "market_zone": "",
                 "monthly_sales_cartons": round(rng.lognormvariate(3.5, 1.1), 1),
                 "shop_area_m2": round(rng.uniform(8, 400), 1) if rng.random() < 0.9 else None,
                 "compliance_violations_12m": rng.choice([0, 0, 0, 1, 2, 5]),
                 "credit_rating": rng.choice("AABBCD"),
                 "cooperation_score": rng.randint(30, 100),
-                "contact_name": "",
-                "contact_phone": "",
-                "customer_manager_id": "",
-                "team_id": "",
-                "active": True,
-                "created_at": moment,
-                "updated_at": moment,
-                "deactivation_reason": "",
-                "classification_code": "",
-                "segment": "",
-                "services": {},
-                "reasons": {},
-                "grading_fired": [],
-                "entitlement_fired": [],
-                "grading_version": 0,
-                "entitlements_version": 0,
-                "classification_reason": "",
             }
         )
+        rows.append(customer_row(Customer(inputs=inputs, created_at=moment, updated_at=moment)))
     return rows
 
 
@@ -102,7 +84,7 @@ def main() -> None:
             started = time.perf_counter()
             with service.runtime.engine.begin() as connection:
                 for start in range(0, len(rows), 5000):
-                    connection.execute(sa.insert(CustomerRow.__table__), rows[start : start + 5000])
+                    connection.execute(sa.insert(customers), rows[start : start + 5000])
             print(
                 f"classification benchmark, {args.customers:,} generated customers "
                 f"(inserted in {time.perf_counter() - started:.1f} s), {service.runtime.engine.url.get_backend_name()}"

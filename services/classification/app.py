@@ -5,9 +5,10 @@ import pathlib
 import grpc
 from retailcare.classification.v1 import classification_pb2, classification_pb2_grpc
 
+from services.classification import storage
 from services.classification.metrics import CustomerGauges
-from services.classification.rules import RULE_SETS
-from services.classification.service_layer import Classification
+from services.classification.rules import RULE_SETS, RegistryRuleSets
+from services.classification.service_layer import ClassificationUseCases
 from services.classification.servicer import ClassificationServicer
 from services.common.rules.hosting import prepare_rule_sets, register_rule_sets
 from services.common.server import Runtime, ServiceDefinition
@@ -17,7 +18,9 @@ SERVICE_NAME = classification_pb2.DESCRIPTOR.services_by_name["ClassificationSer
 
 def register(server: grpc.Server, runtime: Runtime) -> list[str]:
     names = register_rule_sets(server, runtime, RULE_SETS)
-    runtime.use_cases = Classification(runtime.engine, runtime.rule_sets)
+    runtime.use_cases = ClassificationUseCases(
+        storage.unit_of_work_factory(runtime.engine), RegistryRuleSets(runtime.rule_sets)
+    )
     classification_pb2_grpc.add_ClassificationServiceServicer_to_server(
         ClassificationServicer(runtime.use_cases), server
     )
@@ -27,7 +30,7 @@ def register(server: grpc.Server, runtime: Runtime) -> list[str]:
 def prepare(runtime: Runtime) -> None:
     prepare_rule_sets(runtime)
     runtime.use_cases.load_service_catalogue()
-    runtime.register_collector(CustomerGauges(runtime.engine))
+    runtime.register_collector(CustomerGauges(lambda: storage.active_customer_counts(runtime.engine)))
 
 
 definition = ServiceDefinition(

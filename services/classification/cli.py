@@ -19,30 +19,27 @@ from services.common.rules.tables import read_rows
 CALL_TIMEOUT_SECONDS = 3600
 
 
-def _row_message(number: int, row: dict, errors: list) -> pb.CustomerInput | None:
-    unknown = sorted(set(row) - set(domain.INPUT_FIELDS))
+def _row_message(number: int, row: dict[str, str], errors: list) -> pb.CustomerInput | None:
+    """A row read as text, each column converted by its declared type; a row with a value
+    that does not fit is refused with its number and field (and not sent)."""
+    unknown = sorted(set(row) - set(domain.FIELDS))
     if unknown:
         errors.append((number, unknown[0], f"unknown column {unknown[0]!r}"))
         return None
     values = {}
-    for name, value in row.items():
-        if name in domain.TEXT_FIELDS:
-            values[name] = str(value).strip()
-        else:
-            try:
-                values[name] = (
-                    float(value) if name in ("monthly_sales_cartons", "shop_area_m2") else int(value)
-                )
-            except (TypeError, ValueError):
-                errors.append((number, name, f"{value!r} is not a number"))
-                return None
+    for name, text in row.items():
+        try:
+            values[name] = domain.value_from_text(domain.FIELDS[name], text)
+        except ValueError as problem:
+            errors.append((number, name, str(problem)))
+            return None
     return pb.CustomerInput(**values)
 
 
 def cmd_import(args) -> int:
     path = pathlib.Path(args.file)
     try:
-        rows = read_rows(path)
+        rows = read_rows(path, as_text=True)
     except OSError as error:
         raise CliError(f"cannot read {args.file}: {error.strerror}") from None
     except ValueError as error:

@@ -1,15 +1,14 @@
-"""Classification metrics: decisions and grants as counters; customers per star level
-and per business format as gauges read from the database at scrape time."""
+"""Classification metrics: decisions, grants and skipped reclassifications as counters;
+customers per star level and per business format as gauges read at scrape time."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from collections.abc import Callable, Iterator, Mapping
+
 from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy.engine import Engine
 
-from services.classification.rules import SERVICES
-from services.classification.storage import CustomerRow
+from services.classification.domain import SERVICES
 
 CLASSIFICATIONS = Counter(
     "classifications_total", "Customers classified (create, update, on demand, reclassify)."
@@ -17,7 +16,10 @@ CLASSIFICATIONS = Counter(
 GRANTED = Counter(
     "entitlements_granted_total", "Services granted by classifications, per service.", ["service"]
 )
-
+SKIPPED = Counter(
+    "reclassification_skipped_total",
+    "Customers a reclassification left alone because another call changed them after they were read.",
+)
 
 _granted = {service: GRANTED.labels(service) for service in SERVICES}
 
@@ -29,27 +31,19 @@ def record(outcome) -> None:
 
 
 class CustomerGauges:
-    """A Prometheus collector: active customers per star level and per business format."""
+    """A Prometheus collector: active customers per star level and per business format,
+    counted by ``counts`` (column -> {value: customers}) at every scrape."""
 
-    def __init__(self, engine: Engine):
-        self.engine = engine
+    def __init__(self, counts: Callable[[], Mapping[str, Mapping[object, int]]]):
+        self.counts = counts
 
-    def collect(self):
-        table = CustomerRow.__table__
-        by_star = GaugeMetricFamily(
-            "customers_by_star_level", "Active customers per star level.", labels=["star_level"]
-        )
-        by_format = GaugeMetricFamily(
-            "customers_by_business_format",
-            "Active customers per business format.",
-            labels=["business_format"],
-        )
-        with self.engine.connect() as connection:
-            for column, family in ((table.c.star_level, by_star), (table.c.business_format, by_format)):
-                rows = connection.execute(
-                    sa.select(column, sa.func.count()).where(table.c.active.is_(True)).group_by(column)
-                )
-                for value, count in rows:
-                    family.add_metric([str(value if value is not None else "unclassified")], count)
-        yield by_star
-        yield by_format
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        counts = self.counts()
+        for column, help_text in (
+            ("star_level", "Active customers per star level."),
+            ("business_format", "Active customers per business format."),
+        ):
+            family = GaugeMetricFamily(f"customers_by_{column}", help_text, labels=[column])
+            for value, count in counts[column].items():
+                family.add_metric([str(value if value is not None else "unclassified")], count)
+            yield family

@@ -2,42 +2,33 @@
 
 import pathlib
 
+from services.classification.domain import (
+    BUSINESS_FORMATS,
+    DECIMAL,
+    ENTITLEMENTS_RULE_SET,
+    GRADING_RULE_SET,
+    INPUT_FIELDS,
+    MARKET_TYPES,
+    SERVICES,
+    ZONE_TYPES,
+)
+from services.classification.ports import CannotDecide, Decision, DraftRuleSet, InvalidDraft
 from services.common.rules.actions import grant_once, set_once
+from services.common.rules.engine import CompiledRuleSet, FactsError
 from services.common.rules.model import ActionSpec, Param, RuleSetKind, Vocabulary, supplied_facts
+from services.common.rules.registry import RuleSetRegistry
+from services.common.rules.validation import validate
 
 FOLDER = pathlib.Path(__file__).parent / "rule_sets"
 
-BUSINESS_FORMATS = (
-    "grocery",
-    "convenience_store",
-    "supermarket",
-    "mall",
-    "tobacco_liquor",
-    "entertainment",
-    "other",
-)
-STANDARD_SERVICES = (
-    "free_phone_ordering",
-    "customer_manager_visit",
-    "storefront_image_upkeep",
-    "retail_price_upkeep",
-)
-PERSONALISED_SERVICES = (
-    "scarce_brand_supply",
-    "business_guidance",
-    "ordering_method",
-    "personal_care",
-    "new_product_placement",
-    "settlement_method",
-    "differentiated_visit",
-)
-SERVICES = STANDARD_SERVICES + PERSONALISED_SERVICES
-MARKET_TYPES = ("urban", "rural")
-ZONE_TYPES = ("city_centre", "county_town", "township", "village")
-CREDIT_RATINGS = ("A", "B", "C", "D")
+
+def _fact_type(spec) -> str | tuple[str, ...]:
+    """A grading fact is typed as its input field is declared."""
+    return spec.choices or ("decimal" if spec.kind == DECIMAL else "integer")
+
 
 GRADING = RuleSetKind(
-    name="customer-grading",
+    name=GRADING_RULE_SET,
     vocabulary=Vocabulary.of(
         ActionSpec(
             "set_grade",
@@ -66,22 +57,13 @@ GRADING = RuleSetKind(
     ),
     default_path=FOLDER / "customer-grading.yaml",
     facts=supplied_facts(
-        always={
-            "monthly_sales_cartons": "decimal",
-            "business_format": BUSINESS_FORMATS,
-            "market_type": MARKET_TYPES,
-        },
-        sometimes={
-            "shop_area_m2": "decimal",
-            "compliance_violations_12m": "integer",
-            "credit_rating": CREDIT_RATINGS,
-            "cooperation_score": "integer",
-        },
+        always={f.name: _fact_type(f) for f in INPUT_FIELDS if f.grading_fact and f.required},
+        sometimes={f.name: _fact_type(f) for f in INPUT_FIELDS if f.grading_fact and not f.required},
     ),
 )
 
 ENTITLEMENTS = RuleSetKind(
-    name="service-entitlements",
+    name=ENTITLEMENTS_RULE_SET,
     vocabulary=Vocabulary.of(
         ActionSpec(
             "grant_service",
@@ -107,3 +89,44 @@ ENTITLEMENTS = RuleSetKind(
 )
 
 RULE_SETS = (GRADING, ENTITLEMENTS)
+
+
+class RegistryRuleSets:
+    """The rule sets the use cases decide with (ports.RuleSets), over the process's registry."""
+
+    def __init__(self, registry: RuleSetRegistry):
+        self.registry = registry
+
+    def decide(self, rule_set: str, facts: dict) -> Decision:
+        try:
+            return self.registry.decide(rule_set, facts)
+        except FactsError as problem:
+            raise CannotDecide(str(problem)) from None
+
+    def describe(self, rule_set: str, version: int, rule_id: str) -> str:
+        compiled = self.registry.serving(rule_set)
+        if compiled.version == version:
+            rule = compiled._rules.get(rule_id)  # noqa: SLF001 - same package family
+            return rule.description if rule else ""
+        return ""
+
+    def draft(self, source: str) -> DraftRuleSet:
+        result = validate(source, self.registry.kinds)
+        if not result.valid:
+            raise InvalidDraft([str(d) for d in result.errors])
+        return _Draft(result.compiled)
+
+
+class _Draft:
+    def __init__(self, compiled: CompiledRuleSet):
+        self.compiled = compiled
+        self.name = compiled.name
+
+    def decide(self, facts: dict) -> Decision:
+        try:
+            return self.compiled.decide(facts)
+        except FactsError as problem:
+            raise CannotDecide(str(problem)) from None
+
+    def close(self) -> None:
+        self.compiled.close()

@@ -1,88 +1,399 @@
-"""The classification service's tables (the only module that knows them)."""
+"""The classification service's tables and the SQL implementation of its ports: the only
+module that knows the tables. Columns of the input fields and of a classification are
+derived from their declarations in the domain; the migrations create them."""
 
 from __future__ import annotations
 
-import datetime
+import dataclasses
+import functools
+from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from services.classification.domain import (
+    CHOICE,
+    COMPARED_PARTS,
+    DECIMAL,
+    INPUT_FIELDS,
+    INPUT_NAMES,
+    INTEGER,
+    OUTCOME_PARTS,
+    TEXT,
+    VERSION_PARTS,
+    ClassificationRecord,
+    Customer,
+    Effect,
+    MarketZone,
+    Outcome,
+    ServiceDescription,
+)
+from services.classification.ports import CustomerQuery, DuplicateLicence
+from services.common.database import unit_of_work
+from services.common.times import utc
+
+metadata = sa.MetaData()
+_MOMENT = sa.DateTime(timezone=True)
+_INPUT_TYPES = {TEXT: sa.String, CHOICE: sa.String, DECIMAL: sa.Float, INTEGER: sa.Integer}
+_PART_TYPES = {"int": sa.Integer, "str": sa.String, "dict": sa.JSON, "tuple": sa.JSON}
+_TUPLE_PARTS = frozenset(f.name for f in dataclasses.fields(Outcome) if f.type == "tuple")
 
 
-class CustomerRow(SQLModel, table=True):
-    __tablename__ = "customers"
-    id: int | None = Field(default=None, primary_key=True)
-    licence_number: str = Field(sa_column=sa.Column(sa.String(40), unique=True, nullable=False))
-    name: str
-    business_format: str
-    market_type: str
-    zone_type: str = ""
-    district: str = ""
-    county: str = ""
-    township: str = ""
-    market_zone: str = ""
-    monthly_sales_cartons: float
-    shop_area_m2: float | None = None
-    compliance_violations_12m: int | None = None
-    credit_rating: str = ""
-    cooperation_score: int | None = None
-    contact_name: str = ""
-    contact_phone: str = ""
-    customer_manager_id: str = ""
-    team_id: str = ""
-    active: bool = True
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    deactivated_at: datetime.datetime | None = None
-    deactivation_reason: str = ""
-    # The current classification; every one is also in classifications.
-    grade: int | None = None
-    star_level: int | None = None
-    size_class: int | None = None
-    classification_code: str = ""
-    segment: str = ""
-    services: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
-    reasons: dict = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
-    grading_fired: list = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
-    entitlement_fired: list = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
-    grading_version: int = 0
-    entitlements_version: int = 0
-    classified_at: datetime.datetime | None = None
-    classification_reason: str = ""
+def _outcome_columns() -> list[sa.Column]:
+    return [sa.Column(f.name, _PART_TYPES[f.type]) for f in dataclasses.fields(Outcome)]
 
 
-class ClassificationRow(SQLModel, table=True):
-    __tablename__ = "classifications"
-    id: int | None = Field(default=None, primary_key=True)
-    customer_id: int = Field(index=True)
-    grade: int
-    star_level: int
-    size_class: int
-    classification_code: str
-    segment: str
-    services: dict = Field(sa_column=sa.Column(sa.JSON, nullable=False))
-    reasons: dict = Field(sa_column=sa.Column(sa.JSON, nullable=False))
-    grading_fired: list = Field(sa_column=sa.Column(sa.JSON, nullable=False))
-    entitlement_fired: list = Field(sa_column=sa.Column(sa.JSON, nullable=False))
-    grading_version: int
-    entitlements_version: int
-    reason: str
-    classified_at: datetime.datetime
+customers = sa.Table(
+    "customers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    *(sa.Column(f.name, _INPUT_TYPES[f.kind]) for f in INPUT_FIELDS),
+    sa.Column("team_id", sa.String),
+    sa.Column("active", sa.Boolean),
+    sa.Column("created_at", _MOMENT),
+    sa.Column("updated_at", _MOMENT),
+    sa.Column("deactivated_at", _MOMENT),
+    sa.Column("deactivation_reason", sa.Text),
+    # The current classification; every one a customer noticed is also in classifications.
+    *_outcome_columns(),
+    sa.Column("classified_at", _MOMENT),
+    sa.Column("classification_reason", sa.String),
+    sa.Column("version", sa.Integer),  # bumped by every write
+)
+classifications = sa.Table(
+    "classifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("customer_id", sa.Integer),
+    *_outcome_columns(),
+    sa.Column("reason", sa.String),
+    sa.Column("classified_at", _MOMENT),
+)
+market_zones = sa.Table(
+    "market_zones",
+    metadata,
+    sa.Column("code", sa.String, primary_key=True),
+    sa.Column("name", sa.String),
+    sa.Column("team_id", sa.String),
+    sa.Column("updated_at", _MOMENT),
+)
+service_descriptions = sa.Table(
+    "service_descriptions",
+    metadata,
+    sa.Column("service", sa.String, primary_key=True),
+    sa.Column("name", sa.String),
+    sa.Column("kind", sa.String),
+    sa.Column("procedure_steps", sa.JSON),
+    sa.Column("standard", sa.Text),
+    sa.Column("commitment", sa.Text),
+    sa.Column("updated_at", _MOMENT),
+)
 
 
-class MarketZoneRow(SQLModel, table=True):
-    __tablename__ = "market_zones"
-    code: str = Field(primary_key=True)
-    name: str
-    team_id: str
-    updated_at: datetime.datetime
+# -- rows <-> domain objects ------------------------------------------------------------------
+def _unclassified(name: str):
+    kind = next(f.type for f in dataclasses.fields(Outcome) if f.name == name)
+    return {"str": "", "dict": {}, "tuple": []}.get(kind, 0 if name in VERSION_PARTS else None)
 
 
-class ServiceDescriptionRow(SQLModel, table=True):
-    __tablename__ = "service_descriptions"
-    service: str = Field(primary_key=True)
-    name: str
-    kind: str
-    procedure_steps: list = Field(sa_column=sa.Column(sa.JSON, nullable=False))
-    standard: str
-    commitment: str
-    updated_at: datetime.datetime
+_UNCLASSIFIED = {
+    **{name: _unclassified(name) for name in OUTCOME_PARTS},
+    "classified_at": None,
+    "classification_reason": "",
+}
+
+
+def _outcome_values(outcome: Outcome) -> dict:
+    values = {name: getattr(outcome, name) for name in OUTCOME_PARTS}
+    return {name: list(value) if name in _TUPLE_PARTS else value for name, value in values.items()}
+
+
+def _current_values(record: ClassificationRecord | None) -> dict:
+    if record is None:
+        return dict(_UNCLASSIFIED)
+    return {
+        **_outcome_values(record.outcome),
+        "classified_at": record.classified_at,
+        "classification_reason": record.reason,
+    }
+
+
+def customer_row(customer: Customer) -> dict:
+    """The customer's columns (all but the id)."""
+    return {
+        **customer.inputs,
+        "team_id": customer.team_id,
+        "active": customer.active,
+        "created_at": customer.created_at,
+        "updated_at": customer.updated_at,
+        "deactivated_at": customer.deactivated_at,
+        "deactivation_reason": customer.deactivation_reason,
+        **_current_values(customer.classification),
+        "version": customer.version,
+    }
+
+
+def _outcome(row: Mapping, parts: Iterable[str]) -> Outcome | None:
+    if row["grade"] is None:
+        return None
+    return Outcome(**{name: tuple(row[name]) if name in _TUPLE_PARTS else row[name] for name in parts})
+
+
+def _customer(row: Mapping, parts: Iterable[str] = OUTCOME_PARTS) -> Customer:
+    outcome = _outcome(row, parts)
+    record = None
+    if outcome is not None:
+        record = ClassificationRecord(
+            outcome, row.get("classification_reason", ""), utc(row.get("classified_at"))
+        )
+    return Customer(
+        inputs={name: row[name] for name in INPUT_NAMES},
+        team_id=row.get("team_id", ""),
+        active=row.get("active", True),
+        created_at=utc(row.get("created_at")),
+        updated_at=utc(row.get("updated_at")),
+        deactivated_at=utc(row.get("deactivated_at")),
+        deactivation_reason=row.get("deactivation_reason", ""),
+        classification=record,
+        id=row["id"],
+        version=row["version"],
+    )
+
+
+def _zone(row: Mapping) -> MarketZone:
+    return MarketZone(
+        code=row["code"], name=row["name"], team_id=row["team_id"], updated_at=utc(row["updated_at"])
+    )
+
+
+def _description(row: Mapping) -> ServiceDescription:
+    return ServiceDescription(**{**row, "updated_at": utc(row["updated_at"])})
+
+
+def _clauses(query: CustomerQuery) -> list:
+    clauses = [customers.c[name] == value for name, value in query.equals.items() if value]
+    if query.activity == "active":
+        clauses.append(customers.c.active.is_(True))
+    elif query.activity == "inactive":
+        clauses.append(customers.c.active.is_(False))
+    return clauses
+
+
+# -- repositories ------------------------------------------------------------------------------
+class SqlCustomers:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def _rows(self, statement) -> list[Mapping]:
+        return self.session.execute(statement).mappings().all()
+
+    def get(self, licence: str) -> Customer | None:
+        rows = self._rows(sa.select(customers).where(customers.c.licence_number == licence))
+        return _customer(rows[0]) if rows else None
+
+    def get_many(self, licences: Iterable[str]) -> dict[str, Customer]:
+        rows = self._rows(sa.select(customers).where(customers.c.licence_number.in_(list(licences))))
+        return {row["licence_number"]: _customer(row) for row in rows}
+
+    def add(self, customer: Customer) -> None:
+        try:
+            with self.session.begin_nested():
+                result = self.session.execute(sa.insert(customers).values(**customer_row(customer)))
+        except IntegrityError:
+            raise DuplicateLicence(customer.licence_number) from None
+        customer.id = result.inserted_primary_key[0]
+
+    def save(self, customer: Customer) -> None:
+        values = {**customer_row(customer), "version": customers.c.version + 1}
+        self.session.execute(sa.update(customers).where(customers.c.id == customer.id).values(**values))
+        customer.version += 1
+
+    def add_history(self, customer: Customer) -> None:
+        self.session.execute(sa.insert(classifications).values(**self._entry(customer)))
+
+    @staticmethod
+    def _entry(customer: Customer) -> dict:
+        record = customer.classification
+        return {
+            "customer_id": customer.id,
+            **_outcome_values(record.outcome),
+            "reason": record.reason,
+            "classified_at": record.classified_at,
+        }
+
+    def history(self, customer: Customer, offset: int, limit: int) -> list[ClassificationRecord]:
+        rows = self._rows(
+            sa.select(classifications)
+            .where(classifications.c.customer_id == customer.id)
+            .order_by(classifications.c.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return [
+            ClassificationRecord(_outcome(row, OUTCOME_PARTS), row["reason"], utc(row["classified_at"]))
+            for row in rows
+        ]
+
+    def page(self, query: CustomerQuery, after_id: int, limit: int) -> list[Customer]:
+        rows = self._rows(
+            sa.select(customers)
+            .where(customers.c.id > after_id, *_clauses(query))
+            .order_by(customers.c.id)
+            .limit(limit)
+        )
+        return [_customer(row) for row in rows]
+
+    def count(self, query: CustomerQuery) -> int:
+        return self.session.execute(
+            sa.select(sa.func.count()).select_from(customers).where(*_clauses(query))
+        ).scalar_one()
+
+    def comparable_page(self, query: CustomerQuery, after_id: int, limit: int) -> list[Customer]:
+        # Reasons and fired rules are not read back: decoding them cost a third of the time.
+        columns = [customers.c[name] for name in ("id", "version", *INPUT_NAMES, *COMPARED_PARTS)]
+        rows = self._rows(
+            sa.select(*columns)
+            .where(customers.c.id > after_id, *_clauses(query))
+            .order_by(customers.c.id)
+            .limit(limit)
+        )
+        return [_customer(row, COMPARED_PARTS) for row in rows]
+
+    def save_reclassified(self, decided: list[tuple[Customer, Effect]]) -> list[Customer]:
+        if not decided:
+            return []
+        # Lock the rows (PostgreSQL; SQLite has one writer anyway), then write only those
+        # whose version is still the one read; the version check is in the UPDATE too.
+        current = dict(
+            self.session.execute(
+                sa.select(customers.c.id, customers.c.version)
+                .where(customers.c.id.in_([customer.id for customer, _ in decided]))
+                .with_for_update()
+            ).all()
+        )
+        fresh = [(c, effect) for c, effect in decided if current.get(c.id) == c.version]
+        stale = [c for c, _ in decided if current.get(c.id) != c.version]
+        if fresh:
+            self.session.execute(
+                sa.update(customers)
+                .where(customers.c.id == sa.bindparam("_id"), customers.c.version == sa.bindparam("_version"))
+                .values(version=customers.c.version + 1),
+                [{"_id": c.id, "_version": c.version, **_current_values(c.classification)} for c, _ in fresh],
+                execution_options={"synchronize_session": False},
+            )
+            history = [self._entry(c) for c, effect in fresh if effect is Effect.CHANGE]
+            if history:
+                self.session.execute(sa.insert(classifications), history)
+            for customer, _ in fresh:
+                customer.version += 1
+        return stale
+
+    def move_zone(self, zone: MarketZone) -> int:
+        return self.session.execute(
+            sa.update(customers)
+            .where(customers.c.market_zone == zone.code)
+            .values(team_id=zone.team_id, updated_at=zone.updated_at, version=customers.c.version + 1)
+        ).rowcount
+
+
+class SqlZones:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, code: str) -> MarketZone | None:
+        row = (
+            self.session.execute(sa.select(market_zones).where(market_zones.c.code == code))
+            .mappings()
+            .first()
+        )
+        return _zone(row) if row else None
+
+    def save(self, zone: MarketZone) -> None:
+        values = dataclasses.asdict(zone)
+        updated = self.session.execute(
+            sa.update(market_zones).where(market_zones.c.code == zone.code).values(**values)
+        ).rowcount
+        if not updated:
+            self.session.execute(sa.insert(market_zones).values(**values))
+
+    def page(self, offset: int, limit: int) -> list[MarketZone]:
+        rows = self.session.execute(
+            sa.select(market_zones).order_by(market_zones.c.code).offset(offset).limit(limit)
+        ).mappings()
+        return [_zone(row) for row in rows]
+
+
+class SqlServiceDescriptions:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def any(self) -> bool:
+        return self.session.execute(sa.select(service_descriptions.c.service).limit(1)).first() is not None
+
+    def get(self, service: str) -> ServiceDescription | None:
+        row = (
+            self.session.execute(
+                sa.select(service_descriptions).where(service_descriptions.c.service == service)
+            )
+            .mappings()
+            .first()
+        )
+        return _description(row) if row else None
+
+    def save(self, description: ServiceDescription) -> None:
+        values = dataclasses.asdict(description)
+        updated = self.session.execute(
+            sa.update(service_descriptions)
+            .where(service_descriptions.c.service == description.service)
+            .values(**values)
+        ).rowcount
+        if not updated:
+            self.session.execute(sa.insert(service_descriptions).values(**values))
+
+    def all(self) -> list[ServiceDescription]:
+        rows = self.session.execute(
+            sa.select(service_descriptions).order_by(
+                service_descriptions.c.kind.desc(), service_descriptions.c.service
+            )
+        ).mappings()
+        return [_description(row) for row in rows]
+
+
+class SqlUnitOfWork:
+    """One transaction (ports.UnitOfWork). A read-only one reads outside the SQLite writer
+    queue and commits nothing."""
+
+    def __init__(self, engine: Engine, *, read_only: bool = False):
+        self.engine = engine
+        self.read_only = read_only
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self._transaction = Session(self.engine) if self.read_only else unit_of_work(self.engine)
+        session = self._transaction.__enter__()
+        self.customers = SqlCustomers(session)
+        self.zones = SqlZones(session)
+        self.descriptions = SqlServiceDescriptions(session)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._transaction.__exit__(*exc_info)
+
+
+def unit_of_work_factory(engine: Engine):
+    """What the use cases open a transaction with (ports.UnitOfWorkFactory)."""
+    return functools.partial(SqlUnitOfWork, engine)
+
+
+def active_customer_counts(engine: Engine) -> dict[str, dict]:
+    """Active customers per star level and per business format (for the gauges)."""
+    counts = {}
+    with engine.connect() as connection:
+        for name in ("star_level", "business_format"):
+            column = customers.c[name]
+            rows = connection.execute(
+                sa.select(column, sa.func.count()).where(customers.c.active.is_(True)).group_by(column)
+            )
+            counts[name] = dict(rows.all())
+    return counts
