@@ -6,8 +6,10 @@ import pathlib
 import grpc
 from retailcare.evaluation.v1 import evaluation_pb2, evaluation_pb2_grpc
 
+from services.classification.client import ClassificationClient
 from services.common.rules.hosting import prepare_rule_sets, register_rule_sets
 from services.common.server import Runtime, ServiceDefinition
+from services.complaints.client import ComplaintsClient
 from services.evaluation.downstream import ClassificationDirectory, ComplaintsFigures
 from services.evaluation.metrics import PlanGauges
 from services.evaluation.rules import RULE_SETS
@@ -20,16 +22,18 @@ SERVICE_NAME = evaluation_pb2.DESCRIPTOR.services_by_name["EvaluationService"].f
 
 def register(server: grpc.Server, runtime: Runtime) -> list[str]:
     names = register_rule_sets(server, runtime, RULE_SETS)
-    settings = runtime.settings
-    directory = ClassificationDirectory(
-        settings.target("classification"), settings.downstream_timeout_seconds
+    classification = ClassificationClient.from_settings(runtime.settings)
+    complaints = ComplaintsClient.from_settings(runtime.settings)
+    runtime.on_stop(classification.close)
+    runtime.on_stop(complaints.close)
+    runtime.use_cases = Evaluation(
+        functools.partial(SqlUnitOfWork, runtime.engine),
+        runtime.rule_sets,
+        ClassificationDirectory(classification),
+        ComplaintsFigures(complaints),
     )
-    statistics = ComplaintsFigures(settings.target("complaints"), settings.downstream_timeout_seconds)
-    runtime.on_stop(directory.close)
-    runtime.on_stop(statistics.close)
-    unit_of_work = functools.partial(SqlUnitOfWork, runtime.engine)
-    runtime.use_cases = Evaluation(unit_of_work, runtime.rule_sets, directory, statistics)
-    evaluation_pb2_grpc.add_EvaluationServiceServicer_to_server(EvaluationServicer(runtime.use_cases), server)
+    servicer = EvaluationServicer(runtime.use_cases)
+    evaluation_pb2_grpc.add_EvaluationServiceServicer_to_server(servicer, server)
     return [SERVICE_NAME, *names]
 
 

@@ -1,51 +1,40 @@
 """The classification and complaints services as the evaluation use cases see them,
-reached through their contracts."""
+reached through their contracts' clients."""
 
 from __future__ import annotations
 
-import grpc
 from google.protobuf import json_format
 from retailcare.classification.v1 import classification_pb2 as cpb
-from retailcare.classification.v1 import classification_pb2_grpc
 from retailcare.complaints.v1 import complaints_pb2 as qpb
-from retailcare.complaints.v1 import complaints_pb2_grpc
 
-from services.common.deadlines import downstream_timeout
+from services.classification.client import ClassificationClient
+from services.common.clients import DownstreamNotFound, DownstreamUnavailable
 from services.common.times import to_timestamp
+from services.complaints.client import ComplaintsClient
 from services.evaluation.domain.errors import Missing
 from services.evaluation.domain.visits import Menu, MenuItem
 from services.evaluation.ports import ComplaintFigures, Unreachable
 
-CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 1000)]
 PAGE_SIZE = 500
-_UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
 def _visits_per_month(item: cpb.MenuItem) -> int:
-    parameters = json_format.MessageToDict(item.parameters)
-    return int(parameters.get("visits_per_month", 0))
+    return int(json_format.MessageToDict(item.parameters).get("visits_per_month", 0))
 
 
 class ClassificationDirectory:
-    def __init__(self, target: str, timeout_seconds: float):
-        self._channel = grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
-        self._stub = classification_pb2_grpc.ClassificationServiceStub(self._channel)
-        self._timeout = timeout_seconds
+    """Menus and customers; DownstreamUnavailable becomes Unreachable, NOT_FOUND Missing."""
 
-    def _call(self, method, request):
-        try:
-            return method(request, timeout=downstream_timeout(self._timeout))
-        except grpc.RpcError as error:
-            if error.code() in _UNREACHABLE:
-                raise Unreachable("classification") from None
-            if error.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
-                raise Missing("customer", getattr(request, "licence_number", "")) from None
-            raise
+    def __init__(self, client: ClassificationClient):
+        self.client = client
 
     def menu(self, licence_number: str) -> Menu:
-        reply = self._call(
-            self._stub.GetServiceMenu, cpb.GetServiceMenuRequest(licence_number=licence_number)
-        )
+        try:
+            reply = self.client.get_service_menu(licence_number)
+        except DownstreamNotFound:
+            raise Missing("customer", licence_number) from None
+        except DownstreamUnavailable:
+            raise Unreachable("classification") from None
         return Menu(
             reply.licence_number,
             tuple(
@@ -60,15 +49,21 @@ class ClassificationDirectory:
         )
 
     def check_customer(self, licence_number: str) -> None:
-        self._call(self._stub.GetCustomer, cpb.GetCustomerRequest(licence_number=licence_number))
+        try:
+            self.client.get_customer(licence_number)
+        except DownstreamNotFound:
+            raise Missing("customer", licence_number) from None
+        except DownstreamUnavailable:
+            raise Unreachable("classification") from None
 
     def customers_by_manager(self) -> dict[str, list[str]]:
         managed: dict[str, list[str]] = {}
         token = ""
         while True:
-            reply = self._call(
-                self._stub.ListCustomers, cpb.ListCustomersRequest(page_size=PAGE_SIZE, page_token=token)
-            )
+            try:
+                reply = self.client.list_customers(page_size=PAGE_SIZE, page_token=token)
+            except DownstreamUnavailable:
+                raise Unreachable("classification") from None
             for customer in reply.customers:
                 manager = customer.input.customer_manager_id
                 if manager:
@@ -77,15 +72,10 @@ class ClassificationDirectory:
             if not token:
                 return managed
 
-    def close(self) -> None:
-        self._channel.close()
-
 
 class ComplaintsFigures:
-    def __init__(self, target: str, timeout_seconds: float):
-        self._channel = grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
-        self._stub = complaints_pb2_grpc.ComplaintsServiceStub(self._channel)
-        self._timeout = timeout_seconds
+    def __init__(self, client: ComplaintsClient):
+        self.client = client
 
     def figures(self, window, group_by: str) -> dict[str, ComplaintFigures]:
         request = qpb.GetComplaintStatisticsRequest(
@@ -96,17 +86,12 @@ class ComplaintsFigures:
             else qpb.GetComplaintStatisticsRequest.OWNER,
         )
         try:
-            reply = self._stub.GetComplaintStatistics(request, timeout=downstream_timeout(self._timeout))
-        except grpc.RpcError as error:
-            if error.code() in _UNREACHABLE:
-                raise Unreachable("complaints") from None
-            raise
+            reply = self.client.get_complaint_statistics(request)
+        except DownstreamUnavailable:
+            raise Unreachable("complaints") from None
         return {
             row.key: ComplaintFigures(
                 row.received, row.resolved, row.resolved_on_time, row.overdue, row.mean_satisfaction
             )
             for row in reply.rows
         }
-
-    def close(self) -> None:
-        self._channel.close()
