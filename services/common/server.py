@@ -20,6 +20,7 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import REGISTRY
 from sqlalchemy.engine import Engine
 
+from services.common.clients import KEEPALIVE_TIME_MS
 from services.common.config import Settings
 from services.common.database import create_database_engine
 from services.common.http_endpoints import HttpEndpoints
@@ -97,6 +98,8 @@ class RunningService:
                 ("grpc.max_receive_message_length", self.settings.max_message_bytes),
                 ("grpc.max_send_message_length", self.settings.max_message_bytes),
                 ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_MS),
+                # Callers' keepalive pings (services/common/clients.py) are welcome.
+                ("grpc.http2.min_ping_interval_without_data_ms", KEEPALIVE_TIME_MS // 2),
                 (
                     "grpc.max_connection_age_grace_ms",
                     int(self.settings.shutdown_grace_seconds * 1000),

@@ -2,13 +2,16 @@
 
 Run as ``python -m tests.support.probe_service`` for the shutdown tests."""
 
+import json
 import time
 
 import grpc
 
+from services.common.clients import ServiceClient
 from services.common.config import load_settings
 from services.common.deadlines import downstream_timeout
 from services.common.errors import InvalidArgument, NotFound
+from services.common.logs import request_id_var
 from services.common.server import ServiceDefinition, serve_forever
 
 SERVICE = "retailcare.test.Probe"
@@ -36,7 +39,23 @@ def _crash(request: bytes, context) -> bytes:
     raise RuntimeError("secret internal detail")
 
 
+def _relay(request: bytes, context) -> bytes:
+    """Calls ``method`` with ``payload`` at ``target`` through a ServiceClient, as a
+    service calls another: the answer or the mapped failure is this call's outcome."""
+    asked = json.loads(request)
+    with ServiceClient("probe", asked["target"], 5.0) as client:
+        stub_method = client.channel.unary_unary(f"/{SERVICE}/{asked['method']}")
+        return client.call(stub_method, asked.get("payload", "").encode())
+
+
 def _register(server: grpc.Server, runtime) -> list[str]:
+    port = runtime.settings.grpc_port(runtime.name)
+
+    def whoami(request: bytes, context) -> bytes:
+        """Which replica answered, the request id it got and the time the caller left it."""
+        remaining = context.time_remaining()
+        return json.dumps({"port": port, "request_id": request_id_var.get(), "remaining": remaining}).encode()
+
     handlers = {
         name: grpc.unary_unary_rpc_method_handler(function)
         for name, function in {
@@ -45,6 +64,8 @@ def _register(server: grpc.Server, runtime) -> list[str]:
             "Missing": _missing,
             "Crash": _crash,
             "Deadline": _deadline,
+            "Whoami": whoami,
+            "Relay": _relay,
         }.items()
     }
     server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, handlers)])
