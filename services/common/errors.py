@@ -13,6 +13,20 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+# A stock client cannot read a status whose metadata outgrows about 8 KiB, so the
+# message and the texts of the details are cut (a bad value is quoted by a prefix only).
+MAX_MESSAGE_BYTES = 512
+MAX_DETAIL_BYTES = 256
+MAX_VIOLATIONS_BYTES = 2048  # all field violations of one status together
+
+
+def clip(text: str, limit: int = MAX_DETAIL_BYTES) -> str:
+    """At most ``limit`` bytes of UTF-8, cut on a character boundary and marked with "…"."""
+    encoded = text.encode("utf-8")
+    if len(encoded) <= limit:
+        return text
+    return encoded[: limit - 3].decode("utf-8", "ignore") + "…"
+
 
 class DomainError(Exception):
     code = grpc.StatusCode.UNKNOWN
@@ -40,7 +54,12 @@ class InvalidArgument(DomainError):
 
     def details(self) -> list:
         request = error_details_pb2.BadRequest()
+        budget = MAX_VIOLATIONS_BYTES
         for field, why in self.violations:
+            field, why = clip(field, MAX_DETAIL_BYTES // 2), clip(why)
+            budget -= len(field.encode()) + len(why.encode())
+            if budget < 0:
+                break
             request.field_violations.add(field=field, description=why)
         return [request]
 
@@ -55,7 +74,9 @@ class _ResourceError(DomainError):
         raise NotImplementedError
 
     def details(self) -> list:
-        return [error_details_pb2.ResourceInfo(resource_type=self.resource_type, resource_name=self.name)]
+        return [
+            error_details_pb2.ResourceInfo(resource_type=self.resource_type, resource_name=clip(self.name))
+        ]
 
 
 class NotFound(_ResourceError):
@@ -82,7 +103,7 @@ class FailedPrecondition(DomainError):
 
     def details(self) -> list:
         failure = error_details_pb2.PreconditionFailure()
-        failure.violations.add(type=self.kind, subject=self.subject, description=self.message)
+        failure.violations.add(type=self.kind, subject=clip(self.subject), description=clip(self.message))
         return [failure]
 
 
@@ -92,7 +113,9 @@ def build_status(code: grpc.StatusCode, message: str, details: list) -> grpc.Sta
         wrapper = any_pb2.Any()
         wrapper.Pack(detail)
         packed.append(wrapper)
-    proto = status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=packed)
+    proto = status_pb2.Status(
+        code=getattr(code_pb2, code.name), message=clip(message, MAX_MESSAGE_BYTES), details=packed
+    )
     return rpc_status.to_status(proto)
 
 

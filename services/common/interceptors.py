@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 import grpc
 
-from services.common import metrics
+from services.common import limits, metrics
 from services.common.errors import DomainError, internal_status
 from services.common.logs import request_id_var
 
@@ -71,10 +71,12 @@ class _Call:
         return [request_id_var.set(self.request_id), current_context.set(self.context)]
 
     def count_received(self, request_or_iterator, request_streaming: bool):
+        """Counts each request message and checks it against the contract limits."""
         received = self.metrics.received
         if request_streaming:
             return _counted(request_or_iterator, received)
         received.inc()
+        limits.check(request_or_iterator)
         return request_or_iterator
 
     def fail(self, error: BaseException) -> None:
@@ -109,6 +111,7 @@ class _Call:
 def _counted(items: Iterator, counter) -> Iterator:
     for item in items:
         counter.inc()
+        limits.check(item)
         yield item
 
 
@@ -131,8 +134,8 @@ def _wrap_unary(behavior: Callable, grpc_type: str, method: str, request_streami
     def call(request_or_iterator, context):
         tracked = _Call(grpc_type, method, context)
         tokens = tracked.enter()
-        request_or_iterator = tracked.count_received(request_or_iterator, request_streaming)
         try:
+            request_or_iterator = tracked.count_received(request_or_iterator, request_streaming)
             response = behavior(request_or_iterator, context)
             tracked.metrics.sent.inc()
             return response
@@ -149,9 +152,9 @@ def _wrap_streaming(behavior: Callable, grpc_type: str, method: str, request_str
     def call(request_or_iterator, context):
         tracked = _Call(grpc_type, method, context)
         tokens = tracked.enter()
-        request_or_iterator = tracked.count_received(request_or_iterator, request_streaming)
         sent = tracked.metrics.sent
         try:
+            request_or_iterator = tracked.count_received(request_or_iterator, request_streaming)
             for response in behavior(request_or_iterator, context):
                 sent.inc()
                 yield response

@@ -11,7 +11,7 @@ from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.rules.engine import Decision, FactsError
 from services.common.rules.model import Diagnostic
 from services.common.rules.registry import RuleSetRegistry
-from services.common.rules.store import VersionRecord
+from services.common.rules.store import AuditRecord, VersionRecord
 from services.common.rules.validation import ValidationResult, validate
 from services.common.times import to_timestamp
 
@@ -34,6 +34,17 @@ def _version(record: VersionRecord, with_source: bool = True) -> pb.RuleSetVersi
         created_at=to_timestamp(record.created_at),
         source=record.source if with_source else "",
         active=record.active,
+    )
+
+
+def _audit_entry(entry: AuditRecord) -> pb.AuditEntry:
+    return pb.AuditEntry(
+        rule_set=entry.rule_set,
+        version=entry.version,
+        action=entry.action,
+        actor=entry.actor,
+        comment=entry.comment,
+        at=to_timestamp(entry.at),
     )
 
 
@@ -176,26 +187,23 @@ class RuleSetAdminServicer(rule_sets_pb2_grpc.RuleSetAdminServicer):
         return pb.ActivateRuleSetVersionResponse(version=_version(record), previous_version=previous)
 
     def ListRuleSetVersions(self, request, context):
-        name = self._known(request.rule_set)
-        offset = paging.decode_token(request.page_token)
-        limit = paging.page_size(request.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        records = self.store.versions(name, offset, limit)
-        audit = [
-            pb.AuditEntry(
-                rule_set=a.rule_set,
-                version=a.version,
-                action=a.action,
-                actor=a.actor,
-                comment=a.comment,
-                at=to_timestamp(a.at),
-            )
-            for a in self.store.audit(name)
-        ]
+        records, token = self._page(request, "versions", self.store.versions)
         return pb.ListRuleSetVersionsResponse(
-            versions=[_version(r, with_source=False) for r in records],
-            audit=audit,
-            next_page_token=paging.encode_token(offset + limit) if len(records) == limit else "",
+            versions=[_version(r, with_source=False) for r in records], next_page_token=token
         )
+
+    def ListRuleSetAudit(self, request, context):
+        records, token = self._page(request, "audit", self.store.audit)
+        return pb.ListRuleSetAuditResponse(entries=[_audit_entry(a) for a in records], next_page_token=token)
+
+    def _page(self, request, listing: str, read) -> tuple[list, str]:
+        """One page of a rule set's versions or audit log, and the token of the next."""
+        name = self._known(request.rule_set)
+        scope = f"{listing}/{name}"
+        offset = paging.decode_token(request.page_token, scope)
+        limit = paging.page_size(request.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        records = read(name, offset, limit)
+        return records, paging.encode_token(offset + limit, scope) if len(records) == limit else ""
 
     def DiffRuleSetVersions(self, request, context):
         name = self._known(request.rule_set)

@@ -21,6 +21,7 @@ from services.common.rules.tables import inline_rows_from
 from services.common.rules.validation import validate
 
 CALL_TIMEOUT_SECONDS = 30
+HISTORY_PAGE = 100
 
 
 class CliError(Exception):
@@ -141,16 +142,26 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _pages(rule_set: str, method: str, request_type, items: str):
+    """Every item of a paged list, fetched a page at a time as the output goes."""
+    token = ""
+    while True:
+        reply = _call(
+            rule_set, method, request_type(rule_set=rule_set, page_size=HISTORY_PAGE, page_token=token)
+        )
+        yield from getattr(reply, items)
+        token = reply.next_page_token
+        if not token:
+            return
+
+
 def cmd_history(args) -> int:
-    reply = _call(
-        args.name, "ListRuleSetVersions", pb.ListRuleSetVersionsRequest(rule_set=args.name, page_size=200)
-    )
     print(f"{'version':>7}  {'':6}{'created':<21}{'author':<16}comment")
-    for v in reply.versions:
+    for v in _pages(args.name, "ListRuleSetVersions", pb.ListRuleSetVersionsRequest, "versions"):
         created = v.created_at.ToDatetime().isoformat(timespec="seconds")
         print(f"{v.version:>7}  {'active' if v.active else '':6}{created:<21}{v.author:<16}{v.comment}")
-    print("\naudit log:")
-    for a in reply.audit:
+    print("\naudit log, newest first:")
+    for a in _pages(args.name, "ListRuleSetAudit", pb.ListRuleSetAuditRequest, "entries"):
         print(
             f"  {a.at.ToDatetime().isoformat(timespec='seconds')}  {a.action:<9} v{a.version:<4} {a.actor}: {a.comment}"
         )

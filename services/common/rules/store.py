@@ -125,10 +125,15 @@ class RuleSetStore:
             ).all()
             return [self._record(row, active) for row in rows]
 
-    def audit(self, name: str) -> list[AuditRecord]:
+    def audit(self, name: str, offset: int, limit: int) -> list[AuditRecord]:
+        """Newest first."""
         with Session(self.engine) as session:
             rows = session.exec(
-                select(RuleSetAuditRow).where(RuleSetAuditRow.rule_set == name).order_by(RuleSetAuditRow.id)
+                select(RuleSetAuditRow)
+                .where(RuleSetAuditRow.rule_set == name)
+                .order_by(RuleSetAuditRow.id.desc())
+                .offset(offset)
+                .limit(limit)
             ).all()
             return [AuditRecord(r.rule_set, r.version, r.action, r.actor, r.comment, utc(r.at)) for r in rows]
 

@@ -117,7 +117,12 @@ def test_publish_then_roll_back(admin):
     assert old.decision.outputs["grade"] == 20
     history = admin.ListRuleSetVersions(pb.ListRuleSetVersionsRequest(rule_set=GRADING), timeout=5)
     assert [(v.version, v.active) for v in history.versions] == [(2, False), (1, True)]
-    assert [(a.action, a.version) for a in history.audit][-1] == ("activate", 1)
+    audit = admin.ListRuleSetAudit(pb.ListRuleSetAuditRequest(rule_set=GRADING), timeout=5)
+    assert [(a.action, a.version, a.actor) for a in audit.entries][:3] == [
+        ("activate", 1, "analyst.wang"),
+        ("activate", 2, "analyst.li"),
+        ("publish", 2, "analyst.li"),
+    ]
     diff = admin.DiffRuleSetVersions(
         pb.DiffRuleSetVersionsRequest(rule_set=GRADING, from_version=1, to_version=2), timeout=5
     )
@@ -142,7 +147,8 @@ def test_publish_then_roll_back(admin):
             EDITED.replace("cooperation_score: {at_least: 85}", "cooperation_score: {at_least: high}"),
             "'high' must be a whole number",
         ),
-        (EDITED + "#" * (256 * 1024), "larger than 256 KiB"),
+        (EDITED + "#" * (256 * 1024), "at most 262144 characters"),
+        (EDITED + "# 许可证\n" * 23000, "larger than 256 KiB"),  # fewer characters, more bytes
     ],
 )
 def test_a_bad_publish_is_refused_and_the_active_version_keeps_serving(admin, source, fragment):

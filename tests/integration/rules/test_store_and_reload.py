@@ -64,14 +64,15 @@ def test_defaults_are_version_1_and_publishes_are_new_versions(registry):
     record, previous = store.activate(GRADING, 1, "analyst.wang", "roll back")
     assert (record.version, previous) == (1, 2)
     assert [v.version for v in store.versions(GRADING, 0, 10)] == [3, 2, 1]
-    assert [(a.action, a.version, a.actor) for a in store.audit(GRADING)] == [
-        ("publish", 1, "system"),
-        ("activate", 1, "system"),
-        ("publish", 2, "analyst.li"),
-        ("activate", 2, "analyst.li"),
-        ("publish", 3, "analyst.li"),
+    assert [(a.action, a.version, a.actor) for a in store.audit(GRADING, 0, 10)] == [
         ("activate", 1, "analyst.wang"),
+        ("publish", 3, "analyst.li"),
+        ("activate", 2, "analyst.li"),
+        ("publish", 2, "analyst.li"),
+        ("activate", 1, "system"),
+        ("publish", 1, "system"),
     ]
+    assert [a.version for a in store.audit(GRADING, 4, 10)] == [1, 1]
     diff = store.diff(GRADING, 1, 2)
     assert '-    - {id: grade_20, priority: 20, monthly_sales_cartons: ">= 95"' in diff
     assert '+    - {id: grade_20, priority: 20, monthly_sales_cartons: ">= 90"' in diff

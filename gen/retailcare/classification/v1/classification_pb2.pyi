@@ -53,19 +53,26 @@ class CustomerInput(_message.Message):
     """许可证号, the natural key: printable characters only; normalised (Unicode NFKC,
     surrounding spaces trimmed, upper case) before it is looked up or stored, so
     "l-001" and "Ｌ－００１" name the customer "L-001".
+    At most 40 printable characters.
     """
     name: _builtins.str
+    """At most 200 characters."""
     business_format: _builtins.str
-    """grocery, convenience_store, supermarket, mall, tobacco_liquor, entertainment, other"""
+    """grocery, convenience_store, supermarket, mall, tobacco_liquor, entertainment, other
+    At most 40 printable characters.
+    """
     market_type: _builtins.str
-    """urban (城网) or rural (农网)"""
+    """urban (城网) or rural (农网); at most 40 printable characters."""
     zone_type: _builtins.str
-    """city_centre, county_town, township, village; optional"""
+    """city_centre, county_town, township, village; optional; at most 40 printable characters."""
     district: _builtins.str
+    """At most 100 printable characters."""
     county: _builtins.str
+    """At most 100 printable characters."""
     township: _builtins.str
+    """At most 100 printable characters."""
     market_zone: _builtins.str
-    """code of a market zone; routes the customer to its team"""
+    """code of a market zone; routes the customer to its team; at most 40 printable characters."""
     monthly_sales_cartons: _builtins.float
     """cartons (条) a month, 0 to 1,000,000"""
     shop_area_m2: _builtins.float
@@ -73,12 +80,15 @@ class CustomerInput(_message.Message):
     compliance_violations_12m: _builtins.int
     """0 to 10,000"""
     credit_rating: _builtins.str
-    """A, B, C, D; optional"""
+    """A, B, C, D; optional; at most 40 printable characters."""
     cooperation_score: _builtins.int
     """0-100"""
     contact_name: _builtins.str
+    """At most 100 printable characters."""
     contact_phone: _builtins.str
+    """At most 40 printable characters."""
     customer_manager_id: _builtins.str
+    """At most 64 printable characters."""
     def __init__(
         self,
         *,
@@ -300,6 +310,7 @@ class GetCustomerRequest(_message.Message):
 
     LICENCE_NUMBER_FIELD_NUMBER: _builtins.int
     licence_number: _builtins.str
+    """At most 40 printable characters."""
     def __init__(
         self,
         *,
@@ -366,13 +377,19 @@ class CustomerFilter(_message.Message):
     TEAM_ID_FIELD_NUMBER: _builtins.int
     ACTIVITY_FIELD_NUMBER: _builtins.int
     business_format: _builtins.str
+    """At most 40 printable characters."""
     market_type: _builtins.str
+    """At most 40 printable characters."""
     zone_type: _builtins.str
+    """At most 40 printable characters."""
     district: _builtins.str
+    """At most 100 printable characters."""
     market_zone: _builtins.str
+    """At most 40 printable characters."""
     star_level: _builtins.int
     grade: _builtins.int
     team_id: _builtins.str
+    """At most 64 printable characters."""
     activity: Global___CustomerFilter.Activity.ValueType
     def __init__(
         self,
@@ -405,6 +422,7 @@ class ListCustomersRequest(_message.Message):
     page_size: _builtins.int
     """default 50, at most 500 (larger values are capped)"""
     page_token: _builtins.str
+    """As issued in next_page_token; at most 200 characters."""
     @_builtins.property
     def filter(self) -> Global___CustomerFilter: ...
     def __init__(
@@ -452,7 +470,9 @@ class DeactivateCustomerRequest(_message.Message):
     LICENCE_NUMBER_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     licence_number: _builtins.str
+    """At most 40 printable characters."""
     reason: _builtins.str
+    """At most 1,000 characters."""
     def __init__(
         self,
         *,
@@ -493,6 +513,7 @@ class ClassifyCustomerRequest(_message.Message):
 
     LICENCE_NUMBER_FIELD_NUMBER: _builtins.int
     licence_number: _builtins.str
+    """At most 40 printable characters."""
     def __init__(
         self,
         *,
@@ -565,6 +586,7 @@ class ExplainClassificationRequest(_message.Message):
 
     LICENCE_NUMBER_FIELD_NUMBER: _builtins.int
     licence_number: _builtins.str
+    """At most 40 printable characters."""
     def __init__(
         self,
         *,
@@ -618,8 +640,10 @@ class ListClassificationHistoryRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     licence_number: _builtins.str
+    """At most 40 printable characters."""
     page_size: _builtins.int
     page_token: _builtins.str
+    """As issued in next_page_token; at most 200 characters."""
     def __init__(
         self,
         *,
@@ -671,18 +695,18 @@ class ServiceDescription(_message.Message):
     STANDARD_FIELD_NUMBER: _builtins.int
     COMMITMENT_FIELD_NUMBER: _builtins.int
     service: _builtins.str
-    """e.g. scarce_brand_supply"""
+    """e.g. scarce_brand_supply; at most 64 printable characters."""
     name: _builtins.str
-    """e.g. 紧俏货源投放"""
+    """e.g. 紧俏货源投放; at most 200 characters."""
     kind: _builtins.str
-    """standard or personalised"""
+    """standard or personalised; at most 40 printable characters."""
     standard: _builtins.str
-    """服务标准"""
+    """服务标准; at most 2,000 characters."""
     commitment: _builtins.str
-    """服务承诺"""
+    """服务承诺; at most 2,000 characters."""
     @_builtins.property
     def procedure_steps(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """服务程序"""
+        """服务程序; at most 50 steps of 1,000 characters."""
 
     def __init__(
         self,
@@ -732,6 +756,7 @@ class GetServiceMenuRequest(_message.Message):
 
     LICENCE_NUMBER_FIELD_NUMBER: _builtins.int
     licence_number: _builtins.str
+    """At most 40 printable characters."""
     def __init__(
         self,
         *,
@@ -1011,7 +1036,7 @@ class PreviewRuleSetImpactRequest(_message.Message):
     DRAFT_SOURCE_FIELD_NUMBER: _builtins.int
     SAMPLE_SIZE_FIELD_NUMBER: _builtins.int
     draft_source: _builtins.str
-    """a customer-grading or service-entitlements document"""
+    """a customer-grading or service-entitlements document; a YAML document: at most 262,144 characters (and 256 KiB of UTF-8)."""
     sample_size: _builtins.int
     """affected customers to list; default 20"""
     def __init__(
@@ -1160,8 +1185,11 @@ class MarketZone(_message.Message):
     TEAM_ID_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     code: _builtins.str
+    """At most 40 printable characters."""
     name: _builtins.str
+    """At most 200 characters."""
     team_id: _builtins.str
+    """At most 64 printable characters."""
     @_builtins.property
     def updated_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -1229,6 +1257,7 @@ class ListMarketZonesRequest(_message.Message):
     page_size: _builtins.int
     """default 50, at most 500 (larger values are capped)"""
     page_token: _builtins.str
+    """As issued in next_page_token; at most 200 characters."""
     def __init__(
         self,
         *,
@@ -1275,7 +1304,9 @@ class ReassignMarketZoneRequest(_message.Message):
     CODE_FIELD_NUMBER: _builtins.int
     TEAM_ID_FIELD_NUMBER: _builtins.int
     code: _builtins.str
+    """At most 40 printable characters."""
     team_id: _builtins.str
+    """At most 64 printable characters."""
     def __init__(
         self,
         *,

@@ -198,15 +198,19 @@ class FileComplaintRequest(_message.Message):
     RECEIVED_BY_FIELD_NUMBER: _builtins.int
     RECEIVED_AT_FIELD_NUMBER: _builtins.int
     idempotency_key: _builtins.str
-    """required; the same key never files twice"""
+    """required; the same key never files twice; at most 100 printable characters."""
     licence_number: _builtins.str
+    """At most 40 printable characters."""
     channel: _builtins.str
+    """At most 40 printable characters."""
     category: _builtins.str
+    """At most 40 printable characters."""
     severity: _builtins.str
-    """default normal"""
+    """default normal; at most 40 printable characters."""
     description: _builtins.str
+    """At most 4,000 characters."""
     received_by: _builtins.str
-    """staff id; becomes the owner"""
+    """staff id; becomes the owner; at most 64 printable characters."""
     @_builtins.property
     def received_at(self) -> _timestamp_pb2.Timestamp:
         """default now; never in the future"""
@@ -261,6 +265,7 @@ class GetComplaintRequest(_message.Message):
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """At most 64 printable characters."""
     def __init__(
         self,
         *,
@@ -306,11 +311,16 @@ class ComplaintFilter(_message.Message):
     RECEIVED_FROM_FIELD_NUMBER: _builtins.int
     RECEIVED_TO_FIELD_NUMBER: _builtins.int
     licence_number: _builtins.str
+    """At most 40 printable characters."""
     owner: _builtins.str
+    """At most 64 printable characters."""
     team_id: _builtins.str
+    """At most 64 printable characters."""
     overdue_only: _builtins.bool
     @_builtins.property
-    def states(self) -> _containers.RepeatedScalarFieldContainer[Global___State.ValueType]: ...
+    def states(self) -> _containers.RepeatedScalarFieldContainer[Global___State.ValueType]:
+        """At most 20 states."""
+
     @_builtins.property
     def received_from(self) -> _timestamp_pb2.Timestamp:
         """inclusive"""
@@ -348,6 +358,7 @@ class ListComplaintsRequest(_message.Message):
     page_size: _builtins.int
     """default 50, at most 500"""
     page_token: _builtins.str
+    """As issued in next_page_token; at most 200 characters."""
     @_builtins.property
     def filter(self) -> Global___ComplaintFilter: ...
     def __init__(
@@ -397,9 +408,12 @@ class ChangeComplaintStateRequest(_message.Message):
     ACTOR_FIELD_NUMBER: _builtins.int
     NOTE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """At most 64 printable characters."""
     action: Global___Action.ValueType
     actor: _builtins.str
+    """At most 64 printable characters."""
     note: _builtins.str
+    """At most 1,000 characters."""
     def __init__(
         self,
         *,
@@ -445,9 +459,13 @@ class HandOffComplaintRequest(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     ACTOR_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """At most 64 printable characters."""
     handler: _builtins.str
+    """At most 64 printable characters."""
     reason: _builtins.str
+    """At most 1,000 characters."""
     actor: _builtins.str
+    """At most 64 printable characters."""
     def __init__(
         self,
         *,
@@ -493,10 +511,13 @@ class RecordReturnVisitRequest(_message.Message):
     COMMENT_FIELD_NUMBER: _builtins.int
     VISITED_BY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """At most 64 printable characters."""
     satisfaction: _builtins.int
     """1-5; 1 or 2 reopens the complaint"""
     comment: _builtins.str
+    """At most 1,000 characters."""
     visited_by: _builtins.str
+    """At most 64 printable characters."""
     def __init__(
         self,
         *,
@@ -577,6 +598,7 @@ class ListComplaintEventsRequest(_message.Message):
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """At most 64 printable characters."""
     def __init__(
         self,
         *,
@@ -852,10 +874,15 @@ class SetCalendarYearRequest(_message.Message):
     ACTOR_FIELD_NUMBER: _builtins.int
     year: _builtins.int
     actor: _builtins.str
+    """At most 64 printable characters."""
     @_builtins.property
-    def holidays(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def holidays(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Dates YYYY-MM-DD, at most 366."""
+
     @_builtins.property
-    def make_up_workdays(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def make_up_workdays(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Dates YYYY-MM-DD, at most 366."""
+
     def __init__(
         self,
         *,

@@ -262,8 +262,9 @@ class GetRuleSetVersionRequest(_message.Message):
     RULE_SET_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     rule_set: _builtins.str
+    """A rule-set name such as customer-grading: at most 100 printable characters."""
     version: _builtins.int
-    """0 = the active version"""
+    """0 = the active version."""
     def __init__(
         self,
         *,
@@ -304,6 +305,7 @@ class ValidateRuleSetRequest(_message.Message):
 
     SOURCE_FIELD_NUMBER: _builtins.int
     source: _builtins.str
+    """A YAML document: at most 262,144 characters (and 256 KiB of UTF-8)."""
     def __init__(
         self,
         *,
@@ -355,11 +357,15 @@ class DryRunRuleSetRequest(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     FACTS_FIELD_NUMBER: _builtins.int
     draft_source: _builtins.str
+    """A YAML document: at most 262,144 characters (and 256 KiB of UTF-8)."""
     rule_set: _builtins.str
+    """A rule-set name such as customer-grading: at most 100 printable characters."""
     version: _builtins.int
-    """with rule_set: 0 = the active version"""
+    """With rule_set: 0 = the active version."""
     @_builtins.property
-    def facts(self) -> _struct_pb2.Struct: ...
+    def facts(self) -> _struct_pb2.Struct:
+        """Input name -> value; texts at most 1,000 characters, numbers finite within +/-1e15."""
+
     def __init__(
         self,
         *,
@@ -413,8 +419,11 @@ class PublishRuleSetRequest(_message.Message):
     COMMENT_FIELD_NUMBER: _builtins.int
     STAGE_ONLY_FIELD_NUMBER: _builtins.int
     source: _builtins.str
+    """A YAML document: at most 262,144 characters (and 256 KiB of UTF-8)."""
     author: _builtins.str
+    """Who does it (a login or a name): at most 100 printable characters."""
     comment: _builtins.str
+    """Free text, at most 1,000 characters."""
     stage_only: _builtins.bool
     """store the version without activating it"""
     def __init__(
@@ -468,9 +477,12 @@ class ActivateRuleSetVersionRequest(_message.Message):
     ACTOR_FIELD_NUMBER: _builtins.int
     COMMENT_FIELD_NUMBER: _builtins.int
     rule_set: _builtins.str
+    """A rule-set name such as customer-grading: at most 100 printable characters."""
     version: _builtins.int
     actor: _builtins.str
+    """Who does it (a login or a name): at most 100 printable characters."""
     comment: _builtins.str
+    """Free text, at most 1,000 characters."""
     def __init__(
         self,
         *,
@@ -518,8 +530,11 @@ class ListRuleSetVersionsRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     rule_set: _builtins.str
+    """A rule-set name such as customer-grading: at most 100 printable characters."""
     page_size: _builtins.int
+    """Default 50; larger than 200 is capped; negative is INVALID_ARGUMENT."""
     page_token: _builtins.str
+    """next_page_token of the previous page, as it came; anything else is INVALID_ARGUMENT."""
     def __init__(
         self,
         *,
@@ -540,31 +555,80 @@ class ListRuleSetVersionsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     VERSIONS_FIELD_NUMBER: _builtins.int
-    AUDIT_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """empty on the last page"""
     @_builtins.property
     def versions(self) -> _containers.RepeatedCompositeFieldContainer[Global___RuleSetVersion]:
-        """without source; GetRuleSetVersion has it"""
-
-    @_builtins.property
-    def audit(self) -> _containers.RepeatedCompositeFieldContainer[Global___AuditEntry]:
-        """the whole log, oldest first"""
+        """newest first, without source; GetRuleSetVersion has it"""
 
     def __init__(
         self,
         *,
         versions: _abc.Iterable[Global___RuleSetVersion] | None = ...,
-        audit: _abc.Iterable[Global___AuditEntry] | None = ...,
         next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audit", b"audit", "next_page_token", b"next_page_token", "versions", b"versions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "versions", b"versions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListRuleSetVersionsResponse: _TypeAlias = ListRuleSetVersionsResponse  # noqa: Y015
+
+@_typing.final
+class ListRuleSetAuditRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_SET_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    rule_set: _builtins.str
+    """A rule-set name such as customer-grading: at most 100 printable characters."""
+    page_size: _builtins.int
+    """Default 50; larger than 200 is capped; negative is INVALID_ARGUMENT."""
+    page_token: _builtins.str
+    """next_page_token of the previous page, as it came; anything else is INVALID_ARGUMENT."""
+    def __init__(
+        self,
+        *,
+        rule_set: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "rule_set", b"rule_set"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRuleSetAuditRequest: _TypeAlias = ListRuleSetAuditRequest  # noqa: Y015
+
+@_typing.final
+class ListRuleSetAuditResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """empty on the last page"""
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___AuditEntry]:
+        """newest first"""
+
+    def __init__(
+        self,
+        *,
+        entries: _abc.Iterable[Global___AuditEntry] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRuleSetAuditResponse: _TypeAlias = ListRuleSetAuditResponse  # noqa: Y015
 
 @_typing.final
 class DiffRuleSetVersionsRequest(_message.Message):
@@ -574,6 +638,7 @@ class DiffRuleSetVersionsRequest(_message.Message):
     FROM_VERSION_FIELD_NUMBER: _builtins.int
     TO_VERSION_FIELD_NUMBER: _builtins.int
     rule_set: _builtins.str
+    """A rule-set name such as customer-grading: at most 100 printable characters."""
     from_version: _builtins.int
     to_version: _builtins.int
     def __init__(

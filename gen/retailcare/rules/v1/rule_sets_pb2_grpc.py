@@ -69,6 +69,11 @@ class RuleSetAdminStub:
                 request_serializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.ListRuleSetVersionsRequest.SerializeToString,
                 response_deserializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.ListRuleSetVersionsResponse.FromString,
                 _registered_method=True)
+        self.ListRuleSetAudit = channel.unary_unary(
+                '/retailcare.rules.v1.RuleSetAdmin/ListRuleSetAudit',
+                request_serializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.ListRuleSetAuditRequest.SerializeToString,
+                response_deserializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.ListRuleSetAuditResponse.FromString,
+                _registered_method=True)
         self.DiffRuleSetVersions = channel.unary_unary(
                 '/retailcare.rules.v1.RuleSetAdmin/DiffRuleSetVersions',
                 request_serializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.DiffRuleSetVersionsRequest.SerializeToString,
@@ -120,7 +125,14 @@ class RuleSetAdminServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListRuleSetVersions(self, request, context):
-        """Versions, newest first, and the audit log of publishes and activations.
+        """Stored versions, newest first, a page at a time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRuleSetAudit(self, request, context):
+        """The audit log of publishes and activations, newest first, a page at a time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -169,6 +181,11 @@ def add_RuleSetAdminServicer_to_server(servicer, server):
                     servicer.ListRuleSetVersions,
                     request_deserializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.ListRuleSetVersionsRequest.FromString,
                     response_serializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.ListRuleSetVersionsResponse.SerializeToString,
+            ),
+            'ListRuleSetAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRuleSetAudit,
+                    request_deserializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.ListRuleSetAuditRequest.FromString,
+                    response_serializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.ListRuleSetAuditResponse.SerializeToString,
             ),
             'DiffRuleSetVersions': grpc.unary_unary_rpc_method_handler(
                     servicer.DiffRuleSetVersions,
@@ -365,6 +382,33 @@ class RuleSetAdmin:
             '/retailcare.rules.v1.RuleSetAdmin/ListRuleSetVersions',
             retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.ListRuleSetVersionsRequest.SerializeToString,
             retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.ListRuleSetVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRuleSetAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.rules.v1.RuleSetAdmin/ListRuleSetAudit',
+            retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.ListRuleSetAuditRequest.SerializeToString,
+            retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.ListRuleSetAuditResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -46,7 +46,9 @@ class RuleSetAdminStub:
     ActivateRuleSetVersion: _grpc.UnaryUnaryMultiCallable[_rule_sets_pb2.ActivateRuleSetVersionRequest, _rule_sets_pb2.ActivateRuleSetVersionResponse]
     """Makes a stored version the active one; activating an older version is a rollback."""
     ListRuleSetVersions: _grpc.UnaryUnaryMultiCallable[_rule_sets_pb2.ListRuleSetVersionsRequest, _rule_sets_pb2.ListRuleSetVersionsResponse]
-    """Versions, newest first, and the audit log of publishes and activations."""
+    """Stored versions, newest first, a page at a time."""
+    ListRuleSetAudit: _grpc.UnaryUnaryMultiCallable[_rule_sets_pb2.ListRuleSetAuditRequest, _rule_sets_pb2.ListRuleSetAuditResponse]
+    """The audit log of publishes and activations, newest first, a page at a time."""
     DiffRuleSetVersions: _grpc.UnaryUnaryMultiCallable[_rule_sets_pb2.DiffRuleSetVersionsRequest, _rule_sets_pb2.DiffRuleSetVersionsResponse]
 
 @_typing.type_check_only
@@ -63,7 +65,9 @@ class RuleSetAdminAsyncStub(RuleSetAdminStub):
     ActivateRuleSetVersion: _aio.UnaryUnaryMultiCallable[_rule_sets_pb2.ActivateRuleSetVersionRequest, _rule_sets_pb2.ActivateRuleSetVersionResponse]  # type: ignore[assignment]
     """Makes a stored version the active one; activating an older version is a rollback."""
     ListRuleSetVersions: _aio.UnaryUnaryMultiCallable[_rule_sets_pb2.ListRuleSetVersionsRequest, _rule_sets_pb2.ListRuleSetVersionsResponse]  # type: ignore[assignment]
-    """Versions, newest first, and the audit log of publishes and activations."""
+    """Stored versions, newest first, a page at a time."""
+    ListRuleSetAudit: _aio.UnaryUnaryMultiCallable[_rule_sets_pb2.ListRuleSetAuditRequest, _rule_sets_pb2.ListRuleSetAuditResponse]  # type: ignore[assignment]
+    """The audit log of publishes and activations, newest first, a page at a time."""
     DiffRuleSetVersions: _aio.UnaryUnaryMultiCallable[_rule_sets_pb2.DiffRuleSetVersionsRequest, _rule_sets_pb2.DiffRuleSetVersionsResponse]  # type: ignore[assignment]
 
 class RuleSetAdminServicer(metaclass=_abc_1.ABCMeta):
@@ -119,7 +123,15 @@ class RuleSetAdminServicer(metaclass=_abc_1.ABCMeta):
         request: _rule_sets_pb2.ListRuleSetVersionsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_rule_sets_pb2.ListRuleSetVersionsResponse, _abc.Awaitable[_rule_sets_pb2.ListRuleSetVersionsResponse]]:
-        """Versions, newest first, and the audit log of publishes and activations."""
+        """Stored versions, newest first, a page at a time."""
+
+    @_abc_1.abstractmethod
+    def ListRuleSetAudit(
+        self,
+        request: _rule_sets_pb2.ListRuleSetAuditRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_rule_sets_pb2.ListRuleSetAuditResponse, _abc.Awaitable[_rule_sets_pb2.ListRuleSetAuditResponse]]:
+        """The audit log of publishes and activations, newest first, a page at a time."""
 
     @_abc_1.abstractmethod
     def DiffRuleSetVersions(
