@@ -19,6 +19,11 @@ class ClassificationClient(ServiceClient):
     def get_customer(self, licence_number: str) -> pb.GetCustomerResponse:
         return self.call(self._stub.GetCustomer, pb.GetCustomerRequest(licence_number=licence_number))
 
+    def explain_classification(self, licence_number: str) -> pb.ExplainClassificationResponse:
+        return self.call(
+            self._stub.ExplainClassification, pb.ExplainClassificationRequest(licence_number=licence_number)
+        )
+
     def get_service_menu(self, licence_number: str) -> pb.GetServiceMenuResponse:
         return self.call(self._stub.GetServiceMenu, pb.GetServiceMenuRequest(licence_number=licence_number))
 
