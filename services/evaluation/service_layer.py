@@ -446,7 +446,7 @@ class Evaluation:
                 aggregate(ratings.get(person.id, [])),
                 person.id,
             )
-            if team_id:
+            if team_id and result.graded:
                 team_members.setdefault(team_id, []).append(result.total_score)
         leaders = {}
         for person in staff:
@@ -560,12 +560,10 @@ def _result_values(actual, figures) -> dict[str, float | None]:
     if actual is not None and actual[0] is not None and actual[1]:
         sales = actual[0] / actual[1]
     on_time = overdue = satisfaction = None
-    if figures is not None:
+    if figures is not None and figures.received:  # no complaint in the period: no data
         on_time = figures.resolved_on_time / figures.resolved if figures.resolved else None
         overdue = float(figures.overdue)
         satisfaction = figures.mean_satisfaction or None
-    else:
-        overdue = 0.0  # complaints answered and had none for this subject: nothing overdue
     return {
         "sales_attainment": sales,
         "complaints_on_time": on_time,

@@ -406,7 +406,7 @@ class SqlCards(_Repository):
             query = query.where(VisitCardRow.visited_at >= window[0], VisitCardRow.visited_at < window[1])
         if not include_superseded:
             query = query.where(VisitCardRow.superseded_by_card_id == "")
-        query = query.order_by(VisitCardRow.visited_at, VisitCardRow.id).limit(10_000)
+        query = query.order_by(VisitCardRow.visited_at, VisitCardRow.recorded_at).limit(10_000)
         return [_card(row) for row in self.session.exec(query)]
 
     def totals(self, window: tuple) -> dict[str, VisitTotals]:

@@ -9,11 +9,11 @@ from retailcare.complaints.v1 import complaints_pb2_grpc
 from retailcare.evaluation.v1 import evaluation_pb2 as pb
 from retailcare.evaluation.v1 import evaluation_pb2_grpc
 
-from services.common.cli import service_definition
+from services.composition import service_definition
 from tests.e2e.classification.conftest import customer
 from tests.support.services import channel_to, running, settings_for
 
-CUSTOMERS = {"L-1": "cm-1", "L-2": "cm-1", "L-3": "cm-2", "L-4": "cm-2"}
+CUSTOMERS = {"L-1": "cm-1", "L-2": "cm-1", "L-5": "cm-1", "L-3": "cm-2", "L-4": "cm-2"}
 
 
 class Pack:
@@ -125,3 +125,13 @@ def set_up_people(stub, period_kind="year", period_id="2026", starts="2026-01-01
         ),
         timeout=10,
     )
+
+
+def complete_items(menu) -> list:
+    """A card item for every service on a menu, every step done."""
+    return [
+        pb.VisitItem(
+            service=item.description.service, steps_done=range(1, len(item.description.procedure_steps) + 1)
+        )
+        for item in menu.items
+    ]
