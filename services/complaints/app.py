@@ -18,6 +18,7 @@ from services.complaints.ports import CalendarSource
 from services.complaints.rules import RULE_SETS
 from services.complaints.service_layer import Complaints
 from services.complaints.servicer import ComplaintsServicer
+from services.complaints.storage import SqlUnitOfWork
 
 SERVICE_NAME = complaints_pb2.DESCRIPTOR.services_by_name["ComplaintsService"].full_name
 log = logging.getLogger("retailcare.complaints")
@@ -25,9 +26,11 @@ log = logging.getLogger("retailcare.complaints")
 
 def _register(calendar_source: CalendarSource, server: grpc.Server, runtime: Runtime) -> list[str]:
     names = register_rule_sets(server, runtime, RULE_SETS)
-    settings = runtime.settings
-    directory = CustomerDirectory(settings.target("classification"), settings.downstream_timeout_seconds)
-    runtime.use_cases = Complaints(runtime.engine, runtime.rule_sets, directory, calendar_source)
+    directory = CustomerDirectory.from_settings(runtime.settings)
+    engine = runtime.engine
+    runtime.use_cases = Complaints(
+        functools.partial(SqlUnitOfWork, engine), runtime.rule_sets, directory, calendar_source
+    )
     runtime.on_stop(directory.close)
     complaints_pb2_grpc.add_ComplaintsServiceServicer_to_server(ComplaintsServicer(runtime.use_cases), server)
     return [SERVICE_NAME, *names]

@@ -1,46 +1,62 @@
 """The classification service seen from complaints: is this a known customer, and
-which team serves it. Reached through its contract, never its tables."""
+which team serves it. Asked through its contract's client, never its tables."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import grpc
-from retailcare.classification.v1 import classification_pb2 as pb
-from retailcare.classification.v1 import classification_pb2_grpc
 
-from services.common.deadlines import downstream_timeout
+from services.classification.client import ClassificationClient
+from services.common.clients import DownstreamError, DownstreamNotFound, DownstreamUnavailable
+from services.common.config import Settings
+from services.common.tls import channel_credentials
 
 INTAKE_CHECK_SECONDS = 2.0  # a complaint is never held up long by another service
-# gRPC waits up to 120 s between reconnection attempts by default; after an outage of
-# classification, complaints should find it again within a second.
-CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 1000)]
 
 
 @dataclass(frozen=True)
 class CustomerCheck:
     known: bool | None  # None: classification could not be asked
     team_id: str = ""
+    why: str = ""  # why the licence number is not a customer's
 
 
 class CustomerDirectory:
-    def __init__(self, target: str, timeout_seconds: float):
-        self._channel = grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
-        self._stub = classification_pb2_grpc.ClassificationServiceStub(self._channel)
-        self._timeout = min(timeout_seconds, INTAKE_CHECK_SECONDS)
+    """Only UNAVAILABLE and DEADLINE_EXCEEDED mean "could not ask" (the complaint is then
+    accepted, flagged); NOT_FOUND and INVALID_ARGUMENT mean no such customer; any other
+    failure is passed on to the caller."""
+
+    def __init__(self, client: ClassificationClient):
+        self._client = client
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CustomerDirectory:
+        return cls(
+            ClassificationClient(
+                ClassificationClient.SERVICE,
+                settings.target(ClassificationClient.SERVICE),
+                min(settings.downstream_timeout_seconds, INTAKE_CHECK_SECONDS),
+                credentials=channel_credentials(settings),
+                max_message_bytes=settings.max_message_bytes,
+                wait_for_ready=True,  # ride out a reconnection instead of failing at once
+            )
+        )
 
     def check(self, licence_number: str) -> CustomerCheck:
         try:
-            reply = self._stub.GetCustomer(
-                pb.GetCustomerRequest(licence_number=licence_number),
-                timeout=downstream_timeout(self._timeout),
-                wait_for_ready=True,  # ride out a reconnection instead of failing at once
-            )
-        except grpc.RpcError as error:
-            if error.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
-                return CustomerCheck(False)
+            reply = self._client.get_customer(licence_number)
+        except DownstreamUnavailable:
             return CustomerCheck(None)
+        except DownstreamNotFound:
+            return CustomerCheck(False, why=f"no customer with licence number {licence_number[:40]!r}")
+        except DownstreamError as error:
+            if error.code != grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+            return CustomerCheck(
+                False, why=f"not a licence number classification accepts: {error.message[:200]}"
+            )
         return CustomerCheck(True, reply.customer.team_id)
 
     def close(self) -> None:
-        self._channel.close()
+        self._client.close()

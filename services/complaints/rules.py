@@ -4,22 +4,10 @@ import pathlib
 
 from services.common.rules.actions import set_many_once, set_once
 from services.common.rules.model import ActionSpec, Param, RuleSetKind, Vocabulary, supplied_facts
+from services.complaints.domain import CATEGORIES, CHANNELS, ESCALATION_LEVELS, SEVERITIES
 
 FOLDER = pathlib.Path(__file__).parent / "rule_sets"
 
-CATEGORIES = (
-    "service_attitude",
-    "supply_allocation",
-    "price",
-    "ordering",
-    "delivery",
-    "settlement",
-    "staff_conduct",
-    "other",
-)
-SEVERITIES = ("low", "normal", "high", "critical")
-CHANNELS = ("hotline", "retailer_app", "visit", "inspection", "other")
-ESCALATION_LEVELS = ("owner", "team_leader", "county", "city")
 
 COMPLAINT_POLICY = RuleSetKind(
     name="complaint-policy",

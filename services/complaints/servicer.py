@@ -1,56 +1,12 @@
-"""ComplaintsService over gRPC: parse the request, call a use case, build the reply."""
+"""ComplaintsService over gRPC: parse the request, call a use case, map the reply."""
 
 from __future__ import annotations
 
 from retailcare.complaints.v1 import complaints_pb2 as pb
 from retailcare.complaints.v1 import complaints_pb2_grpc
 
-from services.common.times import from_timestamp, to_timestamp
+from services.complaints import mapping
 from services.complaints.service_layer import Complaints
-from services.complaints.storage import ComplaintRow
-
-_STATES = {name.lower(): value for name, value in pb.State.items() if value}
-_STATE_NAMES = {value: name for name, value in _STATES.items()}
-_ACTIONS = {value: name.lower() for name, value in pb.Action.items() if value}
-
-
-def complaint_message(row: ComplaintRow) -> pb.Complaint:
-    return pb.Complaint(
-        id=row.id,
-        licence_number=row.licence_number,
-        channel=row.channel,
-        category=row.category,
-        severity=row.severity,
-        description=row.description,
-        owner=row.owner,
-        handler=row.handler,
-        team_id=row.team_id,
-        state=_STATES[row.state],
-        received_at=to_timestamp(row.received_at),
-        deadline_at=to_timestamp(row.deadline_at),
-        deadline_estimated=row.deadline_estimated,
-        deadline_working_days=row.deadline_working_days,
-        policy_version=row.policy_version,
-        needs_verification=row.needs_verification,
-        overdue=row.overdue_at is not None,
-        escalation_level=row.escalation_level,
-        escalated_to=row.escalated_to,
-        resolved_at=to_timestamp(row.resolved_at),
-        satisfaction=row.satisfaction or 0,
-        return_visit_due_at=to_timestamp(row.return_visit_due_at),
-        idempotency_key=row.idempotency_key,
-    )
-
-
-def _calendar(year: int, data) -> pb.GetCalendarYearResponse:
-    if data is None:
-        return pb.GetCalendarYearResponse(year=year, source="fallback")
-    return pb.GetCalendarYearResponse(
-        year=year,
-        source=data.source,
-        holidays=sorted(d.isoformat() for d in data.holidays),
-        make_up_workdays=sorted(d.isoformat() for d in data.make_up_workdays),
-    )
 
 
 class ComplaintsServicer(complaints_pb2_grpc.ComplaintsServiceServicer):
@@ -58,77 +14,49 @@ class ComplaintsServicer(complaints_pb2_grpc.ComplaintsServiceServicer):
         self.use_cases = use_cases
 
     def FileComplaint(self, request, context):
-        values = {
-            "idempotency_key": request.idempotency_key.strip(),
-            "licence_number": request.licence_number.strip(),
-            "channel": request.channel,
-            "category": request.category,
-            "severity": request.severity,
-            "description": request.description,
-            "received_by": request.received_by.strip(),
-            "received_at": from_timestamp(request, "received_at"),
-        }
-        row, replayed = self.use_cases.file(values)
-        return pb.FileComplaintResponse(complaint=complaint_message(row), replayed=replayed)
+        complaint, replayed = self.use_cases.file(mapping.intake(request))
+        return pb.FileComplaintResponse(complaint=mapping.complaint_message(complaint), replayed=replayed)
 
     def GetComplaint(self, request, context):
-        return pb.GetComplaintResponse(complaint=complaint_message(self.use_cases.get(request.id)))
+        return pb.GetComplaintResponse(complaint=mapping.complaint_message(self.use_cases.get(request.id)))
 
     def ListComplaints(self, request, context):
-        f = request.filter
-        filters = {
-            "licence_number": f.licence_number,
-            "owner": f.owner,
-            "team_id": f.team_id,
-            "states": [_STATE_NAMES[s] for s in f.states if s in _STATE_NAMES],
-            "overdue_only": f.overdue_only,
-            "received_from": from_timestamp(f, "received_from"),
-            "received_to": from_timestamp(f, "received_to"),
-        }
-        rows, token = self.use_cases.list(filters, request.page_size, request.page_token)
+        found, token = self.use_cases.list(
+            mapping.complaint_filter(request.filter), request.page_size, request.page_token
+        )
         return pb.ListComplaintsResponse(
-            complaints=[complaint_message(r) for r in rows], next_page_token=token
+            complaints=[mapping.complaint_message(c) for c in found], next_page_token=token
         )
 
     def ChangeComplaintState(self, request, context):
-        action = _ACTIONS.get(request.action, "")
-        row = self.use_cases.change_state(request.id, action, request.actor.strip(), request.note)
-        return pb.ChangeComplaintStateResponse(complaint=complaint_message(row))
+        action = mapping.ACTIONS.get(request.action, "")
+        complaint = self.use_cases.change_state(request.id, action, request.actor.strip(), request.note)
+        return pb.ChangeComplaintStateResponse(complaint=mapping.complaint_message(complaint))
 
     def HandOffComplaint(self, request, context):
-        row = self.use_cases.hand_off(
+        complaint = self.use_cases.hand_off(
             request.id, request.handler.strip(), request.reason.strip(), request.actor.strip()
         )
-        return pb.HandOffComplaintResponse(complaint=complaint_message(row))
+        return pb.HandOffComplaintResponse(complaint=mapping.complaint_message(complaint))
 
     def RecordReturnVisit(self, request, context):
-        row, reopened = self.use_cases.return_visit(
+        complaint = self.use_cases.return_visit(
             request.id, request.satisfaction, request.comment, request.visited_by.strip()
         )
-        return pb.RecordReturnVisitResponse(complaint=complaint_message(row), reopened=reopened)
+        return pb.RecordReturnVisitResponse(
+            complaint=mapping.complaint_message(complaint), reopened=complaint.reopened
+        )
 
     def ListComplaintEvents(self, request, context):
-        events = [
-            pb.Event(
-                at=to_timestamp(e.at),
-                actor=e.actor,
-                action=e.action,
-                from_state=_STATES.get(e.from_state, 0),
-                to_state=_STATES.get(e.to_state, 0),
-                note=e.note,
-            )
-            for e in self.use_cases.events(request.id)
-        ]
-        return pb.ListComplaintEventsResponse(events=events)
+        events = self.use_cases.events(request.id)
+        return pb.ListComplaintEventsResponse(events=[mapping.event_message(e) for e in events])
 
     def GetComplaintStatistics(self, request, context):
         group_by = "team" if request.group_by == pb.GetComplaintStatisticsRequest.TEAM else "owner"
         rows = self.use_cases.statistics(
-            from_timestamp(request, "period_from"),
-            from_timestamp(request, "period_to"),
-            group_by,
+            mapping.moment(request, "period_from"), mapping.moment(request, "period_to"), group_by
         )
-        return pb.GetComplaintStatisticsResponse(rows=[pb.Statistics(**row) for row in rows])
+        return pb.GetComplaintStatisticsResponse(rows=[mapping.statistics_message(r) for r in rows])
 
     def RunEscalationSweep(self, request, context):
         verified = self.use_cases.verify_flagged()
@@ -138,12 +66,36 @@ class ComplaintsServicer(complaints_pb2_grpc.ComplaintsServiceServicer):
         )
 
     def GetCalendarYear(self, request, context):
-        return _calendar(request.year, self.use_cases.calendar_year(request.year))
+        return mapping.calendar_message(self.use_cases.calendar_year(request.year))
 
     def SetCalendarYear(self, request, context):
-        data, recomputed = self.use_cases.set_calendar_year(
-            request.year, list(request.holidays), list(request.make_up_workdays), request.actor.strip()
+        view, recomputed = self.use_cases.set_calendar_year(
+            request.year,
+            list(request.holidays),
+            list(request.make_up_workdays),
+            request.actor.strip(),
+            request.replace_known_year,
         )
         return pb.SetCalendarYearResponse(
-            calendar=_calendar(request.year, data), deadlines_recomputed=recomputed
+            calendar=mapping.calendar_message(view), deadlines_recomputed=recomputed
+        )
+
+    def ChangeCalendarDays(self, request, context):
+        view, recomputed = self.use_cases.change_calendar_days(
+            mapping.day_changes(request.days), request.actor.strip()
+        )
+        return pb.ChangeCalendarDaysResponse(
+            calendar=mapping.calendar_message(view), deadlines_recomputed=recomputed
+        )
+
+    def ListCalendarChanges(self, request, context):
+        changes, token = self.use_cases.calendar_changes(request.year, request.page_size, request.page_token)
+        return pb.ListCalendarChangesResponse(
+            changes=[mapping.calendar_change_message(c) for c in changes], next_page_token=token
+        )
+
+    def RemoveCalendarChange(self, request, context):
+        view, recomputed = self.use_cases.remove_calendar_change(request.id, request.actor.strip())
+        return pb.RemoveCalendarChangeResponse(
+            calendar=mapping.calendar_message(view), deadlines_recomputed=recomputed
         )

@@ -1,11 +1,22 @@
-"""The complaints service's tables (the only module that knows them)."""
+"""The complaints service's tables (the only module that knows them) and the SQL
+implementations of its ports (services/complaints/ports.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, select
+
+from services.common.database import unit_of_work
+from services.common.times import utc
+from services.complaints import domain
+from services.complaints.calendar import CalendarBook, CalendarChange, CalendarYear
+from services.complaints.domain import Complaint, Event, Outcome, PolicySnapshot, ReturnVisit
+from services.complaints.ports import ComplaintFilter, DuplicateKey
 
 
 def _time(**kwargs):
@@ -42,6 +53,9 @@ class ComplaintRow(SQLModel, table=True):
     escalated_to: str = ""
     next_escalation_at: datetime.datetime | None = _time(nullable=True)
     paused_at: datetime.datetime | None = _time(nullable=True)
+    paused_working_days: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
     resolved_at: datetime.datetime | None = _time(nullable=True)
     resolution_working_days: int | None = None
     return_visit_due_at: datetime.datetime | None = _time(nullable=True)
@@ -80,3 +94,325 @@ class CalendarYearRow(SQLModel, table=True):
     make_up_workdays: list = Field(sa_column=sa.Column(sa.JSON, nullable=False))
     updated_at: datetime.datetime = _time(nullable=False)
     updated_by: str
+
+
+class CalendarChangeRow(SQLModel, table=True):
+    __tablename__ = "calendar_changes"
+    id: int | None = Field(default=None, primary_key=True)
+    day: datetime.date = Field(sa_column=sa.Column(sa.Date, nullable=False, index=True))
+    working: bool
+    reason: str
+    actor: str
+    at: datetime.datetime = _time(nullable=False)
+    removed_at: datetime.datetime | None = _time(nullable=True)
+    removed_by: str = ""
+
+
+# -- complaints -----------------------------------------------------------------------------
+_PLAIN = (  # fields a complaint and its row share by name
+    "id",
+    "idempotency_key",
+    "licence_number",
+    "channel",
+    "category",
+    "severity",
+    "description",
+    "owner",
+    "handler",
+    "team_id",
+    "state",
+    "deadline_estimated",
+    "needs_verification",
+    "escalation_level",
+    "escalated_to",
+    "paused_working_days",
+    "resolution_working_days",
+    "satisfaction",
+)
+_TIMES = (
+    "received_at",
+    "deadline_at",
+    "created_at",
+    "updated_at",
+    "warn_at",
+    "warned_at",
+    "overdue_at",
+    "next_escalation_at",
+    "paused_at",
+    "resolved_at",
+    "return_visit_due_at",
+)
+
+
+def _complaint(row: ComplaintRow) -> Complaint:
+    policy = PolicySnapshot(
+        version=row.policy_version,
+        deadline_working_days=row.deadline_working_days,
+        pause_clock_while_waiting=row.pause_clock,
+        warn_at_share=row.warn_at_share,
+        escalation_levels=tuple(row.escalation_levels),
+        escalation_interval_working_days=row.escalation_interval,
+    )
+    values = {name: getattr(row, name) for name in _PLAIN}
+    values.update({name: utc(getattr(row, name)) for name in _TIMES})
+    return Complaint(policy=policy, **values)
+
+
+def _fill(row: ComplaintRow, complaint: Complaint) -> ComplaintRow:
+    for name in (*_PLAIN, *_TIMES):
+        setattr(row, name, getattr(complaint, name))
+    policy = complaint.policy
+    row.policy_version = policy.version
+    row.deadline_working_days = policy.deadline_working_days
+    row.pause_clock = policy.pause_clock_while_waiting
+    row.warn_at_share = policy.warn_at_share
+    row.escalation_levels = list(policy.escalation_levels)
+    row.escalation_interval = policy.escalation_interval_working_days
+    return row
+
+
+def _event_row(complaint_id: str, event: Event) -> ComplaintEventRow:
+    return ComplaintEventRow(
+        complaint_id=complaint_id,
+        at=event.at,
+        actor=event.actor,
+        action=event.action,
+        from_state=event.from_state,
+        to_state=event.to_state,
+        note=event.note,
+    )
+
+
+class SqlComplaints:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, complaint: Complaint, events: list[Event]) -> None:
+        self.session.add(_fill(ComplaintRow(), complaint))
+        try:
+            self.session.flush()  # a retry is found by the unique key here, not by a query first
+        except IntegrityError:
+            raise DuplicateKey(complaint.idempotency_key) from None
+        self.session.add_all(_event_row(complaint.id, e) for e in events)
+
+    def get(self, complaint_id: str, *, for_update: bool = False) -> Complaint | None:
+        row = self.session.get(ComplaintRow, complaint_id, with_for_update=for_update)
+        return None if row is None else _complaint(row)
+
+    def by_idempotency_key(self, key: str) -> Complaint | None:
+        row = self.session.exec(select(ComplaintRow).where(ComplaintRow.idempotency_key == key)).first()
+        return None if row is None else _complaint(row)
+
+    def save(self, complaint: Complaint, events: list[Event]) -> None:
+        row = self.session.get(ComplaintRow, complaint.id)  # from the identity map: no query
+        self.session.add(_fill(row, complaint))
+        self.session.add_all(_event_row(complaint.id, e) for e in events)
+
+    def add_return_visit(self, visit: ReturnVisit) -> None:
+        self.session.add(
+            ReturnVisitRow(
+                complaint_id=visit.complaint_id,
+                visited_at=visit.visited_at,
+                visited_by=visit.visited_by,
+                satisfaction=visit.satisfaction,
+                comment=visit.comment,
+            )
+        )
+
+    def events(self, complaint_id: str) -> list[Event]:
+        rows = self.session.exec(
+            select(ComplaintEventRow)
+            .where(ComplaintEventRow.complaint_id == complaint_id)
+            .order_by(ComplaintEventRow.id)
+        )
+        return [Event(utc(r.at), r.actor, r.action, r.from_state, r.to_state, r.note) for r in rows]
+
+    def list(self, where: ComplaintFilter, offset: int, limit: int) -> list[Complaint]:
+        table = ComplaintRow.__table__.c
+        clauses = [
+            getattr(table, name) == getattr(where, name)
+            for name in ("licence_number", "owner", "team_id")
+            if getattr(where, name)
+        ]
+        if where.states:
+            clauses.append(table.state.in_(where.states))
+        if where.overdue_only:
+            clauses.append(table.overdue_at.is_not(None))
+        if where.received_from:
+            clauses.append(table.received_at >= where.received_from)
+        if where.received_to:
+            clauses.append(table.received_at < where.received_to)
+        rows = self.session.exec(
+            select(ComplaintRow)
+            .where(*clauses)
+            .order_by(ComplaintRow.received_at, ComplaintRow.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_complaint(row) for row in rows]
+
+    def flagged(self, limit: int) -> list[tuple[str, str]]:
+        rows = self.session.exec(
+            select(ComplaintRow.id, ComplaintRow.licence_number)
+            .where(ComplaintRow.needs_verification.is_(True), ComplaintRow.state.in_(domain.OPEN_STATES))
+            .order_by(ComplaintRow.received_at)
+            .limit(limit)
+        )
+        return [tuple(row) for row in rows]
+
+    def warn_due(self, moment: datetime.datetime, limit: int) -> int:
+        table = ComplaintRow.__table__.c
+        ids = self.session.exec(
+            select(ComplaintRow.id)
+            .where(
+                table.state.in_(domain.OPEN_STATES),
+                ComplaintRow.warned_at.is_(None),
+                ComplaintRow.warn_at <= moment,
+            )
+            .limit(limit)
+        ).all()
+        if not ids:
+            return 0
+        self.session.execute(sa.update(ComplaintRow).where(table.id.in_(ids)).values(warned_at=moment))
+        warning = domain.warning(moment)
+        self.session.execute(
+            sa.insert(ComplaintEventRow),
+            [
+                {
+                    "complaint_id": complaint_id,
+                    "at": warning.at,
+                    "actor": warning.actor,
+                    "action": warning.action,
+                    "from_state": warning.from_state,
+                    "to_state": warning.to_state,
+                    "note": warning.note,
+                }
+                for complaint_id in ids
+            ],
+        )
+        return len(ids)
+
+    def due_for_escalation(self, moment: datetime.datetime, limit: int) -> list[Complaint]:
+        rows = self.session.exec(
+            select(ComplaintRow)
+            .where(ComplaintRow.state.in_(domain.OPEN_STATES), ComplaintRow.next_escalation_at <= moment)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [_complaint(row) for row in rows]
+
+    def open_between(self, start: datetime.datetime, end: datetime.datetime) -> list[Complaint]:
+        rows = self.session.exec(
+            select(ComplaintRow)
+            .where(
+                ComplaintRow.state.in_(domain.OPEN_STATES),
+                ComplaintRow.received_at < end,
+                ComplaintRow.deadline_at > start,
+            )
+            .with_for_update()
+        )
+        return [_complaint(row) for row in rows]
+
+    def outcomes(
+        self, period_from: datetime.datetime, period_to: datetime.datetime, group_by: str
+    ) -> list[Outcome]:
+        key = ComplaintRow.owner if group_by == "owner" else ComplaintRow.team_id
+        rows = self.session.exec(
+            select(
+                key,
+                ComplaintRow.resolved_at,
+                ComplaintRow.deadline_at,
+                ComplaintRow.overdue_at,
+                ComplaintRow.resolution_working_days,
+                ComplaintRow.satisfaction,
+            ).where(ComplaintRow.received_at >= period_from, ComplaintRow.received_at < period_to)
+        )
+        return [
+            Outcome(key_value, utc(resolved), utc(deadline), utc(overdue), days, satisfaction)
+            for key_value, resolved, deadline, overdue, days, satisfaction in rows
+        ]
+
+
+# -- the calendar ---------------------------------------------------------------------------
+def _days(values: list[str]) -> frozenset:
+    return frozenset(datetime.date.fromisoformat(d) for d in values)
+
+
+def _change(row: CalendarChangeRow) -> CalendarChange:
+    return CalendarChange(
+        row.id, row.day, row.working, row.reason, row.actor, utc(row.at), utc(row.removed_at), row.removed_by
+    )
+
+
+class SqlCalendar:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def book(self) -> CalendarBook:
+        years = {
+            row.year: CalendarYear(row.year, row.source, _days(row.holidays), _days(row.make_up_workdays))
+            for row in self.session.exec(select(CalendarYearRow))
+        }
+        changes = [
+            _change(row)
+            for row in self.session.exec(select(CalendarChangeRow).order_by(CalendarChangeRow.id))
+        ]
+        return CalendarBook(years, changes)
+
+    def add_year(self, data: CalendarYear, actor: str, moment: datetime.datetime) -> None:
+        self.session.add(self._row(CalendarYearRow(year=data.year), data, actor, moment))
+
+    def put_year(self, data: CalendarYear, actor: str, moment: datetime.datetime) -> None:
+        row = self.session.get(CalendarYearRow, data.year, with_for_update=True) or CalendarYearRow(
+            year=data.year
+        )
+        self.session.add(self._row(row, data, actor, moment))
+
+    @staticmethod
+    def _row(
+        row: CalendarYearRow, data: CalendarYear, actor: str, moment: datetime.datetime
+    ) -> CalendarYearRow:
+        row.source, row.updated_at, row.updated_by = data.source, moment, actor
+        row.holidays = sorted(d.isoformat() for d in data.holidays)
+        row.make_up_workdays = sorted(d.isoformat() for d in data.make_up_workdays)
+        return row
+
+    def add_change(self, change: CalendarChange) -> CalendarChange:
+        row = CalendarChangeRow(
+            day=change.day, working=change.working, reason=change.reason, actor=change.actor, at=change.at
+        )
+        self.session.add(row)
+        self.session.flush()
+        return _change(row)
+
+    def save_change(self, change: CalendarChange) -> None:
+        row = self.session.get(CalendarChangeRow, change.id)
+        row.removed_at, row.removed_by = change.removed_at, change.removed_by
+        self.session.add(row)
+
+
+class SqlUnitOfWork:
+    """One transaction over the complaints database. A reading one takes no writer lock
+    and never commits."""
+
+    def __init__(self, engine: Engine, *, read_only: bool = False):
+        self.engine = engine
+        self.read_only = read_only
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self._stack = contextlib.ExitStack()
+        if self.read_only:
+            self.session = self._stack.enter_context(Session(self.engine))
+        else:
+            self.session = self._stack.enter_context(unit_of_work(self.engine))
+        self.complaints = SqlComplaints(self.session)
+        self.calendar = SqlCalendar(self.session)
+        return self
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def __exit__(self, *exc) -> None:
+        if exc[0] is None:
+            self.session.rollback()  # what commit() did not keep
+        self._stack.__exit__(*exc)

@@ -213,7 +213,9 @@ class FileComplaintRequest(_message.Message):
     """staff id; becomes the owner; at most 64 printable characters."""
     @_builtins.property
     def received_at(self) -> _timestamp_pb2.Timestamp:
-        """default now; never in the future"""
+        """Default now; not before 2000-01-01 and never in the future (a minute of clock skew
+        is tolerated).
+        """
 
     def __init__(
         self,
@@ -323,11 +325,11 @@ class ComplaintFilter(_message.Message):
 
     @_builtins.property
     def received_from(self) -> _timestamp_pb2.Timestamp:
-        """inclusive"""
+        """Inclusive; between 1970-01-01 and 2100-01-01 like every time in a request."""
 
     @_builtins.property
     def received_to(self) -> _timestamp_pb2.Timestamp:
-        """exclusive"""
+        """exclusive; the same window"""
 
     def __init__(
         self,
@@ -786,15 +788,19 @@ Global___RunEscalationSweepResponse: _TypeAlias = RunEscalationSweepResponse  # 
 
 @_typing.final
 class CalendarDay(_message.Message):
+    """One day an administrator changes."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DATE_FIELD_NUMBER: _builtins.int
     WORKING_FIELD_NUMBER: _builtins.int
     NOTE_FIELD_NUMBER: _builtins.int
     date: _builtins.str
-    """YYYY-MM-DD"""
+    """YYYY-MM-DD."""
     working: _builtins.bool
+    """true: a working day; false: a day off"""
     note: _builtins.str
+    """Why (required); at most 1,000 characters."""
     def __init__(
         self,
         *,
@@ -809,6 +815,53 @@ class CalendarDay(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CalendarDay: _TypeAlias = CalendarDay  # noqa: Y015
+
+@_typing.final
+class CalendarChange(_message.Message):
+    """An administrator's change of one day, laid over a year's data."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    DATE_FIELD_NUMBER: _builtins.int
+    WORKING_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    REMOVED_AT_FIELD_NUMBER: _builtins.int
+    REMOVED_BY_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    date: _builtins.str
+    """YYYY-MM-DD"""
+    working: _builtins.bool
+    reason: _builtins.str
+    actor: _builtins.str
+    removed_by: _builtins.str
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def removed_at(self) -> _timestamp_pb2.Timestamp:
+        """set: taken back, no longer applies"""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        date: _builtins.str = ...,
+        working: _builtins.bool = ...,
+        reason: _builtins.str = ...,
+        actor: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+        removed_at: _timestamp_pb2.Timestamp | None = ...,
+        removed_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "removed_at", b"removed_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "at", b"at", "date", b"date", "id", b"id", "reason", b"reason", "removed_at", b"removed_at", "removed_by", b"removed_by", "working", b"working"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CalendarChange: _TypeAlias = CalendarChange  # noqa: Y015
 
 @_typing.final
 class GetCalendarYearRequest(_message.Message):
@@ -837,16 +890,21 @@ class GetCalendarYearResponse(_message.Message):
     SOURCE_FIELD_NUMBER: _builtins.int
     HOLIDAYS_FIELD_NUMBER: _builtins.int
     MAKE_UP_WORKDAYS_FIELD_NUMBER: _builtins.int
+    CHANGES_FIELD_NUMBER: _builtins.int
     year: _builtins.int
     source: _builtins.str
     """library, admin, or fallback (Monday-Friday, no holidays: deadlines estimated)"""
     @_builtins.property
     def holidays(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """weekdays that are not working days"""
+        """Weekdays that are not working days, the changes in force included."""
 
     @_builtins.property
     def make_up_workdays(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """weekend days that are working days (调休)"""
+        """Weekend days that are working days (调休), the changes in force included."""
+
+    @_builtins.property
+    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___CalendarChange]:
+        """the changes in force for this year"""
 
     def __init__(
         self,
@@ -855,10 +913,11 @@ class GetCalendarYearResponse(_message.Message):
         source: _builtins.str = ...,
         holidays: _abc.Iterable[_builtins.str] | None = ...,
         make_up_workdays: _abc.Iterable[_builtins.str] | None = ...,
+        changes: _abc.Iterable[Global___CalendarChange] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["holidays", b"holidays", "make_up_workdays", b"make_up_workdays", "source", b"source", "year", b"year"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes", "holidays", b"holidays", "make_up_workdays", b"make_up_workdays", "source", b"source", "year", b"year"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -872,9 +931,14 @@ class SetCalendarYearRequest(_message.Message):
     HOLIDAYS_FIELD_NUMBER: _builtins.int
     MAKE_UP_WORKDAYS_FIELD_NUMBER: _builtins.int
     ACTOR_FIELD_NUMBER: _builtins.int
+    REPLACE_KNOWN_YEAR_FIELD_NUMBER: _builtins.int
     year: _builtins.int
     actor: _builtins.str
     """At most 64 printable characters."""
+    replace_known_year: _builtins.bool
+    """A year the calendar library knows is only replaced when this says so; otherwise
+    change its days with ChangeCalendarDays. FAILED_PRECONDITION without it.
+    """
     @_builtins.property
     def holidays(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Dates YYYY-MM-DD, at most 366."""
@@ -890,10 +954,11 @@ class SetCalendarYearRequest(_message.Message):
         holidays: _abc.Iterable[_builtins.str] | None = ...,
         make_up_workdays: _abc.Iterable[_builtins.str] | None = ...,
         actor: _builtins.str = ...,
+        replace_known_year: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "holidays", b"holidays", "make_up_workdays", b"make_up_workdays", "year", b"year"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "holidays", b"holidays", "make_up_workdays", b"make_up_workdays", "replace_known_year", b"replace_known_year", "year", b"year"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -906,7 +971,7 @@ class SetCalendarYearResponse(_message.Message):
     CALENDAR_FIELD_NUMBER: _builtins.int
     DEADLINES_RECOMPUTED_FIELD_NUMBER: _builtins.int
     deadlines_recomputed: _builtins.int
-    """open complaints whose estimated deadline is now exact"""
+    """open complaints whose deadline moved or is now exact"""
     @_builtins.property
     def calendar(self) -> Global___GetCalendarYearResponse: ...
     def __init__(
@@ -922,3 +987,154 @@ class SetCalendarYearResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SetCalendarYearResponse: _TypeAlias = SetCalendarYearResponse  # noqa: Y015
+
+@_typing.final
+class ChangeCalendarDaysRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DAYS_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    actor: _builtins.str
+    """At most 64 printable characters."""
+    @_builtins.property
+    def days(self) -> _containers.RepeatedCompositeFieldContainer[Global___CalendarDay]:
+        """Days of one year that has data; at most 366. A day that already has a change in
+        force, or already is what the change asks, is FAILED_PRECONDITION.
+        """
+
+    def __init__(
+        self,
+        *,
+        days: _abc.Iterable[Global___CalendarDay] | None = ...,
+        actor: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "days", b"days"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChangeCalendarDaysRequest: _TypeAlias = ChangeCalendarDaysRequest  # noqa: Y015
+
+@_typing.final
+class ChangeCalendarDaysResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALENDAR_FIELD_NUMBER: _builtins.int
+    DEADLINES_RECOMPUTED_FIELD_NUMBER: _builtins.int
+    deadlines_recomputed: _builtins.int
+    """open complaints whose deadline moved"""
+    @_builtins.property
+    def calendar(self) -> Global___GetCalendarYearResponse: ...
+    def __init__(
+        self,
+        *,
+        calendar: Global___GetCalendarYearResponse | None = ...,
+        deadlines_recomputed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["calendar", b"calendar"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["calendar", b"calendar", "deadlines_recomputed", b"deadlines_recomputed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChangeCalendarDaysResponse: _TypeAlias = ChangeCalendarDaysResponse  # noqa: Y015
+
+@_typing.final
+class ListCalendarChangesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YEAR_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    page_size: _builtins.int
+    """default 100, at most 500"""
+    page_token: _builtins.str
+    """As issued in next_page_token; at most 200 characters."""
+    def __init__(
+        self,
+        *,
+        year: _builtins.int = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCalendarChangesRequest: _TypeAlias = ListCalendarChangesRequest  # noqa: Y015
+
+@_typing.final
+class ListCalendarChangesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANGES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___CalendarChange]:
+        """oldest first, removed ones too"""
+
+    def __init__(
+        self,
+        *,
+        changes: _abc.Iterable[Global___CalendarChange] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCalendarChangesResponse: _TypeAlias = ListCalendarChangesResponse  # noqa: Y015
+
+@_typing.final
+class RemoveCalendarChangeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    actor: _builtins.str
+    """At most 64 printable characters."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        actor: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveCalendarChangeRequest: _TypeAlias = RemoveCalendarChangeRequest  # noqa: Y015
+
+@_typing.final
+class RemoveCalendarChangeResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALENDAR_FIELD_NUMBER: _builtins.int
+    DEADLINES_RECOMPUTED_FIELD_NUMBER: _builtins.int
+    deadlines_recomputed: _builtins.int
+    """open complaints whose deadline moved"""
+    @_builtins.property
+    def calendar(self) -> Global___GetCalendarYearResponse: ...
+    def __init__(
+        self,
+        *,
+        calendar: Global___GetCalendarYearResponse | None = ...,
+        deadlines_recomputed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["calendar", b"calendar"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["calendar", b"calendar", "deadlines_recomputed", b"deadlines_recomputed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveCalendarChangeResponse: _TypeAlias = RemoveCalendarChangeResponse  # noqa: Y015

@@ -89,6 +89,21 @@ class ComplaintsServiceStub:
                 request_serializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.SetCalendarYearRequest.SerializeToString,
                 response_deserializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.SetCalendarYearResponse.FromString,
                 _registered_method=True)
+        self.ChangeCalendarDays = channel.unary_unary(
+                '/retailcare.complaints.v1.ComplaintsService/ChangeCalendarDays',
+                request_serializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.ChangeCalendarDaysRequest.SerializeToString,
+                response_deserializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.ChangeCalendarDaysResponse.FromString,
+                _registered_method=True)
+        self.ListCalendarChanges = channel.unary_unary(
+                '/retailcare.complaints.v1.ComplaintsService/ListCalendarChanges',
+                request_serializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.ListCalendarChangesRequest.SerializeToString,
+                response_deserializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.ListCalendarChangesResponse.FromString,
+                _registered_method=True)
+        self.RemoveCalendarChange = channel.unary_unary(
+                '/retailcare.complaints.v1.ComplaintsService/RemoveCalendarChange',
+                request_serializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.RemoveCalendarChangeRequest.SerializeToString,
+                response_deserializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.RemoveCalendarChangeResponse.FromString,
+                _registered_method=True)
 
 
 class ComplaintsServiceServicer:
@@ -158,7 +173,9 @@ class ComplaintsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetCalendarYear(self, request, context):
-        """The working-day calendar: read a year; set a year the library does not know yet.
+        """The working-day calendar: read a year; set a year the library does not know yet
+        (replacing a year the library knows needs replace_known_year). Every change
+        recomputes the deadlines of the open complaints whose clock runs in that year.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -166,6 +183,28 @@ class ComplaintsServiceServicer:
 
     def SetCalendarYear(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangeCalendarDays(self, request, context):
+        """Lays changes of single days over a year's data (a day off declared at short notice,
+        a make-up day cancelled); the official data beneath stays as it is.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCalendarChanges(self, request, context):
+        """Every change of a year's days, removed ones too: the calendar's audit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveCalendarChange(self, request, context):
+        """Takes a change of a day back; it stays listed, with who removed it and when.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -227,6 +266,21 @@ def add_ComplaintsServiceServicer_to_server(servicer, server):
                     servicer.SetCalendarYear,
                     request_deserializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.SetCalendarYearRequest.FromString,
                     response_serializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.SetCalendarYearResponse.SerializeToString,
+            ),
+            'ChangeCalendarDays': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeCalendarDays,
+                    request_deserializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.ChangeCalendarDaysRequest.FromString,
+                    response_serializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.ChangeCalendarDaysResponse.SerializeToString,
+            ),
+            'ListCalendarChanges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCalendarChanges,
+                    request_deserializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.ListCalendarChangesRequest.FromString,
+                    response_serializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.ListCalendarChangesResponse.SerializeToString,
+            ),
+            'RemoveCalendarChange': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveCalendarChange,
+                    request_deserializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.RemoveCalendarChangeRequest.FromString,
+                    response_serializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.RemoveCalendarChangeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -526,6 +580,87 @@ class ComplaintsService:
             '/retailcare.complaints.v1.ComplaintsService/SetCalendarYear',
             retailcare_dot_complaints_dot_v1_dot_complaints__pb2.SetCalendarYearRequest.SerializeToString,
             retailcare_dot_complaints_dot_v1_dot_complaints__pb2.SetCalendarYearResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangeCalendarDays(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.complaints.v1.ComplaintsService/ChangeCalendarDays',
+            retailcare_dot_complaints_dot_v1_dot_complaints__pb2.ChangeCalendarDaysRequest.SerializeToString,
+            retailcare_dot_complaints_dot_v1_dot_complaints__pb2.ChangeCalendarDaysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCalendarChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.complaints.v1.ComplaintsService/ListCalendarChanges',
+            retailcare_dot_complaints_dot_v1_dot_complaints__pb2.ListCalendarChangesRequest.SerializeToString,
+            retailcare_dot_complaints_dot_v1_dot_complaints__pb2.ListCalendarChangesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveCalendarChange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.complaints.v1.ComplaintsService/RemoveCalendarChange',
+            retailcare_dot_complaints_dot_v1_dot_complaints__pb2.RemoveCalendarChangeRequest.SerializeToString,
+            retailcare_dot_complaints_dot_v1_dot_complaints__pb2.RemoveCalendarChangeResponse.FromString,
             options,
             channel_credentials,
             insecure,

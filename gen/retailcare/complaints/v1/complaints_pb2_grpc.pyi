@@ -57,8 +57,19 @@ class ComplaintsServiceStub:
     complaints accepted while classification was unreachable.
     """
     GetCalendarYear: _grpc.UnaryUnaryMultiCallable[_complaints_pb2.GetCalendarYearRequest, _complaints_pb2.GetCalendarYearResponse]
-    """The working-day calendar: read a year; set a year the library does not know yet."""
+    """The working-day calendar: read a year; set a year the library does not know yet
+    (replacing a year the library knows needs replace_known_year). Every change
+    recomputes the deadlines of the open complaints whose clock runs in that year.
+    """
     SetCalendarYear: _grpc.UnaryUnaryMultiCallable[_complaints_pb2.SetCalendarYearRequest, _complaints_pb2.SetCalendarYearResponse]
+    ChangeCalendarDays: _grpc.UnaryUnaryMultiCallable[_complaints_pb2.ChangeCalendarDaysRequest, _complaints_pb2.ChangeCalendarDaysResponse]
+    """Lays changes of single days over a year's data (a day off declared at short notice,
+    a make-up day cancelled); the official data beneath stays as it is.
+    """
+    ListCalendarChanges: _grpc.UnaryUnaryMultiCallable[_complaints_pb2.ListCalendarChangesRequest, _complaints_pb2.ListCalendarChangesResponse]
+    """Every change of a year's days, removed ones too: the calendar's audit."""
+    RemoveCalendarChange: _grpc.UnaryUnaryMultiCallable[_complaints_pb2.RemoveCalendarChangeRequest, _complaints_pb2.RemoveCalendarChangeResponse]
+    """Takes a change of a day back; it stays listed, with who removed it and when."""
 
 @_typing.type_check_only
 class ComplaintsServiceAsyncStub(ComplaintsServiceStub):
@@ -85,8 +96,19 @@ class ComplaintsServiceAsyncStub(ComplaintsServiceStub):
     complaints accepted while classification was unreachable.
     """
     GetCalendarYear: _aio.UnaryUnaryMultiCallable[_complaints_pb2.GetCalendarYearRequest, _complaints_pb2.GetCalendarYearResponse]  # type: ignore[assignment]
-    """The working-day calendar: read a year; set a year the library does not know yet."""
+    """The working-day calendar: read a year; set a year the library does not know yet
+    (replacing a year the library knows needs replace_known_year). Every change
+    recomputes the deadlines of the open complaints whose clock runs in that year.
+    """
     SetCalendarYear: _aio.UnaryUnaryMultiCallable[_complaints_pb2.SetCalendarYearRequest, _complaints_pb2.SetCalendarYearResponse]  # type: ignore[assignment]
+    ChangeCalendarDays: _aio.UnaryUnaryMultiCallable[_complaints_pb2.ChangeCalendarDaysRequest, _complaints_pb2.ChangeCalendarDaysResponse]  # type: ignore[assignment]
+    """Lays changes of single days over a year's data (a day off declared at short notice,
+    a make-up day cancelled); the official data beneath stays as it is.
+    """
+    ListCalendarChanges: _aio.UnaryUnaryMultiCallable[_complaints_pb2.ListCalendarChangesRequest, _complaints_pb2.ListCalendarChangesResponse]  # type: ignore[assignment]
+    """Every change of a year's days, removed ones too: the calendar's audit."""
+    RemoveCalendarChange: _aio.UnaryUnaryMultiCallable[_complaints_pb2.RemoveCalendarChangeRequest, _complaints_pb2.RemoveCalendarChangeResponse]  # type: ignore[assignment]
+    """Takes a change of a day back; it stays listed, with who removed it and when."""
 
 class ComplaintsServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -170,7 +192,10 @@ class ComplaintsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _complaints_pb2.GetCalendarYearRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_complaints_pb2.GetCalendarYearResponse, _abc.Awaitable[_complaints_pb2.GetCalendarYearResponse]]:
-        """The working-day calendar: read a year; set a year the library does not know yet."""
+        """The working-day calendar: read a year; set a year the library does not know yet
+        (replacing a year the library knows needs replace_known_year). Every change
+        recomputes the deadlines of the open complaints whose clock runs in that year.
+        """
 
     @_abc_1.abstractmethod
     def SetCalendarYear(
@@ -178,5 +203,31 @@ class ComplaintsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _complaints_pb2.SetCalendarYearRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_complaints_pb2.SetCalendarYearResponse, _abc.Awaitable[_complaints_pb2.SetCalendarYearResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ChangeCalendarDays(
+        self,
+        request: _complaints_pb2.ChangeCalendarDaysRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_complaints_pb2.ChangeCalendarDaysResponse, _abc.Awaitable[_complaints_pb2.ChangeCalendarDaysResponse]]:
+        """Lays changes of single days over a year's data (a day off declared at short notice,
+        a make-up day cancelled); the official data beneath stays as it is.
+        """
+
+    @_abc_1.abstractmethod
+    def ListCalendarChanges(
+        self,
+        request: _complaints_pb2.ListCalendarChangesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_complaints_pb2.ListCalendarChangesResponse, _abc.Awaitable[_complaints_pb2.ListCalendarChangesResponse]]:
+        """Every change of a year's days, removed ones too: the calendar's audit."""
+
+    @_abc_1.abstractmethod
+    def RemoveCalendarChange(
+        self,
+        request: _complaints_pb2.RemoveCalendarChangeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_complaints_pb2.RemoveCalendarChangeResponse, _abc.Awaitable[_complaints_pb2.RemoveCalendarChangeResponse]]:
+        """Takes a change of a day back; it stays listed, with who removed it and when."""
 
 def add_ComplaintsServiceServicer_to_server(servicer: ComplaintsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
