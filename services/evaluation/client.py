@@ -26,6 +26,12 @@ class EvaluationClient(ServiceClient):
             self._stub.GetTeamOverview, pb.GetTeamOverviewRequest(team_id=team_id, period_id=period_id)
         )
 
+    def get_team(self, team_id: str) -> pb.GetTeamResponse:
+        return self.call(self._stub.GetTeam, pb.GetTeamRequest(team_id=team_id))
+
+    def list_visit_cards(self, request: pb.ListVisitCardsRequest) -> pb.ListVisitCardsResponse:
+        return self.call(self._stub.ListVisitCards, request)
+
     def get_period(self, period_id: str) -> pb.GetPeriodResponse:
         return self.call(self._stub.GetPeriod, pb.GetPeriodRequest(id=period_id))
 
