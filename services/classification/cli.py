@@ -56,7 +56,7 @@ def cmd_import(args) -> int:
                 update_existing=args.update_existing,
             )
 
-    target = load_settings().target("classification")
+    target = load_settings(args.pack).target("classification")
     stub = classification_pb2_grpc.ClassificationServiceStub(grpc.insecure_channel(target))
     created = updated = done = 0
     errors = list(local_errors)

@@ -11,6 +11,7 @@ import dataclasses
 import datetime
 import enum
 import math
+import operator
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -210,9 +211,11 @@ class InvalidCustomer(ValueError):
 
 
 # -- classifying ----------------------------------------------------------------------
+GRADING_FACTS = tuple(f.name for f in INPUT_FIELDS if f.grading_fact)
+
+
 def grading_facts(inputs: Mapping[str, Any]) -> dict:
-    facts = {spec.name: inputs.get(spec.name) for spec in INPUT_FIELDS if spec.grading_fact}
-    return {k: v for k, v in facts.items() if v is not None and v != ""}
+    return {name: value for name in GRADING_FACTS if (value := inputs.get(name)) is not None and value != ""}
 
 
 def entitlement_facts(inputs: Mapping[str, Any], star_level: int) -> dict:
@@ -266,10 +269,10 @@ class Outcome:
 
     def noticed(self) -> tuple:
         """What a customer would notice changing (not versions or reasons)."""
-        return tuple(getattr(self, name) for name in NOTICED_PARTS)
+        return _noticed(self)
 
-    def versions(self) -> tuple[int, int]:
-        return (self.grading_version, self.entitlements_version)
+    def versions(self) -> tuple:
+        return _versions(self)
 
     def explained(self) -> list[tuple[str, str, int, str]]:
         """(output, rule set, version, deciding rule id) for every decided output."""
@@ -285,6 +288,7 @@ NOTICED_PARTS = tuple(f.name for f in dataclasses.fields(Outcome) if f.metadata[
 # What a bulk comparison reads of a stored classification.
 COMPARED_PARTS = tuple(f.name for f in dataclasses.fields(Outcome) if f.metadata["role"] != EXPLANATION)
 VERSION_PARTS = tuple(f.name for f in dataclasses.fields(Outcome) if f.metadata["role"] == VERSION)
+_noticed, _versions = operator.attrgetter(*NOTICED_PARTS), operator.attrgetter(*VERSION_PARTS)
 
 
 def classify(inputs: Mapping[str, Any], decide: Callable[[str, dict], Any]) -> Outcome:

@@ -167,10 +167,11 @@ class ClassificationUseCases:
 
     def list(self, query: CustomerQuery, page_size: int, page_token: str) -> tuple[list[Customer], str]:
         size = paging.page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        after = paging.decode_token(page_token)
+        scope = f"customers {query.activity} {sorted((k, v) for k, v in query.equals.items() if v)}"
+        after = paging.decode_token(page_token, scope)
         with self.new_unit_of_work(read_only=True) as uow:
             customers = uow.customers.page(query, after, size)
-        token = paging.encode_token(customers[-1].id) if len(customers) == size else ""
+        token = paging.encode_token(customers[-1].id, scope) if len(customers) == size else ""
         return customers, token
 
     def deactivate(self, licence: str, reason: str) -> Customer:
@@ -192,10 +193,12 @@ class ClassificationUseCases:
         self, licence: str, page_size: int, page_token: str
     ) -> tuple[list[ClassificationRecord], str]:
         size = paging.page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        offset = paging.decode_token(page_token)
         with self.new_unit_of_work(read_only=True) as uow:
-            entries = uow.customers.history(self._customer(uow, licence), offset, size)
-        return entries, paging.encode_token(offset + size) if len(entries) == size else ""
+            customer = self._customer(uow, licence)
+            scope = f"history {customer.licence_number}"
+            offset = paging.decode_token(page_token, scope)
+            entries = uow.customers.history(customer, offset, size)
+        return entries, paging.encode_token(offset + size, scope) if len(entries) == size else ""
 
     def explain(self, licence: str) -> Explanation:
         customer = self.get(licence)
@@ -247,10 +250,10 @@ class ClassificationUseCases:
 
     def zones(self, page_size: int, page_token: str) -> tuple[list[MarketZone], str]:
         size = paging.page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        offset = paging.decode_token(page_token)
+        offset = paging.decode_token(page_token, "zones")
         with self.new_unit_of_work(read_only=True) as uow:
             zones = uow.zones.page(offset, size)
-        return zones, paging.encode_token(offset + size) if len(zones) == size else ""
+        return zones, paging.encode_token(offset + size, "zones") if len(zones) == size else ""
 
     def reassign_zone(self, code: str, team_id: str) -> tuple[MarketZone, int]:
         problems = domain.check_required("", {"code": code, "team_id": team_id})

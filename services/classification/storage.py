@@ -141,25 +141,36 @@ def _outcome(row: Mapping, parts: Iterable[str]) -> Outcome | None:
     return Outcome(**{name: tuple(row[name]) if name in _TUPLE_PARTS else row[name] for name in parts})
 
 
-def _customer(row: Mapping, parts: Iterable[str] = OUTCOME_PARTS) -> Customer:
-    outcome = _outcome(row, parts)
+def _customer(row: Mapping) -> Customer:
+    outcome = _outcome(row, OUTCOME_PARTS)
     record = None
     if outcome is not None:
-        record = ClassificationRecord(
-            outcome, row.get("classification_reason", ""), utc(row.get("classified_at"))
-        )
+        record = ClassificationRecord(outcome, row["classification_reason"], utc(row["classified_at"]))
     return Customer(
         inputs={name: row[name] for name in INPUT_NAMES},
-        team_id=row.get("team_id", ""),
-        active=row.get("active", True),
-        created_at=utc(row.get("created_at")),
-        updated_at=utc(row.get("updated_at")),
-        deactivated_at=utc(row.get("deactivated_at")),
-        deactivation_reason=row.get("deactivation_reason", ""),
+        team_id=row["team_id"],
+        active=row["active"],
+        created_at=utc(row["created_at"]),
+        updated_at=utc(row["updated_at"]),
+        deactivated_at=utc(row["deactivated_at"]),
+        deactivation_reason=row["deactivation_reason"],
         classification=record,
         id=row["id"],
         version=row["version"],
     )
+
+
+_COMPARABLE_COLUMNS = ("id", "version", *INPUT_NAMES, *COMPARED_PARTS)
+
+
+def _comparable_customer(row: tuple) -> Customer:
+    """A customer from a row of _COMPARABLE_COLUMNS (the bulk paths read many of them)."""
+    inputs = dict(zip(INPUT_NAMES, row[2 : 2 + len(INPUT_NAMES)], strict=True))
+    compared = dict(zip(COMPARED_PARTS, row[2 + len(INPUT_NAMES) :], strict=True))
+    record = None
+    if compared["grade"] is not None:  # None until first classified
+        record = ClassificationRecord(Outcome(**compared), "", None)
+    return Customer(inputs=inputs, classification=record, id=row[0], version=row[1])
 
 
 def _zone(row: Mapping) -> MarketZone:
@@ -252,14 +263,13 @@ class SqlCustomers:
 
     def comparable_page(self, query: CustomerQuery, after_id: int, limit: int) -> list[Customer]:
         # Reasons and fired rules are not read back: decoding them cost a third of the time.
-        columns = [customers.c[name] for name in ("id", "version", *INPUT_NAMES, *COMPARED_PARTS)]
-        rows = self._rows(
-            sa.select(*columns)
+        rows = self.session.execute(
+            sa.select(*(customers.c[name] for name in _COMPARABLE_COLUMNS))
             .where(customers.c.id > after_id, *_clauses(query))
             .order_by(customers.c.id)
             .limit(limit)
-        )
-        return [_customer(row, COMPARED_PARTS) for row in rows]
+        ).all()
+        return [_comparable_customer(row) for row in rows]
 
     def save_reclassified(self, decided: list[tuple[Customer, Effect]]) -> list[Customer]:
         if not decided:
