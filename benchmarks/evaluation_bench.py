@@ -24,7 +24,7 @@ from retailcare.classification.v1 import classification_pb2_grpc
 from retailcare.evaluation.v1 import evaluation_pb2 as pb
 from retailcare.evaluation.v1 import evaluation_pb2_grpc
 
-from services.common.cli import service_definition
+from services.composition import service_definition
 from services.evaluation.storage import (
     ActualRow,
     CustomerMenuRow,
