@@ -22,9 +22,8 @@ from retailcare.rules.v1 import rule_sets_pb2_grpc
 from benchmarks.rules_bench import FORMATS
 from services.classification.domain import Customer, normalised_inputs
 from services.classification.storage import customer_row, customers
-from services.common.cli import service_definition
-from services.common.rules.catalogue import all_kinds
 from services.common.times import now
+from services.composition import PACK, service_definition
 from tests.support.services import channel_to, running, settings_for
 
 
@@ -91,11 +90,11 @@ def main() -> None:
             )
             reclassify(stub, "first classification of everyone")
             reclassify(stub, "again, nothing changed")
-            source = all_kinds()["service-entitlements"].default_path.read_text(encoding="utf-8")
+            source = PACK.rule_set_catalogue().all_kinds()["service-entitlements"].default_path.read_text(encoding="utf-8")
             edited = source.replace("allocation_tier: C}", "allocation_tier: B}").replace(
                 "scarce_brand_supply: {allocation_tier: C}", "scarce_brand_supply: {allocation_tier: B}"
             )
-            grading = all_kinds()["customer-grading"].default_path.read_text(encoding="utf-8")
+            grading = PACK.rule_set_catalogue().all_kinds()["customer-grading"].default_path.read_text(encoding="utf-8")
             stricter = grading.replace(
                 "monthly_sales_cartons: {at_least: 40}", "monthly_sales_cartons: {at_least: 80}"
             )

@@ -134,7 +134,7 @@ def main() -> None:
             for name in ("classification", "complaints")
         }
         children = [
-            start_child(["-m", "services.common.cli", "serve", name], env, capture=False) for name in target
+            start_child(["-m", "services.composition", "serve", name], env, capture=False) for name in target
         ]
         try:
             for name, child in zip(target, children, strict=True):

@@ -177,7 +177,7 @@ def start_pack(data_dir: str, gateway_values: dict[str, str]):
     children, targets = [], {}
     for name in ("classification", "complaints", "evaluation", "gateway"):
         targets[name] = f"127.0.0.1:{env[f'RETAILCARE_{name.upper()}_GRPC_PORT']}"
-        child = start_child(["-m", "services.common.cli", "serve", name], env, capture=False)
+        child = start_child(["-m", "services.composition", "serve", name], env, capture=False)
         children.append(child)
         wait_serving(targets[name], child, timeout=60)
     return children, targets

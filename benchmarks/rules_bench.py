@@ -21,8 +21,8 @@ import random
 import statistics
 import time
 
-from services.common.rules.catalogue import all_kinds
 from services.common.rules.validation import validate
+from services.composition import PACK
 
 FORMATS = ["grocery", "convenience_store", "supermarket", "mall", "tobacco_liquor", "entertainment", "other"]
 
@@ -69,7 +69,7 @@ def _resident_mib() -> float:
 
 
 def bench_rule_set(name: str, make_facts, count: int, rounds: int) -> None:
-    compiled = validate(all_kinds()[name].default_path.read_text(encoding="utf-8"), all_kinds()).compiled
+    compiled = validate(PACK.rule_set_catalogue().all_kinds()[name].default_path.read_text(encoding="utf-8"), PACK.rule_set_catalogue().all_kinds()).compiled
     rng = random.Random(42)
     cases = [compiled.prepare_facts(make_facts(rng)) for _ in range(count)]
     fired = statistics.mean(len(compiled.decide(f, memoise=False, prepared=True).fired) for f in cases[:1000])
@@ -96,7 +96,7 @@ def bench_rule_set(name: str, make_facts, count: int, rounds: int) -> None:
 
 def bench_memory(decisions: int) -> None:
     compiled = validate(
-        all_kinds()["customer-grading"].default_path.read_text(encoding="utf-8"), all_kinds()
+        PACK.rule_set_catalogue().all_kinds()["customer-grading"].default_path.read_text(encoding="utf-8"), PACK.rule_set_catalogue().all_kinds()
     ).compiled
     rng = random.Random(7)
     print(

@@ -8,25 +8,20 @@ import os
 import pathlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+
+if TYPE_CHECKING:
+    from services.common.declaration import PackDeclaration
 
 ENV_PREFIX = "RETAILCARE_"
 CONFIG_FILE_ENV = "RETAILCARE_CONFIG"
 # Variables under this prefix belong to the test suite, not to a running service.
 TEST_ENV_PREFIX = "RETAILCARE_TEST_"
 
-# name -> (default gRPC port, default HTTP port for /metrics, /healthz, /readyz)
-DEFAULT_PORTS = {
-    "gateway": (50051, 9151),
-    "classification": (50052, 9152),
-    "complaints": (50053, 9153),
-    "evaluation": (50054, 9154),
-}
-SERVICES_WITH_DATABASE = ("classification", "complaints", "evaluation")
 DATABASE_SCHEMES = {"sqlite", "postgresql", "postgresql+psycopg"}
 
 
@@ -41,7 +36,9 @@ class Option:
     doc: str
 
 
-def _options() -> dict[str, Option]:
+def options(pack: PackDeclaration) -> dict[str, Option]:
+    """Every configuration key of the pack: the common ones and each service's ports,
+    target and (when it has one) database URL."""
     options = {
         "data_dir": Option(str, "data", "folder for the SQLite files of the embedded default"),
         "log_level": Option(str, "INFO", "DEBUG, INFO, WARNING or ERROR"),
@@ -73,20 +70,17 @@ def _options() -> dict[str, Option]:
             str, "", "more gateway tokens: 'ROLE SHA256-HEX [LABEL]' entries, comma-separated"
         ),
     }
-    for name, (grpc_port, http_port) in DEFAULT_PORTS.items():
+    for name, (grpc_port, http_port) in pack.default_ports.items():
         options[f"{name}_grpc_port"] = Option(int, grpc_port, f"gRPC port of {name}")
         options[f"{name}_http_port"] = Option(int, http_port, f"metrics and probe port of {name}")
         options[f"{name}_target"] = Option(
             str, "", f"address callers use for {name} (default 127.0.0.1:<grpc port>)"
         )
-    for name in SERVICES_WITH_DATABASE:
+    for name in pack.with_database:
         options[f"{name}_database_url"] = Option(
             str, "", f"SQLAlchemy URL of {name}'s database (default SQLite in data_dir)"
         )
     return options
-
-
-OPTIONS: dict[str, Option] = _options()
 
 
 class Settings:
@@ -143,8 +137,8 @@ def parse_database_url(key: str, raw: str) -> URL:
     return url
 
 
-def _convert(key: str, raw: Any, source: str) -> Any:
-    kind = OPTIONS[key].kind
+def _convert(options: Mapping[str, Option], key: str, raw: Any, source: str) -> Any:
+    kind = options[key].kind
     if isinstance(raw, kind) and not isinstance(raw, bool):
         return raw
     try:
@@ -154,29 +148,32 @@ def _convert(key: str, raw: Any, source: str) -> Any:
 
 
 def load_settings(
-    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+    pack: PackDeclaration,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
     environ = os.environ if environ is None else environ
-    values = {key: option.default for key, option in OPTIONS.items()}
+    known = options(pack)
+    values = {key: option.default for key, option in known.items()}
     config_path = environ.get(CONFIG_FILE_ENV)
     if config_path:
         for key, raw in _read_config_file(config_path).items():
-            if key not in OPTIONS:
+            if key not in known:
                 raise ConfigError(f"{config_path}: unknown configuration key {key!r}")
-            values[key] = _convert(key, raw, config_path)
+            values[key] = _convert(known, key, raw, config_path)
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX) or name == CONFIG_FILE_ENV:
             continue
         if name.startswith(TEST_ENV_PREFIX):
             continue
         key = name[len(ENV_PREFIX) :].lower()
-        if key not in OPTIONS:
+        if key not in known:
             raise ConfigError(f"unknown configuration key {name}")
-        values[key] = _convert(key, raw, name)
+        values[key] = _convert(known, key, raw, name)
     for key, raw in (overrides or {}).items():
-        values[key] = _convert(key, raw, "override")
+        values[key] = _convert(known, key, raw, "override")
     settings = Settings(values)
-    for service in SERVICES_WITH_DATABASE:
+    for service in pack.with_database:
         settings.database_url(service)  # fail now, naming the key, not at first query
     if values["log_level"].upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(f"log_level must be DEBUG, INFO, WARNING or ERROR, got {values['log_level']!r}")

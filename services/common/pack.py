@@ -15,10 +15,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.common.auth import issue_development_tokens
 from services.common.config import Settings
+from services.common.declaration import PackDeclaration
 from services.common.tls import open_plain_or_secure
 
-# Services first, gateway last: it calls the others.
-START_ORDER = ("classification", "complaints", "evaluation", "gateway")
 READY_TIMEOUT_SECONDS = 60.0
 _PR_SET_PDEATHSIG = 1
 
@@ -31,9 +30,9 @@ def die_with_parent() -> None:
         pass
 
 
-def ports_in_use(settings: Settings) -> list[str]:
+def ports_in_use(settings: Settings, names) -> list[str]:
     problems = []
-    for name in START_ORDER:
+    for name in names:
         for kind, port in (("gRPC", settings.grpc_port(name)), ("HTTP", settings.http_port(name))):
             with socket.socket() as probe:
                 try:
@@ -59,8 +58,10 @@ def is_serving(target: str, timeout: float = 1.0, settings: Settings | None = No
 
 
 class Pack:
-    def __init__(self, settings: Settings, out=sys.stdout):
+    def __init__(self, settings: Settings, pack: PackDeclaration, out=sys.stdout):
         self.settings = settings
+        self.pack = pack
+        self.start_order = pack.start_order
         self.out = out
         self.children: dict[str, subprocess.Popen] = {}
         self.stop_requested = threading.Event()
@@ -69,16 +70,16 @@ class Pack:
         print(line, file=self.out, flush=True)
 
     def run(self) -> int:
-        problems = ports_in_use(self.settings)
+        problems = ports_in_use(self.settings, self.start_order)
         if problems:
             for problem in problems:
                 self.say(f"cannot start: {problem}")
             return 1
         self.tokens = self._development_tokens()
         try:
-            for name in START_ORDER:
+            for name in self.start_order:
                 self.children[name] = subprocess.Popen(
-                    [sys.executable, "-m", "services.common.cli", "serve", name],
+                    [sys.executable, "-m", self.pack.cli_module, "serve", name],
                     preexec_fn=die_with_parent,
                     start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
                 )
@@ -92,7 +93,7 @@ class Pack:
 
     def _wait_until_serving(self) -> bool:
         started = time.monotonic()
-        pending = list(START_ORDER)
+        pending = list(self.start_order)
         while pending:
             if self.stop_requested.is_set():
                 return False
@@ -107,12 +108,12 @@ class Pack:
                 self.say(f"not SERVING after {READY_TIMEOUT_SECONDS:.0f}s: {', '.join(pending)}")
                 return False
             time.sleep(0.1)
-        self.say(f"all {len(START_ORDER)} processes SERVING in {time.monotonic() - started:.1f}s")
+        self.say(f"all {len(self.start_order)} processes SERVING in {time.monotonic() - started:.1f}s")
         return True
 
     def _print_endpoints(self) -> None:
         self.say(f"{'service':<16}{'gRPC':<22}{'metrics / probes':<34}pid")
-        for name in START_ORDER:
+        for name in self.start_order:
             host = self.settings.bind_host
             http = f"http://{host}:{self.settings.http_port(name)}/metrics"
             grpc_address = f"{host}:{self.settings.grpc_port(name)}"
@@ -160,8 +161,8 @@ class Pack:
             self.say("pack stopped")
 
 
-def up(settings: Settings) -> int:
-    pack = Pack(settings)
+def up(settings: Settings, declaration: PackDeclaration) -> int:
+    pack = Pack(settings, declaration)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: pack.stop_requested.set())
     return pack.run()

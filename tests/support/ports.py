@@ -9,10 +9,10 @@ def free_port() -> int:
 
 def pack_environment(data_dir: str) -> dict[str, str]:
     """RETAILCARE_* variables giving every process free ports and its own data folder."""
-    from services.common.config import DEFAULT_PORTS
+    from services.composition import PACK
 
     env = {"RETAILCARE_DATA_DIR": data_dir, "RETAILCARE_DRAIN_SECONDS": "0.2"}
-    for name in DEFAULT_PORTS:
+    for name in PACK.names:
         env[f"RETAILCARE_{name.upper()}_GRPC_PORT"] = str(free_port())
         env[f"RETAILCARE_{name.upper()}_HTTP_PORT"] = str(free_port())
     return env

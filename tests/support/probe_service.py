@@ -13,6 +13,7 @@ from services.common.deadlines import downstream_timeout
 from services.common.errors import InvalidArgument, NotFound
 from services.common.logs import request_id_var
 from services.common.server import ServiceDefinition, serve_forever
+from services.composition import PACK
 
 SERVICE = "retailcare.test.Probe"
 
@@ -80,4 +81,4 @@ def call(channel: grpc.Channel, method: str, payload: bytes = b"", timeout: floa
 
 
 if __name__ == "__main__":
-    serve_forever(definition, load_settings())
+    serve_forever(definition, load_settings(PACK))

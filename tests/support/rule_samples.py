@@ -2,9 +2,9 @@
 
 import random
 
-from services.common.rules.catalogue import all_kinds
+from services.composition import PACK
 
-KINDS = all_kinds()
+KINDS = PACK.rule_set_catalogue().all_kinds()
 GRADING = KINDS["customer-grading"]
 ENTITLEMENTS = KINDS["service-entitlements"]
 

@@ -14,6 +14,7 @@ import grpc
 from services.common.config import load_settings
 from services.common.pack import is_serving
 from services.common.server import RunningService, ServiceDefinition
+from services.composition import PACK
 from tests.support.clock import clock_environment
 from tests.support.ports import pack_environment
 
@@ -22,7 +23,7 @@ def settings_for(data_dir, **values):
     env = pack_environment(str(data_dir))
     env["RETAILCARE_SHUTDOWN_GRACE_SECONDS"] = "5"
     env.update({f"RETAILCARE_{key.upper()}": str(value) for key, value in values.items()})
-    return load_settings(environ=env)
+    return load_settings(PACK, environ=env)
 
 
 @contextlib.contextmanager

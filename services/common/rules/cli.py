@@ -15,7 +15,6 @@ from retailcare.rules.v1 import rule_sets_pb2_grpc
 
 from services.common.config import load_settings
 from services.common.errors import field_violations
-from services.common.rules.catalogue import all_kinds, kinds_by_service, owner_of
 from services.common.rules.document import load_yaml
 from services.common.rules.tables import inline_rows_from
 from services.common.rules.validation import validate
@@ -47,18 +46,18 @@ def _name_in(source: str) -> str:
     return document.get("name", "") if isinstance(document, dict) else ""
 
 
-def _stub(rule_set: str):
-    service = owner_of(rule_set)
+def _stub(pack, rule_set: str):
+    catalogue = pack.rule_set_catalogue()
+    service = catalogue.owner_of(rule_set)
     if service is None:
-        raise CliError(
-            f"no service owns a rule set named {rule_set!r} (known: {', '.join(sorted(all_kinds()))})"
-        )
-    target = load_settings().target(service)
+        known = ", ".join(sorted(catalogue.all_kinds()))
+        raise CliError(f"no service owns a rule set named {rule_set!r} (known: {known})")
+    target = load_settings(pack).target(service)
     return rule_sets_pb2_grpc.RuleSetAdminStub(grpc.insecure_channel(target)), service, target
 
 
-def _call(rule_set: str, method: str, request):
-    stub, service, target = _stub(rule_set)
+def _call(pack, rule_set: str, method: str, request):
+    stub, service, target = _stub(pack, rule_set)
     try:
         return getattr(stub, method)(request, timeout=CALL_TIMEOUT_SECONDS)
     except grpc.RpcError as error:
@@ -76,7 +75,7 @@ def _print_diagnostics(diagnostics, out=sys.stdout) -> None:
 
 # -- offline --------------------------------------------------------------------------
 def cmd_validate(args) -> int:
-    result = validate(read_source(args.file), all_kinds())
+    result = validate(read_source(args.file), args.pack.rule_set_catalogue().all_kinds())
     _print_diagnostics(result.diagnostics, sys.stderr if not result.valid else sys.stdout)
     if result.compiled:
         result.compiled.close()
@@ -90,7 +89,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_test(args) -> int:
-    result = validate(read_source(args.file), all_kinds())
+    result = validate(read_source(args.file), args.pack.rule_set_catalogue().all_kinds())
     if result.compiled:
         result.compiled.close()
     if not result.tests:
@@ -113,7 +112,7 @@ def cmd_publish(args) -> int:
     request = pb.PublishRuleSetRequest(
         source=source, author=args.author, comment=args.comment, stage_only=args.stage_only
     )
-    reply = _call(_name_in(source), "PublishRuleSet", request)
+    reply = _call(args.pack, _name_in(source), "PublishRuleSet", request)
     _print_diagnostics([f"warning: line {d.line} {d.rule_id}: {d.message}" for d in reply.diagnostics])
     state = "staged" if args.stage_only else "active"
     print(
@@ -123,9 +122,9 @@ def cmd_publish(args) -> int:
 
 
 def cmd_list(args) -> int:
-    settings = load_settings()
+    settings = load_settings(args.pack)
     print(f"{'rule set':<24}{'service':<16}{'active':>7}{'latest':>7}{'serving':>8}  activated at")
-    for service in kinds_by_service():
+    for service in args.pack.rule_set_catalogue().kinds_by_service():
         stub = rule_sets_pb2_grpc.RuleSetAdminStub(grpc.insecure_channel(settings.target(service)))
         try:
             reply = stub.ListRuleSets(pb.ListRuleSetsRequest(), timeout=CALL_TIMEOUT_SECONDS)
@@ -142,11 +141,12 @@ def cmd_list(args) -> int:
     return 0
 
 
-def _pages(rule_set: str, method: str, request_type, items: str):
+def _pages(pack, rule_set: str, method: str, request_type, items: str):
     """Every item of a paged list, fetched a page at a time as the output goes."""
     token = ""
     while True:
         reply = _call(
+            pack,
             rule_set, method, request_type(rule_set=rule_set, page_size=HISTORY_PAGE, page_token=token)
         )
         yield from getattr(reply, items)
@@ -157,11 +157,11 @@ def _pages(rule_set: str, method: str, request_type, items: str):
 
 def cmd_history(args) -> int:
     print(f"{'version':>7}  {'':6}{'created':<21}{'author':<16}comment")
-    for v in _pages(args.name, "ListRuleSetVersions", pb.ListRuleSetVersionsRequest, "versions"):
+    for v in _pages(args.pack, args.name, "ListRuleSetVersions", pb.ListRuleSetVersionsRequest, "versions"):
         created = v.created_at.ToDatetime().isoformat(timespec="seconds")
         print(f"{v.version:>7}  {'active' if v.active else '':6}{created:<21}{v.author:<16}{v.comment}")
     print("\naudit log, newest first:")
-    for a in _pages(args.name, "ListRuleSetAudit", pb.ListRuleSetAuditRequest, "entries"):
+    for a in _pages(args.pack, args.name, "ListRuleSetAudit", pb.ListRuleSetAuditRequest, "entries"):
         print(
             f"  {a.at.ToDatetime().isoformat(timespec='seconds')}  {a.action:<9} v{a.version:<4} {a.actor}: {a.comment}"
         )
@@ -170,7 +170,7 @@ def cmd_history(args) -> int:
 
 def cmd_diff(args) -> int:
     request = pb.DiffRuleSetVersionsRequest(rule_set=args.name, from_version=args.v1, to_version=args.v2)
-    print(_call(args.name, "DiffRuleSetVersions", request).unified_diff or "(no differences)", end="")
+    print(_call(args.pack, args.name, "DiffRuleSetVersions", request).unified_diff or "(no differences)", end="")
     return 0
 
 
@@ -178,7 +178,7 @@ def cmd_rollback(args) -> int:
     request = pb.ActivateRuleSetVersionRequest(
         rule_set=args.name, version=args.version, actor=args.author, comment=args.comment
     )
-    reply = _call(args.name, "ActivateRuleSetVersion", request)
+    reply = _call(args.pack, args.name, "ActivateRuleSetVersion", request)
     print(f"{args.name}: version {reply.version.version} active (was {reply.previous_version})")
     return 0
 
@@ -198,7 +198,7 @@ def cmd_dry_run(args) -> int:
         request = pb.DryRunRuleSetRequest(draft_source=read_source(args.draft), facts=struct)
     else:
         request = pb.DryRunRuleSetRequest(rule_set=args.name, version=args.version, facts=struct)
-    decision = _call(args.name, "DryRunRuleSet", request).decision
+    decision = _call(args.pack, args.name, "DryRunRuleSet", request).decision
 
     print(
         json.dumps(

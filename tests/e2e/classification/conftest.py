@@ -3,7 +3,7 @@ from retailcare.classification.v1 import classification_pb2 as pb
 from retailcare.classification.v1 import classification_pb2_grpc
 from retailcare.rules.v1 import rule_sets_pb2_grpc
 
-from services.common.cli import service_definition
+from services.composition import service_definition
 from tests.support.services import channel_to, running, settings_for
 
 

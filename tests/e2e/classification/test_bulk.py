@@ -10,7 +10,7 @@ import pytest
 from retailcare.classification.v1 import classification_pb2 as pb
 from retailcare.rules.v1 import rule_sets_pb2 as rules_pb
 
-from services.common.cli import main
+from services.composition import main
 from tests.e2e.classification.conftest import customer
 from tests.support.rule_samples import default_source
 

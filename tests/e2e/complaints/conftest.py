@@ -8,7 +8,7 @@ from retailcare.classification.v1 import classification_pb2_grpc
 from retailcare.complaints.v1 import complaints_pb2 as pb
 from retailcare.complaints.v1 import complaints_pb2_grpc
 
-from services.common.cli import service_definition
+from services.composition import service_definition
 from tests.e2e.classification.conftest import customer
 from tests.support.services import channel_to, running, settings_for
 

@@ -11,7 +11,8 @@ import urllib.request
 import grpc
 import pytest
 
-from services.common.pack import START_ORDER, is_serving
+from services.common.pack import is_serving
+from services.composition import PACK
 from tests.support import probe_service
 from tests.support.ports import pack_environment
 from tests.support.services import child_environment, start_child, wait_serving
@@ -68,7 +69,7 @@ def _children_of(pid: int) -> list[int]:
 def _start_up(env: dict) -> tuple[subprocess.Popen, list[str]]:
     """`retailcare up` running, and what it printed up to its "Ctrl-C stops" line."""
     up = subprocess.Popen(
-        [sys.executable, "-m", "services.common.cli", "up"],
+        [sys.executable, "-m", "services.composition", "up"],
         env=child_environment(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -87,7 +88,7 @@ def test_up_starts_the_pack_and_sigterm_stops_every_process(tmp_path):
     up, lines = _start_up(env)
     try:
         assert any("SERVING" in line for line in lines), lines
-        for name in START_ORDER:
+        for name in PACK.start_order:
             assert is_serving(f"127.0.0.1:{env[f'RETAILCARE_{name.upper()}_GRPC_PORT']}")
             assert any(line.startswith(name) for line in lines)
         children = _children_of(up.pid)
@@ -107,7 +108,7 @@ def test_up_refuses_to_start_when_a_port_is_taken_and_leaves_nothing_behind(tmp_
         taken.bind(("127.0.0.1", port))
         taken.listen()
         result = subprocess.run(
-            [sys.executable, "-m", "services.common.cli", "up"],
+            [sys.executable, "-m", "services.composition", "up"],
             env=child_environment(env),
             capture_output=True,
             text=True,
@@ -143,7 +144,7 @@ def test_bad_configuration_stops_start_up_with_one_line(tmp_path, variable, valu
     env = pack_environment(str(tmp_path))
     env[variable] = value
     result = subprocess.run(
-        [sys.executable, "-m", "services.common.cli", "serve", "classification"],
+        [sys.executable, "-m", "services.composition", "serve", "classification"],
         env=child_environment(env),
         capture_output=True,
         text=True,

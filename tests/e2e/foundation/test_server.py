@@ -10,9 +10,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
-from services.common.cli import service_definition
 from services.common.errors import field_violations
 from services.common.server import RunningService, StartupError
+from services.composition import service_definition
 from tests.support import probe_service
 from tests.support.ports import free_port
 from tests.support.services import channel_to, running, settings_for
@@ -166,7 +166,7 @@ def test_health_is_not_serving_until_ready_and_while_draining(tmp_path):
 
 
 def test_migrate_command_brings_every_database_to_head(tmp_path, monkeypatch, capsys):
-    from services.common.cli import main
+    from services.composition import main
 
     monkeypatch.setenv("RETAILCARE_DATA_DIR", str(tmp_path))
     assert main(["migrate"]) == 0

@@ -14,8 +14,8 @@ from retailcare.gateway.v1 import gateway_pb2_grpc
 from retailcare.rules.v1 import rule_sets_pb2_grpc
 
 from services.common.auth import ROLES, hash_token
-from services.common.cli import service_definition
 from services.common.server import RunningService
+from services.composition import service_definition
 from tests.support.services import settings_for
 
 TOKENS = {role: f"test-token-for-{role}" for role in ROLES}

@@ -26,7 +26,7 @@ def test_both_replicas_behind_one_target_receive_calls(tmp_path):
             env = pack_environment(str(tmp_path))
             env["RETAILCARE_CLASSIFICATION_GRPC_PORT"] = str(grpc_port := free_port())
             env["RETAILCARE_CLASSIFICATION_HTTP_PORT"] = str(http_port := free_port())
-            child = start_child(["-m", "services.common.cli", "serve", "classification"], env)
+            child = start_child(["-m", "services.composition", "serve", "classification"], env)
             wait_serving(f"127.0.0.1:{grpc_port}", child)  # one at a time: the first migrates
             replicas.append((child, grpc_port, http_port))
         target = "ipv4:" + ",".join(f"127.0.0.1:{port}" for _, port, _ in replicas)

@@ -8,8 +8,8 @@ from google.protobuf import struct_pb2
 from retailcare.rules.v1 import rule_sets_pb2 as pb
 from retailcare.rules.v1 import rule_sets_pb2_grpc
 
-from services.common.cli import service_definition
 from services.common.errors import field_violations
+from services.composition import service_definition
 from tests.support.rule_samples import default_source
 from tests.support.services import channel_to, running, settings_for
 

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from services.common.cli import main, service_definition
 from services.common.config import load_settings
-from tests.support.rule_samples import default_source
+from services.composition import PACK, main, service_definition
 from tests.support.ports import pack_environment
+from tests.support.rule_samples import default_source
 from tests.support.services import running
 
 GRADING = "customer-grading"
@@ -50,7 +50,7 @@ def test_admin_commands_against_a_running_service(tmp_path, capsys, monkeypatch)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("RETAILCARE_DRAIN_SECONDS", "0")
-    settings = load_settings()
+    settings = load_settings(PACK)
     edited = tmp_path / "grading.yaml"
     edited.write_text(
         default_source(GRADING).replace('">= 95", set_grade.grade: 20', '">= 90", set_grade.grade: 20')

@@ -1,13 +1,13 @@
 import pytest
 from sqlalchemy import inspect
 
-from services.common.cli import service_definition
-from services.common.config import SERVICES_WITH_DATABASE, parse_database_url
+from services.common.config import parse_database_url
 from services.common.database import create_database_engine
 from services.common.migrations import current_revision, head_revision, upgrade_to_head
+from services.composition import PACK, service_definition
 
 
-@pytest.mark.parametrize("name", SERVICES_WITH_DATABASE)
+@pytest.mark.parametrize("name", PACK.with_database)
 def test_migrations_apply_and_reapply(name, db_url):
     engine = create_database_engine(parse_database_url("test", db_url))
     migrations = service_definition(name).migrations_dir

@@ -7,13 +7,13 @@ import time
 import pytest
 
 from services.classification.rules import RULE_SETS
-from services.common.cli import service_definition
 from services.common.config import parse_database_url
 from services.common.database import create_database_engine
 from services.common.errors import AlreadyExists, NotFound
 from services.common.migrations import upgrade_to_head
 from services.common.rules import metrics
 from services.common.rules.registry import RuleSetRegistry
+from services.composition import service_definition
 from tests.support.rule_samples import default_source
 
 GRADING = "customer-grading"

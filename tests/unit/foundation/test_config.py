@@ -1,10 +1,11 @@
 import pytest
 
 from services.common.config import ConfigError, load_settings
+from services.composition import PACK
 
 
 def test_defaults_are_the_documented_ports_and_sqlite():
-    settings = load_settings(environ={})
+    settings = load_settings(PACK, environ={})
     assert [settings.grpc_port(n) for n in ("gateway", "classification", "complaints", "evaluation")] == [
         50051,
         50052,
@@ -25,14 +26,14 @@ def test_environment_overrides_file_which_overrides_defaults(tmp_path):
     config = tmp_path / "retailcare.yaml"
     config.write_text("log_level: DEBUG\nclassification_grpc_port: 6000\n")
     settings = load_settings(
-        environ={"RETAILCARE_CONFIG": str(config), "RETAILCARE_CLASSIFICATION_GRPC_PORT": "6001"}
+        PACK, environ={"RETAILCARE_CONFIG": str(config), "RETAILCARE_CLASSIFICATION_GRPC_PORT": "6001"}
     )
     assert settings.log_level == "DEBUG"
     assert settings.grpc_port("classification") == 6001
 
 
 def test_postgresql_url_uses_psycopg():
-    settings = load_settings(environ={"RETAILCARE_EVALUATION_DATABASE_URL": "postgresql://u@h:5432/db"})
+    settings = load_settings(PACK, environ={"RETAILCARE_EVALUATION_DATABASE_URL": "postgresql://u@h:5432/db"})
     assert settings.database_url("evaluation").drivername == "postgresql+psycopg"
 
 
@@ -48,11 +49,11 @@ def test_postgresql_url_uses_psycopg():
 )
 def test_bad_configuration_names_the_key(environ, named):
     with pytest.raises(ConfigError, match=named):
-        load_settings(environ=environ)
+        load_settings(PACK, environ=environ)
 
 
 def test_unknown_key_in_config_file_is_named(tmp_path):
     config = tmp_path / "retailcare.yaml"
     config.write_text("grpc_prot: 1\n")
     with pytest.raises(ConfigError, match="grpc_prot"):
-        load_settings(environ={"RETAILCARE_CONFIG": str(config)})
+        load_settings(PACK, environ={"RETAILCARE_CONFIG": str(config)})

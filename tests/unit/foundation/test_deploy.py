@@ -5,20 +5,23 @@ import pathlib
 
 import yaml
 
-from services.common.config import DEFAULT_PORTS, OPTIONS, SERVICES_WITH_DATABASE
+from services.common.config import options
+from services.composition import PACK
+
+OPTIONS = options(PACK)
 
 DEPLOY = pathlib.Path(__file__).resolve().parents[3] / "deploy"
 
 
 def test_compose_runs_every_process_on_its_documented_ports():
     services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
-    for name, (grpc_port, http_port) in DEFAULT_PORTS.items():
+    for name, (grpc_port, http_port) in PACK.default_ports.items():
         assert services[name]["command"] == ["serve", name]
         assert f"{grpc_port}:{grpc_port}" in services[name]["ports"]
         assert f"{http_port}:{http_port}" in services[name]["ports"]
         for variable in services[name].get("environment", {}):
             assert variable.startswith("RETAILCARE_") and variable[len("RETAILCARE_") :].lower() in OPTIONS
-    for name in SERVICES_WITH_DATABASE:
+    for name in PACK.with_database:
         assert f"RETAILCARE_{name.upper()}_DATABASE_URL" in services[name]["environment"]
 
 
@@ -26,8 +29,8 @@ def test_kubernetes_deployments_probe_the_right_ports():
     documents = list(yaml.safe_load_all((DEPLOY / "kubernetes" / "retailcare.yaml").read_text()))
     deployments = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Deployment"}
     services = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Service"}
-    assert set(deployments) == set(services) == set(DEFAULT_PORTS)
-    for name, (grpc_port, http_port) in DEFAULT_PORTS.items():
+    assert set(deployments) == set(services) == set(PACK.default_ports)
+    for name, (grpc_port, http_port) in PACK.default_ports.items():
         container = deployments[name]["spec"]["template"]["spec"]["containers"][0]
         assert container["args"] == ["serve", name]
         assert container["readinessProbe"]["grpc"]["port"] == grpc_port
