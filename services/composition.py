@@ -1,6 +1,6 @@
 """The pack, declared once: its services, their default ports, where each one's process
 wiring, rule sets, migrations and CLI commands are, and the order they start in.
-Adding a service means adding its package and one entry here; the shared kernel
+Adding a service means adding its package and one entry here; the kernel
 (services/common) reads this declaration and never names a service itself.
 
 This module is also the ``retailcare`` command."""

@@ -45,7 +45,7 @@ class Runtime:
     settings: Settings
     engine: Engine | None = None
     rule_sets: Any = None  # the RuleSetRegistry of a service that owns rule sets
-    use_cases: Any = None  # the service's use cases, shared by its servicers and start-up
+    use_cases: Any = None  # the service's use cases, used by its servicers and at start-up
     stop_callbacks: list[Callable[[], None]] = field(default_factory=list)
     # More conditions for /readyz besides SERVING, e.g. the gateway's downstream services.
     readiness_checks: list[Callable[[], bool]] = field(default_factory=list)

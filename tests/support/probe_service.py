@@ -1,4 +1,4 @@
-"""A test-only service on the shared bootstrap, with methods that sleep, fail and crash.
+"""A test-only service on the common bootstrap, with methods that sleep, fail and crash.
 
 Run as ``python -m tests.support.probe_service`` for the shutdown tests."""
 

@@ -1,4 +1,4 @@
-"""Documents and facts shared by the rules tests."""
+"""Documents and facts the rules tests have in common."""
 
 import random
 

@@ -13,7 +13,7 @@ tests check against the Host path and a plain-Python evaluator. On top of that, 
 keyed on what the conditions can tell apart about the facts skips the engine entirely
 for inputs it has seen.
 
-Measured facts this respects (DESIGN.md section 3 and probes here): the stock Host's
+Measured facts this respects (docs/design.md, section 6): the stock Host's
 timer threads crashed the process under concurrent decisions, so ours has none and
 each compiled rule set serialises its decisions with a lock; a ruleset holds at most
 1,024 live sids, so each decision deletes its state in ``finally``; a fact that matched

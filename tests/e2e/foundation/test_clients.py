@@ -1,4 +1,4 @@
-"""The shared client through real servers: request ids and deadlines reach the
+"""The common client through real servers: request ids and deadlines reach the
 downstream service, every address behind a target gets calls, and downstream failures
 reach the caller as documented in services/common/clients.py."""
 

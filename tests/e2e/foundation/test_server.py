@@ -1,4 +1,4 @@
-"""The shared bootstrap through real channels: health, reflection, metrics, errors."""
+"""The common bootstrap through real channels: health, reflection, metrics, errors."""
 
 import re
 import urllib.error

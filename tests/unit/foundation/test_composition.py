@@ -1,4 +1,4 @@
-"""The pack is declared once (services/composition.py) and the shared kernel names no
+"""The pack is declared once (services/composition.py) and the kernel names no
 service: it reads the declaration it is given."""
 
 import pathlib
@@ -14,7 +14,9 @@ KERNEL = pathlib.Path(__file__).resolve().parents[3] / "services" / "common"
 
 
 def test_the_kernel_imports_no_concrete_service():
-    concrete = re.compile(r"services\.(classification|complaints|evaluation)|gateway\.app|services\.composition")
+    concrete = re.compile(
+        r"services\.(classification|complaints|evaluation)|gateway\.app|services\.composition"
+    )
     offenders = [
         f"{path.relative_to(KERNEL)}:{number}"
         for path in KERNEL.rglob("*.py")
