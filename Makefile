@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-unit protos lint format bench bench-rules bench-classification bench-complaints bench-gateway clean lock mutation
+.PHONY: run test test-unit protos lint format bench bench-rules bench-classification bench-complaints bench-gateway bench-evaluation clean lock mutation
 
 # Installs exactly the versions in constraints.txt (the lock); `make lock` renews it.
 $(STAMP): pyproject.toml constraints.txt
@@ -49,7 +49,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: bench-rules bench-classification bench-complaints bench-gateway
+bench: bench-rules bench-classification bench-complaints bench-gateway bench-evaluation
 
 bench-rules: $(STAMP)
 	$(BIN)/python -m benchmarks.rules_bench
@@ -65,3 +65,6 @@ bench-complaints: $(STAMP)
 
 bench-gateway: $(STAMP)
 	$(BIN)/python -m benchmarks.gateway_bench
+
+bench-evaluation: $(STAMP)
+	$(BIN)/python -m benchmarks.evaluation_bench
