@@ -18,6 +18,7 @@ Tuesday alike starts counting on the next working day.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -238,21 +239,17 @@ class CalendarBook:
         self.changes.append(change)
         return change
 
+    def stored(self, change: CalendarChange) -> None:
+        """The store has given a new change its id."""
+        index = next(i for i, c in enumerate(self.changes) if c.id == 0 and c.day == change.day)
+        self.changes[index] = change
+
     def remove_change(self, change_id: int, actor: str, moment: datetime.datetime) -> CalendarChange:
         for index, change in enumerate(self.changes):
             if change.id == change_id:
                 if not change.active:
                     raise CalendarRefused(f"calendar change {change_id} was removed already", str(change_id))
-                removed = CalendarChange(
-                    change.id,
-                    change.day,
-                    change.working,
-                    change.reason,
-                    change.actor,
-                    change.at,
-                    moment,
-                    actor,
-                )
+                removed = dataclasses.replace(change, removed_at=moment, removed_by=actor)
                 self.changes[index] = removed
                 return removed
         raise UnknownChange(change_id)

@@ -166,22 +166,20 @@ class Complaints:
         """Lays changes of single days over their year (all in one year)."""
         problems, days = [], []
         if not changes:
-            problems.append(("changes", "give at least one day"))
+            problems.append(("days", "give at least one day"))
         for index, change in enumerate(changes):
             day = calendars.parse_day(change.date)
             if day is None:
-                problems.append((f"changes[{index}].date", f"{change.date[:20]!r} is not a date YYYY-MM-DD"))
+                problems.append((f"days[{index}].date", f"{change.date[:20]!r} is not a date YYYY-MM-DD"))
             else:
-                problems.extend(
-                    (f"changes[{index}].date", why) for _, why in calendars.year_problems(day.year)
-                )
+                problems.extend((f"days[{index}].date", why) for _, why in calendars.year_problems(day.year))
                 days.append(day)
             if not change.reason.strip():
-                problems.append((f"changes[{index}].reason", "is required"))
+                problems.append((f"days[{index}].note", "give the reason"))
         if len({day.year for day in days}) > 1:
-            problems.append(("changes", "change the days of one year at a time"))
+            problems.append(("days", "change the days of one year at a time"))
         if len(set(days)) < len(days):
-            problems.append(("changes", "a day is named twice"))
+            problems.append(("days", "a day is named twice"))
         if not actor:
             problems.append(("actor", "is required"))
         if problems:
@@ -190,7 +188,7 @@ class Complaints:
         def apply(book, uow, moment) -> None:
             for day, change in zip(days, changes, strict=True):
                 added = book.change_day(day, change.working, change.reason.strip(), actor, moment)
-                uow.calendar.add_change(added)
+                book.stored(uow.calendar.add_change(added))
 
         return self._change_calendar(days[0].year, f"calendar days changed by {actor}", apply)
 
