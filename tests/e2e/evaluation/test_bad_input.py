@@ -133,12 +133,12 @@ def test_bad_input_names_the_fields_and_writes_nothing(stubs):
 
     # An import keeps good rows and reports bad ones by row number.
     content = (
-        "subject_id,subject_kind,sales_actual,sales_target\n"
-        "cm-1,staff,120,100\n"
-        "cm-9,staff,1,1\n"
-        "cm-2,staff,lots,100\n"
-        "team-1,team,900,\n"
-    ).encode()
+        b"subject_id,subject_kind,sales_actual,sales_target\n"
+        b"cm-1,staff,120,100\n"
+        b"cm-9,staff,1,1\n"
+        b"cm-2,staff,lots,100\n"
+        b"team-1,team,900,\n"
+    )
     report = ev.ImportActuals(
         pb.ImportActualsRequest(period_id="2026", format="csv", content=content), timeout=T
     )

@@ -8,6 +8,7 @@ import io
 import grpc
 import openpyxl
 import pytest
+from prometheus_client import REGISTRY
 from retailcare.classification.v1 import classification_pb2 as cpb
 from retailcare.complaints.v1 import complaints_pb2 as qpb
 from retailcare.evaluation.v1 import evaluation_pb2 as pb
@@ -29,8 +30,18 @@ def indicators(result):
     return {i.indicator: i for i in result.indicators}
 
 
+def sample(name, **labels):
+    return REGISTRY.get_sample_value(name, labels) or 0
+
+
 def test_a_full_year_for_a_team(stubs):
     ev, classification, complaints = stubs
+    before = {
+        "runs": sample("evaluation_period_runs_total", outcome="done"),
+        "cards": sample("evaluation_visit_cards_total", checked="true"),
+        "omissions": sample("evaluation_omissions_total", service="retail_price_upkeep"),
+        "surveys": sample("evaluation_ratings_total", mode="customer_survey"),
+    }
     set_up_people(ev)
     now = times.now()
     visited = now - datetime.timedelta(days=3)
@@ -214,6 +225,15 @@ def test_a_full_year_for_a_team(stubs):
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).worksheets[0]
     assert sheet.max_row == 10 and xlsx.filename == "evaluation-2026.xlsx"
 
+    assert sample("evaluation_period_runs_total", outcome="done") == before["runs"] + 1
+    assert sample("evaluation_visit_cards_total", checked="true") == before["cards"] + 3
+    assert sample("evaluation_omissions_total", service="retail_price_upkeep") == before["omissions"] + 1
+    assert sample("evaluation_ratings_total", mode="customer_survey") == before["surveys"] + 5
+    opened = [r for r in staff.values() if r.opened_plan_id]
+    assert {r.subject_id for r in opened} == {"mm-1", "cm-2"}  # cm-2: no visits to its customers
+    assert sample("evaluation_plans_open", state="plan") == len(opened) == run.plans_opened
+    assert sample("evaluation_plans_overdue") == 0
+
     # PDCA: the plan moves through its states with an audit trail.
     plan = ev.GetImprovementPlan(pb.GetImprovementPlanRequest(id=low.opened_plan_id), timeout=T).plan
     assert plan.state == pb.PLAN and plan.subject_id == "mm-1" and plan.trigger_score == low.total_score
@@ -282,3 +302,48 @@ def test_a_full_year_for_a_team(stubs):
         pb.ListPeriodResultsRequest(period_id="2026-11", subject_kind="staff"), timeout=T
     )
     assert [r.follows_up_plan_ids for r in november.results if r.subject_id == "mm-1"] == [[plan.id]]
+
+
+def test_a_period_is_scored_with_the_team_of_its_last_day(stubs):
+    ev = stubs[0]
+    set_up_people(ev)
+    ev.UpsertTeam(pb.UpsertTeamRequest(team=pb.Team(id="team-2", name="New town")), timeout=T)
+    ev.AssignTeamMember(
+        pb.AssignTeamMemberRequest(
+            staff_id="cm-2", team_id="team-2", specialty="market_analysis", from_date="2026-12-01"
+        ),
+        timeout=T,
+    )
+    ev.CreatePeriod(
+        pb.CreatePeriodRequest(
+            period=pb.Period(id="2026-06", kind="month", starts_on="2026-06-01", ends_on="2026-06-30")
+        ),
+        timeout=T,
+    )
+    june = ev.GetTeam(pb.GetTeamRequest(team_id="team-1", on_date="2026-06-15"), timeout=T).members
+    assert "cm-2" in {m.staff_id for m in june}
+    history = ev.GetStaff(pb.GetStaffRequest(id="cm-2"), timeout=T).memberships
+    assert [(m.team_id, m.from_date, m.to_date) for m in history] == [
+        ("team-1", "2025-01-01", "2026-12-01"),
+        ("team-2", "2026-12-01", ""),
+    ]
+    rate(ev, pb.SELF, "cm-2", "cm-2", 70, period="2026-06")
+    rate(ev, pb.SELF, "cm-2", "cm-2", 70)
+    for period in ("2026-06", "2026"):
+        ev.RunPeriodEvaluation(pb.RunPeriodEvaluationRequest(period_id=period, run_by="hr-1"), timeout=30)
+    teams = {
+        period: {
+            r.subject_id: r.team_id
+            for r in ev.ListPeriodResults(pb.ListPeriodResultsRequest(period_id=period), timeout=T).results
+        }
+        for period in ("2026-06", "2026")
+    }
+    assert teams["2026-06"]["cm-2"] == "team-1" and teams["2026"]["cm-2"] == "team-2"
+    with pytest.raises(grpc.RpcError) as error:
+        ev.AssignTeamMember(
+            pb.AssignTeamMemberRequest(
+                staff_id="cm-2", team_id="team-1", specialty="market_analysis", from_date="2026-11-01"
+            ),
+            timeout=T,
+        )
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
