@@ -1,6 +1,7 @@
 import contextlib
 import datetime
 
+import grpc
 import pytest
 from google.protobuf import timestamp_pb2
 from retailcare.classification.v1 import classification_pb2 as cpb
@@ -8,6 +9,7 @@ from retailcare.classification.v1 import classification_pb2_grpc
 from retailcare.complaints.v1 import complaints_pb2 as pb
 from retailcare.complaints.v1 import complaints_pb2_grpc
 
+from services.complaints.app import definition_for
 from services.composition import service_definition
 from tests.e2e.classification.conftest import customer
 from tests.support.services import channel_to, running, settings_for
@@ -17,7 +19,11 @@ class Pack:
     """Classification (SQLite) and complaints (the database under test), started and
     restarted on the same ports and databases."""
 
-    def __init__(self, tmp_path, db_url):
+    def __init__(self, tmp_path, db_url, calendar_source=None):
+        # The official calendar years complaints starts with (the library's by default).
+        self.complaints_definition = (
+            service_definition("complaints") if calendar_source is None else definition_for(calendar_source)
+        )
         self.settings = settings_for(
             tmp_path,
             complaints_database_url=db_url,
@@ -29,7 +35,7 @@ class Pack:
     @contextlib.contextmanager
     def complaints(self):
         with (
-            running(service_definition("complaints"), self.settings) as service,
+            running(self.complaints_definition, self.settings) as service,
             channel_to(service) as channel,
         ):
             yield service, complaints_pb2_grpc.ComplaintsServiceStub(channel)
@@ -52,8 +58,9 @@ class Pack:
                     stub.CreateCustomer(
                         cpb.CreateCustomerRequest(customer=customer(licence, market_zone="Z1")), timeout=10
                     )
-                except Exception:  # already there after a restart
-                    pass
+                except grpc.RpcError as error:  # already there after a restart; anything else fails
+                    if error.code() != grpc.StatusCode.ALREADY_EXISTS:
+                        raise
             yield service
 
 

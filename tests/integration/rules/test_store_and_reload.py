@@ -13,8 +13,9 @@ from services.common.errors import AlreadyExists, NotFound
 from services.common.migrations import upgrade_to_head
 from services.common.rules import metrics
 from services.common.rules.registry import RuleSetRegistry
+from services.common.rules.validation import validate
 from services.composition import service_definition
-from tests.support.rule_samples import default_source
+from tests.support.rule_samples import KINDS, default_source
 
 GRADING = "customer-grading"
 FACTS = {"monthly_sales_cartons": 120, "business_format": "grocery", "market_type": "urban"}
@@ -38,15 +39,33 @@ def registry(engine):
 
 
 def _edited(grade_20_threshold: int) -> str:
-    """The default grading with one ladder step moved: a real, visible change."""
-    return (
-        default_source(GRADING)
-        .replace(
-            'monthly_sales_cartons: ">= 95", set_grade.grade: 20',
-            f'monthly_sales_cartons: ">= {grade_20_threshold}", set_grade.grade: 20',
-        )
-        .replace("expect: {grade: 21, star_level: 4", "expect: {grade: 21, star_level: 4")
+    """The default grading with one ladder step moved, a real, visible change, and an
+    embedded test of the version pinning the moved step."""
+    default = default_source(GRADING)
+    moved = default.replace(
+        'monthly_sales_cartons: ">= 95", set_grade.grade: 20',
+        f'monthly_sales_cartons: ">= {grade_20_threshold}", set_grade.grade: 20',
     )
+    assert moved != default, "the grade 20 step is no longer where this test moves it"
+    return moved.replace(
+        "\ntests:\n",
+        "\ntests:\n"
+        f"  - name: grade 20 from {grade_20_threshold} cartons\n"
+        f"    given: {{monthly_sales_cartons: {grade_20_threshold}, business_format: grocery, market_type: urban}}\n"
+        "    expect: {grade: 20}\n",
+        1,
+    )
+
+
+@pytest.mark.parametrize("threshold", [90, 80])
+def test_the_edited_version_is_valid_and_its_own_test_pins_the_change(threshold):
+    edited = validate(_edited(threshold), KINDS)
+    assert edited.valid, [d.message for d in edited.diagnostics]
+    assert edited.tests_passed == len(edited.tests) == len(validate(default_source(GRADING), KINDS).tests) + 1
+    unmoved = _edited(threshold).replace(
+        f'">= {threshold}", set_grade.grade: 20', '">= 95", set_grade.grade: 20'
+    )
+    assert not validate(unmoved, KINDS).valid  # the added test fails on the default ladder
 
 
 def test_defaults_are_version_1_and_publishes_are_new_versions(registry):
