@@ -1,119 +1,123 @@
-"""The escalation sweep across restarts, the calendar admin path, the paused clock, metrics."""
+"""The escalation sweep across restarts, warnings, setting a year the calendar has no data
+for, the paused clock, metrics. Every test sets the clock (services/common/times.py), so
+none depends on today's date, and the year without data is one the calendar source given
+to the service lacks, so none depends on which years the calendar library knows."""
 
 import datetime
 import urllib.request
 
 import grpc
 import pytest
-import sqlalchemy as sa
 from retailcare.complaints.v1 import complaints_pb2 as pb
 from retailcare.rules.v1 import rule_sets_pb2 as rules_pb
 from retailcare.rules.v1 import rule_sets_pb2_grpc
 
 from services.common.errors import field_violations
-from services.complaints.calendar import CHINA
-from services.complaints.storage import ComplaintRow
-from tests.e2e.complaints.conftest import complaint, stamp
+from tests.e2e.complaints.conftest import Pack, complaint
+from tests.support.clock import cst
 from tests.support.rule_samples import default_source
+from tests.unit.complaints.fakes import library_without
 
-LONG_AGO = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=30)
+MONDAY = cst("2026-03-02T09:00")  # an ordinary week: Tuesday to Thursday are the 3 working days
+THIRTY_DAYS_ON = datetime.timedelta(days=30)
+LADDER = ["escalate_to_owner", "escalate_to_team_leader", "escalate_to_county", "escalate_to_city"]
 
 
-def _escalations(stub, complaint_id) -> list[str]:
+def end_of(day: str) -> datetime.datetime:
+    """24:00 China Standard Time of that day."""
+    return cst(day + "T00:00") + datetime.timedelta(days=1)
+
+
+def _due(filed) -> datetime.datetime:
+    return filed.deadline_at.ToDatetime(tzinfo=datetime.UTC)
+
+
+def _actions(stub, complaint_id) -> list[str]:
     events = stub.ListComplaintEvents(pb.ListComplaintEventsRequest(id=complaint_id), timeout=10).events
-    return [e.action for e in events if e.action.startswith("escalate_to_")]
+    return [e.action for e in events]
 
 
-def test_sweep_escalates_once_per_level_across_restarts(pack):
+def _get(stub, complaint_id):
+    return stub.GetComplaint(pb.GetComplaintRequest(id=complaint_id), timeout=10).complaint
+
+
+def _sweep(stub):
+    return stub.RunEscalationSweep(pb.RunEscalationSweepRequest(), timeout=60)
+
+
+def test_sweep_escalates_once_per_level_across_restarts(pack, clock):
+    clock.set(MONDAY)
     with pack.classification():
         with pack.complaints() as (_, stub):
-            # Filed after the start-up sweep; the background sweep runs every 30 s: none ran.
-            old = stub.FileComplaint(complaint("k-old", received_at=stamp(LONG_AGO)), timeout=10).complaint
-            fresh = stub.FileComplaint(complaint("k-fresh"), timeout=10).complaint
-            assert old.escalation_level == 0 and not old.overdue
+            old = stub.FileComplaint(complaint("k-old"), timeout=10).complaint
+            assert _due(old) == end_of("2026-03-05") and not old.deadline_estimated
+        clock.advance(THIRTY_DAYS_ON)
         with pack.complaints() as (_, stub):  # restart: the start-up sweep catches up
-            old = stub.GetComplaint(pb.GetComplaintRequest(id=old.id), timeout=10).complaint
+            old = _get(stub, old.id)
             assert (old.overdue, old.escalation_level, old.escalated_to, old.state) == (
                 True,
                 4,
                 "city",
                 pb.ESCALATED,
             )
-            assert _escalations(stub, old.id) == [
-                "escalate_to_owner",
-                "escalate_to_team_leader",
-                "escalate_to_county",
-                "escalate_to_city",
-            ]
-            again = stub.RunEscalationSweep(pb.RunEscalationSweepRequest(), timeout=60)
-            assert again.escalations == 0
+            assert [a for a in _actions(stub, old.id) if a.startswith("escalate_to_")] == LADDER
+            fresh = stub.FileComplaint(complaint("k-fresh"), timeout=10).complaint
+            assert _sweep(stub).escalations == 0
         with pack.complaints() as (_, stub):  # and again: nothing doubles
-            assert len(_escalations(stub, old.id)) == 4
-            untouched = stub.GetComplaint(pb.GetComplaintRequest(id=fresh.id), timeout=10).complaint
+            assert len([a for a in _actions(stub, old.id) if a.startswith("escalate_to_")]) == 4
+            untouched = _get(stub, fresh.id)
             assert (untouched.escalation_level, untouched.overdue) == (0, False)
 
 
-def test_sweep_warns_before_the_deadline(pack):
-    with pack.classification(), pack.complaints() as (service, stub):
+def test_sweep_warns_before_the_deadline_then_escalates_after_it(pack, clock):
+    clock.set(MONDAY)
+    with pack.classification(), pack.complaints() as (_, stub):
         filed = stub.FileComplaint(complaint("k-warn"), timeout=10).complaint
-        table = ComplaintRow.__table__
-        with service.runtime.engine.begin() as connection:  # as if 80 % of the time had passed
-            connection.execute(sa.update(table).where(table.c.id == filed.id).values(warn_at=LONG_AGO))
-        swept = stub.RunEscalationSweep(pb.RunEscalationSweepRequest(), timeout=60)
+        clock.set(cst("2026-03-03T09:00"))  # a quarter of the time used
+        assert (_sweep(stub).warned, _sweep(stub).escalations) == (0, 0)
+        clock.set(cst("2026-03-05T12:00"))  # most of it used, the deadline not reached
+        swept = _sweep(stub)
         assert (swept.warned, swept.escalations) == (1, 0)
-        assert stub.RunEscalationSweep(pb.RunEscalationSweepRequest(), timeout=60).warned == 0
-        actions = [
-            e.action
-            for e in stub.ListComplaintEvents(pb.ListComplaintEventsRequest(id=filed.id), timeout=10).events
-        ]
-        assert actions == ["file", "warn"]
+        assert _sweep(stub).warned == 0
+        assert not _get(stub, filed.id).overdue
+        clock.set(end_of("2026-03-05") + datetime.timedelta(seconds=1))
+        assert _sweep(stub).escalations == 1
+        overdue = _get(stub, filed.id)
+        assert (overdue.overdue, overdue.escalation_level, overdue.escalated_to) == (True, 1, "owner")
+        assert overdue.state == pb.ESCALATED
+        assert _actions(stub, filed.id) == ["file", "warn", "escalate_to_owner", "escalate"]
 
 
-def test_a_year_without_data_is_estimated_until_an_administrator_sets_it(pack):
+def test_a_year_without_data_is_estimated_until_an_administrator_sets_it(tmp_path, db_url, clock):
+    pack = Pack(tmp_path, db_url, calendar_source=library_without(2027))
+    clock.set(cst("2026-11-20T09:00"))  # a Friday; 30 working days later is in 2027
     with pack.classification(), pack.complaints() as (service, stub):
-        # The longest deadline the policy allows, from today, reaches into a year the
-        # library may not know yet (2027 as these lines are written).
         with grpc.insecure_channel(f"127.0.0.1:{service.settings.grpc_port('complaints')}") as channel:
-            long_deadline = default_source("complaint-policy").replace(
+            thirty_days = default_source("complaint-policy").replace(
                 "  - id: default_deadline",
                 "  - id: other_thirty_days\n    priority: 10\n    when: {category: other}\n    then:\n      - set_deadline: {working_days: 30}\n  - id: default_deadline",
             )
             rule_sets_pb2_grpc.RuleSetAdminStub(channel).PublishRuleSet(
                 rules_pb.PublishRuleSetRequest(
-                    source=long_deadline, author="analyst", comment="other: 30 days"
+                    source=thirty_days, author="analyst", comment="other: 30 days"
                 ),
                 timeout=10,
             )
+        assert stub.GetCalendarYear(pb.GetCalendarYearRequest(year=2027), timeout=10).source == "fallback"
         filed = stub.FileComplaint(complaint("k-2027", category="other"), timeout=10).complaint
-        estimated_due = filed.deadline_at.ToDatetime(tzinfo=datetime.UTC)
-        year = (estimated_due - datetime.timedelta(hours=1)).astimezone(CHINA).year
-        if stub.GetCalendarYear(pb.GetCalendarYearRequest(year=year), timeout=10).source != "fallback":
-            pytest.skip(f"the calendar library already knows {year}; the calendar tests cover the fallback")
-        assert filed.deadline_estimated
-        first_weekday = next(
-            day
-            for day in (datetime.date(year, 1, 1) + datetime.timedelta(days=n) for n in range(7))
-            if day.weekday() < 5
-        )
+        # 23 Nov - 31 Dec 2026 hold 29 working days; Friday 1 Jan 2027 is guessed a working day.
+        assert (_due(filed), filed.deadline_estimated) == (end_of("2027-01-01"), True)
+
         reply = stub.SetCalendarYear(
-            pb.SetCalendarYearRequest(
-                year=year, holidays=[first_weekday.isoformat()], make_up_workdays=[], actor="admin"
-            ),
+            pb.SetCalendarYearRequest(year=2027, holidays=["2027-01-01"], make_up_workdays=[], actor="admin"),
             timeout=10,
         )
+
         assert (reply.calendar.source, reply.deadlines_recomputed) == ("admin", 1)
-        fixed = stub.GetComplaint(pb.GetComplaintRequest(id=filed.id), timeout=10).complaint
-        exact_due = fixed.deadline_at.ToDatetime(tzinfo=datetime.UTC)
-        assert not fixed.deadline_estimated
-        assert exact_due - estimated_due in (
-            datetime.timedelta(days=1),
-            datetime.timedelta(days=3),
-        )  # one more day off
-        events = [
-            e.action
-            for e in stub.ListComplaintEvents(pb.ListComplaintEventsRequest(id=filed.id), timeout=10).events
-        ]
-        assert events == ["file", "deadline_recomputed"]
+        assert list(reply.calendar.holidays) == ["2027-01-01"]
+        fixed = _get(stub, filed.id)
+        assert (_due(fixed), fixed.deadline_estimated) == (end_of("2027-01-04"), False)
+        assert _actions(stub, filed.id) == ["file", "deadline_recomputed"]
         known = stub.GetCalendarYear(pb.GetCalendarYearRequest(year=2025), timeout=10)
         assert (
             known.source == "library"
@@ -122,43 +126,37 @@ def test_a_year_without_data_is_estimated_until_an_administrator_sets_it(pack):
         )
         with pytest.raises(grpc.RpcError) as bad:
             stub.SetCalendarYear(
-                pb.SetCalendarYearRequest(year=2028, holidays=["2028-01-08", "nope"], actor="a"), timeout=10
+                pb.SetCalendarYearRequest(year=2028, holidays=["2028-01-10", "nope"], actor="a"), timeout=10
             )
         assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert set(field_violations(bad.value)) == {"holidays"}
+        assert stub.GetCalendarYear(pb.GetCalendarYearRequest(year=2028), timeout=10).source == "fallback"
 
 
-def test_waiting_on_the_retailer_pauses_the_clock(pack):
-    with pack.classification(), pack.complaints() as (service, stub):
+def test_waiting_on_the_retailer_pauses_the_clock(pack, clock):
+    clock.set(MONDAY)
+    with pack.classification(), pack.complaints() as (_, stub):
         filed = stub.FileComplaint(complaint("k-pause"), timeout=10).complaint
-        stub.ChangeComplaintState(
-            pb.ChangeComplaintStateRequest(id=filed.id, action=pb.ACCEPT, actor="s"), timeout=10
-        )
-        stub.ChangeComplaintState(
-            pb.ChangeComplaintStateRequest(id=filed.id, action=pb.WAIT_ON_RETAILER, actor="s"), timeout=10
-        )
-        table = ComplaintRow.__table__
-        use_cases = service.runtime.use_cases
-        paused_since = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=7)
-        with service.runtime.engine.begin() as connection:  # as if the wait began a week ago
-            connection.execute(sa.update(table).where(table.c.id == filed.id).values(paused_at=paused_since))
-        waited, _ = use_cases.calendar.working_days_between(
-            paused_since.astimezone(datetime.timezone(datetime.timedelta(hours=8))).date(),
-            datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8))).date(),
-        )
+        for action in (pb.ACCEPT, pb.WAIT_ON_RETAILER):
+            stub.ChangeComplaintState(
+                pb.ChangeComplaintStateRequest(id=filed.id, action=action, actor="s"), timeout=10
+            )
+        clock.advance(datetime.timedelta(days=7))  # waited 3-6 and 9 March: 5 working days
         resumed = stub.ChangeComplaintState(
             pb.ChangeComplaintStateRequest(id=filed.id, action=pb.RESUME, actor="s"), timeout=10
         ).complaint
-        expected = use_cases.calendar.extend(filed.deadline_at.ToDatetime(tzinfo=datetime.UTC), waited).due_at
-        assert waited >= 4
-        assert resumed.deadline_at.ToDatetime(tzinfo=datetime.UTC) == expected
+        assert _due(filed) == end_of("2026-03-05")
+        assert _due(resumed) == end_of("2026-03-12")
+        assert _sweep(stub).escalations == 0  # past the first deadline, not past the moved one
 
 
-def test_complaint_metrics(pack):
+def test_complaint_metrics(pack, clock):
+    clock.set(MONDAY)
     with pack.classification(), pack.complaints() as (service, stub):
-        stub.FileComplaint(complaint("k-m1", received_at=stamp(LONG_AGO)), timeout=10)
+        stub.FileComplaint(complaint("k-m1"), timeout=10)
+        clock.advance(THIRTY_DAYS_ON)
         stub.FileComplaint(complaint("k-m2", category="price"), timeout=10)
-        stub.RunEscalationSweep(pb.RunEscalationSweepRequest(), timeout=60)
+        _sweep(stub)
         port = service.settings.http_port("complaints")
         text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     assert 'complaints_open{category="price",state="received"} 1.0' in text
