@@ -7,29 +7,35 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from retailcare.classification.v1 import classification_pb2
 from retailcare.complaints.v1 import complaints_pb2
+from retailcare.evaluation.v1 import evaluation_pb2
 from retailcare.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from retailcare.rules.v1 import rule_sets_pb2
 
 from gateway import permissions
 from gateway.access import interceptors
-from gateway.composed import Composer
+from gateway.composed import Composer, FanOut
 from gateway.downstream import Downstream, open_downstream
 from gateway.relay import relay_handler
 from gateway.rule_sets import RuleSetRouter
 from gateway.servicer import GatewayServicer
-from services.common.rules.catalogue import kinds_by_service
+from services.classification.client import ClassificationClient
 from services.common.server import Runtime, ServiceDefinition
+from services.complaints.client import ComplaintsClient
+from services.composition import PACK
+from services.evaluation.client import EvaluationClient
 
 GATEWAY = gateway_pb2.DESCRIPTOR.services_by_name["Gateway"]
 CLASSIFICATION = classification_pb2.DESCRIPTOR.services_by_name["ClassificationService"]
 COMPLAINTS = complaints_pb2.DESCRIPTOR.services_by_name["ComplaintsService"]
+EVALUATION = evaluation_pb2.DESCRIPTOR.services_by_name["EvaluationService"]
 RULE_SET_ADMIN = rule_sets_pb2.DESCRIPTOR.services_by_name["RuleSetAdmin"]
 CONTRACTS = {
     "classification": (CLASSIFICATION, RULE_SET_ADMIN),
     "complaints": (COMPLAINTS, RULE_SET_ADMIN),
-    "evaluation": (RULE_SET_ADMIN,),
+    "evaluation": (EVALUATION, RULE_SET_ADMIN),
 }
 READINESS_TIMEOUT_SECONDS = 1.0
+FAN_OUT_PER_WORKER = 4  # a profile makes four calls besides its own
 SERVING = health_pb2.HealthCheckResponse.SERVING
 
 
@@ -51,24 +57,29 @@ def all_serving(downstreams: list[Downstream]) -> bool:
 def register(server: grpc.Server, runtime: Runtime) -> list[str]:
     settings = runtime.settings
     downstreams = {name: open_downstream(name, settings, contracts) for name, contracts in CONTRACTS.items()}
-    for downstream in downstreams.values():
-        runtime.on_stop(downstream.channel.close)
-    classification, complaints = downstreams["classification"], downstreams["complaints"]
-    gateway_pb2_grpc.add_GatewayServicer_to_server(
-        GatewayServicer(Composer(classification, complaints)), server
-    )
-    owners = {name: downstreams[name] for name in kinds_by_service()}
-    server.add_generic_rpc_handlers(
-        (
-            relay_handler(
-                CLASSIFICATION, permissions.methods_of(CLASSIFICATION.full_name), _relay_to(classification)
-            ),
-            relay_handler(COMPLAINTS, permissions.methods_of(COMPLAINTS.full_name), _relay_to(complaints)),
-            RuleSetRouter(owners).handler(),
+    classification = ClassificationClient.from_settings(settings)
+    complaints = ComplaintsClient.from_settings(settings)
+    evaluation = EvaluationClient.from_settings(settings)
+    fan_out = FanOut(settings.max_workers * FAN_OUT_PER_WORKER)
+    for closeable in (*downstreams.values(), classification, complaints, evaluation, fan_out):
+        runtime.on_stop(closeable.close)
+    composer = Composer(classification, complaints, evaluation, fan_out)
+    gateway_pb2_grpc.add_GatewayServicer_to_server(GatewayServicer(composer), server)
+    catalogue = PACK.rule_set_catalogue()
+    owners = {name: downstreams[name] for name in catalogue.kinds_by_service()}
+    relays = [
+        relay_handler(contract, permissions.methods_of(contract.full_name), _relay_to(downstreams[name]))
+        for name, contract in (
+            ("classification", CLASSIFICATION),
+            ("complaints", COMPLAINTS),
+            ("evaluation", EVALUATION),
         )
-    )
+    ]
+    server.add_generic_rpc_handlers((*relays, RuleSetRouter(owners, catalogue.owner_of).handler()))
     runtime.readiness_checks.append(lambda: all_serving(list(downstreams.values())))
-    return [GATEWAY.full_name, CLASSIFICATION.full_name, COMPLAINTS.full_name, RULE_SET_ADMIN.full_name]
+    return [
+        contract.full_name for contract in (GATEWAY, CLASSIFICATION, COMPLAINTS, EVALUATION, RULE_SET_ADMIN)
+    ]
 
 
 definition = ServiceDefinition(name="gateway", register=register, interceptors=interceptors)

@@ -1,20 +1,27 @@
 """The gateway's composed calls: one round trip for the caller, the independent
-downstream calls made at once (gRPC futures), each with the caller's remaining deadline."""
+downstream calls made at once through the contracts' clients, each with the caller's
+remaining deadline and request id."""
 
 from __future__ import annotations
 
-import grpc
+import contextvars
+from concurrent.futures import Future, ThreadPoolExecutor
+
 from retailcare.classification.v1 import classification_pb2 as cpb
-from retailcare.classification.v1 import classification_pb2_grpc
 from retailcare.complaints.v1 import complaints_pb2 as kpb
-from retailcare.complaints.v1 import complaints_pb2_grpc
+from retailcare.evaluation.v1 import evaluation_pb2 as epb
 from retailcare.gateway.v1 import gateway_pb2 as pb
 
-from gateway.downstream import Downstream, DownstreamStatus, passed_on
+from services.classification.client import ClassificationClient
+from services.common.clients import DownstreamUnavailable
 from services.common.errors import InvalidArgument
+from services.complaints.client import ComplaintsClient
+from services.evaluation.client import EvaluationClient
 
 DEFAULT_OPEN_COMPLAINTS = 20
-MAX_OPEN_COMPLAINTS = 100
+DEFAULT_RECENT_VISITS = 10
+MAX_LISTED = 100
+PAGE_SIZE = 500
 OPEN_STATES = (
     kpb.RECEIVED,
     kpb.ACCEPTED,
@@ -25,16 +32,16 @@ OPEN_STATES = (
 )
 
 
-def _licence(licence_number: str) -> str:
-    if not licence_number.strip():
-        raise InvalidArgument([("licence_number", "is required")])
-    return licence_number
+def _limit(field: str, requested: int, default: int) -> int:
+    if requested < 0 or requested > MAX_LISTED:
+        raise InvalidArgument([(field, f"must be 0 (default) to {MAX_LISTED}")])
+    return requested or default
 
 
-def _complaints_limit(requested: int) -> int:
-    if requested < 0 or requested > MAX_OPEN_COMPLAINTS:
-        raise InvalidArgument([("open_complaints_limit", f"must be 0 (default) to {MAX_OPEN_COMPLAINTS}")])
-    return requested or DEFAULT_OPEN_COMPLAINTS
+def _required(field: str, value: str) -> str:
+    if not value.strip():
+        raise InvalidArgument([(field, "is required")])
+    return value
 
 
 def summary_of(classification: cpb.Classification) -> str:
@@ -61,69 +68,159 @@ def commitments_of(menu: cpb.GetServiceMenuResponse) -> list[pb.ServiceCommitmen
     ]
 
 
+class FanOut:
+    """Runs independent downstream calls at once, each in the calling request's context
+    (its deadline and request id)."""
+
+    def __init__(self, workers: int):
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="fan-out")
+
+    def submit(self, function, *args) -> Future:
+        return self._pool.submit(contextvars.copy_context().run, function, *args)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _missing(reply, part: str, call: Future):
+    """The call's answer, or None with ``part`` listed as missing when its service could
+    not be asked; any other failure is the composed call's failure."""
+    try:
+        return call.result()
+    except DownstreamUnavailable as failure:
+        reply.missing_parts.add(part=part, service=failure.service, reason=failure.message)
+        return None
+
+
 class Composer:
-    def __init__(self, classification: Downstream, complaints: Downstream):
+    def __init__(
+        self,
+        classification: ClassificationClient,
+        complaints: ComplaintsClient,
+        evaluation: EvaluationClient,
+        fan_out: FanOut,
+    ):
         self.classification = classification
         self.complaints = complaints
-        self._customers = classification_pb2_grpc.ClassificationServiceStub(classification.channel)
-        self._complaints = complaints_pb2_grpc.ComplaintsServiceStub(complaints.channel)
+        self.evaluation = evaluation
+        self.fan_out = fan_out
 
     def get_customer_profile(self, request: pb.GetCustomerProfileRequest) -> pb.GetCustomerProfileResponse:
-        licence = _licence(request.licence_number)
-        limit = _complaints_limit(request.open_complaints_limit)
-        by_licence = {"licence_number": licence}
-        customer = self._customers.GetCustomer.future(
-            cpb.GetCustomerRequest(**by_licence), **self.classification.call_options()
+        licence = _required("licence_number", request.licence_number)
+        complaints_limit = _limit(
+            "open_complaints_limit", request.open_complaints_limit, DEFAULT_OPEN_COMPLAINTS
         )
-        explanation = self._customers.ExplainClassification.future(
-            cpb.ExplainClassificationRequest(**by_licence), **self.classification.call_options()
+        visits_limit = _limit("recent_visits_limit", request.recent_visits_limit, DEFAULT_RECENT_VISITS)
+        open_complaints = kpb.ListComplaintsRequest(
+            filter=kpb.ComplaintFilter(licence_number=licence, states=OPEN_STATES), page_size=complaints_limit
         )
-        menu = self._customers.GetServiceMenu.future(
-            cpb.GetServiceMenuRequest(**by_licence), **self.classification.call_options()
+        explanation = self.fan_out.submit(self.classification.explain_classification, licence)
+        menu = self.fan_out.submit(self.classification.get_service_menu, licence)
+        complaints = self.fan_out.submit(self.complaints.list_complaints, open_complaints)
+        visits = self.fan_out.submit(
+            self.evaluation.list_visit_cards, epb.ListVisitCardsRequest(licence_number=licence)
         )
-        complaints = self._complaints.ListComplaints.future(
-            kpb.ListComplaintsRequest(
-                filter=kpb.ComplaintFilter(licence_number=licence, states=OPEN_STATES), page_size=limit
-            ),
-            **self.complaints.call_options(),
-        )
-        reply = pb.GetCustomerProfileResponse()
         try:
-            with passed_on(self.classification, "GetCustomer"):
-                reply.customer.CopyFrom(customer.result().customer)
-            with passed_on(self.classification, "ExplainClassification"):
-                explained = explanation.result()
-            with passed_on(self.classification, "GetServiceMenu"):
-                reply.service_menu.extend(commitments_of(menu.result()))
-        except DownstreamStatus:
-            for call in (explanation, menu, complaints):
+            customer = self.classification.get_customer(licence).customer
+            explained, served = explanation.result(), menu.result()
+        except Exception:
+            for call in (explanation, menu, complaints, visits):
                 call.cancel()
             raise
+        reply = pb.GetCustomerProfileResponse(customer=customer, service_menu=commitments_of(served))
         reply.explanation.summary = summary_of(explained.classification)
         reply.explanation.reasons.extend(explained.reasons)
-        self._add_open_complaints(reply, complaints)
+        page = _missing(reply, "open_complaints", complaints)
+        if page is not None:
+            reply.open_complaints.extend(sorted(page.complaints, key=_deadline))
+            reply.more_open_complaints = bool(page.next_page_token)
+        cards = _missing(reply, "recent_visits", visits)
+        if cards is not None:
+            newest_first = sorted(cards.cards, key=_visited, reverse=True)
+            reply.recent_visits.extend(newest_first[:visits_limit])
         return reply
 
-    def _add_open_complaints(self, reply: pb.GetCustomerProfileResponse, call: grpc.Future) -> None:
-        try:
-            with passed_on(self.complaints, "ListComplaints"):
-                page = call.result()
-        except DownstreamStatus as failure:
-            if not failure.unavailable:
-                raise
-            reply.missing_parts.add(
-                part="open_complaints", service=self.complaints.name, reason=failure.message
-            )
-            return
-        soonest_first = sorted(page.complaints, key=lambda c: (c.deadline_at.seconds, c.deadline_at.nanos))
-        reply.open_complaints.extend(soonest_first)
-        reply.more_open_complaints = bool(page.next_page_token)
-
     def file_complaint(self, request: kpb.FileComplaintRequest) -> kpb.FileComplaintResponse:
-        licence = _licence(request.licence_number)
-        with passed_on(self.classification, "GetCustomer"):
-            self._customers.GetCustomer(
-                cpb.GetCustomerRequest(licence_number=licence), **self.classification.call_options()
+        self.classification.get_customer(_required("licence_number", request.licence_number))
+        return self.complaints.file_complaint(request)
+
+    def get_team_overview(self, request: pb.GetTeamOverviewRequest) -> pb.GetTeamOverviewResponse:
+        team_id = _required("team_id", request.team_id)
+        period_id = _required("period_id", request.period_id)
+        customers = self.fan_out.submit(self._star_levels, team_id)
+        complaints = self.fan_out.submit(self._open_and_overdue, team_id)
+        team = self.fan_out.submit(self.evaluation.get_team, team_id)
+        try:
+            overview = self.evaluation.get_team_overview(team_id, period_id)
+            members = team.result().members
+            cards = [
+                self.fan_out.submit(
+                    self.evaluation.list_visit_cards,
+                    epb.ListVisitCardsRequest(staff_id=member.staff_id, period_id=period_id),
+                )
+                for member in members
+            ]
+            visit_cards = [card for call in cards for card in call.result().cards]
+        except Exception:
+            for call in (customers, complaints, team):
+                call.cancel()
+            raise
+        reply = pb.GetTeamOverviewResponse(
+            team=overview.team,
+            period=overview.period,
+            team_result=overview.team_result if overview.HasField("team_result") else None,
+            member_results=overview.member_results,
+        )
+        reply.visits = len(visit_cards)
+        reply.visits_with_omissions = sum(1 for card in visit_cards if card.omissions)
+        reply.omissions = sum(len(card.omissions) for card in visit_cards)
+        by_star = _missing(reply, "customers_by_star_level", customers)
+        if by_star is not None:
+            reply.customers_by_star_level.extend(
+                pb.StarLevelCount(star_level=level, customers=count)
+                for level, count in sorted(by_star.items())
             )
-        with passed_on(self.complaints, "FileComplaint"):
-            return self._complaints.FileComplaint(request, **self.complaints.call_options())
+            reply.customers = sum(by_star.values())
+        counted = _missing(reply, "open_complaints", complaints)
+        if counted is not None:
+            reply.open_complaints, reply.overdue_complaints = counted
+        return reply
+
+    def _star_levels(self, team_id: str) -> dict[int, int]:
+        counts: dict[int, int] = {}
+        token = ""
+        while True:
+            page = self.classification.list_customers(
+                cpb.CustomerFilter(team_id=team_id), page_size=PAGE_SIZE, page_token=token
+            )
+            for customer in page.customers:
+                level = customer.classification.star_level
+                counts[level] = counts.get(level, 0) + 1
+            token = page.next_page_token
+            if not token:
+                return counts
+
+    def _open_and_overdue(self, team_id: str) -> tuple[int, int]:
+        open_count = overdue = 0
+        token = ""
+        while True:
+            page = self.complaints.list_complaints(
+                kpb.ListComplaintsRequest(
+                    filter=kpb.ComplaintFilter(team_id=team_id, states=OPEN_STATES),
+                    page_size=PAGE_SIZE,
+                    page_token=token,
+                )
+            )
+            open_count += len(page.complaints)
+            overdue += sum(1 for complaint in page.complaints if complaint.overdue)
+            token = page.next_page_token
+            if not token:
+                return open_count, overdue
+
+
+def _deadline(complaint: kpb.Complaint) -> tuple[int, int]:
+    return complaint.deadline_at.seconds, complaint.deadline_at.nanos
+
+
+def _visited(card: epb.VisitCard) -> tuple[int, int]:
+    return card.visited_at.seconds, card.visited_at.nanos

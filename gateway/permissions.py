@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from retailcare.classification.v1 import classification_pb2
 from retailcare.complaints.v1 import complaints_pb2
+from retailcare.evaluation.v1 import evaluation_pb2
 from retailcare.gateway.v1 import gateway_pb2
 from retailcare.rules.v1 import rule_sets_pb2
 
@@ -17,6 +18,7 @@ from services.common.auth import ROLES
 GATEWAY = gateway_pb2.DESCRIPTOR.services_by_name["Gateway"].full_name
 CLASSIFICATION = classification_pb2.DESCRIPTOR.services_by_name["ClassificationService"].full_name
 COMPLAINTS = complaints_pb2.DESCRIPTOR.services_by_name["ComplaintsService"].full_name
+EVALUATION = evaluation_pb2.DESCRIPTOR.services_by_name["EvaluationService"].full_name
 RULE_SET_ADMIN = rule_sets_pb2.DESCRIPTOR.services_by_name["RuleSetAdmin"].full_name
 REFLECTION = "grpc.reflection.v1alpha.ServerReflection"
 HEALTH = "grpc.health.v1.Health"
@@ -33,6 +35,7 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     GATEWAY: {
         "GetCustomerProfile": READ,
         "FileComplaint": BUSINESS,
+        "GetTeamOverview": READ,
     },
     CLASSIFICATION: {
         "CreateCustomer": BUSINESS,
@@ -65,6 +68,31 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
         "GetCalendarYear": READ,
         "SetCalendarYear": (),
     },
+    EVALUATION: {
+        "UpsertStaff": BUSINESS,
+        "GetStaff": READ,
+        "UpsertTeam": BUSINESS,
+        "AssignTeamMember": BUSINESS,
+        "GetTeam": READ,
+        "CreatePeriod": BUSINESS,
+        "GetPeriod": READ,
+        "PublishPeriod": (),
+        "RecordVisitCard": BUSINESS,
+        "ListVisitCards": READ,
+        "CheckVisitCards": (),
+        "SubmitRating": BUSINESS,
+        "ListRatings": READ,
+        "RecordActuals": BUSINESS,
+        "ImportActuals": BUSINESS,
+        "SetTeamGoal": BUSINESS,
+        "RunPeriodEvaluation": BUSINESS,
+        "ListPeriodResults": READ,
+        "GetTeamOverview": READ,
+        "ExportPeriodResults": READ,
+        "GetImprovementPlan": READ,
+        "AdvanceImprovementPlan": BUSINESS,
+        "ListImprovementPlans": READ,
+    },
     RULE_SET_ADMIN: {
         "ListRuleSets": (ANALYST, OPS),
         "GetRuleSetVersion": (ANALYST, OPS),
@@ -73,6 +101,7 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
         "PublishRuleSet": (ANALYST,),
         "ActivateRuleSetVersion": (ANALYST,),
         "ListRuleSetVersions": (ANALYST, OPS),
+        "ListRuleSetAudit": (ANALYST, OPS),
         "DiffRuleSetVersions": (ANALYST, OPS),
     },
     REFLECTION: {"ServerReflectionInfo": EVERYONE},

@@ -1,7 +1,7 @@
 """Relays: the gateway serves a service's own contract by forwarding each call to it.
 
-The request is checked against its message type at the gateway (a malformed request is
-INVALID_ARGUMENT and never reaches a service), then forwarded as the bytes received;
+The request is checked against its message type and the contract limits at the gateway (a
+malformed request is INVALID_ARGUMENT and never reaches a service), then forwarded as the bytes received;
 the reply comes back as the bytes sent. The downstream call carries the caller's
 remaining deadline (clamped) and request id; the downstream status comes back with its
 code and details intact, and a service that cannot be asked is UNAVAILABLE naming it."""
@@ -15,6 +15,7 @@ from google.protobuf import descriptor, message_factory
 from google.protobuf.message import DecodeError
 
 from gateway.downstream import Downstream, passed_on
+from services.common import limits
 from services.common.errors import InvalidArgument
 
 Route = Callable[[object], Downstream]  # parsed request -> where it goes
@@ -25,11 +26,13 @@ def _parser(method: descriptor.MethodDescriptor):
 
     def parse(raw: bytes):
         try:
-            return message_class.FromString(raw)
+            request = message_class.FromString(raw)
         except DecodeError:
             raise InvalidArgument(
                 [("request", f"not a valid {method.input_type.full_name} message")]
             ) from None
+        limits.check(request)
+        return request
 
     return parse
 

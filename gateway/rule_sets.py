@@ -4,7 +4,7 @@ analysts and the CLI need a single address. ListRuleSets asks every owner at onc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import grpc
 from retailcare.rules.v1 import rule_sets_pb2 as pb
@@ -13,7 +13,6 @@ from gateway.downstream import Downstream, passed_on
 from gateway.permissions import methods_of
 from gateway.relay import relay_handler
 from services.common.errors import InvalidArgument
-from services.common.rules.catalogue import owner_of
 from services.common.rules.document import load_yaml
 
 SERVICE = pb.DESCRIPTOR.services_by_name["RuleSetAdmin"]
@@ -41,15 +40,16 @@ def rule_set_named(request) -> tuple[str, str]:
 
 
 class RuleSetRouter:
-    def __init__(self, owners: Mapping[str, Downstream]):
+    def __init__(self, owners: Mapping[str, Downstream], owner_of: Callable[[str], str | None]):
         self.owners = dict(owners)
+        self.owner_of = owner_of
 
     def route(self, request) -> Downstream:
         field, name = rule_set_named(request)
         if not name:
             why = "is required" if field == "rule_set" else "names no rule set (its 'name' key)"
             raise InvalidArgument([(field, why)])
-        owner = owner_of(name)
+        owner = self.owner_of(name)
         if owner is None or owner not in self.owners:
             raise InvalidArgument([(field, f"no service owns a rule set named {name!r}")])
         return self.owners[owner]

@@ -14,3 +14,6 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
 
     def FileComplaint(self, request, context):
         return self.composer.file_complaint(request)
+
+    def GetTeamOverview(self, request, context):
+        return self.composer.get_team_overview(request)

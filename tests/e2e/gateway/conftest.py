@@ -10,6 +10,7 @@ from retailcare.classification.v1 import classification_pb2 as cpb
 from retailcare.classification.v1 import classification_pb2_grpc
 from retailcare.complaints.v1 import complaints_pb2 as kpb
 from retailcare.complaints.v1 import complaints_pb2_grpc
+from retailcare.evaluation.v1 import evaluation_pb2_grpc
 from retailcare.gateway.v1 import gateway_pb2_grpc
 from retailcare.rules.v1 import rule_sets_pb2_grpc
 
@@ -38,6 +39,7 @@ class Stubs:
         self.gateway = gateway_pb2_grpc.GatewayStub(channel)
         self.classification = classification_pb2_grpc.ClassificationServiceStub(channel)
         self.complaints = complaints_pb2_grpc.ComplaintsServiceStub(channel)
+        self.evaluation = evaluation_pb2_grpc.EvaluationServiceStub(channel)
         self.rules = rule_sets_pb2_grpc.RuleSetAdminStub(channel)
 
     def __call__(self, method, request, timeout: float = 10):

@@ -97,7 +97,7 @@ def test_health_needs_no_token(channel):
 
 
 def _started(method: str) -> float:
-    labels = {"grpc_type": "UNARY", "grpc_service": permissions.CLASSIFICATION, "grpc_method": method}
+    labels = {"grpc_type": "unary", "grpc_service": permissions.CLASSIFICATION, "grpc_method": method}
     return REGISTRY.get_sample_value("grpc_server_started_total", labels) or 0.0
 
 

@@ -4,11 +4,13 @@ import pathlib
 
 import grpc
 import pytest
+from prometheus_client import REGISTRY
 from retailcare.classification.v1 import classification_pb2 as cpb
 from retailcare.complaints.v1 import complaints_pb2 as kpb
 from retailcare.gateway.v1 import gateway_pb2 as pb
 from retailcare.rules.v1 import rule_sets_pb2 as rpb
 
+from services.common import metrics
 from services.common.errors import field_violations
 from tests.e2e.gateway.conftest import complaint, customer
 
@@ -125,3 +127,17 @@ def test_rule_sets_are_administered_at_the_owner_through_one_address(pack):
     with pytest.raises(grpc.RpcError) as nameless:
         analyst(analyst.rules.ValidateRuleSet, rpb.ValidateRuleSetRequest(source="rules: []"))
     assert "source" in field_violations(nameless.value)
+
+
+def _client_handled(service: str, method: str) -> float:
+    unary = metrics.GRPC_TYPES[(False, False)]
+    labels = {"grpc_type": unary, "grpc_service": service, "grpc_method": method, "grpc_code": "OK"}
+    return REGISTRY.get_sample_value("grpc_client_handled_total", labels) or 0.0
+
+
+def test_downstream_calls_are_counted_per_method_as_client_metrics(service):
+    explain = ("retailcare.classification.v1.ClassificationService", "ExplainClassification")
+    listing = ("retailcare.complaints.v1.ComplaintsService", "ListComplaints")
+    before = [_client_handled(*explain), _client_handled(*listing)]
+    service(service.gateway.GetCustomerProfile, pb.GetCustomerProfileRequest(licence_number=LICENCE))
+    assert [_client_handled(*explain), _client_handled(*listing)] == [before[0] + 1, before[1] + 1]

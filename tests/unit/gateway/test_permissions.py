@@ -45,5 +45,5 @@ def test_each_role_has_its_kind_of_work():
     assert {"PublishRuleSet", "ActivateRuleSetVersion", "DryRunRuleSet", "PreviewRuleSetImpact"} <= methods(
         "analyst"
     )
-    assert all(m.startswith(("Get", "List", "Diff", "Explain", "Server")) for m in methods("ops"))
+    assert all(m.startswith(("Get", "List", "Diff", "Explain", "Export", "Server")) for m in methods("ops"))
     assert set(ROLES) == {"service", "analyst", "ops", "admin"}

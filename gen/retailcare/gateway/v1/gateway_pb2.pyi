@@ -9,6 +9,9 @@ for which role may call what):
   retailcare.classification.v1.ClassificationService  -> classification
   retailcare.complaints.v1.ComplaintsService           -> complaints (FileComplaint goes
                                                           through Gateway.FileComplaint)
+  retailcare.evaluation.v1.EvaluationService           -> evaluation (visit cards with
+                                                          RecordVisitCard, period runs with
+                                                          RunPeriodEvaluation, ...)
   retailcare.rules.v1.RuleSetAdmin                     -> the service that owns the rule
                                                           set named in the request
 Every call needs `authorization: Bearer <token>` metadata; health needs none.
@@ -21,6 +24,7 @@ from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
 from retailcare.classification.v1 import classification_pb2 as _classification_pb2
 from retailcare.complaints.v1 import complaints_pb2 as _complaints_pb2
+from retailcare.evaluation.v1 import evaluation_pb2 as _evaluation_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -38,18 +42,22 @@ class GetCustomerProfileRequest(_message.Message):
 
     LICENCE_NUMBER_FIELD_NUMBER: _builtins.int
     OPEN_COMPLAINTS_LIMIT_FIELD_NUMBER: _builtins.int
+    RECENT_VISITS_LIMIT_FIELD_NUMBER: _builtins.int
     licence_number: _builtins.str
     open_complaints_limit: _builtins.int
     """default 20, at most 100"""
+    recent_visits_limit: _builtins.int
+    """default 10, at most 100"""
     def __init__(
         self,
         *,
         licence_number: _builtins.str = ...,
         open_complaints_limit: _builtins.int = ...,
+        recent_visits_limit: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["licence_number", b"licence_number", "open_complaints_limit", b"open_complaints_limit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["licence_number", b"licence_number", "open_complaints_limit", b"open_complaints_limit", "recent_visits_limit", b"recent_visits_limit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -180,6 +188,7 @@ class GetCustomerProfileResponse(_message.Message):
     OPEN_COMPLAINTS_FIELD_NUMBER: _builtins.int
     MORE_OPEN_COMPLAINTS_FIELD_NUMBER: _builtins.int
     MISSING_PARTS_FIELD_NUMBER: _builtins.int
+    RECENT_VISITS_FIELD_NUMBER: _builtins.int
     more_open_complaints: _builtins.bool
     """more than open_complaints_limit are open"""
     @_builtins.property
@@ -196,7 +205,13 @@ class GetCustomerProfileResponse(_message.Message):
 
     @_builtins.property
     def missing_parts(self) -> _containers.RepeatedCompositeFieldContainer[Global___MissingPart]:
-        """Parts that may be missing: open_complaints (complaints)."""
+        """Parts that may be missing: open_complaints (complaints), recent_visits (evaluation)."""
+
+    @_builtins.property
+    def recent_visits(self) -> _containers.RepeatedCompositeFieldContainer[_evaluation_pb2.VisitCard]:
+        """The customer's latest visit cards, newest first, each with the omissions found
+        when it was checked against the service menu.
+        """
 
     def __init__(
         self,
@@ -207,11 +222,126 @@ class GetCustomerProfileResponse(_message.Message):
         open_complaints: _abc.Iterable[_complaints_pb2.Complaint] | None = ...,
         more_open_complaints: _builtins.bool = ...,
         missing_parts: _abc.Iterable[Global___MissingPart] | None = ...,
+        recent_visits: _abc.Iterable[_evaluation_pb2.VisitCard] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "explanation", b"explanation"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "explanation", b"explanation", "missing_parts", b"missing_parts", "more_open_complaints", b"more_open_complaints", "open_complaints", b"open_complaints", "service_menu", b"service_menu"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "explanation", b"explanation", "missing_parts", b"missing_parts", "more_open_complaints", b"more_open_complaints", "open_complaints", b"open_complaints", "recent_visits", b"recent_visits", "service_menu", b"service_menu"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetCustomerProfileResponse: _TypeAlias = GetCustomerProfileResponse  # noqa: Y015
+
+@_typing.final
+class GetTeamOverviewRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    PERIOD_ID_FIELD_NUMBER: _builtins.int
+    team_id: _builtins.str
+    period_id: _builtins.str
+    """e.g. 2026-11"""
+    def __init__(
+        self,
+        *,
+        team_id: _builtins.str = ...,
+        period_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["period_id", b"period_id", "team_id", b"team_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetTeamOverviewRequest: _TypeAlias = GetTeamOverviewRequest  # noqa: Y015
+
+@_typing.final
+class StarLevelCount(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STAR_LEVEL_FIELD_NUMBER: _builtins.int
+    CUSTOMERS_FIELD_NUMBER: _builtins.int
+    star_level: _builtins.int
+    customers: _builtins.int
+    def __init__(
+        self,
+        *,
+        star_level: _builtins.int = ...,
+        customers: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customers", b"customers", "star_level", b"star_level"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StarLevelCount: _TypeAlias = StarLevelCount  # noqa: Y015
+
+@_typing.final
+class GetTeamOverviewResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEAM_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    CUSTOMERS_BY_STAR_LEVEL_FIELD_NUMBER: _builtins.int
+    CUSTOMERS_FIELD_NUMBER: _builtins.int
+    VISITS_FIELD_NUMBER: _builtins.int
+    VISITS_WITH_OMISSIONS_FIELD_NUMBER: _builtins.int
+    OMISSIONS_FIELD_NUMBER: _builtins.int
+    OPEN_COMPLAINTS_FIELD_NUMBER: _builtins.int
+    OVERDUE_COMPLAINTS_FIELD_NUMBER: _builtins.int
+    TEAM_RESULT_FIELD_NUMBER: _builtins.int
+    MEMBER_RESULTS_FIELD_NUMBER: _builtins.int
+    MISSING_PARTS_FIELD_NUMBER: _builtins.int
+    customers: _builtins.int
+    visits: _builtins.int
+    """Visit cards of the team's members in the period (corrections counted once)."""
+    visits_with_omissions: _builtins.int
+    omissions: _builtins.int
+    open_complaints: _builtins.int
+    """not yet resolved"""
+    overdue_complaints: _builtins.int
+    """of those, past their deadline"""
+    @_builtins.property
+    def team(self) -> _evaluation_pb2.Team: ...
+    @_builtins.property
+    def period(self) -> _evaluation_pb2.Period: ...
+    @_builtins.property
+    def customers_by_star_level(self) -> _containers.RepeatedCompositeFieldContainer[Global___StarLevelCount]:
+        """Active customers of the team's market zones, by star level (ascending)."""
+
+    @_builtins.property
+    def team_result(self) -> _evaluation_pb2.Result:
+        """The latest run's results (empty before the period's first run)."""
+
+    @_builtins.property
+    def member_results(self) -> _containers.RepeatedCompositeFieldContainer[_evaluation_pb2.Result]: ...
+    @_builtins.property
+    def missing_parts(self) -> _containers.RepeatedCompositeFieldContainer[Global___MissingPart]:
+        """Parts that may be missing: customers_by_star_level (classification),
+        open_complaints (complaints).
+        """
+
+    def __init__(
+        self,
+        *,
+        team: _evaluation_pb2.Team | None = ...,
+        period: _evaluation_pb2.Period | None = ...,
+        customers_by_star_level: _abc.Iterable[Global___StarLevelCount] | None = ...,
+        customers: _builtins.int = ...,
+        visits: _builtins.int = ...,
+        visits_with_omissions: _builtins.int = ...,
+        omissions: _builtins.int = ...,
+        open_complaints: _builtins.int = ...,
+        overdue_complaints: _builtins.int = ...,
+        team_result: _evaluation_pb2.Result | None = ...,
+        member_results: _abc.Iterable[_evaluation_pb2.Result] | None = ...,
+        missing_parts: _abc.Iterable[Global___MissingPart] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["period", b"period", "team", b"team", "team_result", b"team_result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customers", b"customers", "customers_by_star_level", b"customers_by_star_level", "member_results", b"member_results", "missing_parts", b"missing_parts", "omissions", b"omissions", "open_complaints", b"open_complaints", "overdue_complaints", b"overdue_complaints", "period", b"period", "team", b"team", "team_result", b"team_result", "visits", b"visits", "visits_with_omissions", b"visits_with_omissions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetTeamOverviewResponse: _TypeAlias = GetTeamOverviewResponse  # noqa: Y015

@@ -45,6 +45,11 @@ class GatewayStub:
                 request_serializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.FileComplaintRequest.SerializeToString,
                 response_deserializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.FileComplaintResponse.FromString,
                 _registered_method=True)
+        self.GetTeamOverview = channel.unary_unary(
+                '/retailcare.gateway.v1.Gateway/GetTeamOverview',
+                request_serializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetTeamOverviewRequest.SerializeToString,
+                response_deserializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetTeamOverviewResponse.FromString,
+                _registered_method=True)
 
 
 class GatewayServicer:
@@ -55,7 +60,8 @@ class GatewayServicer:
         customer, its classification, the explanation and the service menu: without it the
         call fails with UNAVAILABLE naming classification. The open complaints come from
         complaints: when complaints cannot be asked they are left out and listed in
-        missing_parts instead. An unknown customer is NOT_FOUND.
+        missing_parts instead; so are the recent visit cards when evaluation cannot be
+        asked. An unknown customer is NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -66,6 +72,18 @@ class GatewayServicer:
         first (NOT_FOUND when unknown, UNAVAILABLE naming classification when it cannot be
         asked; nothing is filed then), then the complaint is filed with complaints. A retried
         call with the same idempotency_key returns the first call's complaint.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTeamOverview(self, request, context):
+        """A team at a glance for a period: its customers by star level (classification), the
+        visit cards of its members in the period with their omissions and its latest period
+        results (evaluation), its complaints open and overdue (complaints). Evaluation
+        answers the team itself: without it the call is UNAVAILABLE naming evaluation; an
+        unknown team or period is NOT_FOUND. When classification or complaints cannot be
+        asked, their parts are left out and listed in missing_parts.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -83,6 +101,11 @@ def add_GatewayServicer_to_server(servicer, server):
                     servicer.FileComplaint,
                     request_deserializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.FileComplaintRequest.FromString,
                     response_serializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.FileComplaintResponse.SerializeToString,
+            ),
+            'GetTeamOverview': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTeamOverview,
+                    request_deserializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetTeamOverviewRequest.FromString,
+                    response_serializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetTeamOverviewResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -139,6 +162,33 @@ class Gateway:
             '/retailcare.gateway.v1.Gateway/FileComplaint',
             retailcare_dot_complaints_dot_v1_dot_complaints__pb2.FileComplaintRequest.SerializeToString,
             retailcare_dot_complaints_dot_v1_dot_complaints__pb2.FileComplaintResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTeamOverview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.gateway.v1.Gateway/GetTeamOverview',
+            retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetTeamOverviewRequest.SerializeToString,
+            retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetTeamOverviewResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -9,6 +9,9 @@ for which role may call what):
   retailcare.classification.v1.ClassificationService  -> classification
   retailcare.complaints.v1.ComplaintsService           -> complaints (FileComplaint goes
                                                           through Gateway.FileComplaint)
+  retailcare.evaluation.v1.EvaluationService           -> evaluation (visit cards with
+                                                          RecordVisitCard, period runs with
+                                                          RunPeriodEvaluation, ...)
   retailcare.rules.v1.RuleSetAdmin                     -> the service that owns the rule
                                                           set named in the request
 Every call needs `authorization: Bearer <token>` metadata; health needs none.
@@ -48,13 +51,22 @@ class GatewayStub:
     customer, its classification, the explanation and the service menu: without it the
     call fails with UNAVAILABLE naming classification. The open complaints come from
     complaints: when complaints cannot be asked they are left out and listed in
-    missing_parts instead. An unknown customer is NOT_FOUND.
+    missing_parts instead; so are the recent visit cards when evaluation cannot be
+    asked. An unknown customer is NOT_FOUND.
     """
     FileComplaint: _grpc.UnaryUnaryMultiCallable[_complaints_pb2.FileComplaintRequest, _complaints_pb2.FileComplaintResponse]
     """Files a complaint against a customer classification knows: the customer is checked
     first (NOT_FOUND when unknown, UNAVAILABLE naming classification when it cannot be
     asked; nothing is filed then), then the complaint is filed with complaints. A retried
     call with the same idempotency_key returns the first call's complaint.
+    """
+    GetTeamOverview: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.GetTeamOverviewRequest, _gateway_pb2.GetTeamOverviewResponse]
+    """A team at a glance for a period: its customers by star level (classification), the
+    visit cards of its members in the period with their omissions and its latest period
+    results (evaluation), its complaints open and overdue (complaints). Evaluation
+    answers the team itself: without it the call is UNAVAILABLE naming evaluation; an
+    unknown team or period is NOT_FOUND. When classification or complaints cannot be
+    asked, their parts are left out and listed in missing_parts.
     """
 
 @_typing.type_check_only
@@ -65,13 +77,22 @@ class GatewayAsyncStub(GatewayStub):
     customer, its classification, the explanation and the service menu: without it the
     call fails with UNAVAILABLE naming classification. The open complaints come from
     complaints: when complaints cannot be asked they are left out and listed in
-    missing_parts instead. An unknown customer is NOT_FOUND.
+    missing_parts instead; so are the recent visit cards when evaluation cannot be
+    asked. An unknown customer is NOT_FOUND.
     """
     FileComplaint: _aio.UnaryUnaryMultiCallable[_complaints_pb2.FileComplaintRequest, _complaints_pb2.FileComplaintResponse]  # type: ignore[assignment]
     """Files a complaint against a customer classification knows: the customer is checked
     first (NOT_FOUND when unknown, UNAVAILABLE naming classification when it cannot be
     asked; nothing is filed then), then the complaint is filed with complaints. A retried
     call with the same idempotency_key returns the first call's complaint.
+    """
+    GetTeamOverview: _aio.UnaryUnaryMultiCallable[_gateway_pb2.GetTeamOverviewRequest, _gateway_pb2.GetTeamOverviewResponse]  # type: ignore[assignment]
+    """A team at a glance for a period: its customers by star level (classification), the
+    visit cards of its members in the period with their omissions and its latest period
+    results (evaluation), its complaints open and overdue (complaints). Evaluation
+    answers the team itself: without it the call is UNAVAILABLE naming evaluation; an
+    unknown team or period is NOT_FOUND. When classification or complaints cannot be
+    asked, their parts are left out and listed in missing_parts.
     """
 
 class GatewayServicer(metaclass=_abc_1.ABCMeta):
@@ -85,7 +106,8 @@ class GatewayServicer(metaclass=_abc_1.ABCMeta):
         customer, its classification, the explanation and the service menu: without it the
         call fails with UNAVAILABLE naming classification. The open complaints come from
         complaints: when complaints cannot be asked they are left out and listed in
-        missing_parts instead. An unknown customer is NOT_FOUND.
+        missing_parts instead; so are the recent visit cards when evaluation cannot be
+        asked. An unknown customer is NOT_FOUND.
         """
 
     @_abc_1.abstractmethod
@@ -98,6 +120,20 @@ class GatewayServicer(metaclass=_abc_1.ABCMeta):
         first (NOT_FOUND when unknown, UNAVAILABLE naming classification when it cannot be
         asked; nothing is filed then), then the complaint is filed with complaints. A retried
         call with the same idempotency_key returns the first call's complaint.
+        """
+
+    @_abc_1.abstractmethod
+    def GetTeamOverview(
+        self,
+        request: _gateway_pb2.GetTeamOverviewRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gateway_pb2.GetTeamOverviewResponse, _abc.Awaitable[_gateway_pb2.GetTeamOverviewResponse]]:
+        """A team at a glance for a period: its customers by star level (classification), the
+        visit cards of its members in the period with their omissions and its latest period
+        results (evaluation), its complaints open and overdue (complaints). Evaluation
+        answers the team itself: without it the call is UNAVAILABLE naming evaluation; an
+        unknown team or period is NOT_FOUND. When classification or complaints cannot be
+        asked, their parts are left out and listed in missing_parts.
         """
 
 def add_GatewayServicer_to_server(servicer: GatewayServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
