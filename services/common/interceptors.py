@@ -24,11 +24,12 @@ current_context: contextvars.ContextVar[grpc.ServicerContext | None] = contextva
     "current_context", default=None
 )
 
-_KINDS = {
-    (False, False): ("UNARY", "unary_unary"),
-    (False, True): ("SERVER_STREAM", "unary_stream"),
-    (True, False): ("CLIENT_STREAM", "stream_unary"),
-    (True, True): ("BIDI_STREAM", "stream_stream"),
+# (request streaming, response streaming) -> the handler attribute holding the behaviour
+_ATTRIBUTES = {
+    (False, False): "unary_unary",
+    (False, True): "unary_stream",
+    (True, False): "stream_unary",
+    (True, True): "stream_stream",
 }
 
 
@@ -81,6 +82,11 @@ class _Call:
 
     def fail(self, error: BaseException) -> None:
         """Turns an exception into the call's status; always raises."""
+        if not self.context.is_active():
+            # The caller cancelled or ran out of time, and whatever the handler then hit
+            # (typically its request stream ending) is no error of ours: nobody is left
+            # to tell, so end quietly with the code that says what happened.
+            self.context.abort(self.gone_code(), "the caller went away")
         if isinstance(error, DomainError):
             self.context.abort_with_status(error.to_status())
         code = self.context.code()
@@ -94,10 +100,19 @@ class _Call:
         )
         self.context.abort_with_status(internal_status(error_id))
 
+    def gone_code(self) -> grpc.StatusCode:
+        """CANCELLED, or DEADLINE_EXCEEDED when the caller's deadline has passed."""
+        remaining = self.context.time_remaining()
+        if remaining is not None and remaining <= 0:
+            return grpc.StatusCode.DEADLINE_EXCEEDED
+        return grpc.StatusCode.CANCELLED
+
     def finish(self) -> None:
-        code = self.context.code() or grpc.StatusCode.OK
+        code = self.context.code()
+        if code is None:
+            code = grpc.StatusCode.OK if self.context.is_active() else self.gone_code()
         elapsed = time.perf_counter() - self.started
-        metrics.HANDLED.labels(*self.labels, code.name).inc()
+        metrics.HANDLED.labels(*self.labels, metrics.code_label(code)).inc()
         self.metrics.seconds.observe(elapsed)
         # Probes call health every few seconds; their lines would drown the rest.
         level = logging.DEBUG if self.labels[1] == "grpc.health.v1.Health" else logging.INFO
@@ -121,7 +136,7 @@ class ServerCallInterceptor(grpc.ServerInterceptor):
         if handler is None:
             return None
         streaming = (handler.request_streaming, handler.response_streaming)
-        grpc_type, attribute = _KINDS[streaming]
+        grpc_type, attribute = metrics.GRPC_TYPES[streaming], _ATTRIBUTES[streaming]
         behavior = getattr(handler, attribute)
         method = handler_call_details.method
         wrapped = (_wrap_streaming if handler.response_streaming else _wrap_unary)(

@@ -2,7 +2,11 @@
 go-grpc-prometheus does, so existing dashboards work unchanged."""
 
 import grpc
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Histogram, disable_created_metrics
+
+# Every counter and histogram would also get a ``*_created`` series (its start time), which
+# go-grpc-prometheus does not have and no dashboard reads.
+disable_created_metrics()
 
 _CALL = ["grpc_type", "grpc_service", "grpc_method"]
 

@@ -40,6 +40,13 @@ def _crash(request: bytes, context) -> bytes:
     raise RuntimeError("secret internal detail")
 
 
+def _ticks(request: bytes, context):
+    """A slow server stream: ``request`` ticks, 50 ms apart."""
+    for _ in range(int(request.decode() or "100")):
+        time.sleep(0.05)
+        yield b"tick"
+
+
 def _relay(request: bytes, context) -> bytes:
     """Calls ``method`` with ``payload`` at ``target`` through a ServiceClient, as a
     service calls another: the answer or the mapped failure is this call's outcome."""
@@ -69,6 +76,7 @@ def _register(server: grpc.Server, runtime) -> list[str]:
             "Relay": _relay,
         }.items()
     }
+    handlers["Ticks"] = grpc.unary_stream_rpc_method_handler(_ticks)
     server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, handlers)])
     return [SERVICE]
 

@@ -1,5 +1,6 @@
 """The common bootstrap through real channels: health, reflection, metrics, errors."""
 
+import hashlib
 import re
 import urllib.error
 import urllib.request
@@ -18,10 +19,10 @@ from tests.support.ports import free_port
 from tests.support.services import channel_to, running, settings_for
 
 
-def _reflected_services(channel) -> set[str]:
+def _reflected_services(channel, metadata=()) -> set[str]:
     stub = reflection_pb2_grpc.ServerReflectionStub(channel)
     request = reflection_pb2.ServerReflectionRequest(list_services="")
-    response = next(stub.ServerReflectionInfo(iter([request]), timeout=5))
+    response = next(stub.ServerReflectionInfo(iter([request]), timeout=5, metadata=metadata))
     return {s.name for s in response.list_services_response.service}
 
 
@@ -31,7 +32,7 @@ def _metrics(service: RunningService) -> str:
         return reply.read().decode()
 
 
-@pytest.mark.parametrize("name", ["classification", "complaints", "evaluation", "gateway"])
+@pytest.mark.parametrize("name", ["classification", "complaints", "evaluation"])
 def test_every_process_serves_health_and_reflection(name, tmp_path):
     with running(service_definition(name), settings_for(tmp_path)) as service, channel_to(service) as ch:
         reply = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=5)
@@ -43,21 +44,33 @@ def test_every_process_serves_health_and_reflection(name, tmp_path):
             assert ready.status == 200
 
 
+def test_the_gateway_serves_health_to_anyone_and_reflection_to_a_token(tmp_path):
+    token = "foundation-test-token"
+    entry = f"ops {hashlib.sha256(token.encode()).hexdigest()} tests"
+    settings = settings_for(tmp_path, gateway_tokens=entry)
+    with running(service_definition("gateway"), settings) as service, channel_to(service) as ch:
+        reply = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=5)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        services = _reflected_services(ch, metadata=(("authorization", f"Bearer {token}"),))
+        assert {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"} <= services
+
+
 def test_handled_calls_show_in_metrics_with_their_code(tmp_path):
     with running(probe_service.definition, settings_for(tmp_path)) as service, channel_to(service) as ch:
         probe_service.call(ch, "Sleep", b"0")
         with pytest.raises(grpc.RpcError):
             probe_service.call(ch, "Missing", b"x")
         text = _metrics(service)
-    labels = 'grpc_method="{}",grpc_service="retailcare.test.Probe",grpc_type="UNARY"'
+    labels = 'grpc_method="{}",grpc_service="retailcare.test.Probe",grpc_type="unary"'
     ok = re.search(r'grpc_server_handled_total\{grpc_code="OK",' + labels.format("Sleep") + r"\} (\S+)", text)
     missing = re.search(
-        r'grpc_server_handled_total\{grpc_code="NOT_FOUND",' + labels.format("Missing") + r"\} (\S+)", text
+        r'grpc_server_handled_total\{grpc_code="NotFound",' + labels.format("Missing") + r"\} (\S+)", text
     )
     assert ok and float(ok.group(1)) >= 1
     assert missing and float(missing.group(1)) >= 1
     assert "grpc_server_handling_seconds_bucket{" in text
     assert 'grpc_server_started_total{grpc_method="Sleep"' in text
+    assert "_created" not in text  # go-grpc-prometheus has no such series
 
 
 def test_domain_errors_carry_status_details(tmp_path):
