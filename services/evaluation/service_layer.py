@@ -156,7 +156,7 @@ class Evaluation:
             uow.cards.add(card)
             if menu is not None:
                 uow.cards.save_menu(
-                    menu.licence_number, menu.visits_per_month, menu.entitlements_version, moment
+                    card.licence_number, menu.visits_per_month, menu.entitlements_version, moment
                 )
         metrics.VISIT_CARDS.labels(str(card.checked).lower()).inc()
         for omission in card.omissions:
@@ -199,11 +199,9 @@ class Evaluation:
                     uow.cards.update(done)
                     for omission in done.omissions:
                         metrics.OMISSIONS.labels(omission.service).inc()
-                for menu in menus.values():
+                for licence, menu in menus.items():
                     if menu:
-                        uow.cards.save_menu(
-                            menu.licence_number, menu.visits_per_month, menu.entitlements_version, moment
-                        )
+                        uow.cards.save_menu(licence, menu.visits_per_month, menu.entitlements_version, moment)
             checked += len(cards)
         with self.unit_of_work() as uow:
             return checked, uow.cards.count_unchecked()
@@ -349,14 +347,9 @@ class Evaluation:
         with domain_errors(), self.unit_of_work() as uow:
             period = self._period(uow, period_id, "period_id")
             period = period.ran(moment)
-            for menu in fetched.values():
-                uow.cards.save_menu(
-                    menu.licence_number, menu.visits_per_month, menu.entitlements_version, moment
-                )
-            visits_per_month = {
-                **known_menus,
-                **{m.licence_number: m.visits_per_month for m in fetched.values()},
-            }
+            for licence, menu in fetched.items():
+                uow.cards.save_menu(licence, menu.visits_per_month, menu.entitlements_version, moment)
+            visits_per_month = {**known_menus, **{c: m.visits_per_month for c, m in fetched.items()}}
             results, opened = self._score(uow, period, managed, visits_per_month, by_owner, by_team, moment)
             uow.results.replace(period.id, results)
             uow.periods.save(period)
