@@ -5,6 +5,7 @@ import threading
 
 import grpc
 import pytest
+from google.protobuf import timestamp_pb2
 from retailcare.complaints.v1 import complaints_pb2 as pb
 from retailcare.rules.v1 import rule_sets_pb2 as rules_pb
 from retailcare.rules.v1 import rule_sets_pb2_grpc
@@ -273,3 +274,50 @@ def test_queries_and_statistics(stub):
     with pytest.raises(grpc.RpcError) as no_period:
         stub.GetComplaintStatistics(pb.GetComplaintStatisticsRequest(), timeout=10)
     assert no_period.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_a_key_reused_with_other_content_in_any_field_is_refused(stub):
+    first = _file(stub, "k-same", received_at=stamp(NOW - datetime.timedelta(hours=1))).complaint
+    assert _file(stub, "k-same", received_at=first.received_at).replayed
+    changes = {
+        "severity": {"severity": "high"},
+        "channel": {"channel": "visit"},
+        "category": {"category": "price"},
+        "received_by": {"received_by": "staff-8"},
+        "received_at": {"received_at": stamp(NOW - datetime.timedelta(hours=2))},
+        "licence_number": {"licence": "L-2"},
+    }
+    for field, change in changes.items():
+        values = {"received_at": first.received_at, **change}
+        with pytest.raises(grpc.RpcError) as refused:
+            _file(stub, "k-same", **values)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, field
+        assert field in field_violations(refused.value)["idempotency_key"], field
+    assert len(stub.ListComplaints(pb.ListComplaintsRequest(), timeout=10).complaints) == 1
+
+
+def test_times_out_of_their_window_name_the_field(stub):
+    def far(**values) -> timestamp_pb2.Timestamp:
+        return timestamp_pb2.Timestamp(**values)
+
+    cases = [
+        (stub.FileComplaint, complaint("k-t1", received_at=far(seconds=10**12)), "received_at"),
+        (stub.FileComplaint, complaint("k-t2", received_at=far(seconds=0)), "received_at"),  # 1970
+        (stub.FileComplaint, complaint("k-t3", received_at=far(seconds=1, nanos=-5)), "received_at"),
+        (
+            stub.ListComplaints,
+            pb.ListComplaintsRequest(filter=pb.ComplaintFilter(received_from=far(seconds=-(10**12)))),
+            "filter.received_from",
+        ),
+        (
+            stub.GetComplaintStatistics,
+            pb.GetComplaintStatisticsRequest(period_from=far(seconds=1), period_to=far(seconds=10**13)),
+            "period_to",
+        ),
+    ]
+    for call, request, field in cases:
+        with pytest.raises(grpc.RpcError) as refused:
+            call(request, timeout=10)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, field
+        assert set(field_violations(refused.value)) == {field}
+    assert not stub.ListComplaints(pb.ListComplaintsRequest(), timeout=10).complaints

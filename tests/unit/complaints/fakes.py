@@ -12,7 +12,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from services.complaints import domain
-from services.complaints.calendar import CalendarBook, CalendarChange, CalendarYear
+from services.complaints.calendar import CHINA, CalendarBook, CalendarChange, CalendarYear, WorkingCalendar
 from services.complaints.calendar_source import ChineseCalendarLibrary
 from services.complaints.customers import CustomerCheck
 from services.complaints.domain import Complaint, Event, Outcome, ReturnVisit
@@ -27,6 +27,26 @@ class FixedCalendarSource:
 
     def years(self) -> list[CalendarYear]:
         return list(self._years)
+
+
+DAY = datetime.date
+# National Day week 2030 as a schedule might set it: Tue 1 - Mon 7 Oct off (weekdays
+# 1, 2, 3, 4, 7), Sunday 29 Sep and Saturday 12 Oct make-up working days. 2031 has no data.
+YEAR_2030 = CalendarYear(
+    2030,
+    "library",
+    frozenset({DAY(2030, 10, 1), DAY(2030, 10, 2), DAY(2030, 10, 3), DAY(2030, 10, 4), DAY(2030, 10, 7)}),
+    frozenset({DAY(2030, 9, 29), DAY(2030, 10, 12)}),
+)
+CALENDAR = WorkingCalendar([YEAR_2030])
+
+
+def cst(text: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(text).replace(tzinfo=CHINA).astimezone(datetime.UTC)
+
+
+def end_of(day: str) -> datetime.datetime:
+    return cst(day + "T00:00") + datetime.timedelta(days=1)
 
 
 def library_without(*missing: int) -> FixedCalendarSource:

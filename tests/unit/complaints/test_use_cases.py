@@ -14,8 +14,17 @@ from services.complaints.customers import CustomerDirectory
 from services.complaints.domain import Intake
 from services.complaints.ports import ComplaintFilter
 from services.complaints.service_layer import Complaints, DayChange
-from tests.unit.complaints.fakes import FakeCustomers, FakePolicy, FakeUnitOfWork, FixedCalendarSource, Store
-from tests.unit.complaints.test_domain import CALENDAR, YEAR_2030, cst, end_of
+from tests.unit.complaints.fakes import (
+    CALENDAR,
+    YEAR_2030,
+    FakeCustomers,
+    FakePolicy,
+    FakeUnitOfWork,
+    FixedCalendarSource,
+    Store,
+    cst,
+    end_of,
+)
 
 NOW = cst("2030-09-25T10:00")  # a Wednesday; three working days on is Sun 29 Sep (make-up)
 
