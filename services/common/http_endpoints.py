@@ -9,11 +9,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 
+class _Server(ThreadingHTTPServer):
+    # Binds although connections of a run just stopped (or a scrape) are in TIME-WAIT;
+    # a port another process listens on is still refused.
+    allow_reuse_address = True
+    daemon_threads = True
+
+
 class HttpEndpoints:
     def __init__(self, host: str, port: int, is_ready: Callable[[], bool]):
         handler = _handler_class(is_ready)
-        self._server = ThreadingHTTPServer((host, port), handler)  # OSError when taken
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), handler)  # OSError when taken
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

@@ -31,10 +31,13 @@ def die_with_parent() -> None:
 
 
 def ports_in_use(settings: Settings, names) -> list[str]:
+    """The ports another process listens on. Like the servers (which bind with address
+    reuse), the probe ignores connections of a stopped run still in TIME-WAIT."""
     problems = []
     for name in names:
         for kind, port in (("gRPC", settings.grpc_port(name)), ("HTTP", settings.http_port(name))):
             with socket.socket() as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     probe.bind((settings.bind_host, port))
                 except OSError:
