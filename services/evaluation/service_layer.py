@@ -325,17 +325,15 @@ class Evaluation:
         if not run_by.strip():
             raise InvalidArgument([("run_by", "is required")])
         with domain_errors(), self.unit_of_work() as uow:
-            self._period(uow, period_id, "period_id").ensure_open("a re-run")
+            period = self._period(uow, period_id, "period_id")
+            period.ensure_open("a re-run")
         # Everything from other services first: a run never scores on partial inputs.
         self.check_cards(fail_when_unreachable=True)
-        managed = self.directory.customers_by_manager()
-        window = None
-        with self.unit_of_work() as uow:
-            window = uow.periods.get(period_id).window()
-        by_owner = self.statistics.figures(window, "owner")
-        by_team = self.statistics.figures(window, "team")
         with self.unit_of_work() as uow:
             known_menus = uow.cards.visits_per_month()
+        managed = self.directory.customers_by_manager()
+        by_owner = self.statistics.figures(period.window(), "owner")
+        by_team = self.statistics.figures(period.window(), "team")
         unknown = sorted({c for customers in managed.values() for c in customers} - set(known_menus))
         fetched = {}
         for licence in unknown:
@@ -345,8 +343,7 @@ class Evaluation:
                 continue
         moment = times.now()
         with domain_errors(), self.unit_of_work() as uow:
-            period = self._period(uow, period_id, "period_id")
-            period = period.ran(moment)
+            period = self._period(uow, period_id, "period_id").ran(moment)  # still open?
             for licence, menu in fetched.items():
                 uow.cards.save_menu(licence, menu.visits_per_month, menu.entitlements_version, moment)
             visits_per_month = {**known_menus, **{c: m.visits_per_month for c, m in fetched.items()}}

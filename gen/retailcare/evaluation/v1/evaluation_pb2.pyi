@@ -6,9 +6,10 @@ that keep service delivery traceable (拜访记录卡, 痕迹管理), ratings in
 modes, period actuals and team goals, KPI scoring by the `kpi-scoring` rule set, period
 results tied to performance pay, and PDCA improvement plans.
 
-Limits: identifiers are 1-64 printable characters; free text at most 2,000 characters;
-a visit card at most 20 items of at most 20 steps; a survey at most 50 answers; an
-actuals import at most 20,000 rows (4 MiB). Bad input is INVALID_ARGUMENT with one
+Limits: identifiers (ids, licence numbers, periods) are 1-64 letters, digits, '.', '-',
+'_' or ':'; names at most 200 characters, other free text at most 2,000; a visit card
+at most 20 items of at most 20 steps; a survey at most 50 answers; an actuals import
+at most 20,000 rows (and the 4 MiB message limit); a card listing at most 10,000 cards. Bad input is INVALID_ARGUMENT with one
 field violation per bad field; an unknown staff member, team, customer, period, card
 or plan is NOT_FOUND; writing into a published period is FAILED_PRECONDITION. A call
 that is refused writes nothing.
@@ -826,7 +827,7 @@ class ListVisitCardsResponse(_message.Message):
     CARDS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def cards(self) -> _containers.RepeatedCompositeFieldContainer[Global___VisitCard]:
-        """by visit time"""
+        """by visit time, then recording time; at most 10,000"""
 
     def __init__(
         self,
