@@ -1,8 +1,10 @@
 """Bad input is refused with the fields named, and nothing is half-written."""
 
 import datetime
+import io
 
 import grpc
+import openpyxl
 import pytest
 from retailcare.evaluation.v1 import evaluation_pb2 as pb
 
@@ -144,6 +146,17 @@ def test_bad_input_names_the_fields_and_writes_nothing(stubs):
     )
     assert report.recorded == 2
     assert [(e.row, e.field) for e in report.errors] == [(2, "subject_id"), (3, "sales_actual")]
+    book = openpyxl.Workbook()
+    book.active.append(["subject_id", "subject_kind", "sales_actual", "sales_target"])
+    book.active.append(["cm-2", "staff", 50, 80])
+    book.active.append(["cm-1", "staff", None, None])
+    workbook = io.BytesIO()
+    book.save(workbook)
+    assert len(workbook.getvalue()) > 4000  # larger than the default limit of a bytes field
+    report = ev.ImportActuals(
+        pb.ImportActualsRequest(period_id="2026", format="xlsx", content=workbook.getvalue()), timeout=T
+    )
+    assert report.recorded == 1 and [(e.row, e.field) for e in report.errors] == [(2, "sales_actual")]
     error = refused(
         lambda: ev.ImportActuals(
             pb.ImportActualsRequest(period_id="2026", format="xlsx", content=b"nope"), timeout=T
