@@ -37,3 +37,7 @@ class ClassificationClient(ServiceClient):
     ) -> pb.ListCustomersResponse:
         request = pb.ListCustomersRequest(filter=filter, page_size=page_size, page_token=page_token)
         return self.call(self._stub.ListCustomers, request)
+
+    def list_market_zones(self, page_size: int = 0, page_token: str = "") -> pb.ListMarketZonesResponse:
+        request = pb.ListMarketZonesRequest(page_size=page_size, page_token=page_token)
+        return self.call(self._stub.ListMarketZones, request)

@@ -72,6 +72,19 @@ class ClassificationDirectory:
             if not token:
                 return managed
 
+    def zones_of(self, team_id: str) -> list[str]:
+        """The codes of the market zones classification keeps under the team's id."""
+        zones, token = [], ""
+        while True:
+            try:
+                reply = self.client.list_market_zones(page_size=PAGE_SIZE, page_token=token)
+            except DownstreamUnavailable:
+                raise Unreachable("classification") from None
+            zones += [zone.code for zone in reply.zones if zone.team_id == team_id]
+            token = reply.next_page_token
+            if not token:
+                return zones
+
 
 class ComplaintsFigures:
     def __init__(self, client: ComplaintsClient):

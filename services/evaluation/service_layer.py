@@ -89,10 +89,17 @@ class Evaluation:
             uow.people.save_move(ended, started)
             return started
 
-    def get_team(self, team_id: str, on_date: str) -> tuple[Team, list[Membership]]:
+    def get_team(self, team_id: str, on_date: str) -> tuple[Team, list[Membership], list[str] | None]:
+        """The team, its members on the date, and the market zones classification keeps
+        for it (None when classification cannot be asked)."""
         with domain_errors(), self.unit_of_work() as uow:
             day = parse_date("on_date", on_date) if on_date else times.now().date()
-            return self._team(uow, team_id), uow.people.memberships_on(day, team_id)
+            team, members = self._team(uow, team_id), uow.people.memberships_on(day, team_id)
+        try:
+            zones = self.directory.zones_of(team_id)
+        except Unreachable:
+            zones = None
+        return team, members, zones
 
     # ---- periods -----------------------------------------------------------------------
     def create_period(self, period_id: str, kind: str, starts_on: str, ends_on: str) -> Period:

@@ -46,9 +46,12 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         return pb.AssignTeamMemberResponse(membership=m.membership_message(membership))
 
     def GetTeam(self, request, context):
-        team, members = self.use_cases.get_team(request.team_id.strip(), request.on_date.strip())
+        team, members, zones = self.use_cases.get_team(request.team_id.strip(), request.on_date.strip())
         return pb.GetTeamResponse(
-            team=m.team_message(team), members=[m.membership_message(x) for x in members]
+            team=m.team_message(team),
+            members=[m.membership_message(x) for x in members],
+            zones=zones or [],
+            zones_unavailable=zones is None,
         )
 
     # periods

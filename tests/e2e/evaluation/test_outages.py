@@ -36,6 +36,8 @@ def test_cards_wait_for_classification_and_runs_name_the_missing_service(pack):
             run(ev)
         assert down.value.code() == grpc.StatusCode.UNAVAILABLE and "classification" in down.value.details()
         assert ev.GetPeriod(pb.GetPeriodRequest(id="2026"), timeout=T).period.runs == 0
+        team = ev.GetTeam(pb.GetTeamRequest(team_id="team-1"), timeout=T)
+        assert team.zones_unavailable and len(team.members) == 4
 
         with pack.classification():
             checked = ev.CheckVisitCards(pb.CheckVisitCardsRequest(), timeout=T)

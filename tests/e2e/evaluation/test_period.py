@@ -320,8 +320,9 @@ def test_a_period_is_scored_with_the_team_of_its_last_day(stubs):
         ),
         timeout=T,
     )
-    june = ev.GetTeam(pb.GetTeamRequest(team_id="team-1", on_date="2026-06-15"), timeout=T).members
-    assert "cm-2" in {m.staff_id for m in june}
+    june = ev.GetTeam(pb.GetTeamRequest(team_id="team-1", on_date="2026-06-15"), timeout=T)
+    assert "cm-2" in {m.staff_id for m in june.members}
+    assert list(june.zones) == ["Z1"] and not june.zones_unavailable
     history = ev.GetStaff(pb.GetStaffRequest(id="cm-2"), timeout=T).memberships
     assert [(m.team_id, m.from_date, m.to_date) for m in history] == [
         ("team-1", "2025-01-01", "2026-12-01"),

@@ -236,6 +236,10 @@ class FakeDirectory:
         self._up()
         return {k: list(v) for k, v in self.managed.items()}
 
+    def zones_of(self, team_id):
+        self._up()
+        return ["Z1"] if team_id == "team-1" else []
+
 
 class FakeStatistics:
     def __init__(self, figures=None):

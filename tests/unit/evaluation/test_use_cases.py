@@ -108,3 +108,11 @@ def test_a_goal_that_does_not_add_up_writes_nothing(world):
         use_cases.set_team_goal("p", "team-1", 1000, {"cm-1": 0.7}, {})
     assert uow.committed.actuals == {}
     assert use_cases.set_team_goal("p", "team-1", 1000, {"cm-1": 1.0}, {}) == {"cm-1": 1000}
+
+
+def test_a_team_shows_its_zones_when_classification_answers(world):
+    use_cases, _, directory, _ = world
+    team, members, zones = use_cases.get_team("team-1", "2026-01-01")
+    assert zones == ["Z1"] and [m.staff_id for m in members] == ["cm-1"]
+    directory.down = True
+    assert use_cases.get_team("team-1", "")[2] is None

@@ -409,19 +409,30 @@ class GetTeamResponse(_message.Message):
 
     TEAM_FIELD_NUMBER: _builtins.int
     MEMBERS_FIELD_NUMBER: _builtins.int
+    ZONES_FIELD_NUMBER: _builtins.int
+    ZONES_UNAVAILABLE_FIELD_NUMBER: _builtins.int
+    zones_unavailable: _builtins.bool
     @_builtins.property
     def team(self) -> Global___Team: ...
     @_builtins.property
     def members(self) -> _containers.RepeatedCompositeFieldContainer[Global___Membership]: ...
+    @_builtins.property
+    def zones(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The market zones the team serves, as the classification service keeps them under the
+        team's id; zones_unavailable when classification could not be asked.
+        """
+
     def __init__(
         self,
         *,
         team: Global___Team | None = ...,
         members: _abc.Iterable[Global___Membership] | None = ...,
+        zones: _abc.Iterable[_builtins.str] | None = ...,
+        zones_unavailable: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["team", b"team"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["members", b"members", "team", b"team"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["members", b"members", "team", b"team", "zones", b"zones", "zones_unavailable", b"zones_unavailable"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

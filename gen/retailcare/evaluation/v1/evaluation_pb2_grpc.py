@@ -184,7 +184,7 @@ class EvaluationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetTeam(self, request, context):
-        """A team with its members on a date (default: today).
+        """A team with its members on a date (default: today) and the market zones it serves.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

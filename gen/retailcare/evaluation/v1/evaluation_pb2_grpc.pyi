@@ -54,7 +54,7 @@ class EvaluationServiceStub:
     belonged to on the period's last day.
     """
     GetTeam: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.GetTeamRequest, _evaluation_pb2.GetTeamResponse]
-    """A team with its members on a date (default: today)."""
+    """A team with its members on a date (default: today) and the market zones it serves."""
     CreatePeriod: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.CreatePeriodRequest, _evaluation_pb2.CreatePeriodResponse]
     """Periods: created OPEN; results may be re-run while OPEN; PUBLISHED freezes them."""
     GetPeriod: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.GetPeriodRequest, _evaluation_pb2.GetPeriodResponse]
@@ -119,7 +119,7 @@ class EvaluationServiceAsyncStub(EvaluationServiceStub):
     belonged to on the period's last day.
     """
     GetTeam: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.GetTeamRequest, _evaluation_pb2.GetTeamResponse]  # type: ignore[assignment]
-    """A team with its members on a date (default: today)."""
+    """A team with its members on a date (default: today) and the market zones it serves."""
     CreatePeriod: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.CreatePeriodRequest, _evaluation_pb2.CreatePeriodResponse]  # type: ignore[assignment]
     """Periods: created OPEN; results may be re-run while OPEN; PUBLISHED freezes them."""
     GetPeriod: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.GetPeriodRequest, _evaluation_pb2.GetPeriodResponse]  # type: ignore[assignment]
@@ -211,7 +211,7 @@ class EvaluationServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _evaluation_pb2.GetTeamRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_evaluation_pb2.GetTeamResponse, _abc.Awaitable[_evaluation_pb2.GetTeamResponse]]:
-        """A team with its members on a date (default: today)."""
+        """A team with its members on a date (default: today) and the market zones it serves."""
 
     @_abc_1.abstractmethod
     def CreatePeriod(
