@@ -159,33 +159,47 @@ def _complaint(row: ComplaintRow) -> Complaint:
 
 
 def _fill(row: ComplaintRow, complaint: Complaint) -> ComplaintRow:
-    for name in (*_PLAIN, *_TIMES):
-        setattr(row, name, getattr(complaint, name))
+    """Sets the row's columns that differ from the complaint (setting a column costs)."""
     policy = complaint.policy
-    row.policy_version = policy.version
-    row.deadline_working_days = policy.deadline_working_days
-    row.pause_clock = policy.pause_clock_while_waiting
-    row.warn_at_share = policy.warn_at_share
-    row.escalation_levels = list(policy.escalation_levels)
-    row.escalation_interval = policy.escalation_interval_working_days
+    values = {name: getattr(complaint, name) for name in (*_PLAIN, *_TIMES)}
+    values.update(
+        policy_version=policy.version,
+        deadline_working_days=policy.deadline_working_days,
+        pause_clock=policy.pause_clock_while_waiting,
+        warn_at_share=policy.warn_at_share,
+        escalation_levels=list(policy.escalation_levels),
+        escalation_interval=policy.escalation_interval_working_days,
+    )
+    for name, value in values.items():
+        current = getattr(row, name, None)
+        if (utc(current) if name in _TIMES else current) != value or current is None and value is not None:
+            setattr(row, name, value)
     return row
 
 
-def _event_row(complaint_id: str, event: Event) -> ComplaintEventRow:
-    return ComplaintEventRow(
-        complaint_id=complaint_id,
-        at=event.at,
-        actor=event.actor,
-        action=event.action,
-        from_state=event.from_state,
-        to_state=event.to_state,
-        note=event.note,
-    )
+def _event_values(complaint_id: str, event: Event) -> dict:
+    return {
+        "complaint_id": complaint_id,
+        "at": event.at,
+        "actor": event.actor,
+        "action": event.action,
+        "from_state": event.from_state,
+        "to_state": event.to_state,
+        "note": event.note,
+    }
 
 
 class SqlComplaints:
     def __init__(self, session: Session):
         self.session = session
+        # The rows read in this unit of work, held so save() finds them without a query
+        # (the session's identity map only holds them weakly).
+        self._rows: dict[str, ComplaintRow] = {}
+        self._new_events: list[dict] = []  # written together by write_events()
+
+    def _read(self, row: ComplaintRow) -> Complaint:
+        self._rows[row.id] = row
+        return _complaint(row)
 
     def add(self, complaint: Complaint, events: list[Event]) -> None:
         self.session.add(_fill(ComplaintRow(), complaint))
@@ -193,20 +207,29 @@ class SqlComplaints:
             self.session.flush()  # a retry is found by the unique key here, not by a query first
         except IntegrityError:
             raise DuplicateKey(complaint.idempotency_key) from None
-        self.session.add_all(_event_row(complaint.id, e) for e in events)
+        self._append(complaint.id, events)
+
+    def _append(self, complaint_id: str, events: list[Event]) -> None:
+        self._new_events.extend(_event_values(complaint_id, e) for e in events)
+
+    def write_events(self) -> None:
+        """Inserts the events appended in this unit of work, in one statement."""
+        if self._new_events:
+            self.session.execute(sa.insert(ComplaintEventRow), self._new_events)
+            self._new_events = []
 
     def get(self, complaint_id: str, *, for_update: bool = False) -> Complaint | None:
         row = self.session.get(ComplaintRow, complaint_id, with_for_update=for_update)
-        return None if row is None else _complaint(row)
+        return None if row is None else self._read(row)
 
     def by_idempotency_key(self, key: str) -> Complaint | None:
         row = self.session.exec(select(ComplaintRow).where(ComplaintRow.idempotency_key == key)).first()
         return None if row is None else _complaint(row)
 
     def save(self, complaint: Complaint, events: list[Event]) -> None:
-        row = self.session.get(ComplaintRow, complaint.id)  # from the identity map: no query
+        row = self._rows.get(complaint.id) or self.session.get(ComplaintRow, complaint.id)
         self.session.add(_fill(row, complaint))
-        self.session.add_all(_event_row(complaint.id, e) for e in events)
+        self._append(complaint.id, events)
 
     def add_return_visit(self, visit: ReturnVisit) -> None:
         self.session.add(
@@ -276,19 +299,7 @@ class SqlComplaints:
         self.session.execute(sa.update(ComplaintRow).where(table.id.in_(ids)).values(warned_at=moment))
         warning = domain.warning(moment)
         self.session.execute(
-            sa.insert(ComplaintEventRow),
-            [
-                {
-                    "complaint_id": complaint_id,
-                    "at": warning.at,
-                    "actor": warning.actor,
-                    "action": warning.action,
-                    "from_state": warning.from_state,
-                    "to_state": warning.to_state,
-                    "note": warning.note,
-                }
-                for complaint_id in ids
-            ],
+            sa.insert(ComplaintEventRow), [_event_values(complaint_id, warning) for complaint_id in ids]
         )
         return len(ids)
 
@@ -299,7 +310,7 @@ class SqlComplaints:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return [_complaint(row) for row in rows]
+        return [self._read(row) for row in rows]
 
     def open_between(self, start: datetime.datetime, end: datetime.datetime) -> list[Complaint]:
         rows = self.session.exec(
@@ -311,7 +322,7 @@ class SqlComplaints:
             )
             .with_for_update()
         )
-        return [_complaint(row) for row in rows]
+        return [self._read(row) for row in rows]
 
     def outcomes(
         self, period_from: datetime.datetime, period_to: datetime.datetime, group_by: str
@@ -410,6 +421,7 @@ class SqlUnitOfWork:
         return self
 
     def commit(self) -> None:
+        self.complaints.write_events()
         self.session.commit()
 
     def __exit__(self, *exc) -> None:
