@@ -380,8 +380,11 @@ class Evaluation:
             ratings.setdefault(rating.subject_id, []).append(rating)
         actuals = uow.actuals.of_period(period.id)
         open_plans: dict[tuple[str, str], list[ImprovementPlan]] = {}
+        plan_starts: dict[str, datetime.date] = {}
         for plan in uow.plans.find(not_closed=True):
             open_plans.setdefault((plan.subject_kind, plan.subject_id), []).append(plan)
+            if plan.period_id not in plan_starts:
+                plan_starts[plan.period_id] = uow.periods.get(plan.period_id).starts_on
         results: list[PeriodResult] = []
         opened = 0
         run = period.runs
@@ -393,7 +396,7 @@ class Evaluation:
             )
             follows = []
             for plan in open_plans.get((kind, subject_id), []):
-                if plan.period_id != period.id:
+                if plan_starts[plan.period_id] < period.starts_on:  # a later period checks the plan
                     uow.plans.save(plan.followed_up(period.id, result.total_score))
                     follows.append(plan.id)
             plan_id = ""

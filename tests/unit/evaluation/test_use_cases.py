@@ -116,3 +116,17 @@ def test_a_team_shows_its_zones_when_classification_answers(world):
     assert zones == ["Z1"] and [m.staff_id for m in members] == ["cm-1"]
     directory.down = True
     assert use_cases.get_team("team-1", "")[2] is None
+
+
+def test_only_a_later_period_follows_up_a_plan(world):
+    use_cases = world[0]
+    _, results, opened, _ = use_cases.run_period("p", "hr")
+    plan_id = next(r.opened_plan_id for r in results if r.subject_id == "cm-1")
+    assert opened == 2 and plan_id  # cm-1 and its team, scored on its members
+    use_cases.create_period("earlier", "month", "2025-01-01", "2025-01-31")
+    use_cases.run_period("earlier", "hr")
+    assert use_cases.plan(plan_id).follow_up_period_id == ""
+    use_cases.create_period("later", "year", "2027-01-01", "2027-12-31")
+    _, results, _, _ = use_cases.run_period("later", "hr")
+    assert next(r.follows_up_plan_ids for r in results if r.subject_id == "cm-1") == (plan_id,)
+    assert use_cases.plan(plan_id).follow_up_period_id == "later"
