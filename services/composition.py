@@ -43,7 +43,13 @@ PACK = PackDeclaration(
             migrations_dir=_HERE / "evaluation" / "migrations",
         ),
         # Last: the gateway calls the others.
-        ServiceEntry(name="gateway", grpc_port=50051, http_port=9151, app="gateway.app"),
+        ServiceEntry(
+            name="gateway",
+            grpc_port=50051,
+            http_port=9151,
+            app="gateway.app",
+            commands=("gateway.demo:add_demo_command",),
+        ),
     ),
     cli_module="services.composition",
 )
