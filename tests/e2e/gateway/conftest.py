@@ -67,9 +67,12 @@ class GatewayPack:
     def target(self) -> str:
         return f"127.0.0.1:{self.settings.grpc_port('gateway')}"
 
-    def stubs(self, role: str) -> Stubs:
-        channel = self._stack.enter_context(grpc.insecure_channel(self.target()))
-        return Stubs(channel, role)
+    def stubs(self, role: str, credentials: grpc.ChannelCredentials | None = None) -> Stubs:
+        if credentials is None:
+            channel = grpc.insecure_channel(self.target())
+        else:
+            channel = grpc.secure_channel(self.target(), credentials)
+        return Stubs(self._stack.enter_context(channel), role)
 
     def close(self) -> None:
         self._stack.close()
