@@ -72,7 +72,10 @@ class EvaluationServiceStub:
     """
     ListVisitCards: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.ListVisitCardsRequest, _evaluation_pb2.ListVisitCardsResponse]
     CheckVisitCards: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.CheckVisitCardsRequest, _evaluation_pb2.CheckVisitCardsResponse]
-    """Checks cards recorded while classification was unreachable."""
+    """Checks cards recorded while classification was unreachable. A card whose customer
+    classification no longer knows is kept and marked checked without a menu
+    (entitlements_version 0, no omissions).
+    """
     SubmitRating: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.SubmitRatingRequest, _evaluation_pb2.SubmitRatingResponse]
     """Records a rating; the same rater, subject, mode and period again corrects it
     (until the period is published).
@@ -94,6 +97,9 @@ class EvaluationServiceStub:
     FAILED_PRECONDITION.
     """
     ListPeriodResults: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.ListPeriodResultsRequest, _evaluation_pb2.ListPeriodResultsResponse]
+    """Results with their explanations (about 1.5 KB each: a county's 500 staff fit one
+    reply easily; filter by team or subject kind beyond a few thousand).
+    """
     GetTeamOverview: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.GetTeamOverviewRequest, _evaluation_pb2.GetTeamOverviewResponse]
     """A team's result and its members' results for a period."""
     ExportPeriodResults: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.ExportPeriodResultsRequest, _evaluation_pb2.ExportPeriodResultsResponse]
@@ -137,7 +143,10 @@ class EvaluationServiceAsyncStub(EvaluationServiceStub):
     """
     ListVisitCards: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.ListVisitCardsRequest, _evaluation_pb2.ListVisitCardsResponse]  # type: ignore[assignment]
     CheckVisitCards: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.CheckVisitCardsRequest, _evaluation_pb2.CheckVisitCardsResponse]  # type: ignore[assignment]
-    """Checks cards recorded while classification was unreachable."""
+    """Checks cards recorded while classification was unreachable. A card whose customer
+    classification no longer knows is kept and marked checked without a menu
+    (entitlements_version 0, no omissions).
+    """
     SubmitRating: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.SubmitRatingRequest, _evaluation_pb2.SubmitRatingResponse]  # type: ignore[assignment]
     """Records a rating; the same rater, subject, mode and period again corrects it
     (until the period is published).
@@ -159,6 +168,9 @@ class EvaluationServiceAsyncStub(EvaluationServiceStub):
     FAILED_PRECONDITION.
     """
     ListPeriodResults: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.ListPeriodResultsRequest, _evaluation_pb2.ListPeriodResultsResponse]  # type: ignore[assignment]
+    """Results with their explanations (about 1.5 KB each: a county's 500 staff fit one
+    reply easily; filter by team or subject kind beyond a few thousand).
+    """
     GetTeamOverview: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.GetTeamOverviewRequest, _evaluation_pb2.GetTeamOverviewResponse]  # type: ignore[assignment]
     """A team's result and its members' results for a period."""
     ExportPeriodResults: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.ExportPeriodResultsRequest, _evaluation_pb2.ExportPeriodResultsResponse]  # type: ignore[assignment]
@@ -265,7 +277,10 @@ class EvaluationServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _evaluation_pb2.CheckVisitCardsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_evaluation_pb2.CheckVisitCardsResponse, _abc.Awaitable[_evaluation_pb2.CheckVisitCardsResponse]]:
-        """Checks cards recorded while classification was unreachable."""
+        """Checks cards recorded while classification was unreachable. A card whose customer
+        classification no longer knows is kept and marked checked without a menu
+        (entitlements_version 0, no omissions).
+        """
 
     @_abc_1.abstractmethod
     def SubmitRating(
@@ -328,7 +343,10 @@ class EvaluationServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _evaluation_pb2.ListPeriodResultsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_evaluation_pb2.ListPeriodResultsResponse, _abc.Awaitable[_evaluation_pb2.ListPeriodResultsResponse]]: ...
+    ) -> _typing.Union[_evaluation_pb2.ListPeriodResultsResponse, _abc.Awaitable[_evaluation_pb2.ListPeriodResultsResponse]]:
+        """Results with their explanations (about 1.5 KB each: a county's 500 staff fit one
+        reply easily; filter by team or subject kind beyond a few thousand).
+        """
 
     @_abc_1.abstractmethod
     def GetTeamOverview(
