@@ -134,6 +134,8 @@ class Evaluation:
 
     # ---- visit record cards ------------------------------------------------------------
     def record_card(self, card: VisitCard) -> VisitCard:
+        """Reads, asks classification outside any transaction, then writes in one: no
+        database transaction waits on another service."""
         moment = times.now()
         card = replace(card, id=uuid.uuid4().hex, recorded_at=moment)
         with domain_errors():
