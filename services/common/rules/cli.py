@@ -9,13 +9,14 @@ import pathlib
 import sys
 
 import grpc
+import yaml
 from google.protobuf import json_format, struct_pb2
 from retailcare.rules.v1 import rule_sets_pb2 as pb
 from retailcare.rules.v1 import rule_sets_pb2_grpc
 
 from services.common.config import load_settings
 from services.common.errors import field_violations
-from services.common.rules.document import load_yaml
+from services.common.rules.document import load_yaml, yaml_problem
 from services.common.rules.tables import inline_rows_from
 from services.common.rules.validation import validate
 
@@ -38,12 +39,18 @@ def read_source(path: str) -> str:
         raise CliError(str(error)) from None
 
 
-def _name_in(source: str) -> str:
+def read_named_source(path: str) -> tuple[str, str]:
+    """A document from disk and the rule set it names; a YAML syntax error or a missing
+    name stops the command with the file, the line and the problem."""
+    source = read_source(path)
     try:
         document = load_yaml(source)
-    except Exception:
-        return ""
-    return document.get("name", "") if isinstance(document, dict) else ""
+    except yaml.YAMLError as problem:
+        raise CliError(f"{path}: {yaml_problem(problem, source)}") from None
+    name = document.get("name") if isinstance(document, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        raise CliError(f"{path}: the document names no rule set (give `name: RULE-SET` on its first line)")
+    return source, name
 
 
 def _stub(pack, rule_set: str):
@@ -108,11 +115,11 @@ def cmd_test(args) -> int:
 
 # -- against the owning service --------------------------------------------------------
 def cmd_publish(args) -> int:
-    source = read_source(args.file)
+    source, name = read_named_source(args.file)
     request = pb.PublishRuleSetRequest(
         source=source, author=args.author, comment=args.comment, stage_only=args.stage_only
     )
-    reply = _call(args.pack, _name_in(source), "PublishRuleSet", request)
+    reply = _call(args.pack, name, "PublishRuleSet", request)
     _print_diagnostics([f"warning: line {d.line} {d.rule_id}: {d.message}" for d in reply.diagnostics])
     state = "staged" if args.stage_only else "active"
     print(
@@ -146,8 +153,7 @@ def _pages(pack, rule_set: str, method: str, request_type, items: str):
     token = ""
     while True:
         reply = _call(
-            pack,
-            rule_set, method, request_type(rule_set=rule_set, page_size=HISTORY_PAGE, page_token=token)
+            pack, rule_set, method, request_type(rule_set=rule_set, page_size=HISTORY_PAGE, page_token=token)
         )
         yield from getattr(reply, items)
         token = reply.next_page_token
@@ -170,7 +176,9 @@ def cmd_history(args) -> int:
 
 def cmd_diff(args) -> int:
     request = pb.DiffRuleSetVersionsRequest(rule_set=args.name, from_version=args.v1, to_version=args.v2)
-    print(_call(args.pack, args.name, "DiffRuleSetVersions", request).unified_diff or "(no differences)", end="")
+    print(
+        _call(args.pack, args.name, "DiffRuleSetVersions", request).unified_diff or "(no differences)", end=""
+    )
     return 0
 
 
@@ -195,7 +203,10 @@ def cmd_dry_run(args) -> int:
     struct = struct_pb2.Struct()
     struct.update(facts)
     if args.draft:
-        request = pb.DryRunRuleSetRequest(draft_source=read_source(args.draft), facts=struct)
+        source, name = read_named_source(args.draft)
+        if name != args.name:
+            raise CliError(f"{args.draft}: the document is {name!r}, not {args.name!r}")
+        request = pb.DryRunRuleSetRequest(draft_source=source, facts=struct)
     else:
         request = pb.DryRunRuleSetRequest(rule_set=args.name, version=args.version, facts=struct)
     decision = _call(args.pack, args.name, "DryRunRuleSet", request).decision

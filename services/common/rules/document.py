@@ -3,6 +3,7 @@ collecting every problem with the line it is on instead of stopping at the first
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +27,7 @@ from services.common.rules.tables import parse_cell
 MAX_SOURCE_BYTES = 256 * 1024
 MAX_RULES = 300  # durable-rules' C core handles a few hundred rules per ruleset
 MAX_INPUTS = 200  # its facts hold at most 255 properties
+SHOWN_CHARACTERS = 60  # of a bad value quoted in a message
 TOP_LEVEL_KEYS = {"name", "description", "hit_policy", "inputs", "rules", "table", "tests"}
 RULE_KEYS = {"id", "description", "priority", "when", "then"}
 TABLE_KEYS = {"conditions", "rows", "rows_from"}
@@ -76,6 +78,18 @@ def load_yaml(source: str) -> Any:
     return yaml.load(source, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
+def yaml_problem(problem: yaml.YAMLError, source: str) -> Diagnostic:
+    """A YAML syntax error as one diagnostic on its line."""
+    if isinstance(problem, yaml.reader.ReaderError):  # a character YAML does not allow
+        line = source[: problem.position].count("\n") + 1
+        return Diagnostic(
+            "error", f"YAML syntax: character U+{problem.character:04X} is not allowed", line=line
+        )
+    mark = getattr(problem, "problem_mark", None) or getattr(problem, "context_mark", None)
+    text = getattr(problem, "problem", None) or str(problem).splitlines()[0]
+    return Diagnostic("error", f"YAML syntax: {text}", line=mark.line + 1 if mark else 0)
+
+
 class _Reader:
     def __init__(self, vocabulary: Vocabulary | None):
         self.vocabulary = vocabulary
@@ -100,7 +114,7 @@ class _Reader:
                 continue
             unknown = set(spec) - {"type", "required", "values", "description"}
             if unknown:
-                self.error(f"input {name}: unknown keys {', '.join(sorted(unknown))}", where)
+                self.error(f"input {name}: unknown keys {', '.join(_sorted(unknown))}", where)
             if str(name) in RESERVED_INPUTS or str(name).startswith("$"):
                 self.error(f"input {name}: the name is reserved by the engine", where)
                 continue
@@ -159,7 +173,7 @@ class _Reader:
         try:
             return spec.convert(value)
         except ValueError as problem:
-            self.error(f"{spec.name}: value {value!r} {problem}", line, rule_id)
+            self.error(f"{spec.name}: value {_shown(value)} {problem}", line, rule_id)
             return None
 
     def condition(self, raw: Any, rule_id: str, line: int) -> Any:
@@ -231,19 +245,19 @@ class _Reader:
 
     # -- actions ------------------------------------------------------------
     def action(self, name: str, params: Any, rule_id: str, line: int) -> ActionCall | None:
+        if params is not None and not isinstance(params, dict):
+            self.error(f"action {name}: parameters must be a mapping", line, rule_id)
+            return None
+        params = params or {}
         if self.vocabulary is None:
-            return ActionCall(name, dict(params or {}))
+            return ActionCall(name, dict(params))
         spec = self.vocabulary.actions.get(name)
         if spec is None:
             known = ", ".join(sorted(self.vocabulary.actions))
             self.error(f"unknown action {name!r}; this rule set's actions are: {known}", line, rule_id)
             return None
-        params = params or {}
-        if not isinstance(params, dict):
-            self.error(f"action {name}: parameters must be a mapping", line, rule_id)
-            return None
         checked = {}
-        for param in sorted(set(params) - set(spec.params)):
+        for param in _sorted(set(params) - set(spec.params)):
             self.error(f"action {name}: unknown parameter {param!r}", line, rule_id)
         for param, param_spec in spec.params.items():
             if param not in params or params[param] is None:
@@ -253,7 +267,7 @@ class _Reader:
             try:
                 checked[param] = param_spec.check(params[param])
             except ValueError as problem:
-                self.error(f"action {name}: {param} {params[param]!r} {problem}", line, rule_id)
+                self.error(f"action {name}: {param} {_shown(params[param])} {problem}", line, rule_id)
         return ActionCall(name, checked)
 
     def actions(self, raw: Any, rule_id: str, line: int) -> list[ActionCall]:
@@ -295,7 +309,7 @@ class _Reader:
             rule_id = str(item.get("id", ""))
             if not rule_id:
                 self.error("a rule needs an id", where)
-            for key in sorted(set(item) - RULE_KEYS):
+            for key in _sorted(set(item) - RULE_KEYS):
                 self.error(
                     f"unknown key {key!r} in rule (use {', '.join(sorted(RULE_KEYS))})", where, rule_id
                 )
@@ -317,7 +331,7 @@ class _Reader:
         if not isinstance(raw, dict):
             self.error("table: expected conditions and rows", line)
             return []
-        for key in sorted(set(raw) - TABLE_KEYS):
+        for key in _sorted(set(raw) - TABLE_KEYS):
             self.error(f"table: unknown key {key!r}", line)
         if "rows_from" in raw:
             self.error(
@@ -325,6 +339,9 @@ class _Reader:
             )
             return []
         columns = raw.get("conditions") or []
+        if not isinstance(columns, list) or not all(isinstance(column, str) for column in columns):
+            self.error("table: conditions must be a list of input names", line)
+            return []
         for column in columns:
             if column not in self.inputs:
                 self.error(f"table: condition column {column!r} is not a declared input", line)
@@ -354,7 +371,7 @@ class _Reader:
                 try:
                     parsed = parse_cell(cell, spec.type in ("text", "one_of"))
                 except ValueError as problem:
-                    self.error(f"{column}: cell {cell!r}: {problem}", where, rule_id)
+                    self.error(f"{column}: cell {_shown(cell)}: {problem}", where, rule_id)
                     continue
                 if parsed is not None:
                     tests.append(self.comparison(spec, parsed[0], parsed[1], rule_id, where))
@@ -395,7 +412,7 @@ class _Reader:
             if not isinstance(item, dict) or not isinstance(item.get("given"), dict):
                 self.error("a test case has name, given (the inputs) and expect (the outputs)", where)
                 continue
-            for key in sorted(set(item) - TEST_KEYS):
+            for key in _sorted(set(item) - TEST_KEYS):
                 self.error(f"test: unknown key {key!r}", where)
             expect = item.get("expect") or {}
             fired = item.get("fired")
@@ -412,6 +429,17 @@ class _Reader:
                 )
             )
         return cases
+
+
+def _shown(value: Any) -> str:
+    """A value as a message quotes it: dates as written, anything long cut short."""
+    text = value.isoformat() if isinstance(value, datetime.date) else repr(value)
+    return text if len(text) <= SHOWN_CHARACTERS else f"{text[:SHOWN_CHARACTERS]}…"
+
+
+def _sorted(keys) -> list[str]:
+    """Keys of a mapping as text in a stable order, whatever types the document gave them."""
+    return sorted(str(key) for key in keys)
 
 
 def _plain(value: Any) -> Any:
@@ -434,13 +462,11 @@ def read_document(
     try:
         raw = load_yaml(source)
     except yaml.YAMLError as problem:
-        mark = getattr(problem, "problem_mark", None) or getattr(problem, "context_mark", None)
-        text = getattr(problem, "problem", None) or str(problem)
-        return None, [Diagnostic("error", f"YAML syntax: {text}", line=mark.line + 1 if mark else 0)]
+        return None, [yaml_problem(problem, source)]
     if not isinstance(raw, dict):
         return None, [Diagnostic("error", "the document must be a mapping with name, inputs and rules")]
     reader = _Reader(None)
-    for key in sorted(set(raw) - TOP_LEVEL_KEYS):
+    for key in _sorted(set(raw) - TOP_LEVEL_KEYS):
         reader.error(f"unknown top-level key {key!r} (use {', '.join(sorted(TOP_LEVEL_KEYS))})", raw.line)
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():

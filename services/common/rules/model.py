@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 INPUT_TYPES = ("integer", "decimal", "text", "boolean", "date", "one_of")
 HIT_POLICIES = ("collect", "first")
+MAX_MAGNITUDE = 1e15  # as services/common/limits.py allows numbers in requests
 
 
 @dataclass(frozen=True)
@@ -40,12 +42,16 @@ class InputSpec:
                 return value
             raise ValueError("must be true or false")
         if self.type == "integer":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError("must be a whole number")
+            _check_magnitude(value)
+            if int(value) != value:
                 raise ValueError("must be a whole number")
             return int(value)
         if self.type == "decimal":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError("must be a number")
+            _check_magnitude(value)
             return float(value)
         if self.type == "date":
             if isinstance(value, datetime.date):
@@ -59,6 +65,12 @@ class InputSpec:
         if self.type == "one_of" and value not in self.allowed:
             raise ValueError(f"must be one of {', '.join(self.allowed)}")
         return value
+
+
+def _check_magnitude(value: float) -> None:
+    """Numbers the engine can compare: finite, and within the contracts' default range."""
+    if not (isinstance(value, int) or math.isfinite(value)) or not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
+        raise ValueError(f"must be a finite number within +/-{MAX_MAGNITUDE:g}")
 
 
 @dataclass(frozen=True)

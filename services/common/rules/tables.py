@@ -8,6 +8,7 @@ ends included); ``a, b, c`` (one of them); ``not a, b`` (none of them); or one v
 from __future__ import annotations
 
 import csv
+import datetime
 import pathlib
 import re
 from typing import Any
@@ -22,17 +23,36 @@ _PREFIXES = (
     ("<", "less_than"),
     ("=", "equals"),
 )
+_OPERATOR_CHARACTERS = re.compile(r"[<>=!]+")
+_INTEGER = re.compile(r"[-+]?\d+")
+_DECIMAL = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _value(text: str, textual: bool) -> Any:
+    """One operand as written in a cell: text for a text input; otherwise a whole number,
+    a decimal, a date (YYYY-MM-DD), true or false, or else the text itself, which the
+    input's type then refuses by name. Cells are not YAML: ``0x10`` is not 16."""
     text = text.strip()
+    if not text:
+        raise ValueError("a value is missing")
     if textual:
         return text
-    return yaml.safe_load(text)  # numbers, dates and booleans as YAML reads them
+    if _INTEGER.fullmatch(text):
+        return int(text)
+    if _DECIMAL.fullmatch(text):
+        return float(text)
+    if _DATE.fullmatch(text):
+        try:
+            return datetime.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{text} is not a date") from None
+    return {"true": True, "false": False}.get(text.lower(), text)
 
 
 def parse_cell(cell: Any, textual: bool) -> tuple[str, Any] | None:
-    """A condition cell as (operator, operand), or None when the cell sets no condition."""
+    """A condition cell as (operator, operand), or None when the cell sets no condition;
+    ValueError says what is wrong with a malformed cell."""
     if cell is None:
         return None
     if not isinstance(cell, str):
@@ -42,6 +62,10 @@ def parse_cell(cell: Any, textual: bool) -> tuple[str, Any] | None:
         return None
     if text in ("missing", "present"):
         return (f"is_{text}", True)
+    written = _OPERATOR_CHARACTERS.match(text)
+    if written and written.group() not in dict(_PREFIXES):
+        known = ", ".join(prefix for prefix, _ in _PREFIXES)
+        raise ValueError(f"unknown operator {written.group()!r}; use one of {known}")
     for prefix, operator in _PREFIXES:
         if text.startswith(prefix):
             return (operator, _value(text[len(prefix) :], textual))
@@ -49,7 +73,7 @@ def parse_cell(cell: Any, textual: bool) -> tuple[str, Any] | None:
         return ("not_in", [_value(part, textual) for part in text[4:].split(",")])
     if "," in text:
         return ("in", [_value(part, textual) for part in text.split(",")])
-    range_match = re.fullmatch(r"(.+?)\s*\.\.\s*(.+)", text)
+    range_match = re.fullmatch(r"(.*?)\s*\.\.\s*(.*)", text)
     if range_match:
         return ("between", [_value(range_match.group(1), textual), _value(range_match.group(2), textual)])
     return ("equals", _value(text, textual))

@@ -147,6 +147,14 @@ def test_publish_then_roll_back(admin):
             EDITED.replace("cooperation_score: {at_least: 85}", "cooperation_score: {at_least: high}"),
             "'high' must be a whole number",
         ),
+        (
+            EDITED.replace('">= 90", set_grade.grade: 20', '"=> 90", set_grade.grade: 20'),
+            "unknown operator '=>'",
+        ),
+        (
+            EDITED.replace('">= 90", set_grade.grade: 20', '">= 1.0e999", set_grade.grade: 20'),
+            "finite number",
+        ),
         (EDITED + "#" * (256 * 1024), "at most 262144 characters"),
         (EDITED + "# 许可证\n" * 23000, "larger than 256 KiB"),  # fewer characters, more bytes
     ],

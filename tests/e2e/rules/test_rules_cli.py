@@ -5,6 +5,7 @@ import json
 import pytest
 
 from services.common.config import load_settings
+from services.common.rules import cli as rules_cli
 from services.composition import PACK, main, service_definition
 from tests.support.ports import pack_environment
 from tests.support.rule_samples import default_source
@@ -69,8 +70,18 @@ def test_admin_commands_against_a_running_service(tmp_path, capsys, monkeypatch)
         assert any(
             line.split()[:5] == [GRADING, "classification", "2", "2", "2"] for line in listing.splitlines()
         )
+        monkeypatch.setattr(rules_cli, "HISTORY_PAGE", 1)  # every entry on a page of its own
         assert main(["rules", "history", GRADING]) == 0
-        assert "grade 20 from 90" in capsys.readouterr().out
+        history = capsys.readouterr().out
+        versions, audit = history.split("audit log, newest first:")
+        assert [line.split()[0] for line in versions.splitlines()[1:] if line.strip()] == ["2", "1"]
+        assert [line.split()[1:3] for line in audit.splitlines() if line.strip()] == [
+            ["activate", "v2"],
+            ["publish", "v2"],
+            ["activate", "v1"],
+            ["publish", "v1"],
+        ]
+        assert "grade 20 from 90" in history
         assert main(["rules", "diff", GRADING, "1", "2"]) == 0
         assert '+    - {id: grade_20, priority: 20, monthly_sales_cartons: ">= 90"' in capsys.readouterr().out
         assert main(["rules", "rollback", GRADING, "1", "--author", "wang"]) == 0
@@ -87,3 +98,46 @@ def test_bad_facts_file(tmp_path, capsys, content):
     facts.write_text(content)
     assert main(["rules", "dry-run", GRADING, str(facts)]) == 2
     assert "facts.json" in capsys.readouterr().err
+
+
+def test_a_malformed_cell_is_a_validation_error_naming_line_rule_and_column(tmp_path, capsys):
+    typo = tmp_path / "grading.yaml"
+    typo.write_text(
+        default_source(GRADING).replace('">= 95", set_grade.grade: 20', '"=> 95", set_grade.grade: 20')
+    )
+    assert main(["rules", "validate", str(typo)]) == 1
+    err = capsys.readouterr().err
+    assert "error: line 158, rule grade_20: monthly_sales_cartons: cell '=> 95': unknown operator '=>'" in err
+    assert "Traceback" not in err
+    assert main(["rules", "test", str(typo)]) == 1
+    assert "unknown operator '=>'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["validate", "FILE"],
+        ["test", "FILE"],
+        ["publish", "FILE", "--comment", "x"],
+        ["dry-run", GRADING, "FACTS", "--draft", "FILE"],
+    ],
+)
+def test_every_command_reports_a_yaml_syntax_error_with_its_line(tmp_path, capsys, monkeypatch, command):
+    for key, value in pack_environment(str(tmp_path)).items():
+        monkeypatch.setenv(key, value)  # nothing listens there: the error must come first
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: customer-grading\ninputs: {a: [1, 2}\n")
+    facts = tmp_path / "facts.json"
+    facts.write_text("{}")
+    argv = ["rules", *[{"FILE": str(broken), "FACTS": str(facts)}.get(a, a) for a in command]]
+    assert main(argv) in (1, 2)
+    err = capsys.readouterr().err
+    assert "line 2" in err and "YAML syntax" in err, err
+    assert "no service owns" not in err and "cannot reach" not in err
+
+
+def test_a_document_without_a_name_is_refused_before_publishing(tmp_path, capsys):
+    nameless = tmp_path / "nameless.yaml"
+    nameless.write_text("rules: []\n")
+    assert main(["rules", "publish", str(nameless), "--comment", "x"]) == 2
+    assert "nameless.yaml: the document names no rule set" in capsys.readouterr().err

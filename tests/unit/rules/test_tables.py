@@ -1,6 +1,7 @@
 """Decision tables: the cell language, and rows imported from CSV and XLSX."""
 
 import csv
+import datetime
 
 import openpyxl
 import pytest
@@ -98,3 +99,43 @@ def test_bad_cells_name_the_row_and_line():
     assert not result.valid
     (error,) = result.errors
     assert error.rule_id == "odd" and error.line == 11 and "'many' must be a whole number" in error.message
+
+
+@pytest.mark.parametrize(
+    ("cell", "textual", "parsed"),
+    [
+        (">= 0x10", False, ("at_least", "0x10")),  # cells are not YAML: no hex, no anchors, no tags
+        (">= 1_000", False, ("at_least", "1_000")),
+        (">= &a 1", False, ("at_least", "&a 1")),
+        ("*alias", False, ("equals", "*alias")),
+        ("null", False, ("equals", "null")),
+        ("1.5e3", False, ("equals", 1500.0)),
+        ("-7", False, ("equals", -7)),
+        ("true", False, ("equals", True)),
+        (">= 2026-03-01", False, ("at_least", datetime.date(2026, 3, 1))),
+        ("'quoted", True, ("equals", "'quoted")),
+    ],
+)
+def test_cells_are_read_by_the_cell_language_alone(cell, textual, parsed):
+    assert parse_cell(cell, textual) == parsed
+
+
+@pytest.mark.parametrize(
+    ("cell", "why"),
+    [
+        ("=> 90", "unknown operator '=>'"),
+        ("=< 90", "unknown operator '=<'"),
+        ("== 90", "unknown operator '=='"),
+        ("<> 90", "unknown operator '<>'"),
+        ("! 90", "unknown operator '!'"),
+        (">=", "a value is missing"),
+        ("10..", "a value is missing"),
+        ("..10", "a value is missing"),
+        ("a, , b", "a value is missing"),
+        ("not ,", "a value is missing"),
+        (">= 2026-02-30", "2026-02-30 is not a date"),
+    ],
+)
+def test_malformed_cells_say_what_is_wrong(cell, why):
+    with pytest.raises(ValueError, match=why):
+        parse_cell(cell, False)
