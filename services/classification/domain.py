@@ -324,13 +324,9 @@ def classify_with_draft(
     grading (so only the services can change); a grading draft decides everything anew."""
     if draft == ENTITLEMENTS_RULE_SET and before is not None:
         decision = decide(ENTITLEMENTS_RULE_SET, entitlement_facts(inputs, before.star_level))
-        return dataclasses.replace(
-            before,
-            services=decision.outputs.get("services", {}),
-            entitlements_version=decision.version,
-            reasons={},
-            grading_fired=(),
-            entitlement_fired=(),
+        changed = {"services": decision.outputs.get("services", {}), "entitlements_version": decision.version}
+        return Outcome(
+            **{**vars(before), **changed, "reasons": {}, "grading_fired": (), "entitlement_fired": ()}
         )
     return classify(inputs, decide)
 

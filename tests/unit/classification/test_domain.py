@@ -194,6 +194,8 @@ def test_outcome_parts_by_role():
     assert domain.VERSION_PARTS == ("grading_version", "entitlements_version")
     assert "reasons" not in domain.COMPARED_PARTS and "size_class" in domain.COMPARED_PARTS
     assert domain.OUTCOME_PARTS[-3:] == ("reasons", "grading_fired", "entitlement_fired")
+    # Bulk reads build an Outcome from the compared columns alone, positionally.
+    assert domain.OUTCOME_PARTS[: len(domain.COMPARED_PARTS)] == domain.COMPARED_PARTS
 
 
 # -- classifying ----------------------------------------------------------------------------------------
