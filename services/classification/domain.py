@@ -108,7 +108,6 @@ FIELDS = {f.name: f for f in INPUT_FIELDS}
 INPUT_NAMES = tuple(FIELDS)
 # Customers are listed by these: input fields, their team, and what they were classified as.
 FILTER_FIELDS = (*(f.name for f in INPUT_FIELDS if f.filter), "team_id", "star_level", "grade")
-ACTIVITIES = ("active", "inactive", "all")
 
 
 def _quoted(value: Any) -> str:
@@ -200,14 +199,6 @@ def value_from_text(spec: InputField, text: str) -> Any:
     if problem:
         raise ValueError(problem)
     return value
-
-
-class InvalidCustomer(ValueError):
-    """Input that does not make a customer; ``problems`` lists (field, what is wrong)."""
-
-    def __init__(self, problems: list[tuple[str, str]]):
-        super().__init__("; ".join(f"{f}: {why}" for f, why in problems))
-        self.problems = problems
 
 
 # -- classifying ----------------------------------------------------------------------
