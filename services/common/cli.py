@@ -6,12 +6,17 @@ one line with a non-zero exit."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from services.common.config import ConfigError, load_settings, options
+from sqlalchemy.exc import DBAPIError
+
+from services.common.config import ConfigError, load_settings, options, shown
 from services.common.declaration import PackDeclaration
 from services.common.rules.cli import CliError, add_rules_commands
-from services.common.server import StartupError
+from services.common.server import StartupError, database_problem
+
+EXIT_BROKEN_PIPE = 141  # as a shell reports a command ended by SIGPIPE
 
 
 def _serve(args) -> int:
@@ -38,16 +43,21 @@ def _migrate(args) -> int:
         raise ConfigError(f"no database for {', '.join(unknown)}")
     for name in args.names or pack.with_database:
         engine = create_database_engine(settings.database_url(name))
-        upgrade_to_head(pack.entry(name).migrations_dir, engine)
-        print(f"{name}: at revision {current_revision(engine)}")
-        engine.dispose()
+        try:
+            upgrade_to_head(pack.entry(name).migrations_dir, engine)
+            print(f"{name}: at revision {current_revision(engine)}")
+        except DBAPIError as error:
+            raise StartupError(database_problem(name, engine, error)) from None
+        finally:
+            engine.dispose()
     return 0
 
 
 def _config(args) -> int:
     settings = load_settings(args.pack).as_dict()
-    for key, option in options(args.pack).items():
-        print(f"RETAILCARE_{key.upper():<40} {settings[key]!s:<24} {option.doc}")
+    known = options(args.pack)
+    for key, option in known.items():
+        print(f"RETAILCARE_{key.upper():<40} {shown(known, key, settings[key]):<24} {option.doc}")
     return 0
 
 
@@ -71,11 +81,16 @@ def build_parser(pack: PackDeclaration) -> argparse.ArgumentParser:
 
 
 def main(pack: PackDeclaration, argv: list[str] | None = None) -> int:
-    args = build_parser(pack).parse_args(argv)
     try:
+        args = build_parser(pack).parse_args(argv)
         return args.run(args)
     except (ConfigError, StartupError, CliError) as error:
         print(f"retailcare: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`retailcare config | head`): stop quietly, and keep the
+        # interpreter from complaining when it flushes stdout on exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE

@@ -22,6 +22,7 @@ CONFIG_FILE_ENV = "RETAILCARE_CONFIG"
 # Variables under this prefix belong to the test suite, not to a running service.
 TEST_ENV_PREFIX = "RETAILCARE_TEST_"
 
+MAX_PORT = 65535
 DATABASE_SCHEMES = {"sqlite", "postgresql", "postgresql+psycopg"}
 
 
@@ -34,6 +35,7 @@ class Option:
     kind: type
     default: Any
     doc: str
+    secret: bool = False  # `retailcare config` shows whether it is set, not its value
 
 
 def options(pack: PackDeclaration) -> dict[str, Option]:
@@ -67,7 +69,7 @@ def options(pack: PackDeclaration) -> dict[str, Option]:
             str, "", "file of gateway token hashes, re-read on change (default <data_dir>/gateway-tokens)"
         ),
         "gateway_tokens": Option(
-            str, "", "more gateway tokens: 'ROLE SHA256-HEX [LABEL]' entries, comma-separated"
+            str, "", "more gateway tokens: 'ROLE SHA256-HEX [LABEL]' entries, comma-separated", secret=True
         ),
     }
     for name, (grpc_port, http_port) in pack.default_ports.items():
@@ -140,11 +142,29 @@ def parse_database_url(key: str, raw: str) -> URL:
 def _convert(options: Mapping[str, Option], key: str, raw: Any, source: str) -> Any:
     kind = options[key].kind
     if isinstance(raw, kind) and not isinstance(raw, bool):
-        return raw
-    try:
-        return kind(str(raw).strip())
-    except ValueError:
-        raise ConfigError(f"{source}: {key} must be {kind.__name__}, got {raw!r}") from None
+        value = raw
+    else:
+        try:
+            value = kind(str(raw).strip())
+        except ValueError:
+            raise ConfigError(f"{source}: {key} must be {kind.__name__}, got {raw!r}") from None
+    if key.endswith("_port") and not 1 <= value <= MAX_PORT:
+        raise ConfigError(f"{source}: {key} must be a port from 1 to {MAX_PORT}, got {raw!r}")
+    return value
+
+
+def shown(options: Mapping[str, Option], key: str, value: Any) -> str:
+    """A value as `retailcare config` prints it: secrets and database passwords masked."""
+    if options[key].secret and value:
+        return "(set)"
+    if key.endswith("_database_url") and value:
+        return masked_url(make_url(value))
+    return str(value)
+
+
+def masked_url(url: URL) -> str:
+    """A database URL fit for a message or a log line: the password replaced by ***."""
+    return url.render_as_string(hide_password=True)
 
 
 def load_settings(

@@ -19,9 +19,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import REGISTRY
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from services.common.clients import KEEPALIVE_TIME_MS
-from services.common.config import Settings
+from services.common.config import Settings, masked_url
 from services.common.database import create_database_engine
 from services.common.http_endpoints import HttpEndpoints
 from services.common.interceptors import ServerCallInterceptor
@@ -139,7 +140,12 @@ class RunningService:
 
     def _prepare(self) -> None:
         if self.definition.migrations_dir is not None:
-            upgrade_to_head(self.definition.migrations_dir, self.runtime.engine)
+            try:
+                upgrade_to_head(self.definition.migrations_dir, self.runtime.engine)
+            except DBAPIError as error:  # the first use of the database: unreachable, or refused
+                raise StartupError(
+                    database_problem(self.definition.name, self.runtime.engine, error)
+                ) from None
         if self.definition.prepare is not None:
             self.definition.prepare(self.runtime)
         self.ready = True
@@ -176,6 +182,14 @@ class RunningService:
         if self.runtime.engine is not None:
             self.runtime.engine.dispose()
         log.info("stopped")
+
+
+def database_problem(name: str, engine: Engine, error: DBAPIError) -> str:
+    """One line naming the database (without its password) and what went wrong."""
+    reason = str(error.orig or error).strip().splitlines()[0]
+    if engine.url.password:
+        reason = reason.replace(str(engine.url.password), "***")
+    return f"{name}: cannot use the database {masked_url(engine.url)}: {reason}"
 
 
 def serve_forever(definition: ServiceDefinition, settings: Settings) -> None:

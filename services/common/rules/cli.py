@@ -129,15 +129,19 @@ def cmd_publish(args) -> int:
 
 
 def cmd_list(args) -> int:
+    """Every owner's rule sets; exits 1 naming the owners that could not be asked."""
     settings = load_settings(args.pack)
-    print(f"{'rule set':<24}{'service':<16}{'active':>7}{'latest':>7}{'serving':>8}  activated at")
+    replies, unreachable = {}, []
     for service in args.pack.rule_set_catalogue().kinds_by_service():
         stub = rule_sets_pb2_grpc.RuleSetAdminStub(grpc.insecure_channel(settings.target(service)))
         try:
-            reply = stub.ListRuleSets(pb.ListRuleSetsRequest(), timeout=CALL_TIMEOUT_SECONDS)
-        except grpc.RpcError:
-            print(f"{'?':<24}{service:<16}  unreachable at {settings.target(service)}", file=sys.stderr)
-            continue
+            replies[service] = stub.ListRuleSets(pb.ListRuleSetsRequest(), timeout=CALL_TIMEOUT_SECONDS)
+        except grpc.RpcError as error:
+            unreachable.append(f"{service} at {settings.target(service)} ({error.code().name})")
+    if not replies:
+        raise CliError(f"cannot reach {', '.join(unreachable)}; is the pack running (make run)?")
+    print(f"{'rule set':<24}{'service':<16}{'active':>7}{'latest':>7}{'serving':>8}  activated at")
+    for service, reply in replies.items():
         for s in reply.rule_sets:
             activated = (
                 s.activated_at.ToDatetime().isoformat(timespec="seconds") if s.activated_at.seconds else "-"
@@ -145,6 +149,9 @@ def cmd_list(args) -> int:
             print(
                 f"{s.name:<24}{service:<16}{s.active_version:>7}{s.latest_version:>7}{s.serving_version:>8}  {activated}"
             )
+    if unreachable:
+        print(f"retailcare: cannot reach {', '.join(unreachable)}", file=sys.stderr)
+        return 1
     return 0
 
 

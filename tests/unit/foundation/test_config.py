@@ -1,6 +1,6 @@
 import pytest
 
-from services.common.config import ConfigError, load_settings
+from services.common.config import ConfigError, load_settings, options, shown
 from services.composition import PACK
 
 
@@ -56,4 +56,33 @@ def test_unknown_key_in_config_file_is_named(tmp_path):
     config = tmp_path / "retailcare.yaml"
     config.write_text("grpc_prot: 1\n")
     with pytest.raises(ConfigError, match="grpc_prot"):
+        load_settings(PACK, environ={"RETAILCARE_CONFIG": str(config)})
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "99999", "-1"])
+def test_ports_outside_1_to_65535_are_refused_naming_the_variable(port):
+    with pytest.raises(ConfigError, match="RETAILCARE_CLASSIFICATION_GRPC_PORT.*from 1 to 65535"):
+        load_settings(PACK, environ={"RETAILCARE_CLASSIFICATION_GRPC_PORT": port})
+
+
+def test_the_edges_of_the_port_range_are_accepted():
+    settings = load_settings(
+        PACK, environ={"RETAILCARE_GATEWAY_GRPC_PORT": "1", "RETAILCARE_GATEWAY_HTTP_PORT": "65535"}
+    )
+    assert (settings.grpc_port("gateway"), settings.http_port("gateway")) == (1, 65535)
+
+
+def test_config_shows_secrets_masked():
+    known = options(PACK)
+    url = "postgresql://app:s3cret@db:5432/complaints"
+    assert shown(known, "complaints_database_url", url) == "postgresql://app:***@db:5432/complaints"
+    assert shown(known, "gateway_tokens", "ops abcdef") == "(set)"
+    assert shown(known, "gateway_tokens", "") == ""
+    assert shown(known, "log_level", "INFO") == "INFO"
+
+
+def test_a_port_out_of_range_in_the_config_file_is_refused(tmp_path):
+    config = tmp_path / "retailcare.yaml"
+    config.write_text("complaints_http_port: 70000\n")
+    with pytest.raises(ConfigError, match="complaints_http_port must be a port from 1 to 65535"):
         load_settings(PACK, environ={"RETAILCARE_CONFIG": str(config)})
