@@ -82,4 +82,4 @@ def register(server: grpc.Server, runtime: Runtime) -> list[str]:
     ]
 
 
-definition = ServiceDefinition(name="gateway", register=register, interceptors=interceptors)
+definition = ServiceDefinition(name="gateway", register=register, interceptors=interceptors, front_door=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import grpc
 from google.protobuf.descriptor import ServiceDescriptor
 
+from services.common.auth import read_service_token
 from services.common.clients import downstream_failure, open_channel, read_methods
 from services.common.config import Settings
 from services.common.deadlines import downstream_timeout
@@ -41,6 +42,7 @@ def open_downstream(name: str, settings: Settings, contracts: list[ServiceDescri
         max_message_bytes=settings.max_message_bytes,
         credentials=channel_credentials(settings),
         retried_methods=[read for contract in contracts for read in read_methods(contract)],
+        service_token=read_service_token(settings),
     )
     return Downstream(name, channel, settings.downstream_timeout_seconds)
 

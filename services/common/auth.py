@@ -9,6 +9,7 @@ and logged without the token."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import os
 import pathlib
@@ -22,6 +23,7 @@ import grpc
 from google.rpc import error_details_pb2
 from prometheus_client import Counter
 
+from services.common.config import ConfigError, Settings
 from services.common.errors import build_status
 
 log = logging.getLogger("retailcare.auth")
@@ -238,3 +240,51 @@ def _refusing(handler: grpc.RpcMethodHandler, refusal: Refusal) -> grpc.RpcMetho
         return handler._replace(**{attribute: refuse_streaming})
     attribute = "stream_unary" if handler.request_streaming else "unary_unary"
     return handler._replace(**{attribute: refuse})
+
+
+# -- between the processes of the pack ---------------------------------------------------
+SERVICE_TOKEN_HEADER = "x-retailcare-service-token"
+_HEALTH_PREFIX = "/grpc.health.v1.Health/"
+
+
+def read_service_token(settings: Settings) -> str:
+    """The pack's service token from ``service_token_file``; empty when none is set."""
+    path = settings.service_token_file
+    if not path:
+        return ""
+    try:
+        token = pathlib.Path(path).read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise ConfigError(f"service_token_file: cannot read {path}: {error.strerror}") from None
+    if not token:
+        raise ConfigError(f"service_token_file: {path} is empty")
+    return token
+
+
+class ServiceTokenInterceptor(grpc.ServerInterceptor):
+    """Refuses every call but health checks that does not show the pack's service token:
+    with it configured, only the gateway and the other services get in."""
+
+    def __init__(self, token: str):
+        self._digest = hash_token(token)
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or method.startswith(_HEALTH_PREFIX):
+            return handler
+        shown = dict(handler_call_details.invocation_metadata or ()).get(SERVICE_TOKEN_HEADER)
+        if shown is not None and hmac.compare_digest(hash_token(shown), self._digest):
+            return handler
+        reason = "missing_service_token" if shown is None else "wrong_service_token"
+        service, _, name = method.lstrip("/").rpartition("/")
+        REFUSED.labels(service, name, reason).inc()
+        log.warning("refused", extra={"method": method, "reason": reason})
+        message = "this service takes calls only from the gateway and the other services"
+        return _refusing(handler, Refusal(grpc.StatusCode.UNAUTHENTICATED, reason, message))
+
+
+def side_door_guard(settings: Settings, front_door: bool) -> list[grpc.ServerInterceptor]:
+    """The service-token check for a process behind the gateway, when configured."""
+    token = read_service_token(settings)
+    return [ServiceTokenInterceptor(token)] if token and not front_door else []

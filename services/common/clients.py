@@ -23,6 +23,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from services.common import metrics
+from services.common.auth import SERVICE_TOKEN_HEADER, read_service_token
 from services.common.config import Settings
 from services.common.deadlines import downstream_timeout
 from services.common.errors import DomainError, build_status
@@ -75,6 +76,7 @@ def open_channel(
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     credentials: grpc.ChannelCredentials | None = None,
     retried_methods: Iterable[tuple[str, str]] = (),
+    service_token: str = "",
 ) -> grpc.Channel:
     """A channel to every replica behind ``target`` (e.g. ``dns:///classification:50052``
     or ``ipv4:10.0.0.1:50052,10.0.0.2:50052``), plaintext unless ``credentials`` given,
@@ -95,7 +97,7 @@ def open_channel(
         channel = grpc.insecure_channel(target, options=options)
     else:
         channel = grpc.secure_channel(target, credentials, options=options)
-    return grpc.intercept_channel(channel, ClientCallInterceptor())
+    return grpc.intercept_channel(channel, ClientCallInterceptor(service_token))
 
 
 class _CallDetails(
@@ -107,11 +109,12 @@ class _CallDetails(
     pass
 
 
-def _with_request_id(details: grpc.ClientCallDetails) -> grpc.ClientCallDetails:
+def _with_request_id(details: grpc.ClientCallDetails, extra: tuple = ()) -> grpc.ClientCallDetails:
     metadata = list(details.metadata or ())
     request_id = request_id_var.get()
     if request_id and not any(key == REQUEST_ID_HEADER for key, _ in metadata):
         metadata.append((REQUEST_ID_HEADER, request_id))
+    metadata.extend(extra)
     return _CallDetails(
         details.method,
         details.timeout,
@@ -135,8 +138,12 @@ class ClientCallInterceptor(
     grpc.StreamUnaryClientInterceptor,
     grpc.StreamStreamClientInterceptor,
 ):
-    """Forwards the current call's request id as ``x-request-id`` and records the
-    go-grpc-prometheus client metrics of every call."""
+    """Forwards the current call's request id as ``x-request-id``, shows the pack's
+    service token when one is configured, and records the go-grpc-prometheus client
+    metrics of every call."""
+
+    def __init__(self, service_token: str = ""):
+        self._extra = ((SERVICE_TOKEN_HEADER, service_token),) if service_token else ()
 
     def _intercept(self, streaming: tuple[bool, bool], continuation, details, request):
         labels = (metrics.GRPC_TYPES[streaming], *_split_method(details.method))
@@ -148,7 +155,7 @@ class ClientCallInterceptor(
             metrics.CLIENT_HANDLED.labels(*labels, metrics.code_label(code)).inc()
             metrics.CLIENT_HANDLING_SECONDS.labels(*labels).observe(time.perf_counter() - started)
 
-        call = continuation(_with_request_id(details), request)
+        call = continuation(_with_request_id(details, self._extra), request)
         call.add_done_callback(finished)
         return call
 
@@ -237,6 +244,7 @@ class ServiceClient:
         credentials: grpc.ChannelCredentials | None = None,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         wait_for_ready: bool = False,
+        service_token: str = "",
     ):
         self.service = service
         self.default_timeout_seconds = default_timeout_seconds
@@ -245,19 +253,24 @@ class ServiceClient:
         self.wait_for_ready = wait_for_ready
         retried = read_methods(self.CONTRACT) if self.CONTRACT is not None else []
         self.channel = open_channel(
-            target, max_message_bytes=max_message_bytes, credentials=credentials, retried_methods=retried
+            target,
+            max_message_bytes=max_message_bytes,
+            credentials=credentials,
+            retried_methods=retried,
+            service_token=service_token,
         )
 
     @classmethod
     def from_settings(cls, settings: Settings, **options):
-        """The client a process of the pack uses: target, default deadline, TLS and
-        message limit from its configuration."""
+        """The client a process of the pack uses: target, default deadline, TLS, service
+        token and message limit from its configuration."""
         return cls(
             cls.SERVICE,
             settings.target(cls.SERVICE),
             settings.downstream_timeout_seconds,
             credentials=channel_credentials(settings),
             max_message_bytes=settings.max_message_bytes,
+            service_token=read_service_token(settings),
             **options,
         )
 

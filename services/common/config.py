@@ -65,6 +65,11 @@ def options(pack: PackDeclaration) -> dict[str, Option]:
             str, "", "PEM CA: servers demand client certificates it signed (mutual TLS)"
         ),
         "tls_ca_file": Option(str, "", "PEM CA that channels to the other services trust (turns TLS on)"),
+        "service_token_file": Option(
+            str,
+            "",
+            "file with the token the processes show each other; services then refuse calls without it",
+        ),
         "gateway_token_file": Option(
             str, "", "file of gateway token hashes, re-read on change (default <data_dir>/gateway-tokens)"
         ),

@@ -21,6 +21,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
+from services.common.auth import side_door_guard
 from services.common.clients import KEEPALIVE_TIME_MS
 from services.common.config import Settings, masked_url
 from services.common.database import create_database_engine
@@ -71,6 +72,9 @@ class ServiceDefinition:
     prepare: Callable[[Runtime], None] | None = None
     # Interceptors after the kernel's own (which logs, counts and maps errors of every call).
     interceptors: Callable[[Settings], list[grpc.ServerInterceptor]] | None = None
+    # A front door (the gateway) is called from outside the pack and checks its own
+    # tokens; every other process demands the service token when one is configured.
+    front_door: bool = False
 
 
 class RunningService:
@@ -92,7 +96,11 @@ class RunningService:
             self.runtime.engine = create_database_engine(self.settings.database_url(name))
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=self.settings.max_workers),
-            interceptors=[ServerCallInterceptor(), *self._extra_interceptors()],
+            interceptors=[
+                ServerCallInterceptor(),
+                *side_door_guard(self.settings, self.definition.front_door),
+                *self._extra_interceptors(),
+            ],
             maximum_concurrent_rpcs=self.settings.max_concurrent_rpcs,
             options=[
                 ("grpc.so_reuseport", 0),

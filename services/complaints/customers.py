@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import grpc
 
 from services.classification.client import ClassificationClient
+from services.common.auth import read_service_token
 from services.common.clients import DownstreamError, DownstreamNotFound, DownstreamUnavailable
 from services.common.config import Settings
 from services.common.tls import channel_credentials
@@ -40,6 +41,7 @@ class CustomerDirectory:
                 credentials=channel_credentials(settings),
                 max_message_bytes=settings.max_message_bytes,
                 wait_for_ready=True,  # ride out a reconnection instead of failing at once
+                service_token=read_service_token(settings),
             )
         )
 
