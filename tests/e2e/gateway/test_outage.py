@@ -2,15 +2,17 @@
 leave out the part it holds, where the method says so), /readyz says so, and everything
 works again once the service is back."""
 
+import socket
 import time
 import urllib.error
 import urllib.request
 
 import grpc
 import pytest
+from retailcare.classification.v1 import classification_pb2 as cpb
 from retailcare.gateway.v1 import gateway_pb2 as pb
 
-from tests.e2e.gateway.conftest import complaint
+from tests.e2e.gateway.conftest import GatewayPack, complaint, customer
 
 LICENCE = "110101100001"
 CALL_TIMEOUT = 10.0  # the caller's deadline; an outage must be reported well within it
@@ -83,3 +85,31 @@ def test_without_classification_the_profile_is_unavailable_naming_it(pack, servi
 
     pack.start("classification")
     _eventually(lambda: _profile(service))
+
+
+def test_a_service_that_never_answers_costs_at_most_the_downstream_deadline(tmp_path):
+    """Complaints' address accepts connections and says nothing (a hung host): the
+    profile still comes, within the downstream deadline, with the part listed missing."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        pack = GatewayPack(tmp_path, complaints_target=f"127.0.0.1:{silent.getsockname()[1]}")
+        try:
+            for name in ("classification", "evaluation", "gateway"):
+                pack.start(name)
+            admin = pack.stubs("admin")
+            admin(
+                admin.classification.UpsertMarketZone,
+                cpb.UpsertMarketZoneRequest(
+                    zone=cpb.MarketZone(code="Z1", name="Old town", team_id="team-1")
+                ),
+            )
+            admin(admin.classification.CreateCustomer, cpb.CreateCustomerRequest(customer=customer(LICENCE)))
+            profile = _profile(admin)
+            assert [(m.part, m.service) for m in profile.missing_parts] == [("open_complaints", "complaints")]
+            with pytest.raises(grpc.RpcError) as refused:
+                admin(admin.gateway.FileComplaint, complaint("k-1"), timeout=CALL_TIMEOUT)
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert "complaints unavailable" in refused.value.details()
+        finally:
+            pack.close()
