@@ -100,15 +100,22 @@ class Complaints:
 
     # -- the calendar ---------------------------------------------------------------------
     def load_calendar(self) -> None:
-        """Seeds the years the data source knows that are not stored yet, then reads
-        every year stored."""
+        """Seeds the years the data source knows that are not stored yet (all of them at
+        the first start; a year a newer library release brought later), recomputing the
+        open deadlines that ran into such a year, then reads every year stored."""
+        moment = now()
         with self.uow() as uow:
-            stored = uow.calendar.book().years
-            for year in self.calendar_source.years():
-                if year.year not in stored:
-                    uow.calendar.add_year(year, domain.SYSTEM, now())
+            book = uow.calendar.book()
+            added = [year for year in self.calendar_source.years() if year.year not in book.years]
+            for year in added:
+                uow.calendar.add_year(year, domain.SYSTEM, moment)
+                book.years[year.year] = year
+            for year in added:
+                self._recompute(
+                    uow, book.working_calendar(), year.year, moment, f"calendar year {year.year} added"
+                )
             uow.commit()
-        self.reload_calendar()
+        self._use(book)
 
     def reload_calendar(self) -> None:
         with self.uow(read_only=True) as uow:
@@ -151,16 +158,13 @@ class Complaints:
             problems.append(("actor", "is required"))
         if problems:
             raise InvalidArgument(problems)
-        return self._change_calendar(
-            year,
-            f"calendar year {year} set by {actor}",
-            lambda book, uow, moment: self._set_year(book, uow, data, actor, replace_known_year, moment),
-        )
 
-    @staticmethod
-    def _set_year(book, uow, data, actor, replace_known_year, moment) -> None:
-        book.set_year(data, replace_known_year)
-        uow.calendar.put_year(data, actor, moment)
+        def apply(book: CalendarBook, uow: UnitOfWork, moment: datetime.datetime) -> int:
+            book.set_year(data, replace_known_year)
+            uow.calendar.put_year(data, actor, moment)
+            return year
+
+        return self._change_calendar(f"calendar year {year} set by {actor}", apply)
 
     def change_calendar_days(self, changes: list[DayChange], actor: str) -> tuple[CalendarView, int]:
         """Lays changes of single days over their year (all in one year)."""
@@ -185,12 +189,13 @@ class Complaints:
         if problems:
             raise InvalidArgument(problems)
 
-        def apply(book, uow, moment) -> None:
+        def apply(book: CalendarBook, uow: UnitOfWork, moment: datetime.datetime) -> int:
             for day, change in zip(days, changes, strict=True):
                 added = book.change_day(day, change.working, change.reason.strip(), actor, moment)
                 book.stored(uow.calendar.add_change(added))
+            return days[0].year
 
-        return self._change_calendar(days[0].year, f"calendar days changed by {actor}", apply)
+        return self._change_calendar(f"calendar days changed by {actor}", apply)
 
     def remove_calendar_change(self, change_id: int, actor: str) -> tuple[CalendarView, int]:
         problems = [] if change_id > 0 else [("id", "is required")]
@@ -198,34 +203,42 @@ class Complaints:
             problems.append(("actor", "is required"))
         if problems:
             raise InvalidArgument(problems)
-        with self.uow(read_only=True) as uow:
-            found = next((c for c in uow.calendar.book().changes if c.id == change_id), None)
-        if found is None:
-            raise NotFound("calendar change", str(change_id))
 
-        def apply(book, uow, moment) -> None:
-            uow.calendar.save_change(book.remove_change(change_id, actor, moment))
+        def apply(book: CalendarBook, uow: UnitOfWork, moment: datetime.datetime) -> int:
+            removed = book.remove_change(change_id, actor, moment)
+            uow.calendar.save_change(removed)
+            return removed.day.year
 
-        return self._change_calendar(found.day.year, f"calendar change {change_id} removed by {actor}", apply)
+        return self._change_calendar(f"calendar change {change_id} removed by {actor}", apply)
 
-    def _change_calendar(self, year: int, why: str, apply) -> tuple[CalendarView, int]:
-        """One transaction: the change, then every open complaint whose clock runs in
-        that year gets its deadline on the new calendar, with an event where it moved."""
+    def _change_calendar(
+        self, why: str, apply: Callable[[CalendarBook, UnitOfWork, datetime.datetime], int]
+    ) -> tuple[CalendarView, int]:
+        """One transaction: ``apply`` changes the calendar and says which year; then every
+        open complaint whose clock runs in that year gets its deadline on the new
+        calendar, with an event where it moved."""
         moment = now()
         with self.uow() as uow:
             book = uow.calendar.book()
             with _refusals():
-                apply(book, uow, moment)
-            calendar = book.working_calendar()
-            recomputed = 0
-            for complaint in uow.complaints.open_between(*calendars.year_window(year)):
-                events = complaint.recompute_deadline(calendar, moment, why)
-                if events:
-                    uow.complaints.save(complaint, events)
-                    recomputed += 1
+                year = apply(book, uow, moment)
+            recomputed = self._recompute(uow, book.working_calendar(), year, moment, why)
             uow.commit()
         self._use(book)
         return CalendarView(year, book.effective(year), book.changes_of(year)), recomputed
+
+    @staticmethod
+    def _recompute(
+        uow: UnitOfWork, calendar: WorkingCalendar, year: int, moment: datetime.datetime, why: str
+    ) -> int:
+        """The open complaints whose clock runs in ``year`` on ``calendar``; how many moved."""
+        recomputed = 0
+        for complaint in uow.complaints.open_between(*calendars.year_window(year)):
+            events = complaint.recompute_deadline(calendar, moment, why)
+            if events:
+                uow.complaints.save(complaint, events)
+                recomputed += 1
+        return recomputed
 
     # -- intake -----------------------------------------------------------------------------
     def file(self, intake: Intake) -> tuple[Complaint, bool]:

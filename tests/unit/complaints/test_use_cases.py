@@ -325,3 +325,18 @@ def test_a_licence_classification_refuses_is_no_customer_and_other_failures_are_
     assert refused.known is False and "classification accepts" in refused.why
     with pytest.raises(DownstreamError):
         CustomerDirectory(_Client(grpc.StatusCode.INTERNAL)).check("L-1")
+
+
+def test_a_year_a_newer_library_brings_makes_estimated_deadlines_exact(clock):
+    clock.set(cst("2030-12-30T09:00"))
+    pack = Pack()
+    complaint, _ = pack.use_cases.file(intake())
+    assert complaint.deadline_estimated
+    pack.use_cases.calendar_source = FixedCalendarSource(
+        [YEAR_2030, CalendarYear(2031, "library", frozenset({datetime.date(2031, 1, 1)}))]
+    )
+    pack.use_cases.load_calendar()  # the next start, after an upgrade of the library
+    stored = pack.store.complaints[complaint.id]
+    assert (stored.deadline_at, stored.deadline_estimated) == (end_of("2031-01-03"), False)
+    assert pack.store.events[complaint.id][-1].note.startswith("calendar year 2031 added: ")
+    assert pack.use_cases.calendar.is_workday(datetime.date(2031, 1, 1)) == (False, False)
