@@ -12,6 +12,7 @@ from retailcare.classification.v1 import classification_pb2 as pb
 from retailcare.classification.v1 import classification_pb2_grpc
 
 from services.classification import domain
+from services.common.clients import open_channel
 from services.common.config import load_settings
 from services.common.rules.cli import CliError
 from services.common.rules.tables import read_rows
@@ -57,7 +58,8 @@ def cmd_import(args) -> int:
             )
 
     target = load_settings(args.pack).target("classification")
-    stub = classification_pb2_grpc.ClassificationServiceStub(grpc.insecure_channel(target))
+    channel = open_channel(target)
+    stub = classification_pb2_grpc.ClassificationServiceStub(channel)
     created = updated = done = 0
     errors = list(local_errors)
     total = len(rows)
@@ -73,6 +75,8 @@ def cmd_import(args) -> int:
                 f"cannot reach classification at {target}; is the pack running (make run)?"
             ) from None
         raise CliError(f"{error.code().name}: {error.details()}") from None
+    finally:
+        channel.close()
     print(file=sys.stderr)
     for number, field, message in sorted(errors):
         print(f"row {number}: {field}: {message}", file=sys.stderr)
