@@ -94,6 +94,8 @@ service_descriptions = sa.Table(
 
 # -- rows <-> domain objects ------------------------------------------------------------------
 def _unclassified(name: str):
+    """What a classification column holds before the first classification: empty text
+    and collections, version 0, no grade, star level or size class."""
     kind = next(f.type for f in dataclasses.fields(Outcome) if f.name == name)
     return {"str": "", "dict": {}, "tuple": []}.get(kind, 0 if name in VERSION_PARTS else None)
 
