@@ -379,3 +379,25 @@ def test_the_preview_counts_what_customers_would_notice():
     assert report.lost == {"scarce_brand_supply": 1}
     assert report.gained == {"personal_care": 1, "free_phone_ordering": 1}
     assert [licence for licence, _, _ in report.sample] == ["L-TIER"]
+
+
+def test_numbers_must_be_numbers_and_limits_are_exact():
+    assert set(problems(monthly_sales_cartons="12")) == {"monthly_sales_cartons"}
+    assert problems(licence_number="L" * 40) == {}
+    assert problems(monthly_sales_cartons=0.0, cooperation_score=0, shop_area_m2=1_000_000.0) == {}
+
+
+def test_entitlement_facts_carry_the_zone_type_as_the_market_zone():
+    assert domain.entitlement_facts(inputs(zone_type="village"), 3) == {
+        "star_level": 3,
+        "business_format": "grocery",
+        "market_type": "urban",
+        "market_zone": "village",
+    }
+    assert "market_zone" not in domain.entitlement_facts(inputs(), 3)
+
+
+def test_an_unclassified_customer_has_an_empty_menu():
+    customer = Customer(inputs=inputs())
+    assert customer.outcome is None
+    assert domain.menu(customer, [ServiceDescription("s", "S", "standard", ["x"], "s", "c")]) == []
