@@ -486,13 +486,28 @@ class SqlRatings(_Repository):
         self.session.add(row)
 
     def of_period(self, period_id: str, subject_id: str = "", mode: str = "") -> list[Rating]:
-        query = select(RatingRow).where(RatingRow.period_id == period_id)
+        # Plain column rows, not ORM objects: a county's period has tens of thousands.
+        table = RatingRow.__table__.c
+        query = sa.select(
+            table.period_id,
+            table.mode,
+            table.rater_id,
+            table.subject_id,
+            table.score,
+            table.answers,
+            table.comment,
+            table.revision,
+            table.recorded_at,
+        ).where(table.period_id == period_id)
         if subject_id:
-            query = query.where(RatingRow.subject_id == subject_id)
+            query = query.where(table.subject_id == subject_id)
         if mode:
-            query = query.where(RatingRow.mode == mode)
-        query = query.order_by(RatingRow.subject_id, RatingRow.mode, RatingRow.rater_id)
-        return [_rating(row) for row in self.session.exec(query)]
+            query = query.where(table.mode == mode)
+        query = query.order_by(table.subject_id, table.mode, table.rater_id)
+        return [
+            Rating(p, m, rater, subject, score, tuple(answers), comment, revision, utc(at))
+            for p, m, rater, subject, score, answers, comment, revision, at in self.session.execute(query)
+        ]
 
 
 class SqlActuals(_Repository):
