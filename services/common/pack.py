@@ -88,8 +88,8 @@ class Pack:
                 )
             if not self._wait_until_serving():
                 return 1
-            self._print_endpoints()
             self._print_development_tokens()
+            self._print_endpoints()
             return self._supervise()
         finally:
             self.stop_all()
