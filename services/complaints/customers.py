@@ -3,8 +3,6 @@ which team serves it. Asked through its contract's client, never its tables."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import grpc
 
 from services.classification.client import ClassificationClient
@@ -12,15 +10,9 @@ from services.common.auth import read_service_token
 from services.common.clients import DownstreamError, DownstreamNotFound, DownstreamUnavailable
 from services.common.config import Settings
 from services.common.tls import channel_credentials
+from services.complaints.ports import CustomerCheck
 
 INTAKE_CHECK_SECONDS = 2.0  # a complaint is never held up long by another service
-
-
-@dataclass(frozen=True)
-class CustomerCheck:
-    known: bool | None  # None: classification could not be asked
-    team_id: str = ""
-    why: str = ""  # why the licence number is not a customer's
 
 
 class CustomerDirectory:

@@ -20,6 +20,26 @@ class CalendarSource(Protocol):
     def years(self) -> list[CalendarYear]: ...
 
 
+@dataclass(frozen=True)
+class CustomerCheck:
+    known: bool | None  # None: classification could not be asked
+    team_id: str = ""
+    why: str = ""  # why the licence number is not a customer's
+
+
+class Customers(Protocol):
+    """The classification service as the intake sees it (services/complaints/customers.py)."""
+
+    def check(self, licence_number: str) -> CustomerCheck: ...
+
+
+class PolicyDecider(Protocol):
+    """The rule-set registry as the use cases see it: ``decide`` returns a decision with
+    ``version`` and ``outputs``, or raises."""
+
+    def decide(self, name: str, facts: dict): ...
+
+
 class DuplicateKey(Exception):
     """A complaint with this idempotency key is stored already."""
 
@@ -51,7 +71,7 @@ class ComplaintRepository(Protocol):
     def events(self, complaint_id: str) -> list[Event]:
         """Oldest first."""
 
-    def list(self, where: ComplaintFilter, offset: int, limit: int) -> list[Complaint]:
+    def matching(self, where: ComplaintFilter, offset: int, limit: int) -> list[Complaint]:
         """By receipt time, then id."""
 
     def flagged(self, limit: int) -> list[tuple[str, str]]:

@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
 
 from services.common import paging
 from services.common.clients import DownstreamError
@@ -21,9 +20,15 @@ from services.complaints import calendar as calendars
 from services.complaints import domain
 from services.complaints import metrics as complaint_metrics
 from services.complaints.calendar import CalendarBook, CalendarChange, CalendarYear, WorkingCalendar
-from services.complaints.customers import CustomerCheck
 from services.complaints.domain import Complaint, Event, Figures, Intake, PolicySnapshot
-from services.complaints.ports import CalendarSource, ComplaintFilter, DuplicateKey, UnitOfWork
+from services.complaints.ports import (
+    CalendarSource,
+    ComplaintFilter,
+    Customers,
+    DuplicateKey,
+    PolicyDecider,
+    UnitOfWork,
+)
 from services.complaints.rules import COMPLAINT_POLICY
 
 DEFAULT_PAGE_SIZE = 50
@@ -32,16 +37,6 @@ DEFAULT_CHANGES_PAGE_SIZE = 100
 SWEEP_BATCH = 2000
 FLAGGED_BATCH = 200
 log = logging.getLogger("retailcare.complaints")
-
-
-class Customers(Protocol):
-    def check(self, licence_number: str) -> CustomerCheck: ...
-
-
-class PolicyDecider(Protocol):
-    """The rule-set registry as the use cases see it."""
-
-    def decide(self, name: str, facts: dict): ...
 
 
 @dataclass(frozen=True)
@@ -314,7 +309,7 @@ class Complaints:
         offset = paging.decode_token(page_token, scope)
         limit = paging.page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         with self.uow(read_only=True) as uow:
-            found = uow.complaints.list(where, offset, limit)
+            found = uow.complaints.matching(where, offset, limit)
         token = paging.encode_token(offset + limit, scope) if len(found) == limit else ""
         return found, token
 

@@ -250,7 +250,7 @@ class SqlComplaints:
         )
         return [Event(utc(r.at), r.actor, r.action, r.from_state, r.to_state, r.note) for r in rows]
 
-    def list(self, where: ComplaintFilter, offset: int, limit: int) -> list[Complaint]:
+    def matching(self, where: ComplaintFilter, offset: int, limit: int) -> list[Complaint]:
         table = ComplaintRow.__table__.c
         clauses = [
             getattr(table, name) == getattr(where, name)

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from services.complaints import domain
 from services.complaints.calendar import CHINA, CalendarBook, CalendarChange, CalendarYear, WorkingCalendar
 from services.complaints.calendar_source import ChineseCalendarLibrary
-from services.complaints.customers import CustomerCheck
 from services.complaints.domain import Complaint, Event, Outcome, ReturnVisit
-from services.complaints.ports import ComplaintFilter, DuplicateKey
+from services.complaints.ports import ComplaintFilter, CustomerCheck, DuplicateKey
 
 
 class FixedCalendarSource:
@@ -95,7 +94,7 @@ class FakeComplaints:
         ordered = sorted(self.store.complaints.values(), key=lambda c: (c.received_at, c.id))
         return [c for c in ordered if c.state in domain.OPEN_STATES]
 
-    def list(self, where: ComplaintFilter, offset: int, limit: int) -> list[Complaint]:
+    def matching(self, where: ComplaintFilter, offset: int, limit: int) -> list[Complaint]:
         def matches(c: Complaint) -> bool:
             return (
                 all(
