@@ -1,6 +1,8 @@
 """Every role against the permission table, refusals counted by reason, and requests
 the gateway refuses itself without reaching a service."""
 
+import logging
+
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -124,3 +126,15 @@ def test_malformed_and_oversize_requests_stop_at_the_gateway(service, channel):
         call(oversize.SerializeToString(), metadata=bearer("service"), timeout=10)
     assert too_big.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert _started("CreateCustomer") == before + 3
+
+
+def test_refusals_are_logged_with_the_reason_and_never_the_token(channel, caplog):
+    secret = "Bearer a-token-nobody-issued-1234"
+    with caplog.at_level(logging.WARNING, logger="retailcare.auth"):
+        code = _call(
+            channel, "/retailcare.gateway.v1.Gateway/GetCustomerProfile", (("authorization", secret),)
+        )
+    assert code == grpc.StatusCode.UNAUTHENTICATED
+    refusals = [record for record in caplog.records if record.getMessage() == "refused"]
+    assert [record.reason for record in refusals] == ["unknown_token"]
+    assert not any("a-token-nobody-issued" in str(record.__dict__) for record in caplog.records)
