@@ -67,6 +67,9 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
         "RunEscalationSweep": (),
         "GetCalendarYear": READ,
         "SetCalendarYear": (),
+        "ChangeCalendarDays": (),
+        "ListCalendarChanges": READ,
+        "RemoveCalendarChange": (),
     },
     EVALUATION: {
         "UpsertStaff": BUSINESS,
