@@ -11,6 +11,7 @@ from retailcare.classification.v1 import classification_pb2 as cpb
 
 from gateway import permissions
 from services.common.auth import ROLES
+from services.common.errors import field_violations
 from tests.e2e.gateway.conftest import bearer, customer
 
 
@@ -138,3 +139,12 @@ def test_refusals_are_logged_with_the_reason_and_never_the_token(channel, caplog
     refusals = [record for record in caplog.records if record.getMessage() == "refused"]
     assert [record.reason for record in refusals] == ["unknown_token"]
     assert not any("a-token-nobody-issued" in str(record.__dict__) for record in caplog.records)
+
+
+def test_a_malformed_message_in_a_stream_is_refused_at_the_gateway(service, channel):
+    imports = channel.stream_stream(f"/{permissions.CLASSIFICATION}/ImportCustomers")
+    good = cpb.ImportCustomersRequest(rows=[customer("110101100007")]).SerializeToString()
+    with pytest.raises(grpc.RpcError) as refused:
+        list(imports(iter([good, b"\xff\xff\xff"]), metadata=bearer("service"), timeout=10))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "request" in field_violations(refused.value)
