@@ -1,10 +1,11 @@
 """Relays: the gateway serves a service's own contract by forwarding each call to it.
 
-The request is checked against its message type and the contract limits at the gateway (a
-malformed request is INVALID_ARGUMENT and never reaches a service), then forwarded as the bytes received;
-the reply comes back as the bytes sent. The downstream call carries the caller's
-remaining deadline (clamped) and request id; the downstream status comes back with its
-code and details intact, and a service that cannot be asked is UNAVAILABLE naming it."""
+The request is checked against its message type and the contract limits at the gateway
+(a malformed request is INVALID_ARGUMENT and never reaches a service), then forwarded as
+the bytes received; the reply comes back as the bytes sent. The downstream call carries
+the caller's remaining deadline (clamped) and request id; the downstream status comes
+back with its code and details intact, and a service that cannot be asked is
+UNAVAILABLE naming it."""
 
 from __future__ import annotations
 
