@@ -38,8 +38,10 @@ test: $(STAMP)
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
+# The generated code, and docs/limits.md from the limit annotations.
 protos: $(STAMP)
 	$(BIN)/python scripts/gen_protos.py
+	$(BIN)/python -m services.common.limits_page > docs/limits.md
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

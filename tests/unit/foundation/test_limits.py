@@ -4,6 +4,7 @@ report a violation stay small enough for any client to read."""
 
 import base64
 import math
+import pathlib
 import urllib.parse
 
 import grpc
@@ -14,7 +15,7 @@ from retailcare.classification.v1 import classification_pb2 as cpb
 from retailcare.complaints.v1 import complaints_pb2 as ppb
 from retailcare.rules.v1 import rule_sets_pb2 as rpb
 
-from services.common import limits
+from services.common import limits, limits_page
 from services.common.errors import InvalidArgument, NotFound, clip
 
 MEGABYTE = "x" * 1_000_000
@@ -182,3 +183,19 @@ def test_statuses_quote_a_bad_value_by_a_prefix_and_stay_small():
         and clip("许许许许", 7) == "许…"
         and len(clip("x" * 999, 256).encode()) <= 256
     )
+
+
+def test_the_limits_page_is_current():
+    page = pathlib.Path(__file__).resolve().parents[3] / "docs" / "limits.md"
+    assert page.read_text(encoding="utf-8") == limits_page.markdown(), (
+        "run `make protos` to rewrite docs/limits.md"
+    )
+
+
+def test_the_limits_page_lists_every_contract_and_its_declared_limits():
+    text = limits_page.markdown()
+    for package in ("classification", "complaints", "rules", "evaluation", "gateway"):
+        assert f"## `retailcare.{package}.v1`" in text
+    assert "| `licence_number` | printable text, at most 40 characters |" in text
+    assert "| `source` | text, at most 262,144 characters |" in text
+    assert "| `states` | list of one of `STATE_UNSPECIFIED`" in text
