@@ -269,4 +269,4 @@ def run_demo(settings: Settings, out=sys.stdout) -> int:
 
 def add_demo_command(commands) -> None:
     demo = commands.add_parser("demo", help="walk through the running pack with sample data, via the gateway")
-    demo.set_defaults(run=lambda args: run_demo(load_settings()))
+    demo.set_defaults(run=lambda args: run_demo(load_settings(args.pack)))
