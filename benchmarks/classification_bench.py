@@ -90,11 +90,19 @@ def main() -> None:
             )
             reclassify(stub, "first classification of everyone")
             reclassify(stub, "again, nothing changed")
-            source = PACK.rule_set_catalogue().all_kinds()["service-entitlements"].default_path.read_text(encoding="utf-8")
+            source = (
+                PACK.rule_set_catalogue()
+                .all_kinds()["service-entitlements"]
+                .default_path.read_text(encoding="utf-8")
+            )
             edited = source.replace("allocation_tier: C}", "allocation_tier: B}").replace(
                 "scarce_brand_supply: {allocation_tier: C}", "scarce_brand_supply: {allocation_tier: B}"
             )
-            grading = PACK.rule_set_catalogue().all_kinds()["customer-grading"].default_path.read_text(encoding="utf-8")
+            grading = (
+                PACK.rule_set_catalogue()
+                .all_kinds()["customer-grading"]
+                .default_path.read_text(encoding="utf-8")
+            )
             stricter = grading.replace(
                 "monthly_sales_cartons: {at_least: 40}", "monthly_sales_cartons: {at_least: 80}"
             )

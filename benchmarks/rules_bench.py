@@ -69,7 +69,10 @@ def _resident_mib() -> float:
 
 
 def bench_rule_set(name: str, make_facts, count: int, rounds: int) -> None:
-    compiled = validate(PACK.rule_set_catalogue().all_kinds()[name].default_path.read_text(encoding="utf-8"), PACK.rule_set_catalogue().all_kinds()).compiled
+    compiled = validate(
+        PACK.rule_set_catalogue().all_kinds()[name].default_path.read_text(encoding="utf-8"),
+        PACK.rule_set_catalogue().all_kinds(),
+    ).compiled
     rng = random.Random(42)
     cases = [compiled.prepare_facts(make_facts(rng)) for _ in range(count)]
     fired = statistics.mean(len(compiled.decide(f, memoise=False, prepared=True).fired) for f in cases[:1000])
@@ -96,7 +99,8 @@ def bench_rule_set(name: str, make_facts, count: int, rounds: int) -> None:
 
 def bench_memory(decisions: int) -> None:
     compiled = validate(
-        PACK.rule_set_catalogue().all_kinds()["customer-grading"].default_path.read_text(encoding="utf-8"), PACK.rule_set_catalogue().all_kinds()
+        PACK.rule_set_catalogue().all_kinds()["customer-grading"].default_path.read_text(encoding="utf-8"),
+        PACK.rule_set_catalogue().all_kinds(),
     ).compiled
     rng = random.Random(7)
     print(
