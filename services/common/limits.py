@@ -163,7 +163,7 @@ def _text(value: str, path: str, limits: Limits) -> Iterator[tuple[str, str]]:
     if control:
         yield path, f"holds a control character (U+{ord(control.group()):04X}) at position {control.start()}"
         return
-    if limits.identifier:
+    if limits.identifier and not (value.isascii() and value.isprintable()):
         for position, character in enumerate(value):
             if character in "\t\n\r" or (
                 not character.isascii() and unicodedata.category(character) in _NOT_IDENTIFIER_CATEGORIES
