@@ -26,15 +26,21 @@ def test_compose_runs_every_process_on_its_documented_ports():
 
 
 def test_kubernetes_deployments_probe_the_right_ports():
-    documents = list(yaml.safe_load_all((DEPLOY / "kubernetes" / "retailcare.yaml").read_text()))
+    base = sorted((DEPLOY / "kubernetes" / "base").glob("*.yaml"))
+    documents = [d for path in base for d in yaml.safe_load_all(path.read_text()) if d]
     deployments = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Deployment"}
-    services = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Service"}
+    services = {
+        d["metadata"]["name"]: d
+        for d in documents
+        if d["kind"] == "Service" and d["spec"].get("clusterIP") == "None"
+    }
     assert set(deployments) == set(services) == set(PACK.default_ports)
     for name, (grpc_port, http_port) in PACK.default_ports.items():
         container = deployments[name]["spec"]["template"]["spec"]["containers"][0]
         assert container["args"] == ["serve", name]
         assert container["readinessProbe"]["grpc"]["port"] == grpc_port
-        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": http_port}
+        assert container["livenessProbe"]["grpc"]["port"] == grpc_port  # a wedged server fails it
+        assert {"name": "http", "containerPort": http_port, "protocol": "TCP"} in container["ports"]
         assert services[name]["spec"]["clusterIP"] == "None"  # headless: client-side balancing
         for variable in container["env"]:
             assert variable["name"][len("RETAILCARE_") :].lower() in OPTIONS
