@@ -10,9 +10,10 @@ import pathlib
 
 from services.common.rules.actions import grant_once, set_many_once
 from services.common.rules.model import ActionSpec, Param, RuleSetKind, Vocabulary, supplied_facts
+from services.evaluation.domain.errors import Refused
 from services.evaluation.domain.people import ROLES
 from services.evaluation.domain.ratings import MODES
-from services.evaluation.domain.scoring import FUNCTIONS, LEAVE_OUT, RATINGS, SCORE_ZERO
+from services.evaluation.domain.scoring import FUNCTIONS, LEAVE_OUT, RATINGS, SCORE_ZERO, ScoringPolicy
 
 FOLDER = pathlib.Path(__file__).parent / "rule_sets"
 
@@ -37,6 +38,28 @@ def _add_band(outputs: dict, params: dict) -> None:
     """``outputs["bands"][indicator][from] = share``, once per lower bound."""
     bands = outputs.setdefault("bands", {}).setdefault(params["indicator"], {})
     bands.setdefault(params["from"], params["share"])
+
+
+SUBJECTS = (("team", ""), *(("staff", role) for role in ROLES))
+
+
+def subject_facts(inputs, subject_kind: str, role: str) -> dict:
+    """The facts about a subject that a document declares (a document need not read the role)."""
+    facts = {"subject_kind": subject_kind, "role": role or None}
+    return {name: value for name, value in facts.items() if name in inputs and value is not None}
+
+
+def check_policies(compiled) -> list[str]:
+    """Every subject the service scores gets a usable policy: at least one indicator,
+    linear targets above 0, bands and grades from 0 up (so ranges have no gaps)."""
+    problems = []
+    for subject_kind, role in SUBJECTS:
+        decision = compiled.decide(subject_facts(compiled.document.inputs, subject_kind, role), memoise=False)
+        try:
+            ScoringPolicy.from_decision(compiled.name, compiled.version, decision.outputs, decision.reasons)
+        except Refused as problem:
+            problems.append(f"for {role or subject_kind}: {problem.message.split(': ', 1)[-1]}")
+    return problems
 
 
 KPI_SCORING = RuleSetKind(
@@ -102,6 +125,7 @@ KPI_SCORING = RuleSetKind(
     ),
     default_path=FOLDER / "kpi-scoring.yaml",
     facts=supplied_facts(always={"subject_kind": ("staff", "team")}, sometimes={"role": ROLES}),
+    check=check_policies,
 )
 
 RULE_SETS = (KPI_SCORING,)

@@ -29,6 +29,7 @@ from services.evaluation.domain.ratings import CUSTOMER_SURVEY, Rating, aggregat
 from services.evaluation.domain.results import PeriodResult
 from services.evaluation.domain.visits import VisitCard, coverage
 from services.evaluation.ports import ComplaintStatistics, CustomerDirectory, UnitOfWork, Unreachable
+from services.evaluation.rules import subject_facts
 
 RULE_SET = "kpi-scoring"
 SUBJECT_KINDS = ("staff", "team")
@@ -364,8 +365,8 @@ class Evaluation:
     def _policy(self, cache: dict, subject_kind: str, role: str) -> scoring.ScoringPolicy:
         key = (subject_kind, role)
         if key not in cache:
-            facts = {"subject_kind": subject_kind, **({"role": role} if role else {})}
-            decision = self.rule_sets.decide(RULE_SET, facts)
+            inputs = self.rule_sets.serving(RULE_SET).document.inputs
+            decision = self.rule_sets.decide(RULE_SET, subject_facts(inputs, subject_kind, role))
             cache[key] = scoring.ScoringPolicy.from_decision(
                 RULE_SET, decision.version, decision.outputs, decision.reasons
             )

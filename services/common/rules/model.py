@@ -132,6 +132,9 @@ class RuleSetKind:
     vocabulary: Vocabulary
     default_path: Any  # pathlib.Path of the default document
     facts: Mapping[str, InputSpec] = field(default_factory=dict)  # empty: no restriction
+    # Checks of the whole compiled document a service adds (e.g. bands without gaps):
+    # each returned message is a validation error, so such a version is never published.
+    check: Callable[[Any], list[str]] | None = None
 
 
 def supplied_facts(

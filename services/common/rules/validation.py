@@ -64,6 +64,9 @@ def validate(source: str, kinds: Mapping[str, RuleSetKind], version: int = 0) ->
         for t in result.tests
         if not t.passed
     )
+    check = kinds[document.name].check
+    if check is not None:
+        result.diagnostics.extend(Diagnostic("error", message) for message in check(compiled))
     result.diagnostics.extend(_warnings(document))
     if result.errors:
         compiled.close()

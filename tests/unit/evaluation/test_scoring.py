@@ -157,3 +157,44 @@ def test_a_policy_with_gaps_is_refused():
     outputs["grades"] = {"C": {"from_score": 60, "pay_coefficient": 1}}
     with pytest.raises(Refused, match="grades must start from a score of 0"):
         ScoringPolicy.from_decision("kpi-scoring", 2, outputs, {})
+
+
+def _validate(source):
+    result = validate(source, {k.name: k for k in RULE_SETS})
+    if result.compiled is not None:
+        result.compiled.close()
+    return result
+
+
+def test_a_version_with_gaps_cannot_be_published():
+    source = KPI_SCORING.default_path.read_text(encoding="utf-8")
+    gap = source.replace(
+        "score_band: {indicator: omission_rate, from: 0, share: 1}",
+        "score_band: {indicator: omission_rate, from: 0.01, share: 1}",
+    )
+    no_floor = source.replace(
+        "grade_from: {grade: D, from_score: 0, pay_coefficient: 0.8}",
+        "grade_from: {grade: D, from_score: 40, pay_coefficient: 0.8}",
+    )
+    messages = [str(d) for d in _validate(gap).errors]
+    assert "for customer_manager: banded indicator omission_rate needs bands starting from 0" in " ".join(
+        messages
+    )
+    messages = [str(d) for d in _validate(no_floor).errors]
+    assert sum("grades must start from a score of 0" in m for m in messages) == 7  # every role and teams
+
+
+def test_a_document_need_not_read_the_role():
+    source = """
+name: kpi-scoring
+hit_policy: collect
+inputs:
+  subject_kind: {type: one_of, values: [staff, team], required: true}
+rules:
+  - id: everyone
+    then:
+      - score_indicator: {indicator: ratings, category: process, kind: qualitative, weight: 100, function: linear, target: 100}
+      - weigh_mode: {mode: self, weight: 1, min_raters: 1}
+      - grade_from: {grade: any, from_score: 0, pay_coefficient: 1}
+"""
+    assert _validate(source).valid
