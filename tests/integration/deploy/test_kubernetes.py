@@ -144,6 +144,7 @@ def test_production_removes_the_example_secret_and_pins_the_image():
     for (kind, _), document in built.items():
         if kind in ("Deployment", "Job"):
             (container,) = document["spec"]["template"]["spec"]["containers"]
-            assert container["image"] == "registry.example.com/retailcare:1.0.0"
+            assert container["image"].startswith("registry.example.com/retailcare:1.0.0@sha256:")
+            assert container["imagePullPolicy"] == "Always"
         if kind != "Namespace":
             assert document["metadata"]["namespace"] == "retailcare"
