@@ -112,19 +112,21 @@ def test_violations_stop_at_the_budget():
     request = InvalidArgument([(str(n % 10), why) for n in range(50)]).details()[0]
     fitting = MAX_VIOLATIONS_BYTES // 101
     assert len(request.field_violations) == fitting
-    exact = InvalidArgument([("f", "w" * 99)] * (MAX_VIOLATIONS_BYTES // 100)).details()[0]
-    assert len(exact.field_violations) == MAX_VIOLATIONS_BYTES // 100  # spends the budget to 0
+    per_violation = 128  # 16 of them spend the budget to exactly 0: all 16 fit, a 17th not
+    exact = InvalidArgument([("f", "w" * (per_violation - 1))] * 17).details()[0]
+    assert len(exact.field_violations) == MAX_VIOLATIONS_BYTES // per_violation == 16
 
 
 @pytest.mark.parametrize(
-    ("error", "code", "message"),
+    ("kind", "args", "code", "message"),
     [
-        (NotFound("customer", "L-1"), grpc.StatusCode.NOT_FOUND, "customer 'L-1' not found"),
-        (AlreadyExists("customer", "L-1"), grpc.StatusCode.ALREADY_EXISTS, "customer 'L-1' already exists"),
-        (NotFound("customer", "L-1", "gone"), grpc.StatusCode.NOT_FOUND, "gone"),
+        (NotFound, ("customer", "L-1"), grpc.StatusCode.NOT_FOUND, "customer 'L-1' not found"),
+        (AlreadyExists, ("customer", "L-1"), grpc.StatusCode.ALREADY_EXISTS, "customer 'L-1' already exists"),
+        (NotFound, ("customer", "L-1", "gone"), grpc.StatusCode.NOT_FOUND, "gone"),
     ],
 )
-def test_resource_errors(error, code, message):
+def test_resource_errors(kind, args, code, message):
+    error = kind(*args)  # made here, not at collection, so the test is seen reaching __init__
     status = error.to_status()
     assert (status.code, status.details, error.message) == (code, message, message)
     info = _unpacked(status, error_details_pb2.ResourceInfo)
