@@ -14,11 +14,14 @@ from google.protobuf import json_format, struct_pb2
 from retailcare.rules.v1 import rule_sets_pb2 as pb
 from retailcare.rules.v1 import rule_sets_pb2_grpc
 
+from services.common.auth import read_service_token
+from services.common.clients import open_channel
 from services.common.config import load_settings
 from services.common.errors import field_violations
 from services.common.rules.document import load_yaml, yaml_problem
 from services.common.rules.tables import inline_rows_from
 from services.common.rules.validation import validate
+from services.common.tls import channel_credentials
 
 CALL_TIMEOUT_SECONDS = 30
 HISTORY_PAGE = 100
@@ -59,8 +62,17 @@ def _stub(pack, rule_set: str):
     if service is None:
         known = ", ".join(sorted(catalogue.all_kinds()))
         raise CliError(f"no service owns a rule set named {rule_set!r} (known: {known})")
-    target = load_settings(pack).target(service)
-    return rule_sets_pb2_grpc.RuleSetAdminStub(grpc.insecure_channel(target)), service, target
+    settings = load_settings(pack)
+    target = settings.target(service)
+    return rule_sets_pb2_grpc.RuleSetAdminStub(_channel(settings, target)), service, target
+
+
+def _channel(settings, target: str) -> grpc.Channel:
+    """A channel as the pack's own processes open them: TLS and the service token when
+    configured, so the CLI still gets in once the side doors are closed."""
+    return open_channel(
+        target, credentials=channel_credentials(settings), service_token=read_service_token(settings)
+    )
 
 
 def _call(pack, rule_set: str, method: str, request):
@@ -133,7 +145,7 @@ def cmd_list(args) -> int:
     settings = load_settings(args.pack)
     replies, unreachable = {}, []
     for service in args.pack.rule_set_catalogue().kinds_by_service():
-        stub = rule_sets_pb2_grpc.RuleSetAdminStub(grpc.insecure_channel(settings.target(service)))
+        stub = rule_sets_pb2_grpc.RuleSetAdminStub(_channel(settings, settings.target(service)))
         try:
             replies[service] = stub.ListRuleSets(pb.ListRuleSetsRequest(), timeout=CALL_TIMEOUT_SECONDS)
         except grpc.RpcError as error:

@@ -11,6 +11,7 @@ from retailcare.classification.v1 import classification_pb2_grpc
 from retailcare.gateway.v1 import gateway_pb2 as pb
 
 from services.common.auth import SERVICE_TOKEN_HEADER
+from services.composition import main
 from tests.e2e.gateway.conftest import BACKENDS, GatewayPack, complaint, customer
 
 TOKEN = "pack-internal-secret"
@@ -66,3 +67,11 @@ def test_only_the_pack_gets_past_the_side_doors(closed_pack):
         assert shown.customer.input.licence_number == "110101100001"
         health = health_pb2_grpc.HealthStub(side_door).Check(health_pb2.HealthCheckRequest(), timeout=5)
         assert health.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_the_rules_cli_shows_the_service_token_too(closed_pack, monkeypatch, capsys):
+    for key, value in closed_pack.settings.as_dict().items():
+        monkeypatch.setenv(f"RETAILCARE_{key.upper()}", str(value))
+    assert main(["rules", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "customer-grading" in listed and "complaint-policy" in listed
