@@ -4,6 +4,7 @@ a run with explanations, publishing, PDCA; on SQLite and PostgreSQL."""
 import csv
 import datetime
 import io
+import time
 
 import grpc
 import openpyxl
@@ -12,8 +13,12 @@ from prometheus_client import REGISTRY
 from retailcare.classification.v1 import classification_pb2 as cpb
 from retailcare.complaints.v1 import complaints_pb2 as qpb
 from retailcare.evaluation.v1 import evaluation_pb2 as pb
+from retailcare.evaluation.v1 import evaluation_pb2_grpc
+from retailcare.rules.v1 import rule_sets_pb2 as rules_pb
+from retailcare.rules.v1 import rule_sets_pb2_grpc
 
 from services.common import times
+from services.evaluation.rules import KPI_SCORING
 from tests.e2e.evaluation.conftest import complete_items, set_up_people, stamp
 
 T = 10
@@ -348,3 +353,58 @@ def test_a_period_is_scored_with_the_team_of_its_last_day(stubs):
             timeout=T,
         )
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_a_published_kpi_scoring_version_scores_the_next_run(pack):
+    with pack.classification(), pack.complaints(), pack.service("evaluation") as channel:
+        ev = evaluation_pb2_grpc.EvaluationServiceStub(channel)
+        admin = rule_sets_pb2_grpc.RuleSetAdminStub(channel)
+        set_up_people(ev)
+        rate(ev, pb.SELF, "cm-1", "cm-1", 80)
+        first = ev.RunPeriodEvaluation(
+            pb.RunPeriodEvaluationRequest(period_id="2026", run_by="hr-1"), timeout=30
+        )
+        assert first.rule_set_version == 1
+        source = KPI_SCORING.default_path.read_text(encoding="utf-8")
+        heavier = source.replace(
+            "{indicator: visit_coverage, category: process, kind: quantitative, scope: internal, weight: 20,",
+            "{indicator: visit_coverage, category: process, kind: quantitative, scope: internal, weight: 25,",
+        ).replace(
+            "{indicator: ratings, category: process, kind: qualitative, scope: internal, weight: 20,",
+            "{indicator: ratings, category: process, kind: qualitative, scope: internal, weight: 15,",
+        )
+        # ... and the document's own test says so.
+        heavier = heavier.replace("visit_coverage: {weight: 20,", "visit_coverage: {weight: 25,").replace(
+            "ratings: {weight: 20}", "ratings: {weight: 15}"
+        )
+        assert "visit_coverage: {weight: 25," in heavier and "ratings: {weight: 15}" in heavier
+        gap = heavier.replace(
+            "{indicator: omission_rate, from: 0, share: 1}",
+            "{indicator: omission_rate, from: 0.01, share: 1}",
+        ).replace("      bands: {omission_rate: {0: 1, 0.05: 0.5}}\n", "")
+        with pytest.raises(grpc.RpcError) as refused:
+            admin.PublishRuleSet(
+                rules_pb.PublishRuleSetRequest(source=gap, author="analyst", comment="gap"), timeout=T
+            )
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "bands starting from 0" in refused.value.details()
+        admin.PublishRuleSet(
+            rules_pb.PublishRuleSetRequest(source=heavier, author="analyst", comment="visits weigh more"),
+            timeout=T,
+        )
+        deadline = time.monotonic() + 10
+        while True:  # the service picks the new version up by itself within its poll interval
+            run = ev.RunPeriodEvaluation(
+                pb.RunPeriodEvaluationRequest(period_id="2026", run_by="hr-1"), timeout=30
+            )
+            if run.rule_set_version == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert run.rule_set_version == 2
+        (cm1,) = [
+            r
+            for r in ev.ListPeriodResults(pb.ListPeriodResultsRequest(period_id="2026"), timeout=T).results
+            if r.subject_id == "cm-1"
+        ]
+        weights = {i.indicator: i.weight for i in cm1.indicators}
+        assert (weights["visit_coverage"], weights["ratings"], cm1.rule_set_version) == (25, 15, 2)
