@@ -31,7 +31,7 @@ class People(Protocol):
 
 
 class Periods(Protocol):
-    def get(self, period_id: str) -> Period | None: ...
+    def get(self, period_id: str, lock: bool = False) -> Period | None: ...
     def save(self, period: Period) -> None: ...
 
 
@@ -123,3 +123,12 @@ class Unreachable(DomainError):
     def __init__(self, service: str):
         super().__init__(f"the {service} service could not be reached; nothing was changed, try again")
         self.service = service
+
+
+class Conflict(DomainError):
+    """A concurrent write to the same thing got there first (ABORTED: try again)."""
+
+    code = grpc.StatusCode.ABORTED
+
+    def __init__(self):
+        super().__init__("a concurrent change got there first; nothing was changed, try again")

@@ -28,7 +28,12 @@ from services.evaluation.domain.plans import ImprovementPlan
 from services.evaluation.domain.ratings import CUSTOMER_SURVEY, Rating, aggregate, check_rater
 from services.evaluation.domain.results import PeriodResult
 from services.evaluation.domain.visits import VisitCard, coverage
-from services.evaluation.ports import ComplaintStatistics, CustomerDirectory, UnitOfWork, Unreachable
+from services.evaluation.ports import (
+    ComplaintStatistics,
+    CustomerDirectory,
+    UnitOfWork,
+    Unreachable,
+)
 from services.evaluation.rules import subject_facts
 
 RULE_SET = "kpi-scoring"
@@ -129,7 +134,7 @@ class Evaluation:
 
     def publish_period(self, period_id: str, by: str) -> Period:
         with domain_errors(), self.unit_of_work() as uow:
-            period = self._period(uow, period_id).publish(by.strip(), times.now())
+            period = self._period(uow, period_id, lock=True).publish(by.strip(), times.now())
             uow.periods.save(period)
             return period
 
@@ -226,7 +231,8 @@ class Evaluation:
             except Missing:
                 raise NotFound("customer", rating.rater_id) from None
         with domain_errors(), self.unit_of_work() as uow:
-            period = self._period(uow, rating.period_id, "rating.period_id")
+            # Locked: ratings of a period take turns with each other and with publishing.
+            period = self._period(uow, rating.period_id, "rating.period_id", lock=True)
             period.ensure_open("rating")
             subject = self._staff(uow, rating.subject_id, "rating.subject_id")
             rater = (
@@ -256,7 +262,7 @@ class Evaluation:
         if problems:
             raise InvalidArgument(problems)
         with domain_errors(), self.unit_of_work() as uow:
-            self._period(uow, period_id, "period_id").ensure_open("recording actuals")
+            self._period(uow, period_id, "period_id", lock=True).ensure_open("recording actuals")
             unknown = [
                 (f"actuals[{index}].subject_id", f"no {kind} {subject_id}")
                 for index, (kind, subject_id, _, _) in enumerate(rows)
@@ -271,7 +277,7 @@ class Evaluation:
         """Rows as read from a file (column -> text); good rows kept, bad ones reported."""
         good, errors = [], []
         with domain_errors(), self.unit_of_work() as uow:
-            self._period(uow, period_id, "period_id").ensure_open("importing actuals")
+            self._period(uow, period_id, "period_id", lock=True).ensure_open("importing actuals")
             for number, row in enumerate(rows, start=1):
                 kind = (row.get("subject_kind") or "").strip()
                 subject_id = (row.get("subject_id") or "").strip()
@@ -303,7 +309,7 @@ class Evaluation:
         self, period_id: str, team_id: str, target: float, weights: dict[str, float], shares: dict[str, float]
     ) -> dict[str, float]:
         with domain_errors(), self.unit_of_work() as uow:
-            period = self._period(uow, period_id, "period_id")
+            period = self._period(uow, period_id, "period_id", lock=True)
             period.ensure_open("setting goals")
             self._team(uow, team_id)
             members = uow.people.memberships_on(period.ends_on, team_id)
@@ -353,7 +359,8 @@ class Evaluation:
                 continue
         moment = times.now()
         with domain_errors(), self.unit_of_work() as uow:
-            period = self._period(uow, period_id, "period_id").ran(moment)  # still open?
+            # Locked: a concurrent run of the period waits for this one; still open?
+            period = self._period(uow, period_id, "period_id", lock=True).ran(moment)
             for licence, menu in fetched.items():
                 uow.cards.save_menu(licence, menu.visits_per_month, menu.entitlements_version, moment)
             visits_per_month = {**known_menus, **{c: m.visits_per_month for c, m in fetched.items()}}
@@ -527,10 +534,10 @@ class Evaluation:
         return team
 
     @staticmethod
-    def _period(uow, period_id: str, field: str = "id") -> Period:
+    def _period(uow, period_id: str, field: str = "id", lock: bool = False) -> Period:
         if check_id(field, period_id):
             raise InvalidArgument(check_id(field, period_id))
-        period = uow.periods.get(period_id)
+        period = uow.periods.get(period_id, lock=lock)
         if period is None:
             raise NotFound("period", period_id)
         return period

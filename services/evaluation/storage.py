@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, delete, func, select
 
 from services.common.database import unit_of_work
@@ -18,6 +19,7 @@ from services.evaluation.domain.plans import ImprovementPlan, PlanEvent
 from services.evaluation.domain.ratings import Rating
 from services.evaluation.domain.results import PeriodResult
 from services.evaluation.domain.visits import Omission, VisitCard, VisitItem, VisitTotals
+from services.evaluation.ports import Conflict
 
 
 def _time(**kwargs):
@@ -363,8 +365,10 @@ class SqlPeople(_Repository):
 
 
 class SqlPeriods(_Repository):
-    def get(self, period_id: str) -> Period | None:
-        row = self.session.get(PeriodRow, period_id)
+    def get(self, period_id: str, lock: bool = False) -> Period | None:
+        """``lock``: hold the period's row until the transaction ends (PostgreSQL), so two
+        runs of one period take turns; SQLite has one writer at a time anyway."""
+        row = self.session.get(PeriodRow, period_id, with_for_update=lock or None)
         return _period(row) if row else None
 
     def save(self, period: Period) -> None:
@@ -601,5 +605,10 @@ class SqlUnitOfWork:
         self.plans = SqlPlans(session)
         return self
 
-    def __exit__(self, *exc) -> None:
-        self._context.__exit__(*exc)
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        try:
+            self._context.__exit__(exc_type, exc, traceback)
+        except IntegrityError as error:  # at commit
+            raise Conflict() from error
+        if isinstance(exc, IntegrityError):  # at a flush inside the block
+            raise Conflict() from exc

@@ -59,7 +59,7 @@ class FakePeriods:
     def __init__(self, s):
         self.s = s
 
-    def get(self, period_id):
+    def get(self, period_id, lock=False):
         return self.s.periods.get(period_id)
 
     def save(self, period):
