@@ -11,8 +11,10 @@ Limits: identifiers (ids, licence numbers, periods) are 1-64 letters, digits, '.
 at most 20 items of at most 20 steps; a survey at most 50 answers; an actuals import
 at most 20,000 rows (and the 4 MiB message limit); a card listing at most 10,000 cards. Bad input is INVALID_ARGUMENT with one
 field violation per bad field; an unknown staff member, team, customer, period, card
-or plan is NOT_FOUND; writing into a published period is FAILED_PRECONDITION. A call
-that is refused writes nothing.
+or plan is NOT_FOUND; writing into a published period is FAILED_PRECONDITION; a write
+that collides with a concurrent one is ABORTED (try again). A call that is refused
+writes nothing. Writers of one period (ratings, actuals, goals, runs, publishing) take
+turns.
 """
 
 from collections import abc as _abc
