@@ -1,5 +1,6 @@
 """The gateway's composed calls and relays, through real servers."""
 
+import logging
 import pathlib
 
 import grpc
@@ -12,6 +13,7 @@ from retailcare.rules.v1 import rule_sets_pb2 as rpb
 
 from services.common import metrics
 from services.common.errors import field_violations
+from services.common.logs import request_id_var
 from tests.e2e.gateway.conftest import complaint, customer
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
@@ -141,3 +143,42 @@ def test_downstream_calls_are_counted_per_method_as_client_metrics(service):
     before = [_client_handled(*explain), _client_handled(*listing)]
     service(service.gateway.GetCustomerProfile, pb.GetCustomerProfileRequest(licence_number=LICENCE))
     assert [_client_handled(*explain), _client_handled(*listing)] == [before[0] + 1, before[1] + 1]
+
+
+class _RequestIds(logging.Handler):
+    """The request id each server had in hand when it logged a call."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.seen: dict[str, set[str]] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        method = getattr(record, "method", "")
+        self.seen.setdefault(method.rsplit("/", 1)[-1], set()).add(request_id_var.get())
+
+
+def test_the_callers_request_id_reaches_every_downstream_call(service):
+    handler, calls = _RequestIds(), logging.getLogger("retailcare.calls")
+    calls.addHandler(handler)
+    previous = calls.level
+    calls.setLevel(logging.INFO)
+    try:
+        metadata = (*service.metadata, ("x-request-id", "req-from-erp-42"))
+        service.gateway.GetCustomerProfile(
+            pb.GetCustomerProfileRequest(licence_number=LICENCE), metadata=metadata, timeout=10
+        )
+        service.classification.GetServiceMenu(
+            cpb.GetServiceMenuRequest(licence_number=LICENCE), metadata=metadata, timeout=10
+        )
+    finally:
+        calls.removeHandler(handler)
+        calls.setLevel(previous)
+    for method in (
+        "GetCustomerProfile",
+        "GetCustomer",
+        "ExplainClassification",
+        "GetServiceMenu",
+        "ListComplaints",
+        "ListVisitCards",
+    ):
+        assert handler.seen.get(method) == {"req-from-erp-42"}, (method, handler.seen.get(method))
