@@ -214,6 +214,8 @@ class ComposeReplay:
         for dependency, condition in depends_on(self.services[name]).items():
             if condition == "service_completed_successfully":
                 assert self.replay.exit_codes.get(dependency) == 0, f"{name} needs {dependency} done"
+            elif condition == "service_healthy" and dependency in self.replay.processes:
+                self.wait_healthy(dependency)
         log = (self.replay.workdir / f"{name}.log").open("w")
         process = subprocess.Popen(
             self.command(name),
@@ -243,6 +245,26 @@ class ComposeReplay:
                 return
             time.sleep(0.2)
         raise AssertionError(f"{name} not SERVING after {timeout}s:\n{self.replay.output(name)}")
+
+    def healthcheck(self, name: str) -> list[str]:
+        """The service's healthcheck command, its ``python`` this interpreter and its
+        container port the one the replay gave the service."""
+        kind, program, *args = self.services[name]["healthcheck"]["test"]
+        assert (kind, program) == ("CMD", "python")
+        container_port, host_port = PACK.default_ports[name][1], self.replay.http_ports[name]
+        return [sys.executable, *(arg.replace(f":{container_port}/", f":{host_port}/") for arg in args)]
+
+    def wait_healthy(self, name: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while subprocess.run(self.healthcheck(name), capture_output=True).returncode != 0:
+            process = self.replay.processes[name]
+            assert process.poll() is None, (
+                f"{name} exited with {process.returncode}:\n{self.replay.output(name)}"
+            )
+            assert time.monotonic() < deadline, (
+                f"{name} not healthy after {timeout}s:\n{self.replay.output(name)}"
+            )
+            time.sleep(0.5)
 
     def stop_all(self) -> None:
         for process in self.replay.processes.values():
