@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextvars
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from retailcare.classification.v1 import classification_pb2 as cpb
 from retailcare.complaints.v1 import complaints_pb2 as kpb
@@ -15,6 +16,7 @@ from retailcare.gateway.v1 import gateway_pb2 as pb
 from services.classification.client import ClassificationClient
 from services.common.clients import DownstreamUnavailable
 from services.common.errors import InvalidArgument
+from services.common.interceptors import current_context
 from services.complaints.client import ComplaintsClient
 from services.evaluation.client import EvaluationClient
 
@@ -22,6 +24,10 @@ DEFAULT_OPEN_COMPLAINTS = 20
 DEFAULT_RECENT_VISITS = 10
 MAX_LISTED = 100
 PAGE_SIZE = 500
+# An optional part is waited for until this long before the caller's deadline, so the
+# answer with the parts at hand still reaches the caller in time.
+ANSWER_RESERVE_SECONDS = 0.15
+NO_DEADLINE_SECONDS = 10**6  # grpcio's time_remaining() without a deadline is huge
 OPEN_STATES = (
     kpb.RECEIVED,
     kpb.ACCEPTED,
@@ -82,14 +88,29 @@ class FanOut:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _missing(reply, part: str, call: Future):
+def _answer_budget() -> float | None:
+    """How long an optional part may still be waited for: the caller's remaining time
+    less a reserve to answer with the parts at hand; None when the caller set no deadline."""
+    context = current_context.get()
+    remaining = context.time_remaining() if context is not None else None
+    if remaining is None or remaining > NO_DEADLINE_SECONDS:
+        return None
+    return max(0.0, remaining - ANSWER_RESERVE_SECONDS)
+
+
+def _missing(reply, part: str, service: str, call: Future):
     """The call's answer, or None with ``part`` listed as missing when its service could
-    not be asked; any other failure is the composed call's failure."""
+    not be asked (or not within the caller's deadline); any other failure is the
+    composed call's failure."""
     try:
-        return call.result()
+        return call.result(timeout=_answer_budget())
     except DownstreamUnavailable as failure:
         reply.missing_parts.add(part=part, service=failure.service, reason=failure.message)
-        return None
+    except FutureTimeout:
+        call.cancel()
+        reason = f"{service} did not answer within the caller's deadline"
+        reply.missing_parts.add(part=part, service=service, reason=reason)
+    return None
 
 
 class Composer:
@@ -130,11 +151,11 @@ class Composer:
         reply = pb.GetCustomerProfileResponse(customer=customer, service_menu=commitments_of(served))
         reply.explanation.summary = summary_of(explained.classification)
         reply.explanation.reasons.extend(explained.reasons)
-        page = _missing(reply, "open_complaints", complaints)
+        page = _missing(reply, "open_complaints", "complaints", complaints)
         if page is not None:
             reply.open_complaints.extend(sorted(page.complaints, key=_deadline))
             reply.more_open_complaints = bool(page.next_page_token)
-        cards = _missing(reply, "recent_visits", visits)
+        cards = _missing(reply, "recent_visits", "evaluation", visits)
         if cards is not None:
             newest_first = sorted(cards.cards, key=_visited, reverse=True)
             reply.recent_visits.extend(newest_first[:visits_limit])
@@ -174,14 +195,14 @@ class Composer:
         reply.visits = len(visit_cards)
         reply.visits_with_omissions = sum(1 for card in visit_cards if card.omissions)
         reply.omissions = sum(len(card.omissions) for card in visit_cards)
-        by_star = _missing(reply, "customers_by_star_level", customers)
+        by_star = _missing(reply, "customers_by_star_level", "classification", customers)
         if by_star is not None:
             reply.customers_by_star_level.extend(
                 pb.StarLevelCount(star_level=level, customers=count)
                 for level, count in sorted(by_star.items())
             )
             reply.customers = sum(by_star.values())
-        counted = _missing(reply, "open_complaints", complaints)
+        counted = _missing(reply, "open_complaints", "complaints", complaints)
         if counted is not None:
             reply.open_complaints, reply.overdue_complaints = counted
         return reply

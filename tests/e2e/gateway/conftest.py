@@ -51,9 +51,8 @@ class GatewayPack:
     can be stopped and started again on the same port and database."""
 
     def __init__(self, tmp_path, **values):
-        self.settings = settings_for(
-            tmp_path, gateway_tokens=token_entries(), downstream_timeout_seconds=3, **values
-        )
+        values = {"gateway_tokens": token_entries(), "downstream_timeout_seconds": 3, **values}
+        self.settings = settings_for(tmp_path, **values)
         self.services: dict[str, RunningService] = {}
         self._stack = contextlib.ExitStack()
 

@@ -2,10 +2,10 @@
 leave out the part it holds, where the method says so), /readyz says so, and everything
 works again once the service is back."""
 
-import socket
 import time
 import urllib.error
 import urllib.request
+from concurrent import futures
 
 import grpc
 import pytest
@@ -87,29 +87,52 @@ def test_without_classification_the_profile_is_unavailable_naming_it(pack, servi
     _eventually(lambda: _profile(service))
 
 
-def test_a_service_that_never_answers_costs_at_most_the_downstream_deadline(tmp_path):
-    """Complaints' address accepts connections and says nothing (a hung host): the
-    profile still comes, within the downstream deadline, with the part listed missing."""
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen()
-        pack = GatewayPack(tmp_path, complaints_target=f"127.0.0.1:{silent.getsockname()[1]}")
-        try:
-            for name in ("classification", "evaluation", "gateway"):
-                pack.start(name)
-            admin = pack.stubs("admin")
-            admin(
-                admin.classification.UpsertMarketZone,
-                cpb.UpsertMarketZoneRequest(
-                    zone=cpb.MarketZone(code="Z1", name="Old town", team_id="team-1")
-                ),
+def _hung_complaints() -> grpc.Server:
+    """A complaints service that takes every call and never answers it."""
+
+    def never(request, context):
+        while context.is_active():
+            time.sleep(0.05)
+
+    handlers = {
+        method: grpc.unary_unary_rpc_method_handler(never) for method in ("ListComplaints", "FileComplaint")
+    }
+    server = grpc.server(futures.ThreadPoolExecutor(8))
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler("retailcare.complaints.v1.ComplaintsService", handlers),)
+    )
+    return server
+
+
+def test_a_service_that_never_answers_costs_at_most_the_deadline(tmp_path):
+    """Complaints takes calls and never answers (a hung process): the profile still comes
+    with the part listed missing, within the downstream deadline or, when the caller
+    allows less, within the caller's; filing is UNAVAILABLE naming complaints."""
+    hung = _hung_complaints()
+    port = hung.add_insecure_port("127.0.0.1:0")
+    hung.start()
+    pack = GatewayPack(tmp_path, complaints_target=f"127.0.0.1:{port}", downstream_timeout_seconds=1.5)
+    try:
+        for name in ("classification", "evaluation", "gateway"):
+            pack.start(name)
+        admin = pack.stubs("admin")
+        admin(
+            admin.classification.UpsertMarketZone,
+            cpb.UpsertMarketZoneRequest(zone=cpb.MarketZone(code="Z1", name="Old town", team_id="team-1")),
+        )
+        admin(admin.classification.CreateCustomer, cpb.CreateCustomerRequest(customer=customer(LICENCE)))
+        for caller_timeout in (CALL_TIMEOUT, 0.8):
+            profile = admin(
+                admin.gateway.GetCustomerProfile,
+                pb.GetCustomerProfileRequest(licence_number=LICENCE),
+                timeout=caller_timeout,
             )
-            admin(admin.classification.CreateCustomer, cpb.CreateCustomerRequest(customer=customer(LICENCE)))
-            profile = _profile(admin)
+            assert profile.customer.input.licence_number == LICENCE
             assert [(m.part, m.service) for m in profile.missing_parts] == [("open_complaints", "complaints")]
-            with pytest.raises(grpc.RpcError) as refused:
-                admin(admin.gateway.FileComplaint, complaint("k-1"), timeout=CALL_TIMEOUT)
-            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
-            assert "complaints unavailable" in refused.value.details()
-        finally:
-            pack.close()
+        with pytest.raises(grpc.RpcError) as refused:
+            admin(admin.gateway.FileComplaint, complaint("k-1"), timeout=CALL_TIMEOUT)
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "complaints unavailable" in refused.value.details()
+    finally:
+        pack.close()
+        hung.stop(0)
