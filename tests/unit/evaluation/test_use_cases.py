@@ -9,6 +9,7 @@ from services.common.errors import FailedPrecondition, InvalidArgument
 from services.evaluation.domain.people import Staff, Team
 from services.evaluation.domain.ratings import Rating
 from services.evaluation.domain.visits import Menu, MenuItem, VisitCard, VisitItem
+from services.evaluation.metrics import PlanGauges
 from services.evaluation.ports import ComplaintFigures, Unreachable
 from services.evaluation.service_layer import Evaluation
 from tests.unit.evaluation.fakes import DefaultRuleSets, FakeDirectory, FakeStatistics, FakeUnitOfWork
@@ -131,3 +132,24 @@ def test_only_a_later_period_follows_up_a_plan(world):
     follows = next(r.follows_up_plan_ids for r in results if r.subject_id == "cm-1")
     assert plan_id in follows and len(follows) == 2  # and the plan the earlier period opened
     assert use_cases.plan(plan_id).follow_up_period_id == "later"
+
+
+def test_plans_past_their_due_date_are_listed_and_counted_as_overdue(world, clock):
+    use_cases, uow = world[0], world[1]
+    _, results, _, _ = use_cases.run_period("p", "hr")
+    plan_id = next(r.opened_plan_id for r in results if r.subject_id == "cm-1")
+    gauges = PlanGauges(uow)
+
+    def figures():
+        return {
+            (s.name, s.labels.get("state")): s.value for family in gauges.collect() for s in family.samples
+        }
+
+    assert use_cases.plans("", "", overdue_only=True) == []
+    assert figures()[("evaluation_plans_overdue", None)] == 0
+    clock.set(times.now() + datetime.timedelta(days=31))
+    assert plan_id in [p.id for p in use_cases.plans("", "", overdue_only=True)]
+    assert figures()[("evaluation_plans_overdue", None)] == 2  # cm-1's and its team's
+    assert figures()[("evaluation_plans_open", "plan")] == 2
+    plan = use_cases.advance_plan(plan_id, "tl-1", "do", ["more visits"], [], "")
+    assert plan.state == "do" and figures()[("evaluation_plans_open", "do")] == 1
