@@ -238,25 +238,24 @@ class IncompleteDecision(Exception):
 NOTICED, VERSION, EXPLANATION = "noticed", "version", "explanation"
 
 
-def _part(role: str, **kwargs) -> Any:
-    return field(metadata={"role": role}, **kwargs)
+_NOTICED, _VERSION, _EXPLANATION, _OTHER = ({"role": role} for role in (NOTICED, VERSION, EXPLANATION, ""))
 
 
 @dataclass(frozen=True)
 class Outcome:
     """One classification: what was decided, on which versions, and why."""
 
-    grade: int = _part(NOTICED)
-    star_level: int = _part(NOTICED)
-    size_class: int = _part("")
-    classification_code: str = _part(NOTICED)
-    segment: str = _part(NOTICED)
-    services: dict = _part(NOTICED)
-    grading_version: int = _part(VERSION)
-    entitlements_version: int = _part(VERSION)
-    reasons: dict = _part(EXPLANATION, default_factory=dict)  # output -> rule id; see rule_set_of
-    grading_fired: tuple = _part(EXPLANATION, default=())
-    entitlement_fired: tuple = _part(EXPLANATION, default=())
+    grade: int = field(metadata=_NOTICED)
+    star_level: int = field(metadata=_NOTICED)
+    size_class: int = field(metadata=_OTHER)
+    classification_code: str = field(metadata=_NOTICED)
+    segment: str = field(metadata=_NOTICED)
+    services: dict = field(metadata=_NOTICED)
+    grading_version: int = field(metadata=_VERSION)
+    entitlements_version: int = field(metadata=_VERSION)
+    reasons: dict = field(metadata=_EXPLANATION, default_factory=dict)  # output -> rule id; see rule_set_of
+    grading_fired: tuple = field(metadata=_EXPLANATION, default=())
+    entitlement_fired: tuple = field(metadata=_EXPLANATION, default=())
 
     def noticed(self) -> tuple:
         """What a customer would notice changing (not versions or reasons)."""

@@ -204,6 +204,7 @@ def test_classify_grades_then_entitles_from_the_star_level():
     result = domain.classify(inputs(business_format="supermarket", monthly_sales_cartons=250.0), rules.decide)
     assert (result.grade, result.star_level, result.size_class) == (13, 4, 3)
     assert result.classification_code == "C13"
+    assert domain.classify(inputs(monthly_sales_cartons=600.0), rules.decide).segment == "key_account"
     assert result.services["scarce_brand_supply"] == {"allocation_tier": "B"}
     assert result.reasons["star_level"] == "star_level_rule"
     assert result.reasons["services.scarce_brand_supply"] == "grant_scarce_brand_supply"
@@ -321,8 +322,9 @@ def test_a_zone_can_be_renamed_by_its_team_and_reassigned_explicitly():
     zone = MarketZone("LY-01", "Old town", "team-a", MOMENT)
     zone.rename("Old town east", "team-a", LATER)
     assert (zone.name, zone.updated_at) == ("Old town east", LATER)
-    with pytest.raises(domain.ZoneOwnedElsewhere, match="belongs to team team-a"):
+    with pytest.raises(domain.ZoneOwnedElsewhere, match="belongs to team team-a") as owned:
         zone.rename("Taken", "team-b", LATER)
+    assert owned.value.code == "LY-01"
     assert zone.name == "Old town east"
     zone.reassign("team-b", LATER)
     assert zone.team_id == "team-b"
@@ -332,13 +334,13 @@ def test_service_descriptions_are_checked():
     good = ServiceDescription("s", "Name", "standard", ["step"], "standard", "commitment")
     assert good.problems() == []
     bad = ServiceDescription("", "", "special", [], "", "x")
-    assert {f for f, _ in bad.problems()} == {
-        "description.service",
-        "description.name",
-        "description.standard",
-        "description.procedure_steps",
-        "description.kind",
-    }
+    assert bad.problems() == [
+        ("description.service", "is required"),
+        ("description.name", "is required"),
+        ("description.standard", "is required"),
+        ("description.procedure_steps", "list at least one step"),
+        ("description.kind", "must be standard or personalised"),
+    ]
 
 
 def test_the_menu_follows_the_descriptions_order_and_names_undescribed_services():
@@ -401,3 +403,79 @@ def test_an_unclassified_customer_has_an_empty_menu():
     customer = Customer(inputs=inputs())
     assert customer.outcome is None
     assert domain.menu(customer, [ServiceDescription("s", "S", "standard", ["x"], "s", "c")]) == []
+
+
+def test_messages_say_what_is_wrong():
+    assert problems(name="")["name"] == "is required"
+    assert problems(monthly_sales_cartons=None)["monthly_sales_cartons"] == "is required"
+    assert problems(business_format="bakery")["business_format"] == (
+        "unknown value 'bakery': use one of grocery, convenience_store, supermarket, mall, "
+        "tobacco_liquor, entertainment, other"
+    )
+    assert problems(market_zone="Z-2")["market_zone"] == (
+        "unknown market zone 'Z-2'; create it first (UpsertMarketZone)"
+    )
+    assert problems(zone_type="x" * 40)["zone_type"].startswith(f"unknown value '{'x' * 40}':")
+    assert domain.check_update_mask(["licence_number"]) == [
+        ("update_mask", "licence_number names the customer and cannot change")
+    ]
+    assert domain.check_required("zone.", {"code": "", "name": "x"}) == [("zone.code", "is required")]
+    with pytest.raises(domain.CustomerInactive) as inactive:
+        closed = Customer(inputs=inputs(), active=False)
+        closed.ensure_active()
+    assert inactive.value.licence == "L-1" and str(inactive.value) == "customer L-1 is inactive"
+
+
+class Decided:
+    def __init__(self, version, outputs, fired=(), reasons=None):
+        self.version, self.outputs, self.fired, self.reasons = version, outputs, fired, reasons or {}
+
+
+def test_classify_fills_what_the_rules_leave_open():
+    def decide(rule_set, facts):
+        if rule_set == domain.GRADING_RULE_SET:
+            return Decided(4, {"grade": 3, "star_level": 1, "size_class": 1}, ["g", "s"])
+        return Decided(9, {}, ["nothing_granted"])
+
+    result = domain.classify(inputs(), decide)
+    assert (result.segment, result.services, result.grading_fired) == ("", {}, ("g", "s"))
+    assert result.entitlement_fired == ("nothing_granted",)
+    assert result.versions() == (4, 9)
+    draft = domain.classify_with_draft(inputs(), outcome(), domain.ENTITLEMENTS_RULE_SET, decide)
+    assert (draft.services, draft.entitlements_version, draft.grade) == ({}, 9, 11)
+
+    def decide_nothing(rule_set, facts):
+        return Decided(4, {"size_class": 1})
+
+    with pytest.raises(domain.IncompleteDecision, match="customer-grading v4 decided no grade, star_level$"):
+        domain.classify(inputs(), decide_nothing)
+
+
+def test_registering_and_revising_stamp_the_moment():
+    customer = Customer.register(inputs(), "", outcome(), MOMENT)
+    assert (customer.created_at, customer.updated_at, customer.classification.classified_at) == (MOMENT,) * 3
+    customer.revise(inputs(), "", outcome(), LATER)
+    assert (customer.updated_at, customer.classification.classified_at) == (LATER, LATER)
+
+
+def test_undescribed_services_and_repeated_transitions():
+    described = [ServiceDescription("free_phone_ordering", "Phone", "standard", ["call"], "s", "c")]
+    customer = Customer.register(
+        inputs(), "", outcome(services={"free_phone_ordering": {}, "new": {}}), MOMENT
+    )
+    items = domain.menu(customer, described)
+    assert items[0][0].name == "Phone"
+    assert vars(items[1][0]) == vars(ServiceDescription("new", "new", "", [], "", ""))
+    assert {f for f, _ in ServiceDescription("s", "S", "standard", ["x"], "s", "").problems()} == {
+        "description.commitment"
+    }
+    report = PreviewReport(rule_set="customer-grading")
+    for licence in ("A", "B"):
+        report.count(licence, outcome(grade=11, star_level=2), outcome(grade=12, star_level=3), sample_size=0)
+    assert report.grade_transitions == {(11, 12): 2} and report.star_transitions == {(2, 3): 2}
+    assert report.sample == []
+
+
+def test_quoting_keeps_values_up_to_the_prefix_whole():
+    assert domain._quoted("y" * 40) == repr("y" * 40)
+    assert domain._quoted("y" * 41) == repr("y" * 40 + "…")
