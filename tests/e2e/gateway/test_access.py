@@ -2,6 +2,7 @@
 the gateway refuses itself without reaching a service."""
 
 import logging
+import time
 
 import grpc
 import pytest
@@ -10,7 +11,7 @@ from prometheus_client import REGISTRY
 from retailcare.classification.v1 import classification_pb2 as cpb
 
 from gateway import permissions
-from services.common.auth import ROLES
+from services.common.auth import ROLES, add_token, revoke_tokens
 from services.common.errors import field_violations
 from tests.e2e.gateway.conftest import bearer, customer
 
@@ -148,3 +149,20 @@ def test_a_malformed_message_in_a_stream_is_refused_at_the_gateway(service, chan
         list(imports(iter([good, b"\xff\xff\xff"]), metadata=bearer("service"), timeout=10))
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "request" in field_violations(refused.value)
+
+
+def test_tokens_added_to_and_revoked_from_the_file_count_without_a_restart(pack, channel):
+    path = pack.settings.gateway_token_path()
+    method = "/retailcare.gateway.v1.Gateway/GetCustomerProfile"
+    token = add_token(path, "ops", "night-shift")
+    metadata = (("authorization", f"Bearer {token}"),)
+
+    def code_becomes(expected: grpc.StatusCode) -> None:
+        deadline = time.monotonic() + 10
+        while _call(channel, method, metadata) != expected:
+            assert time.monotonic() < deadline, f"still not {expected}"
+            time.sleep(0.2)
+
+    code_becomes(grpc.StatusCode.INVALID_ARGUMENT)  # let in: the empty request is bad input
+    assert revoke_tokens(path, "night-shift") == 1
+    code_becomes(grpc.StatusCode.UNAUTHENTICATED)
