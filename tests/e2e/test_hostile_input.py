@@ -418,3 +418,32 @@ def test_hostile_input_to_every_unary_method(tmp_path):
 
 if __name__ == "__main__":  # pragma: no cover - a manual run prints the figures
     sys.exit(pytest.main([__file__, "-s", "-q"]))
+
+
+def test_streamed_requests_are_checked_message_by_message(tmp_path):
+    """Client-streaming calls, which the fuzzing above leaves out, get the same checks."""
+    from retailcare.classification.v1 import classification_pb2 as cpb
+    from retailcare.classification.v1 import classification_pb2_grpc
+
+    from services.common.errors import field_violations
+    from services.composition import service_definition
+    from tests.support.services import channel_to, running, settings_for
+
+    good = cpb.CustomerInput(licence_number="L-1", name="ok", business_format="grocery", market_type="urban")
+    bad = cpb.CustomerInput(
+        licence_number="L-2", name="a\x00b", business_format="grocery", market_type="urban"
+    )
+    with running(service_definition("classification"), settings_for(tmp_path)) as service:
+        with channel_to(service) as channel:
+            stub = classification_pb2_grpc.ClassificationServiceStub(channel)
+            batches = iter(
+                [cpb.ImportCustomersRequest(rows=[good]), cpb.ImportCustomersRequest(rows=[good, bad])]
+            )
+            with pytest.raises(grpc.RpcError) as refused:
+                list(stub.ImportCustomers(batches, timeout=20))
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert field_violations(refused.value) == {
+                "rows[1].name": "holds a control character (U+0000) at position 1"
+            }
+            listed = stub.ListCustomers(cpb.ListCustomersRequest(), timeout=10).customers
+            assert [c.input.licence_number for c in listed] == ["L-1"]  # the first batch only

@@ -197,3 +197,51 @@ def test_rule_metrics_are_exported(service, admin):
     assert 'rules_active_version{rule_set="customer-grading"} 1.0' in text
     assert 'rules_reloads_total{result="success",rule_set="customer-grading"}' in text
     assert "rules_decision_seconds_bucket" in text
+
+
+def _walk(method, request_type, items: str, size: int) -> list:
+    seen, token = [], ""
+    for _ in range(20):
+        reply = method(request_type(rule_set=GRADING, page_size=size, page_token=token), timeout=5)
+        assert len(getattr(reply, items)) <= size
+        seen += getattr(reply, items)
+        token = reply.next_page_token
+        if not token:
+            return seen
+    raise AssertionError("no last page")
+
+
+def test_the_audit_log_pages_newest_first_with_its_own_tokens(admin):
+    for n in range(3):
+        admin.PublishRuleSet(
+            pb.PublishRuleSetRequest(source=f"{EDITED}\n# {n}\n", author="li", comment=f"c{n}"), timeout=5
+        )
+    everything = admin.ListRuleSetAudit(pb.ListRuleSetAuditRequest(rule_set=GRADING), timeout=5).entries
+    assert [(a.action, a.version) for a in everything] == [
+        ("activate", 4),
+        ("publish", 4),
+        ("activate", 3),
+        ("publish", 3),
+        ("activate", 2),
+        ("publish", 2),
+        ("activate", 1),
+        ("publish", 1),
+    ]
+    for size in (1, 3, 8, 9):
+        assert _walk(admin.ListRuleSetAudit, pb.ListRuleSetAuditRequest, "entries", size) == list(everything)
+    versions_token = admin.ListRuleSetVersions(
+        pb.ListRuleSetVersionsRequest(rule_set=GRADING, page_size=1), timeout=5
+    ).next_page_token
+    audit_token = admin.ListRuleSetAudit(
+        pb.ListRuleSetAuditRequest(rule_set=GRADING, page_size=1), timeout=5
+    ).next_page_token
+    for request in (
+        pb.ListRuleSetAuditRequest(rule_set=GRADING, page_token=versions_token),  # another list's token
+        pb.ListRuleSetAuditRequest(rule_set=GRADING, page_token=audit_token[:-2]),
+        pb.ListRuleSetAuditRequest(rule_set=GRADING, page_token="MTg0NDY3NDQwNzM3MDk1NTE2MTY="),  # 2**64
+        pb.ListRuleSetAuditRequest(rule_set=GRADING, page_size=-1),
+    ):
+        with pytest.raises(grpc.RpcError) as refused:
+            admin.ListRuleSetAudit(request, timeout=5)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert set(field_violations(refused.value)) <= {"page_token", "page_size"}
