@@ -7,7 +7,7 @@ import importlib
 import pytest
 import yaml
 
-from services.common.config import options
+from services.common.config import load_settings, options
 from services.composition import PACK
 from tests.integration.deploy.kube import KUBERNETES, PROMETHEUS_RULE, kustomize, prometheus_rule
 from tests.integration.deploy.tools import REQUIRE_PROMETHEUS
@@ -59,9 +59,8 @@ def test_each_service_is_a_probed_hardened_deployment_behind_a_headless_service(
         assert security["allowPrivilegeEscalation"] is False and security["capabilities"] == {"drop": ["ALL"]}
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
         assert {mount["mountPath"] for mount in container["volumeMounts"]} >= {"/data", "/tmp"}
-        for variable in container["env"]:
-            assert variable["name"][len("RETAILCARE_") :].lower() in OPTIONS
-            assert variable["valueFrom"]["secretKeyRef"]["name"] == "retailcare-secrets"
+        assert "env" not in container  # settings from the ConfigMap, secrets from files
+        assert _secret_files(pod) == ({"config.yaml": f"{name}.yaml"} | _TOKENS.get(name, {}))
         service = built[("Service", name)]["spec"]
         assert service["clusterIP"] == "None"  # every pod's address in DNS: callers' round_robin
         assert {(port["name"], port["port"]) for port in service["ports"]} == {
@@ -78,10 +77,46 @@ def test_each_service_is_a_probed_hardened_deployment_behind_a_headless_service(
     assert built[("Service", "gateway-public")]["spec"]["selector"] == {"app.kubernetes.io/name": "gateway"}
 
 
+_TOKENS = {"gateway": {"gateway-tokens": "gateway-tokens"}}
+
+
+def _secret_files(pod) -> dict[str, str]:
+    """file name under /etc/retailcare -> key of retailcare-secrets, for a pod template."""
+    (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["mountPath"] == "/etc/retailcare"]
+    assert mount["readOnly"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert volume["secret"]["secretName"] == "retailcare-secrets"
+    return {item["path"]: item["key"] for item in volume["secret"]["items"]}
+
+
+def test_each_pod_reads_only_its_own_secrets_and_they_load_as_configuration(tmp_path):
+    """The example Secret's files, as each pod sees them, give the settings they must."""
+    built = _by_kind(kustomize(BASE))
+    secret = built[("Secret", "retailcare-secrets")]["stringData"]
+    config = built[("ConfigMap", "retailcare-config")]["data"]
+    pods = {name: built[("Deployment", name)]["spec"]["template"]["spec"] for name in PACK.default_ports}
+    pods["migrate"] = built[("Job", "retailcare-migrate")]["spec"]["template"]["spec"]
+    for name, pod in pods.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        for path, key in _secret_files(pod).items():
+            (folder / path).write_text(secret[key])
+        environ = {**config, "RETAILCARE_CONFIG": str(folder / "config.yaml")}
+        settings = load_settings(PACK, environ=environ)
+        own = DATABASES if name == "migrate" else [name] if name in DATABASES else []
+        for database in DATABASES:
+            url = settings.database_url(database)
+            assert (url.get_backend_name() == "postgresql") == (database in own), (name, database)
+            if database in own:
+                assert url.query["options"] == f"-csearch_path={database}"
+        if name == "gateway":
+            assert str(settings.gateway_token_path()) == "/etc/retailcare/gateway-tokens"
+
+
 def test_callers_resolve_every_replica_of_the_services_they_call(built):
     settings = built[("ConfigMap", "retailcare-config")]["data"]
     for key in settings:
-        assert key[len("RETAILCARE_") :].lower() in OPTIONS
+        assert key == "RETAILCARE_CONFIG" or key[len("RETAILCARE_") :].lower() in OPTIONS
     for name, (grpc_port, _) in PACK.default_ports.items():
         if name != "gateway":
             assert settings[f"RETAILCARE_{name.upper()}_TARGET"] == f"dns:///{name}:{grpc_port}"
@@ -91,9 +126,7 @@ def test_the_migration_job_migrates_every_database(built):
     job = built[("Job", "retailcare-migrate")]["spec"]["template"]["spec"]
     (container,) = job["containers"]
     assert container["args"] == ["migrate"] and job["restartPolicy"] == "Never"
-    assert {variable["name"] for variable in container["env"]} == {
-        f"RETAILCARE_{name.upper()}_DATABASE_URL" for name in DATABASES
-    }
+    assert _secret_files(job) == {"config.yaml": "migrate.yaml"}
     assert container["securityContext"]["readOnlyRootFilesystem"]
 
 

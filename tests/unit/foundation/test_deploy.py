@@ -42,5 +42,5 @@ def test_kubernetes_deployments_probe_the_right_ports():
         assert container["livenessProbe"]["grpc"]["port"] == grpc_port  # a wedged server fails it
         assert {"name": "http", "containerPort": http_port, "protocol": "TCP"} in container["ports"]
         assert services[name]["spec"]["clusterIP"] == "None"  # headless: client-side balancing
-        for variable in container["env"]:
+        for variable in container.get("env", []):
             assert variable["name"][len("RETAILCARE_") :].lower() in OPTIONS
