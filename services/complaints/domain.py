@@ -304,7 +304,7 @@ class Complaint:
             created_at=moment,
             updated_at=moment,
         )
-        complaint._set_deadline(deadline.due_at, deadline.estimated)
+        complaint._schedule()
         note = "customer not verified: classification unreachable" if needs_verification else ""
         return complaint, [Event(moment, intake.received_by, "file", "", RECEIVED, note)]
 
@@ -315,9 +315,13 @@ class Complaint:
     # -- the clock ----------------------------------------------------------------------
     def _set_deadline(self, due_at: datetime.datetime, estimated: bool) -> None:
         self.deadline_at, self.deadline_estimated = due_at, estimated
-        self.warn_at = self.received_at + (due_at - self.received_at) * self.policy.warn_at_share
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """The warning and, before the first level, the first escalation follow the deadline."""
+        self.warn_at = self.received_at + (self.deadline_at - self.received_at) * self.policy.warn_at_share
         if self.escalation_level == 0:
-            self.next_escalation_at = due_at if self.policy.escalation_levels else None
+            self.next_escalation_at = self.deadline_at if self.policy.escalation_levels else None
 
     def _resume_clock(self, moment: datetime.datetime, calendar: WorkingCalendar) -> None:
         """Waiting on the retailer stopped the clock: the deadline moves on by the working
@@ -368,10 +372,9 @@ class Complaint:
             self.next_escalation_at = self._next_escalation(calendar) if self.overdue_at else self.deadline_at
         if action == "escalate":
             by_hand = "escalated by hand: " + note if note else "escalated by hand"
-            events += self._escalate_one(actor, by_hand, moment, calendar)
+            events = self._escalate_one(actor, by_hand, moment, calendar)
         self.state, self.updated_at = after, moment
-        events.append(Event(moment, actor, action, before, after, note))
-        return events
+        return [*events, Event(moment, actor, action, before, after, note)]
 
     def hand_off(self, handler: str, reason: str, actor: str, moment: datetime.datetime) -> list[Event]:
         if not self.is_open:
@@ -412,7 +415,7 @@ class Complaint:
         if self.escalation_level >= len(self.policy.escalation_levels):
             return None
         steps = self.escalation_level * self.policy.escalation_interval_working_days
-        return calendar.extend(self.deadline_at, steps).due_at if steps else self.deadline_at
+        return calendar.extend(self.deadline_at, steps).due_at  # 0 steps: the deadline itself
 
     def _escalate_one(
         self, actor: str, note: str, moment: datetime.datetime, calendar: WorkingCalendar

@@ -360,3 +360,216 @@ def test_figures_per_key():
         domain.Figures("a", 2, 2, 1, 1, 3.0, 4.0),
         domain.Figures("b", 1, 0, 0, 1, 0.0, 0.0),
     ]
+
+
+# -- the details: every event in full, every message word for word ---------------------------
+T = cst("2030-03-05T09:00")
+
+
+def test_filing_records_the_moment_and_derives_the_schedule_from_the_deadline():
+    complaint = filed()
+    assert complaint.created_at == complaint.updated_at == cst("2030-03-04T09:00")
+    assert (complaint.deadline_at, complaint.deadline_estimated) == (end_of("2030-03-07"), False)
+
+
+def test_intake_trims_identifiers_and_explains_each_problem():
+    trimmed = intake(idempotency_key=" k ", licence_number=" L-1 ", received_by=" staff-7 ")
+    assert (trimmed.idempotency_key, trimmed.licence_number, trimmed.received_by) == ("k", "L-1", "staff-7")
+    bad = intake(idempotency_key="", description=" ", channel="p" * 50)
+    problems = dict(bad.problems(T))
+    assert problems["idempotency_key"] == "is required"
+    assert problems["description"] == "must not be empty"
+    assert problems["channel"] == (
+        f"unknown value {'p' * 40!r}: use one of hotline, retailer_app, visit, inspection, other"
+    )
+    assert domain.received_at_problems(T + datetime.timedelta(hours=1), T) == ["is in the future"]
+    assert domain.received_at_problems(cst("1999-06-01T00:00"), T) == ["must not be before 2000-01-01"]
+
+
+def test_every_policy_output_is_read():
+    outputs = {
+        "deadline_working_days": 5,
+        "pause_clock_while_waiting": False,
+        "warn_at_share": 0.5,
+        "escalation_levels": ["county", "city"],
+        "escalation_interval_working_days": 2,
+    }
+    assert PolicySnapshot.from_outputs(2, outputs) == PolicySnapshot(2, 5, False, 0.5, ("county", "city"), 2)
+    assert PolicySnapshot.from_outputs(2, {}) == dataclasses.replace(PolicySnapshot.defaults(), version=2)
+
+
+def test_refusals_say_what_and_whom():
+    with pytest.raises(domain.IllegalTransition) as refused:
+        domain.next_state(domain.WAITING, "start_work")
+    assert str(refused.value) == (
+        "cannot start work a complaint that is waiting on retailer (allowed: escalate, resume)"
+    )
+    assert refused.value.subject == ""
+    complaint = filed()
+    complaint.state = domain.CLOSED
+    with pytest.raises(domain.IllegalTransition) as closed:
+        complaint.act("reopen", "s", "", T, CALENDAR)
+    assert str(closed.value) == "cannot reopen a complaint that is closed (allowed: nothing, it is closed)"
+    with pytest.raises(domain.Refused) as handed:
+        complaint.hand_off("x", "y", "z", T)
+    assert (str(handed.value), handed.value.subject) == (
+        "complaint c-1 is closed; only open complaints are handed off",
+        "c-1",
+    )
+    assert domain.Refused("no").subject == ""
+
+
+def test_hand_off_event_in_full():
+    complaint = filed()
+    assert complaint.hand_off("brand-mgr", "supply", "staff-7", T) == [
+        domain.Event(
+            T,
+            "staff-7",
+            "hand_off",
+            domain.RECEIVED,
+            domain.RECEIVED,
+            "staff-7 -> brand-mgr: supply (owner stays staff-7)",
+        )
+    ]
+    assert complaint.updated_at == T
+
+
+def test_escalation_events_in_full():
+    complaint = filed()
+    complaint.state = domain.IN_PROGRESS
+    events = complaint.escalate_when_due(end_of("2030-03-07"), CALENDAR)
+    passed = f"deadline {end_of('2030-03-07').isoformat()} passed"
+    assert events == [
+        domain.Event(
+            end_of("2030-03-07"),
+            "system",
+            "escalate_to_owner",
+            domain.IN_PROGRESS,
+            domain.IN_PROGRESS,
+            passed,
+        ),
+        domain.Event(
+            end_of("2030-03-07"), "system", "escalate", domain.IN_PROGRESS, domain.ESCALATED, "overdue"
+        ),
+    ]
+    assert complaint.updated_at == end_of("2030-03-07")
+    # escalated already: the next level is recorded, the state stays
+    later = complaint.escalate_when_due(end_of("2030-03-08"), CALENDAR)
+    assert [(e.action, e.from_state, e.to_state) for e in later] == [
+        ("escalate_to_team_leader", domain.ESCALATED, domain.ESCALATED)
+    ]
+    complaint.escalation_level, complaint.state = 4, domain.IN_PROGRESS
+    with pytest.raises(domain.Refused) as top:
+        complaint.act("escalate", "s", "", T, CALENDAR)
+    assert (str(top.value), top.value.subject) == (
+        "complaint c-1 is already at the top escalation level",
+        "c-1",
+    )
+
+
+def test_the_sweep_escalates_the_state_only_where_the_state_machine_allows_it():
+    complaint = filed()
+    complaint.state = domain.RESOLVED  # not open, so the sweep never picks it; still no jump
+    events = complaint.escalate_when_due(end_of("2030-03-07"), CALENDAR)
+    assert [e.action for e in events] == ["escalate_to_owner"] and complaint.state == domain.RESOLVED
+
+
+def test_escalating_by_hand_without_a_note():
+    complaint = filed()
+    assert complaint.act("escalate", "staff-7", "", T, CALENDAR) == [
+        domain.Event(
+            T, "staff-7", "escalate_to_owner", domain.RECEIVED, domain.RECEIVED, "escalated by hand"
+        ),
+        domain.Event(T, "staff-7", "escalate", domain.RECEIVED, domain.ESCALATED, ""),
+    ]
+
+
+def test_the_ladder_steps_by_the_policy_interval():
+    policy = dataclasses.replace(PolicySnapshot.defaults(), escalation_interval_working_days=2)
+    complaint = filed(policy=policy)
+    complaint.escalate_when_due(end_of("2030-03-07"), CALENDAR)
+    assert complaint.next_escalation_at == end_of("2030-03-11")  # Fri 8, Mon 11
+
+
+def test_reopening_an_escalated_but_not_overdue_complaint_restarts_at_the_deadline():
+    complaint = filed()
+    complaint.act("escalate", "s", "", T, CALENDAR)  # by hand, level 1, not overdue
+    complaint.act("resolve", "s", "", T, CALENDAR)
+    complaint.act("reopen", "s", "", T, CALENDAR)
+    assert complaint.next_escalation_at == complaint.deadline_at
+
+
+def test_two_pauses_add_up_and_an_estimate_stays_an_estimate():
+    # 2030 and 2032 known, 2031 not: a deadline counted through 2031 is an estimate even
+    # when its extension falls in 2032.
+    calendar = WorkingCalendar([YEAR_2030, CalendarYear(2032, "library")])
+    complaint, _ = Complaint.file(
+        intake(received_at=cst("2031-12-29T09:00")),
+        complaint_id="c-1",
+        team_id="",
+        needs_verification=False,
+        policy=PolicySnapshot.defaults(),
+        calendar=calendar,
+        moment=cst("2031-12-29T09:00"),
+    )
+    assert (complaint.deadline_at, complaint.deadline_estimated) == (end_of("2032-01-01"), True)
+    complaint.act("accept", "s", "", cst("2031-12-29T10:00"), calendar)
+    for paused, resumed in (
+        ("2031-12-29T11:00", "2031-12-30T11:00"),
+        ("2031-12-30T12:00", "2031-12-31T12:00"),
+    ):
+        complaint.act("wait_on_retailer", "s", "", cst(paused), calendar)
+        complaint.act("resume", "s", "", cst(resumed), calendar)
+    assert complaint.paused_working_days == 2
+    assert (complaint.deadline_at, complaint.deadline_estimated) == (end_of("2032-01-05"), True)
+
+
+def test_a_resumed_clock_on_known_days_is_exact():
+    complaint = filed()
+    complaint.act("accept", "s", "", T, CALENDAR)
+    complaint.act("wait_on_retailer", "s", "", T, CALENDAR)
+    complaint.act("resume", "s", "", cst("2030-03-06T09:00"), CALENDAR)
+    assert (complaint.deadline_at, complaint.deadline_estimated) == (end_of("2030-03-08"), False)
+
+
+def test_return_visit_events_in_full():
+    complaint = filed()
+    complaint.act("accept", "s", "", T, CALENDAR)
+    complaint.act("resolve", "s", "", T, CALENDAR)
+    events, _ = complaint.record_return_visit(2, "meh", "clerk", T, CALENDAR)
+    assert events == [
+        domain.Event(
+            T, "clerk", "record_return_visit", domain.RESOLVED, domain.RETURN_VISITED, "satisfaction 2: meh"
+        ),
+        domain.Event(
+            T, "clerk", "reopen", domain.RETURN_VISITED, domain.REOPENED, "dissatisfied at the return visit"
+        ),
+    ]
+    assert complaint.return_visit_due_at is not None
+
+
+def test_verification_and_recomputation_events_in_full():
+    complaint = filed()
+    assert complaint.verify_customer("team-9", T) == [
+        domain.Event(T, "system", "customer_verified", domain.RECEIVED, domain.RECEIVED, "team team-9")
+    ]
+    complaint.paused_working_days = 1
+    events = complaint.recompute_deadline(CALENDAR, T, "why")
+    note = f"why: {end_of('2030-03-07').isoformat()} -> {end_of('2030-03-08').isoformat()}"
+    assert events == [
+        domain.Event(T, "system", "deadline_recomputed", domain.RECEIVED, domain.RECEIVED, note)
+    ]
+    assert complaint.updated_at == T
+
+
+def test_the_warning_event():
+    assert domain.warning(T) == domain.Event(T, "system", "warn", "", "", "share of the time used")
+
+
+def test_figures_count_on_time_at_the_deadline_and_missing_days_as_zero():
+    due = end_of("2030-03-07")
+    outcomes = [
+        domain.Outcome("a", due, due, due, None, None),
+        domain.Outcome("a", due, due, due, 2, None),
+    ]
+    assert domain.figures(outcomes) == [domain.Figures("a", 2, 2, 2, 2, 1.0, 0.0)]
