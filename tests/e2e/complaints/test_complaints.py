@@ -11,11 +11,12 @@ from retailcare.rules.v1 import rule_sets_pb2 as rules_pb
 from retailcare.rules.v1 import rule_sets_pb2_grpc
 
 from services.common.errors import field_violations
+from services.common.times import now
 from services.complaints import domain
 from tests.e2e.complaints.conftest import complaint, stamp
 from tests.support.rule_samples import default_source
 
-NOW = datetime.datetime.now(datetime.UTC)
+NOW = now()  # the services' clock: RETAILCARE_TEST_CLOCK may set it for the whole run
 
 
 def _file(stub, key, **values):
