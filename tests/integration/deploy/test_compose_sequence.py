@@ -3,12 +3,14 @@ container engine (tests/integration/deploy/compose_replay.py says what is rewrit
 
 import json
 import pathlib
+import subprocess
 
 import yaml
 
 from services.common.migrations import head_revision
 from services.composition import PACK
 from tests.integration.deploy.compose_replay import DEPLOY, depends_on, load_compose
+from tests.integration.deploy.tools import tool
 
 
 def _migrations_dir(name: str) -> pathlib.Path:
@@ -55,6 +57,23 @@ def test_prometheus_scrapes_every_process_and_loads_the_alerts():
     )
     for rule_file in config["rule_files"]:
         assert (DEPLOY / mounts[rule_file]).is_file(), rule_file
+
+
+def test_promtool_accepts_the_compose_prometheus_configuration(tmp_path):
+    """prometheus.yml as the container sees it: its rule file at the mounted path."""
+    services = load_compose()["services"]
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    mounts = dict(
+        volume.split(":")[:2][::-1] for volume in services["prometheus"]["volumes"] if ":/" in volume
+    )
+    config["rule_files"] = [str(DEPLOY / mounts[rule_file]) for rule_file in config["rule_files"]]
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        [tool("promtool"), "check", "config", str(tmp_path / "prometheus.yml")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_grafana_is_provisioned_with_the_data_source_and_the_dashboard():
