@@ -246,3 +246,22 @@ def test_prometheus_evaluates_every_alert_rule(prometheus):
 
     health = _wait_for("evaluated rules", evaluated)
     assert health == dict.fromkeys(expected, "ok")
+
+
+def test_dashboard_panels_have_their_own_place_and_the_provisioned_data_source():
+    dashboard = json.loads(DASHBOARD.read_text())
+    panels = dashboard["panels"]
+    assert len({panel["id"] for panel in panels}) == len(panels)
+    cells = set()
+    for panel in panels:
+        place = panel["gridPos"]
+        assert place["x"] + place["w"] <= 24, panel["title"]
+        area = {
+            (x, y)
+            for x in range(place["x"], place["x"] + place["w"])
+            for y in range(place["y"], place["y"] + place["h"])
+        }
+        assert not area & cells, f"{panel['title']} overlaps another panel"
+        cells |= area
+        for target in panel.get("targets", []):
+            assert target["datasource"] == {"type": "prometheus", "uid": "prometheus"}
