@@ -27,7 +27,7 @@ class Pack:
             complaints_database_url=f"sqlite:///{tmp_path / 'complaints.db'}",
             rules_poll_seconds=0.1,
             escalation_sweep_seconds=3600,
-            downstream_timeout_seconds=2,
+            downstream_timeout_seconds=10,  # generous on a loaded machine; an outage fails at once
         )
 
     @contextlib.contextmanager
