@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 import grpc
 
-from services.common import limits, metrics
+from services.common import metrics
 from services.common.errors import DomainError, internal_status
 from services.common.logs import request_id_var
 
@@ -72,12 +72,10 @@ class _Call:
         return [request_id_var.set(self.request_id), current_context.set(self.context)]
 
     def count_received(self, request_or_iterator, request_streaming: bool):
-        """Counts each request message and checks it against the contract limits."""
         received = self.metrics.received
         if request_streaming:
             return _counted(request_or_iterator, received)
         received.inc()
-        limits.check(request_or_iterator)
         return request_or_iterator
 
     def fail(self, error: BaseException) -> None:
@@ -126,7 +124,6 @@ class _Call:
 def _counted(items: Iterator, counter) -> Iterator:
     for item in items:
         counter.inc()
-        limits.check(item)
         yield item
 
 

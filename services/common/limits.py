@@ -4,7 +4,7 @@ The limits are declared on the fields of the .proto contracts with the
 ``(retailcare.limits.v1.field)`` option (protos/retailcare/limits/v1/limits.proto, which
 also states the defaults every other field gets). ``check(request)`` walks a request by
 its descriptor - nested messages, repeated fields and maps - and raises InvalidArgument
-naming every offending field; the server interceptor calls it for every request.
+naming every offending field; LimitsInterceptor calls it for every request of every call.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import grpc
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from retailcare.limits.v1 import limits_pb2
@@ -93,6 +94,44 @@ def check(request: Message) -> None:
     found = violations(request)
     if found:
         raise InvalidArgument(found)
+
+
+class LimitsInterceptor(grpc.ServerInterceptor):
+    """Checks every request message of every call before the handler sees it. The server
+    puts it last, so a call the authorizer refuses is refused before its content is read."""
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        attribute = _BEHAVIOURS[(handler.request_streaming, handler.response_streaming)]
+        behaviour = getattr(handler, attribute)
+        if handler.request_streaming:
+
+            def checked(requests, context):
+                return behaviour(_each_checked(requests), context)
+
+        else:
+
+            def checked(request, context):
+                check(request)
+                return behaviour(request, context)
+
+        return handler._replace(**{attribute: checked})
+
+
+_BEHAVIOURS = {
+    (False, False): "unary_unary",
+    (False, True): "unary_stream",
+    (True, False): "stream_unary",
+    (True, True): "stream_stream",
+}
+
+
+def _each_checked(requests: Iterator) -> Iterator:
+    for request in requests:
+        check(request)
+        yield request
 
 
 def violations(request: Message) -> list[tuple[str, str]]:

@@ -415,6 +415,16 @@ def test_hostile_input_to_every_unary_method(tmp_path):
         after = {m.path + m.process: _code(m, m.request_class())[0] for m in _lists(methods)}
         assert after == before
 
+        # Without a token the gateway refuses before it reads what the request holds.
+        gateway = next(p for p in processes if p.name == "gateway")
+        get_customer = next(m for m in methods if m.process == "gateway" and m.path.endswith("/GetCustomer"))
+        request = get_customer.request_class(licence_number="a\x00" * 1000)
+        with grpc.insecure_channel(gateway.target) as bare:
+            call = bare.unary_unary(get_customer.path, request_serializer=lambda m: m.SerializeToString())
+            with pytest.raises(grpc.RpcError) as refused:
+                call(request, timeout=10)
+        assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
 
 if __name__ == "__main__":  # pragma: no cover - a manual run prints the figures
     sys.exit(pytest.main([__file__, "-s", "-q"]))
