@@ -15,7 +15,7 @@ def _refuse(what: str, tier: str):
     return refused
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True, scope="module")  # undone after each module: later tiers run normally
 def no_servers_or_databases():
     original_create_engine = sqlalchemy.create_engine
     with pytest.MonkeyPatch.context() as patch:

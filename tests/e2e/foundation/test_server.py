@@ -191,10 +191,10 @@ def test_migrate_command_brings_every_database_to_head(tmp_path, monkeypatch, ca
 
 def test_downstream_calls_get_the_callers_remaining_time_clamped(tmp_path):
     with running(probe_service.definition, settings_for(tmp_path)) as service, channel_to(service) as ch:
-        hurried = float(probe_service.call(ch, "Deadline", timeout=1.0))
+        hurried = float(probe_service.call(ch, "Deadline", timeout=3.0))
         patient = float(probe_service.call(ch, "Deadline", timeout=60.0))
         unbounded = float(channel_call_without_deadline(ch))
-    assert 0.05 <= hurried <= 1.0
+    assert 0.05 <= hurried <= 3.0
     assert patient == 5.0  # never more than the default
     assert unbounded == 5.0  # no deadline: the default, not grpc's huge number
 
