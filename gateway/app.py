@@ -12,8 +12,11 @@ from retailcare.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from retailcare.rules.v1 import rule_sets_pb2
 
 from gateway import permissions
-from gateway.access import interceptors
+from gateway.access import interceptors, token_store
 from gateway.composed import Composer, FanOut
+from gateway.console.api import ConsoleApp
+from gateway.console.overview import Overview
+from gateway.console.rule_sets import RuleSetConsole
 from gateway.downstream import Downstream, open_downstream
 from gateway.relay import relay_handler
 from gateway.rule_sets import RuleSetRouter
@@ -75,7 +78,11 @@ def register(server: grpc.Server, runtime: Runtime) -> list[str]:
             ("evaluation", EVALUATION),
         )
     ]
-    server.add_generic_rpc_handlers((*relays, RuleSetRouter(owners, catalogue.owner_of).handler()))
+    router = RuleSetRouter(owners, catalogue.owner_of)
+    server.add_generic_rpc_handlers((*relays, router.handler()))
+    runtime.http_app = ConsoleApp(
+        token_store(settings), RuleSetConsole(router), Overview(classification, complaints)
+    )
     runtime.readiness_checks.append(lambda: all_serving(list(downstreams.values())))
     return [
         contract.full_name for contract in (GATEWAY, CLASSIFICATION, COMPLAINTS, EVALUATION, RULE_SET_ADMIN)

@@ -1,12 +1,37 @@
-"""The per-process HTTP port: /metrics for Prometheus, /healthz (alive), /readyz (SERVING)."""
+"""The per-process HTTP port: /metrics for Prometheus, /healthz (alive), /readyz (SERVING),
+and whatever a process adds (the gateway's web console) as an ``HttpApp``."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    path: str  # without the query
+    query: str
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    status: int
+    body: bytes
+    content_type: str = "text/plain"
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+# Answers the requests it serves; None for a path it does not serve.
+HttpApp = Callable[[HttpRequest], HttpReply | None]
 
 
 class _Server(ThreadingHTTPServer):
@@ -17,8 +42,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class HttpEndpoints:
-    def __init__(self, host: str, port: int, is_ready: Callable[[], bool]):
-        handler = _handler_class(is_ready)
+    def __init__(self, host: str, port: int, is_ready: Callable[[], bool], app: HttpApp | None = None):
+        handler = _handler_class(is_ready, app)
         self._server = _Server((host, port), handler)  # OSError when taken
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -34,10 +59,12 @@ class HttpEndpoints:
         self._server.server_close()
 
 
-def _handler_class(is_ready: Callable[[], bool]) -> type[BaseHTTPRequestHandler]:
+def _handler_class(is_ready: Callable[[], bool], app: HttpApp | None) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             path = self.path.split("?", 1)[0]
+            if self._by_app(b""):
+                return
             if path == "/metrics":
                 self._reply(200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST)
             elif path == "/healthz":
@@ -48,9 +75,34 @@ def _handler_class(is_ready: Callable[[], bool]) -> type[BaseHTTPRequestHandler]
             else:
                 self._reply(404, b"not found; try /metrics, /healthz or /readyz\n")
 
-        def _reply(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                self.close_connection = True
+                self._reply(413, b"request body too large\n")
+                return
+            if not self._by_app(self.rfile.read(length)):
+                self._reply(404, b"not found\n")
+
+        def _by_app(self, body: bytes) -> bool:
+            """Lets the process's app answer; False when it does not serve the path."""
+            if app is None:
+                return False
+            path, _, query = self.path.partition("?")
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            reply = app(HttpRequest(self.command, path, query, headers, body))
+            if reply is None:
+                return False
+            self._reply(reply.status, reply.body, reply.content_type, reply.headers)
+            return True
+
+        def _reply(
+            self, status: int, body: bytes, content_type: str = "text/plain", headers: tuple = ()
+        ) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
+            for name, value in headers:
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

@@ -25,7 +25,7 @@ from services.common.auth import side_door_guard
 from services.common.clients import KEEPALIVE_TIME_MS
 from services.common.config import Settings, masked_url
 from services.common.database import create_database_engine
-from services.common.http_endpoints import HttpEndpoints
+from services.common.http_endpoints import HttpApp, HttpEndpoints
 from services.common.interceptors import ServerCallInterceptor
 from services.common.limits import LimitsInterceptor
 from services.common.logs import configure_logging
@@ -52,6 +52,8 @@ class Runtime:
     stop_callbacks: list[Callable[[], None]] = field(default_factory=list)
     # More conditions for /readyz besides SERVING, e.g. the gateway's downstream services.
     readiness_checks: list[Callable[[], bool]] = field(default_factory=list)
+    # More pages on the HTTP port besides /metrics, /healthz, /readyz (the gateway's console).
+    http_app: HttpApp | None = None
 
     def on_stop(self, callback: Callable[[], None]) -> None:
         self.stop_callbacks.append(callback)
@@ -131,7 +133,9 @@ class RunningService:
             raise StartupError(f"{name}: gRPC port {grpc_port} is already in use ({address})") from None
         http_port = self.settings.http_port(name)
         try:
-            self._http = HttpEndpoints(self.settings.bind_host, http_port, self._is_ready)
+            self._http = HttpEndpoints(
+                self.settings.bind_host, http_port, self._is_ready, self.runtime.http_app
+            )
         except OSError as error:
             raise StartupError(f"{name}: HTTP port {http_port} cannot be used ({error.strerror})") from None
         self._server = server

@@ -1,0 +1,1 @@
+"""The web console on the gateway's HTTP port (docs: README, section Console)."""

@@ -1,0 +1,48 @@
+"use strict";
+// Building DOM nodes: text always goes in as textContent, never as HTML.
+window.RC = window.RC || {};
+
+RC.el = function (tag, attributes, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes || {})) {
+    if (name === "class") node.className = value;
+    else node.setAttribute(name, value);
+  }
+  for (const child of children) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+};
+
+RC.clear = function (node) {
+  while (node.firstChild) node.removeChild(node.firstChild);
+  return node;
+};
+
+RC.show = function (id, visible) {
+  document.getElementById(id).hidden = !visible;
+};
+
+RC.fillTable = function (table, header, rows) {
+  const head = table.querySelector("thead");
+  if (header && head) {
+    RC.clear(head).append(RC.el("tr", {}, ...header.map((h) => RC.el("th", {}, h))));
+  }
+  const body = RC.clear(table.querySelector("tbody"));
+  for (const row of rows) {
+    body.append(RC.el("tr", {}, ...row.map((cell) => RC.el("td", {}, cell))));
+  }
+};
+
+RC.downloadCsv = function (name, header, rows) {
+  const quote = (value) => {
+    const text = String(value);
+    return /[",\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+  };
+  const text = [header, ...rows].map((row) => row.map(quote).join(",")).join("\n") + "\n";
+  const link = RC.el("a", { href: URL.createObjectURL(new Blob([text], { type: "text/csv" })), download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+};

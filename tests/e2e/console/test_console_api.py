@@ -1,0 +1,149 @@
+"""The console's HTTP API on the gateway's port: the gateway's permission table decides
+(401/403 as the gRPC door would), rule sets go to their owners, every answer carries a
+strict Content-Security-Policy."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway import permissions
+from gateway.console.http import CONTENT_SECURITY_POLICY
+from services.common.auth import ROLES
+
+GRADING = "customer-grading"
+
+
+def test_every_answer_carries_a_strict_content_security_policy(console):
+    for path, role in (
+        ("/console/", None),
+        ("/console/static/main.js", None),
+        ("/console/api/rule-sets", "ops"),
+    ):
+        answer = console.request("GET", path, role)
+        assert answer.status == 200, path
+        assert answer.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert "script-src 'self'" in CONTENT_SECURITY_POLICY and "unsafe-inline" not in CONTENT_SECURITY_POLICY
+    assert console.request("GET", "/console/api/rule-sets").headers["Content-Security-Policy"]
+
+
+def test_the_page_has_no_inline_script_and_loads_nothing_from_elsewhere(console):
+    page = console.request("GET", "/console/").body.decode()
+    assert "<script>" not in page and "onclick" not in page and "http" not in page.replace("http-equiv", "")
+    assert (
+        console.request("GET", "/console/static/main.js")
+        .headers["Content-Type"]
+        .startswith("text/javascript")
+    )
+    assert console.request("GET", "/console/static/../app.py").status == 404
+    assert console.request("GET", "/console/static/missing.js").status == 404
+
+
+def test_a_missing_or_unknown_token_is_401(console):
+    assert console.request("GET", "/console/api/rule-sets").status == 401
+    answer = console.request("GET", "/console/api/session", headers={"Authorization": "Bearer nope"})
+    assert answer.status == 401
+    assert answer.json()["code"] == "UNKNOWN_TOKEN"
+    assert console.request("GET", "/console/api/session", headers={"Authorization": "Basic x"}).status == 401
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_route_follows_the_gateway_permission_table(console, role):
+    method = f"/{permissions.RULE_SET_ADMIN}/ListRuleSets"
+    answer = console.request("GET", "/console/api/rule-sets", role)
+    assert answer.status == (200 if role in permissions.allowed_roles(method) else 403)
+    publish = f"/{permissions.RULE_SET_ADMIN}/PublishRuleSet"
+    answer = console.request("POST", "/console/api/rule-sets/publish", role, {"source": "name: x"})
+    if role in permissions.allowed_roles(publish):
+        assert answer.status == 400  # let in; the draft names no rule set anybody owns
+    else:
+        assert answer.status == 403
+        assert answer.json()["code"] == "ROLE_NOT_ALLOWED"
+    session = console.request("GET", "/console/api/session", role).json()
+    assert session["role"] == role
+    assert session["may"]["PublishRuleSet"] == (role in permissions.allowed_roles(publish))
+
+
+def test_ops_reads_rule_sets_but_may_not_publish_or_roll_back(console):
+    assert console.request("GET", f"/console/api/rule-sets/{GRADING}/versions", "ops").status == 200
+    activate = console.request("POST", f"/console/api/rule-sets/{GRADING}/activate", "ops", {"version": 1})
+    assert activate.status == 403
+    source = console.request("GET", f"/console/api/rule-sets/{GRADING}/versions/1", "ops").json()["version"][
+        "source"
+    ]
+    assert console.request("POST", "/console/api/rule-sets/publish", "ops", {"source": source}).status == 403
+    assert console.request("POST", "/console/api/rule-sets/validate", "ops", {"source": source}).status == 403
+
+
+def test_an_analyst_validates_publishes_diffs_and_rolls_back(console):
+    listing = console.request("GET", "/console/api/rule-sets", "analyst").json()["rule_sets"]
+    grading = next(r for r in listing if r["name"] == GRADING)
+    assert grading["service"] == "classification"
+    active = grading["active_version"]
+    source = console.request("GET", f"/console/api/rule-sets/{GRADING}/versions/{active}", "analyst").json()
+    source = source["version"]["source"]
+
+    broken = source.replace("name: customer-grading", "name: customer-grading\nrules: [", 1)
+    body = {"source": broken, "editing": GRADING}
+    checked = console.request("POST", "/console/api/rule-sets/validate", "analyst", body).json()
+    assert not checked["valid"]
+    assert any(d["severity"] == "ERROR" and d["line"] > 0 for d in checked["diagnostics"])
+
+    checked = console.request("POST", "/console/api/rule-sets/validate", "analyst", {"source": source}).json()
+    assert checked["valid"] and checked["tests_passed"] > 0
+
+    edited = source + "\n# reviewed in the console\n"
+    published = console.request(
+        "POST", "/console/api/rule-sets/publish", "analyst", {"source": edited, "comment": "reviewed"}
+    )
+    assert published.status == 200, published.body
+    version = published.json()["version"]
+    assert version["active"] and version["version"] > active and version["author"] == "analyst"
+
+    diff = console.request(
+        "GET", f"/console/api/rule-sets/{GRADING}/diff?from={active}&to={version['version']}", "ops"
+    ).json()
+    assert "+# reviewed in the console" in diff["unified_diff"]
+
+    rolled = console.request(
+        "POST",
+        f"/console/api/rule-sets/{GRADING}/activate",
+        "analyst",
+        {"version": active, "comment": "back"},
+    ).json()
+    assert rolled["version"]["version"] == active and rolled["previous_version"] == version["version"]
+    audit = console.request("GET", f"/console/api/rule-sets/{GRADING}/audit", "ops").json()["entries"]
+    seen = [(e["action"], e["version"], e["comment"], e["actor"]) for e in audit]
+    assert seen[0] == ("activate", active, "back", "analyst")
+    assert ("publish", version["version"], "reviewed", "analyst") in seen
+
+
+def test_bad_requests_are_400_with_the_field_never_a_stack_trace(console):
+    answer = console.request("POST", "/console/api/rule-sets/validate", "analyst", b"{not json")
+    assert answer.status == 400 and answer.json()["violations"] == [
+        {"field": "body", "description": "is not JSON"}
+    ]
+    answer = console.request(
+        "POST", "/console/api/rule-sets/validate", "analyst", {"source": "x"}, {"Content-Type": "text/plain"}
+    )
+    assert answer.status == 400 and answer.json()["violations"][0]["field"] == "content-type"
+    answer = console.request("GET", f"/console/api/rule-sets/{GRADING}/diff?from=1&to=x", "ops")
+    assert answer.status == 400 and answer.json()["violations"][0]["field"] == "to"
+    answer = console.request("GET", f"/console/api/rule-sets/{GRADING}/versions/999", "ops")
+    assert answer.status == 404
+    answer = console.request("POST", f"/console/api/rule-sets/{GRADING}/activate", "analyst", {"version": 0})
+    assert answer.status == 400 and answer.json()["violations"][0]["field"] == "version"
+    assert console.request("DELETE", "/console/api/rule-sets", "admin").status in (404, 405, 501)
+
+
+def test_the_overview_counts_customers_by_star_level_and_open_complaints(console, populated):
+    stars = console.request("GET", "/console/api/overview/customers?by=team", "ops").json()
+    assert stars["groups"] == ["team-1", "team-2"]
+    assert sum(sum(levels.values()) for levels in stars["counts"].values()) == 3
+    assert sum(stars["counts"]["team-1"].values()) == 2
+    zones = console.request("GET", "/console/api/overview/customers?by=zone", "ops").json()
+    assert zones["groups"] == ["Z1", "Z2"]
+    complaints = console.request("GET", "/console/api/overview/complaints", "ops").json()
+    assert {t["team"]: t["open"] for t in complaints["teams"]} == {"team-1": 1, "team-2": 2}
+    assert console.request("GET", "/console/api/overview/complaints", "analyst").status == 403
+    assert console.request("GET", "/console/api/overview/customers?by=shop", "ops").status == 400
