@@ -573,3 +573,12 @@ def test_figures_count_on_time_at_the_deadline_and_missing_days_as_zero():
         domain.Outcome("a", due, due, due, 2, None),
     ]
     assert domain.figures(outcomes) == [domain.Figures("a", 2, 2, 2, 2, 1.0, 0.0)]
+
+
+def test_a_dissatisfied_visit_to_an_overdue_complaint_resumes_its_ladder():
+    complaint = filed()
+    complaint.escalate_when_due(end_of("2030-03-07"), CALENDAR)
+    complaint.act("resolve", "s", "", cst("2030-03-08T10:00"), CALENDAR)
+    complaint.record_return_visit(1, "no", "clerk", cst("2030-03-11T10:00"), CALENDAR)
+    assert complaint.next_escalation_at == end_of("2030-03-08")  # level 2 was due a working day on
+    assert domain.IllegalTransition(domain.CLOSED, "reopen").subject == ""
