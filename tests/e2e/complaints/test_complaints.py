@@ -93,6 +93,7 @@ def test_accepted_and_flagged_when_classification_is_down_then_verified(pack):
     ("values", "fields"),
     [
         ({"licence": "L-NOBODY"}, {"licence_number"}),
+        ({"licence": "L" * 5000}, {"licence_number"}),  # never taken for an outage
         ({"description": "   "}, {"description"}),
         ({"received_at": stamp(NOW + datetime.timedelta(hours=2))}, {"received_at"}),
         ({"category": "weather", "channel": "pigeon"}, {"category", "channel"}),
