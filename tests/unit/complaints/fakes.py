@@ -170,7 +170,6 @@ class FakeUnitOfWork:
     def __init__(self, store: Store, *, read_only: bool = False):
         self.store = store
         self.read_only = read_only
-        self.committed = False
 
     def __enter__(self) -> FakeUnitOfWork:
         self._working = copy.deepcopy(self.store)
@@ -181,7 +180,6 @@ class FakeUnitOfWork:
     def commit(self) -> None:
         assert not self.read_only, "a reading unit of work never commits"
         self.store.__dict__.update(copy.deepcopy(self._working).__dict__)
-        self.committed = True
 
     def __exit__(self, *exc) -> None:
         self._working = None
