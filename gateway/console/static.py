@@ -14,8 +14,9 @@ TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
 }
-_FILE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*\.(html|js|css)")
+_FILE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*\.(html|js|css|svg)")
 
 
 def static_reply(method: str, path: str) -> HttpReply:

@@ -32,6 +32,13 @@ RC.Editor = class {
     this.render();
   }
 
+  // Scrolls so that the line is in view, a few lines from the top.
+  reveal(line) {
+    const height = parseFloat(getComputedStyle(this.text).lineHeight) || 20;
+    this.text.scrollTop = Math.max(0, (line - 4) * height);
+    this.text.dispatchEvent(new Event("scroll"));
+  }
+
   render() {
     const lines = this.text.value.split("\n");
     RC.clear(this.gutter);

@@ -107,6 +107,7 @@ RC.rules = {
       if (d.line) marks.push({ line: d.line, severity, message: d.message });
     }
     RC.editor.mark(marks);
+    if (marks.length) RC.editor.reveal(marks[0].line);
   },
 
   async validate() {
