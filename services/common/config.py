@@ -51,6 +51,12 @@ def options(pack: PackDeclaration) -> dict[str, Option]:
         "max_concurrent_rpcs": Option(int, 256, "calls beyond this get RESOURCE_EXHAUSTED"),
         "max_message_bytes": Option(int, 4 * 1024 * 1024, "largest request or response"),
         "rules_poll_seconds": Option(float, 0.5, "how often a process checks for a new version"),
+        "rules_serve_from": Option(
+            str, "generated", "generated (the checked Python function) or durable (durable-rules alone)"
+        ),
+        "rules_shadow_share": Option(
+            float, 0.01, "share of served decisions checked again through durable-rules (0 to 1)"
+        ),
         "escalation_sweep_seconds": Option(
             float, 30.0, "how often complaints checks deadlines and escalates"
         ),
@@ -200,6 +206,12 @@ def load_settings(
     settings = Settings(values)
     for service in pack.with_database:
         settings.database_url(service)  # fail now, naming the key, not at first query
+    if values["rules_serve_from"] not in {"generated", "durable"}:
+        raise ConfigError(
+            f"rules_serve_from must be generated or durable, got {values['rules_serve_from']!r}"
+        )
+    if not 0 <= values["rules_shadow_share"] <= 1:
+        raise ConfigError(f"rules_shadow_share must be from 0 to 1, got {values['rules_shadow_share']!r}")
     if values["log_level"].upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(f"log_level must be DEBUG, INFO, WARNING or ERROR, got {values['log_level']!r}")
     return settings
