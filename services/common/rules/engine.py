@@ -4,6 +4,13 @@ durable-rules decides which rules match: each rule compiles to one durable rule 
 action is named after the rule id and resolved through a Host subclass. The domain's
 actions are then applied in Python, in priority order, to build the outputs.
 
+Live decisions (:meth:`CompiledRuleSet.serve`) come from a Python function generated
+from the same normalised conditions (codegen.py); validation refuses a version whose two
+compilations disagree anywhere (differential.py), and a sample of live decisions is
+checked through durable-rules again. durable-rules stays the engine of record: it
+decides explanations, dry runs and embedded tests (:meth:`CompiledRuleSet.decide`), and
+a setting serves from it alone.
+
 Where the time goes: the stock Host path wraps every fired action in a Closure and a
 Promise and writes the state back as JSON, about 12 us per fired rule; a grading
 decision fires ~18 rules. Our actions never change the state, so the fast path drives
@@ -28,6 +35,8 @@ import bisect
 import copy
 import itertools
 import json
+import logging
+import random
 import threading
 import time
 from collections import Counter
@@ -36,11 +45,13 @@ from dataclasses import dataclass
 import durable_rules_engine
 from durable.engine import Host
 
+from services.common.rules import codegen, metrics
 from services.common.rules import conditions as c
-from services.common.rules import metrics
 from services.common.rules.model import RuleSetDocument, Vocabulary
 
+log = logging.getLogger("retailcare.rules")
 CACHE_LIMIT = 4096
+SERVE_FROM = ("generated", "durable")  # where live decisions come from (setting rules_serve_from)
 _SENTINEL = "$always"  # the durable rule that matches every fact; not a document rule
 
 
@@ -90,6 +101,7 @@ class CompiledRuleSet:
         self._rules = {rule.id: rule for rule in document.rules}
         self._order = {rule.id: (-rule.priority, index) for index, rule in enumerate(document.rules)}
         normalised = [(rule.id, c.normalise(rule.condition)) for rule in document.rules]
+        self.normalised = dict(normalised)
         self._python_tests = [(rule_id, c.to_python(condition)) for rule_id, condition in normalised]
         self._key_parts = _key_parts(normalised)
         self._cache: dict[tuple, tuple[tuple[str, ...], dict, dict]] = {}
@@ -107,9 +119,18 @@ class CompiledRuleSet:
         self._engine_name = f"rs{id(self)}"
         self._host.register_rulesets({self._engine_name: copy.deepcopy(definition)})
         self._handle = self._host.get_ruleset(self._engine_name)._handle
+        in_order = sorted(document.rules, key=lambda rule: self._order[rule.id])
+        actions = {name: spec.apply for name, spec in vocabulary.actions.items()}
+        self.decide_generated, self.generated_source = codegen.decision_function(
+            in_order, self.normalised, actions, document.hit_policy, f"{self.name} v{version}"
+        )
+        self.serve_from = "generated"
+        self.shadow_share = 0.0
         # Counted per combination and summed at scrape time: one increment per decision
-        # instead of one per fired rule (a grading decision fires about 18).
-        self._fired_counts: Counter[tuple[str, ...]] = Counter()
+        # instead of one per fired rule (a grading decision fires about 18); each thread
+        # counts in its own tally, so the hot path takes no lock.
+        self._tallies: list[dict[tuple[str, ...], int]] = []
+        self._tally_of_thread = threading.local()
         self._fired_lock = threading.Lock()
         metrics.FIRED_COUNTS.track(self)
         self._outcomes = {
@@ -117,6 +138,16 @@ class CompiledRuleSet:
             for outcome in ("decided", "invalid_facts", "error")
         }
         self._seconds = metrics.DECISION_SECONDS.labels(self.name)
+        self._shadow_checks = metrics.SHADOW_CHECKS.labels(self.name)
+        self._shadow_mismatches = metrics.SHADOW_MISMATCHES.labels(self.name)
+
+    def serve_with(self, serve_from: str, shadow_share: float) -> None:
+        """How :meth:`serve` decides: from the generated function with ``shadow_share`` of
+        its decisions checked through durable-rules, or from durable-rules alone."""
+        if serve_from not in SERVE_FROM:
+            raise ValueError(f"serve_from must be one of {', '.join(SERVE_FROM)}, got {serve_from!r}")
+        self.serve_from = serve_from
+        self.shadow_share = shadow_share
 
     # -- facts ----------------------------------------------------------------
     def prepare_facts(self, facts: dict) -> dict:
@@ -193,11 +224,7 @@ class CompiledRuleSet:
         for rule_id in ordered:
             for call in self._rules[rule_id].actions:
                 self.vocabulary.actions[call.name].apply(outputs, call.params)
-            for key, value in outputs.items():
-                reasons.setdefault(key, rule_id)
-                if isinstance(value, dict):
-                    for sub_key in value:
-                        reasons.setdefault(f"{key}.{sub_key}", rule_id)
+            codegen.note_reasons(outputs, reasons, rule_id)
         return tuple(ordered), outputs, reasons
 
     def decision_key(self, facts: dict) -> tuple:
@@ -212,7 +239,52 @@ class CompiledRuleSet:
                 key.append((position, position < len(literals) and literals[position] == value))
         return tuple(key)
 
+    def serve(self, facts: dict) -> Decision:
+        """A live decision: from the generated function, a sample of them checked through
+        durable-rules (whose decision stands if they differ); or, when so configured, from
+        durable-rules alone (:meth:`decide`)."""
+        if self.serve_from == "durable":
+            return self.decide(facts)
+        started = time.perf_counter()
+        try:
+            facts = self.prepare_facts(facts)
+            fired, outputs, reasons = self.decide_generated(facts)
+            if self.shadow_share and random.random() < self.shadow_share:
+                fired, outputs, reasons = self.shadow_check(facts, (fired, outputs, reasons))
+        except FactsError:
+            self._outcomes["invalid_facts"].inc()
+            raise
+        except RuleSetClosed:
+            raise  # from the shadow check: the caller retries on the new version
+        except Exception:
+            self._outcomes["error"].inc()
+            raise
+        elapsed = time.perf_counter() - started
+        self._outcomes["decided"].inc()
+        self._seconds.observe(elapsed)
+        self._count_fired(fired)
+        return Decision(self.name, self.version, outputs, fired, elapsed, reasons)
+
+    def shadow_check(self, facts: dict, served: tuple) -> tuple:
+        """durable-rules' decision on prepared facts, counted and logged when the served one differs."""
+        self._shadow_checks.inc()
+        engine = self.apply(self.match_with_engine(facts))
+        if engine != served:
+            self._shadow_mismatches.inc()
+            log.error(
+                "the served decision differs from durable-rules'; durable-rules' decision stands",
+                extra={
+                    "rule_set": self.name,
+                    "version": self.version,
+                    "facts": facts,
+                    "served_fired": list(served[0]),
+                    "durable_fired": list(engine[0]),
+                },
+            )
+        return engine
+
     def decide(self, facts: dict, *, memoise: bool = True, prepared: bool = False) -> Decision:
+        """A decision by durable-rules (the engine of record), behind the memo unless told not."""
         started = time.perf_counter()
         try:
             facts = facts if prepared else self.prepare_facts(facts)
@@ -238,9 +310,17 @@ class CompiledRuleSet:
         elapsed = time.perf_counter() - started
         self._outcomes["decided"].inc()
         self._seconds.observe(elapsed)
-        with self._fired_lock:
-            self._fired_counts[fired] += 1
+        self._count_fired(fired)
         return Decision(self.name, self.version, outputs, fired, elapsed, reasons)
+
+    def _count_fired(self, fired: tuple[str, ...]) -> None:
+        try:
+            tally = self._tally_of_thread.tally
+        except AttributeError:
+            tally = self._tally_of_thread.tally = {}
+            with self._fired_lock:  # once per thread
+                self._tallies.append(tally)
+        tally[fired] = tally.get(fired, 0) + 1
 
     def close(self) -> None:
         """Releases the engine's memory; waits for a decision in flight to finish."""
@@ -256,7 +336,9 @@ class CompiledRuleSet:
         """Times each rule fired in this version's decisions."""
         totals: Counter[str] = Counter()
         with self._fired_lock:
-            for fired, count in self._fired_counts.items():
+            tallies = list(self._tallies)
+        for tally in tallies:
+            for fired, count in dict(tally).items():  # dict() copies in one step under the GIL
                 for rule_id in fired:
                     totals[rule_id] += count
         return totals

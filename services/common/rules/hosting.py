@@ -17,7 +17,14 @@ ADMIN_SERVICE = rule_sets_pb2.DESCRIPTOR.services_by_name["RuleSetAdmin"].full_n
 
 def register_rule_sets(server: grpc.Server, runtime: Runtime, kinds: Iterable[RuleSetKind]) -> list[str]:
     """Adds RuleSetAdmin; the registry is filled by :func:`prepare_rule_sets`."""
-    runtime.rule_sets = RuleSetRegistry(runtime.engine, kinds, runtime.settings.rules_poll_seconds)
+    settings = runtime.settings
+    runtime.rule_sets = RuleSetRegistry(
+        runtime.engine,
+        kinds,
+        settings.rules_poll_seconds,
+        serve_from=settings.rules_serve_from,
+        shadow_share=settings.rules_shadow_share,
+    )
     rule_sets_pb2_grpc.add_RuleSetAdminServicer_to_server(RuleSetAdminServicer(runtime.rule_sets), server)
     return [ADMIN_SERVICE]
 

@@ -60,3 +60,13 @@ ACTIVE_VERSION = Gauge("rules_active_version", "Version each rule set is decidin
 RELOADS = Counter(
     "rules_reloads_total", "Loads of a newly activated version, by result.", ["rule_set", "result"]
 )
+SHADOW_CHECKS = Counter(
+    "rules_shadow_checks_total",
+    "Served decisions checked again through durable-rules (the sampled share).",
+    ["rule_set"],
+)
+SHADOW_MISMATCHES = Counter(
+    "rules_shadow_mismatches_total",
+    "Shadow-checked decisions where the served function and durable-rules differed; should stay 0.",
+    ["rule_set"],
+)

@@ -4,6 +4,8 @@ A background thread polls the store for the active version of each rule set; a n
 version is compiled off the request path and swapped in atomically. A decision in
 flight finishes on the version it started with (releasing a version waits for it);
 a version that fails to load is logged and counted, and the previous one keeps serving.
+Decisions are served as ``serve_from`` says (engine.SERVE_FROM), ``shadow_share`` of the
+generated function's checked through durable-rules.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.common.errors import AlreadyExists, FailedPrecondition, NotFound
 from services.common.rules import metrics
-from services.common.rules.engine import CompiledRuleSet, Decision, RuleSetClosed
+from services.common.rules.engine import SERVE_FROM, CompiledRuleSet, Decision, RuleSetClosed
 from services.common.rules.model import RuleSetKind
 from services.common.rules.store import RuleSetStore
 from services.common.rules.validation import validate
@@ -27,10 +29,21 @@ SYSTEM_AUTHOR = "system"
 
 
 class RuleSetRegistry:
-    def __init__(self, engine: Engine, kinds: Iterable[RuleSetKind], poll_seconds: float = 0.5):
+    def __init__(
+        self,
+        engine: Engine,
+        kinds: Iterable[RuleSetKind],
+        poll_seconds: float = 0.5,
+        serve_from: str = "generated",
+        shadow_share: float = 0.01,
+    ):
+        if serve_from not in SERVE_FROM:
+            raise ValueError(f"serve_from must be one of {', '.join(SERVE_FROM)}, got {serve_from!r}")
         self.kinds = {kind.name: kind for kind in kinds}
         self.store = RuleSetStore(engine)
         self.poll_seconds = poll_seconds
+        self.serve_from = serve_from
+        self.shadow_share = shadow_share
         self._serving: dict[str, CompiledRuleSet] = {}
         self._failed: dict[str, int] = {}  # rule set -> version that failed to load
         self._refresh_lock = threading.Lock()
@@ -108,6 +121,7 @@ class RuleSetRegistry:
                 },
             )
             return
+        result.compiled.serve_with(self.serve_from, self.shadow_share)
         self._serving[name] = result.compiled  # the swap: one reference assignment
         self._failed.pop(name, None)
         metrics.RELOADS.labels(name, "success").inc()
@@ -132,6 +146,6 @@ class RuleSetRegistry:
     def decide(self, name: str, facts: dict) -> Decision:
         while True:
             try:
-                return self.serving(name).decide(facts)
+                return self.serving(name).serve(facts)
             except RuleSetClosed:
                 continue  # swapped between lookup and start; decide on the new version

@@ -1,5 +1,5 @@
 """Validation before anything is stored: structure, vocabulary, compilation, embedded
-tests, then cheap warnings (rules that can never fire, first-match conflicts)."""
+tests, the differential check of the served function against durable-rules, then cheap warnings (rules that can never fire, first-match conflicts)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.common.rules import conditions as c
+from services.common.rules.differential import disagreements
 from services.common.rules.document import read_document
 from services.common.rules.engine import CompiledRuleSet, FactsError
 from services.common.rules.model import Diagnostic, Rule, RuleSetDocument, RuleSetKind
@@ -64,6 +65,7 @@ def validate(source: str, kinds: Mapping[str, RuleSetKind], version: int = 0) ->
         for t in result.tests
         if not t.passed
     )
+    result.diagnostics.extend(Diagnostic("error", message) for message in disagreements(compiled))
     check = kinds[document.name].check
     if check is not None:
         result.diagnostics.extend(Diagnostic("error", message) for message in check(compiled))
