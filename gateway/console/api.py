@@ -67,7 +67,7 @@ class Call:
 
     def number(self, field: str, source: dict | None = None) -> int:
         value = (self.query if source is None else source).get(field)
-        if isinstance(value, bool) or value is None:
+        if isinstance(value, bool) or value is None or (isinstance(value, float) and not value.is_integer()):
             raise BadRequest(field, "is required: a version number")
         try:
             number = int(value)

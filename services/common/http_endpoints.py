@@ -76,10 +76,13 @@ def _handler_class(is_ready: Callable[[], bool], app: HttpApp | None) -> type[Ba
                 self._reply(404, b"not found; try /metrics, /healthz or /readyz\n")
 
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 <= length <= MAX_BODY_BYTES:
                 self.close_connection = True
-                self._reply(413, b"request body too large\n")
+                self._reply(413 if length > 0 else 400, b"a body of at most 1 MiB, with its Content-Length\n")
                 return
             if not self._by_app(self.rfile.read(length)):
                 self._reply(404, b"not found\n")

@@ -133,6 +133,12 @@ def test_bad_requests_are_400_with_the_field_never_a_stack_trace(console):
     assert answer.status == 404
     answer = console.request("POST", f"/console/api/rule-sets/{GRADING}/activate", "analyst", {"version": 0})
     assert answer.status == 400 and answer.json()["violations"][0]["field"] == "version"
+    answer = console.request(
+        "POST", f"/console/api/rule-sets/{GRADING}/activate", "analyst", {"version": 1.5}
+    )
+    assert answer.status == 400 and answer.json()["violations"][0]["field"] == "version"
+    too_large = b'{"source": "' + b"x" * (1024 * 1024) + b'"}'
+    assert console.request("POST", "/console/api/rule-sets/validate", "analyst", too_large).status == 413
     assert console.request("DELETE", "/console/api/rule-sets", "admin").status in (404, 405, 501)
 
 
