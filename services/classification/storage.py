@@ -108,8 +108,10 @@ _UNCLASSIFIED = {
 
 
 def _outcome_values(outcome: Outcome) -> dict:
-    values = {name: getattr(outcome, name) for name in OUTCOME_PARTS}
-    return {name: list(value) if name in _TUPLE_PARTS else value for name, value in values.items()}
+    values = vars(outcome).copy()
+    for name in _TUPLE_PARTS:
+        values[name] = list(values[name])
+    return values
 
 
 def _current_values(record: ClassificationRecord | None) -> dict:
@@ -290,14 +292,35 @@ class SqlCustomers:
         fresh = [(c, effect) for c, effect in decided if current.get(c.id) == c.version]
         stale = [c for c, _ in decided if current.get(c.id) != c.version]
         if fresh:
+            updates, history = [], []
+            for customer, effect in fresh:
+                record = customer.classification
+                values = _outcome_values(record.outcome)  # once for the row and its history
+                updates.append(
+                    {
+                        "_id": customer.id,
+                        "_version": customer.version,
+                        **values,
+                        "classified_at": record.classified_at,
+                        "classification_reason": record.reason,
+                    }
+                )
+                if effect is Effect.CHANGE:
+                    history.append(
+                        {
+                            "customer_id": customer.id,
+                            **values,
+                            "reason": record.reason,
+                            "classified_at": record.classified_at,
+                        }
+                    )
             self.session.execute(
                 sa.update(customers)
                 .where(customers.c.id == sa.bindparam("_id"), customers.c.version == sa.bindparam("_version"))
                 .values(version=customers.c.version + 1),
-                [{"_id": c.id, "_version": c.version, **_current_values(c.classification)} for c, _ in fresh],
+                updates,
                 execution_options={"synchronize_session": False},
             )
-            history = [self._entry(c) for c, effect in fresh if effect is Effect.CHANGE]
             if history:
                 self.session.execute(sa.insert(classifications), history)
             for customer, _ in fresh:
