@@ -36,6 +36,7 @@ API = f"{PREFIX}/api/"
 RULES = f"/{permissions.RULE_SET_ADMIN}/"
 LIST_CUSTOMERS = f"/{permissions.CLASSIFICATION}/ListCustomers"
 LIST_COMPLAINTS = f"/{permissions.COMPLAINTS}/ListComplaints"
+PREVIEW_IMPACT = f"/{permissions.CLASSIFICATION}/PreviewRuleSetImpact"
 NAME = r"(?P<name>[A-Za-z0-9_.-]{1,100})"
 MAX_TEXT = 262144
 
@@ -175,6 +176,7 @@ def _permitted(grant: Grant) -> dict[str, bool]:
         method.rpartition("/")[2]: grant.role in permissions.allowed_roles(method)
         for method in (
             *(f"{RULES}{name}" for name in permissions.methods_of(permissions.RULE_SET_ADMIN)),
+            PREVIEW_IMPACT,
             LIST_CUSTOMERS,
             LIST_COMPLAINTS,
         )
@@ -224,6 +226,7 @@ def _routes(rules: RuleSetConsole, overview: Overview) -> list[Route]:
             (f"{RULES}DryRunRuleSet",),
             lambda c: rules.dry_run(c.text("source"), _facts(c), c.text("editing", required=False, limit=100)),
         ),
+        route("POST", "rule-sets/preview", (PREVIEW_IMPACT,), lambda c: rules.preview_impact(c.text("source"))),
         route(
             "POST",
             "rule-sets/publish",

@@ -5,10 +5,13 @@ gRPC caller's would."""
 from __future__ import annotations
 
 from google.protobuf import json_format
+from retailcare.classification.v1 import classification_pb2 as cpb
+from retailcare.classification.v1 import classification_pb2_grpc
 from retailcare.rules.v1 import rule_sets_pb2 as pb
 
 from gateway.downstream import passed_on
 from gateway.rule_sets import SERVICE, RuleSetRouter
+from services.classification.client import ClassificationClient
 from services.common.errors import InvalidArgument
 
 _RESPONSES = {method.name: method.output_type._concrete_class for method in SERVICE.methods}
@@ -21,8 +24,10 @@ def as_json(message) -> dict:
 
 
 class RuleSetConsole:
-    def __init__(self, router: RuleSetRouter):
+    def __init__(self, router: RuleSetRouter, classification: ClassificationClient):
         self.router = router
+        self.classification = classification
+        self._classification = classification_pb2_grpc.ClassificationServiceStub(classification.channel)
 
     def _call(self, method: str, request, editing: str = ""):
         downstream = self._owner(request, editing)
@@ -82,6 +87,11 @@ class RuleSetConsole:
         request = pb.DryRunRuleSetRequest(draft_source=source)
         request.facts.update(facts)
         return as_json(self._call("DryRunRuleSet", request, editing))
+
+    def preview_impact(self, source: str) -> dict:
+        """What a grading or entitlements draft would change over all customers."""
+        request = cpb.PreviewRuleSetImpactRequest(draft_source=source, sample_size=10)
+        return as_json(self.classification.call(self._classification.PreviewRuleSetImpact, request))
 
     def publish(self, source: str, author: str, comment: str) -> dict:
         request = pb.PublishRuleSetRequest(source=source, author=author, comment=comment)

@@ -142,6 +142,29 @@ RC.rules = {
     }
   },
 
+  async preview() {
+    RC.show("impact", false);
+    try {
+      const answer = await RC.api("POST", "rule-sets/preview", { source: RC.editor.value });
+      this.say("impact of the draft computed", "ok");
+      document.getElementById("impact-summary").textContent =
+        answer.changed + " of " + answer.customers + " customers would change (" + answer.rule_set + ")";
+      const transitions = [
+        ...answer.star_transitions.map((t) => ["star level", t.from, t.to, t.customers]),
+        ...answer.grade_transitions.map((t) => ["grade", t.from, t.to, t.customers]),
+        ...answer.service_changes.map((s) => ["service " + s.service, "lost " + s.lost, "gained " + s.gained,
+          s.parameters_changed + " changed"]),
+      ];
+      RC.fillTable(document.getElementById("impact-transitions"), ["what", "from", "to", "customers"], transitions);
+      RC.fillTable(document.getElementById("impact-sample"), ["example customer", "grade", "star level"],
+        answer.sample.map((c) => [c.licence_number, c.before.grade + " -> " + c.after.grade,
+          c.before.star_level + " -> " + c.after.star_level]));
+      RC.show("impact", true);
+    } catch (error) {
+      this.failed(error);
+    }
+  },
+
   async publish() {
     if (!(await this.validate())) return;
     try {
@@ -190,6 +213,7 @@ RC.rules = {
     RC.editor = new RC.Editor(document.getElementById("editor"));
     document.getElementById("validate").addEventListener("click", () => this.validate());
     document.getElementById("dry-run").addEventListener("click", () => this.dryRun());
+    document.getElementById("preview").addEventListener("click", () => this.preview());
     document.getElementById("publish").addEventListener("click", () => this.publish());
     document.getElementById("diff").addEventListener("click", () => this.diff());
     document.getElementById("roll-back").addEventListener("click", () => this.activate(this.previousVersion()));
@@ -203,6 +227,7 @@ RC.rules = {
     };
     refuse("validate", "ValidateRuleSet");
     refuse("dry-run", "DryRunRuleSet");
+    refuse("preview", "PreviewRuleSetImpact");
     refuse("publish", "PublishRuleSet");
     refuse("roll-back", "ActivateRuleSetVersion");
   },

@@ -118,6 +118,16 @@ def test_an_analyst_validates_publishes_diffs_and_rolls_back(console):
     assert ("publish", version["version"], "reviewed", "analyst") in seen
 
 
+def test_an_analyst_previews_a_grading_draft_over_all_customers(console, populated):
+    # The active version as a draft: every customer is counted, none would change.
+    source = console.request("GET", f"/console/api/rule-sets/{GRADING}/versions/1", "analyst").json()
+    source = source["version"]["source"]
+    impact = console.request("POST", "/console/api/rule-sets/preview", "analyst", {"source": source})
+    assert impact.status == 200, impact.body
+    assert impact.json()["customers"] == 3 and impact.json()["changed"] == 0
+    assert console.request("POST", "/console/api/rule-sets/preview", "ops", {"source": source}).status == 403
+
+
 def test_bad_requests_are_400_with_the_field_never_a_stack_trace(console):
     answer = console.request("POST", "/console/api/rule-sets/validate", "analyst", b"{not json")
     assert answer.status == 400 and answer.json()["violations"] == [

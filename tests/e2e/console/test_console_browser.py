@@ -128,6 +128,9 @@ def test_an_analyst_fixes_publishes_and_rolls_back_a_rule_set(page_for):
     page.click("#dry-run")
     page.wait_for_selector("#outcome:has-text('fired:')")
 
+    page.click("#preview")
+    page.wait_for_selector("#impact-summary:has-text('0 of 0 customers would change (customer-grading)')")
+
     page.fill("#comment", "reviewed in the console")
     page.click("#publish")
     page.wait_for_selector(f"#version-table tr.active[data-version='{active + 1}']")
@@ -149,7 +152,7 @@ def test_an_ops_token_reads_but_cannot_publish(page_for):
     page = page_for("ops")
     page.click(f"a[data-rule-set='{GRADING}']")
     expect(page.locator("#source")).to_have_value(re.compile("name: customer-grading"))
-    for button in ("#publish", "#validate", "#roll-back"):
+    for button in ("#publish", "#validate", "#preview", "#roll-back"):
         assert page.is_disabled(button), button
     assert page.locator("#version-table button.activate:not([disabled])").count() == 0
     status = page.evaluate(
