@@ -239,15 +239,15 @@ class CompiledRuleSet:
                 key.append((position, position < len(literals) and literals[position] == value))
         return tuple(key)
 
-    def serve(self, facts: dict) -> Decision:
+    def serve(self, facts: dict, *, prepared: bool = False) -> Decision:
         """A live decision: from the generated function, a sample of them checked through
         durable-rules (whose decision stands if they differ); or, when so configured, from
         durable-rules alone (:meth:`decide`)."""
         if self.serve_from == "durable":
-            return self.decide(facts)
+            return self.decide(facts, prepared=prepared)
         started = time.perf_counter()
         try:
-            facts = self.prepare_facts(facts)
+            facts = facts if prepared else self.prepare_facts(facts)
             fired, outputs, reasons = self.decide_generated(facts)
             if self.shadow_share and random.random() < self.shadow_share:
                 fired, outputs, reasons = self.shadow_check(facts, (fired, outputs, reasons))
