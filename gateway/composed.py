@@ -13,6 +13,7 @@ from retailcare.complaints.v1 import complaints_pb2 as kpb
 from retailcare.evaluation.v1 import evaluation_pb2 as epb
 from retailcare.gateway.v1 import gateway_pb2 as pb
 
+from gateway import commitment_card
 from services.classification.client import ClassificationClient
 from services.common.clients import DownstreamUnavailable
 from services.common.errors import InvalidArgument
@@ -205,6 +206,26 @@ class Composer:
         counted = _missing(reply, "open_complaints", "complaints", complaints)
         if counted is not None:
             reply.open_complaints, reply.overdue_complaints = counted
+        return reply
+
+    def get_commitment_card(self, request: pb.GetCommitmentCardRequest) -> pb.GetCommitmentCardResponse:
+        """Evaluation's card (it versions them) and classification's name of the customer,
+        asked at once; the printable page when a language is asked for."""
+        licence = _required("licence_number", request.licence_number).strip().upper()
+        if request.language and request.language not in commitment_card.LANGUAGES:
+            raise InvalidArgument([("language", f"must be one of {', '.join(commitment_card.LANGUAGES)}")])
+        customer = self.fan_out.submit(self.classification.get_customer, licence)
+        try:
+            issued = self.evaluation.get_commitment_card(licence, request.on_date.strip())
+            name = customer.result().customer.input.name
+        except Exception:
+            customer.cancel()
+            raise
+        reply = pb.GetCommitmentCardResponse(
+            card=issued.card, customer_name=name, new_version=issued.new_version
+        )
+        if request.language:
+            reply.html = commitment_card.render(issued.card, name, request.language)
         return reply
 
     def _star_levels(self, team_id: str) -> dict[int, int]:

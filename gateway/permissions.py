@@ -36,6 +36,7 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
         "GetCustomerProfile": READ,
         "FileComplaint": BUSINESS,
         "GetTeamOverview": READ,
+        "GetCommitmentCard": READ,
     },
     CLASSIFICATION: {
         "CreateCustomer": BUSINESS,
@@ -95,6 +96,11 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
         "GetImprovementPlan": READ,
         "AdvanceImprovementPlan": BUSINESS,
         "ListImprovementPlans": READ,
+        "GetCommitmentCard": READ,
+        "RecordFinding": BUSINESS,
+        "RecordHearing": BUSINESS,
+        "DecideFinding": BUSINESS,
+        "ListFindings": READ,
     },
     RULE_SET_ADMIN: {
         "ListRuleSets": (ANALYST, OPS),

@@ -17,3 +17,6 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
 
     def GetTeamOverview(self, request, context):
         return self.composer.get_team_overview(request)
+
+    def GetCommitmentCard(self, request, context):
+        return self.composer.get_commitment_card(request)

@@ -16,6 +16,7 @@ from services.evaluation.rules import RULE_SETS
 from services.evaluation.service_layer import Evaluation
 from services.evaluation.servicer import EvaluationServicer
 from services.evaluation.storage import SqlUnitOfWork
+from services.evaluation.supervision import Supervision
 
 SERVICE_NAME = evaluation_pb2.DESCRIPTOR.services_by_name["EvaluationService"].full_name
 
@@ -32,7 +33,8 @@ def register(server: grpc.Server, runtime: Runtime) -> list[str]:
         ClassificationDirectory(classification),
         ComplaintsFigures(complaints),
     )
-    servicer = EvaluationServicer(runtime.use_cases)
+    supervision = Supervision(runtime.use_cases.unit_of_work, runtime.use_cases.directory)
+    servicer = EvaluationServicer(runtime.use_cases, supervision)
     evaluation_pb2_grpc.add_EvaluationServiceServicer_to_server(servicer, server)
     return [SERVICE_NAME, *names]
 

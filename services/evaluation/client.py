@@ -52,3 +52,20 @@ class EvaluationClient(ServiceClient):
 
     def submit_rating(self, rating: pb.Rating) -> pb.SubmitRatingResponse:
         return self.call(self._stub.SubmitRating, pb.SubmitRatingRequest(rating=rating))
+
+    def get_commitment_card(self, licence_number: str, on_date: str = "") -> pb.GetCommitmentCardResponse:
+        request = pb.GetCommitmentCardRequest(licence_number=licence_number, on_date=on_date)
+        return self.call(self._stub.GetCommitmentCard, request)
+
+    def record_finding(self, finding: pb.Finding) -> pb.RecordFindingResponse:
+        return self.call(self._stub.RecordFinding, pb.RecordFindingRequest(finding=finding))
+
+    def record_hearing(self, finding_id: str, response: str) -> pb.RecordHearingResponse:
+        request = pb.RecordHearingRequest(finding_id=finding_id, response=response)
+        return self.call(self._stub.RecordHearing, request)
+
+    def decide_finding(self, request: pb.DecideFindingRequest) -> pb.DecideFindingResponse:
+        return self.call(self._stub.DecideFinding, request)
+
+    def list_findings(self, request: pb.ListFindingsRequest) -> pb.ListFindingsResponse:
+        return self.call(self._stub.ListFindings, request)

@@ -12,6 +12,7 @@ from services.common.clients import DownstreamNotFound, DownstreamUnavailable
 from services.common.times import to_timestamp
 from services.complaints.client import ComplaintsClient
 from services.evaluation.domain.errors import Missing
+from services.evaluation.domain.supervision import CommitmentCard, CommitmentItem
 from services.evaluation.domain.visits import Menu, MenuItem
 from services.evaluation.ports import ComplaintFigures, Unreachable
 
@@ -40,6 +41,32 @@ class ClassificationDirectory:
             tuple(
                 MenuItem(
                     item.description.service, len(item.description.procedure_steps), _visits_per_month(item)
+                )
+                for item in reply.items
+            ),
+            reply.entitlements_version,
+            reply.customer_manager_id,
+            reply.team_id,
+        )
+
+    def commitment_card(self, licence_number: str) -> CommitmentCard:
+        try:
+            reply = self.client.get_service_menu(licence_number)
+        except DownstreamNotFound:
+            raise Missing("customer", licence_number) from None
+        except DownstreamUnavailable:
+            raise Unreachable("classification") from None
+        return CommitmentCard(
+            reply.licence_number,
+            tuple(
+                CommitmentItem(
+                    item.description.service,
+                    item.description.name,
+                    item.description.kind,
+                    tuple(item.description.procedure_steps),
+                    item.description.standard,
+                    item.description.commitment,
+                    json_format.MessageToDict(item.parameters),
                 )
                 for item in reply.items
             ),

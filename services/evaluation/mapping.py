@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime
+import json
 
 from retailcare.evaluation.v1 import evaluation_pb2 as pb
 
+from services.common.errors import InvalidArgument
 from services.common.times import from_timestamp, to_timestamp
 from services.evaluation.domain.people import Membership, Staff, Team
 from services.evaluation.domain.periods import PUBLISHED, Period
 from services.evaluation.domain.plans import ImprovementPlan
 from services.evaluation.domain.ratings import MODES, Rating
 from services.evaluation.domain.results import PeriodResult
+from services.evaluation.domain.supervision import CommitmentCard, Finding
 from services.evaluation.domain.visits import VisitCard, VisitItem
 
 MODE_OF = {
@@ -24,6 +27,18 @@ MODE_OF = {
 MODE_NUMBER = {name: number for number, name in MODE_OF.items()}
 PLAN_STATE_OF = {pb.PLAN: "plan", pb.DO: "do", pb.CHECK: "check", pb.ACT: "act", pb.CLOSED: "closed"}
 PLAN_STATE_NUMBER = {name: number for number, name in PLAN_STATE_OF.items()}
+FINDING_KIND_OF = {
+    pb.FINDING_NOT_DELIVERED: "not_delivered",
+    pb.FINDING_STANDARD_NOT_MET: "standard_not_met",
+    pb.FINDING_CARD_MISMATCH: "card_mismatch",
+}
+FINDING_KIND_NUMBER = {name: number for number, name in FINDING_KIND_OF.items()}
+FINDING_STATE_NUMBER = {
+    "open": pb.FINDING_OPEN,
+    "heard": pb.FINDING_HEARD,
+    "upheld": pb.FINDING_UPHELD,
+    "dismissed": pb.FINDING_DISMISSED,
+}
 assert set(MODE_NUMBER) == set(MODES)
 
 
@@ -183,4 +198,69 @@ def plan_message(plan: ImprovementPlan, today: datetime.date) -> pb.ImprovementP
         follow_up_period_id=plan.follow_up_period_id,
         follow_up_score=plan.follow_up_score,
         overdue=plan.overdue(today),
+    )
+
+
+# ---- supervision ---------------------------------------------------------------------
+
+
+def commitment_card_message(card: CommitmentCard) -> pb.CommitmentCard:
+    return pb.CommitmentCard(
+        licence_number=card.licence_number,
+        version=card.version,
+        issued_at=to_timestamp(card.issued_at),
+        entitlements_version=card.entitlements_version,
+        responsible_person=card.responsible_person,
+        team_id=card.team_id,
+        items=[
+            pb.CommitmentItem(
+                service=item.service,
+                name=item.name,
+                kind=item.kind,
+                procedure_steps=item.procedure_steps,
+                standard=item.standard,
+                commitment=item.commitment,
+                parameters_json=json.dumps(item.parameters, sort_keys=True, ensure_ascii=False),
+            )
+            for item in card.items
+        ],
+    )
+
+
+def finding_from(message: pb.Finding) -> Finding:
+    """The finding as given; an unset found_at stays None (the use case puts now)."""
+    try:
+        found_at = from_timestamp(message, "found_at")
+    except (ValueError, OverflowError):
+        raise InvalidArgument([("finding.found_at", "is not a valid time")]) from None
+    return Finding(
+        id="",
+        inspector_id=message.inspector_id.strip(),
+        licence_number=message.licence_number.strip().upper(),
+        service=message.service.strip(),
+        kind=FINDING_KIND_OF.get(message.kind, ""),
+        evidence=tuple(message.evidence),
+        found_at=found_at,
+        staff_id=message.staff_id.strip(),
+    )
+
+
+def finding_message(finding: Finding) -> pb.Finding:
+    return pb.Finding(
+        id=finding.id,
+        inspector_id=finding.inspector_id,
+        licence_number=finding.licence_number,
+        staff_id=finding.staff_id,
+        team_id=finding.team_id,
+        service=finding.service,
+        kind=FINDING_KIND_NUMBER.get(finding.kind, pb.FINDING_KIND_UNSPECIFIED),
+        evidence=finding.evidence,
+        found_at=to_timestamp(finding.found_at),
+        state=FINDING_STATE_NUMBER[finding.state],
+        response=finding.response,
+        heard_at=to_timestamp(finding.heard_at),
+        decided_by=finding.decided_by,
+        decision_note=finding.decision_note,
+        decided_at=to_timestamp(finding.decided_at),
+        card_version=finding.card_version,
     )

@@ -21,6 +21,22 @@ OMISSIONS = Counter(
     "evaluation_omissions_total", "Omissions found on visit cards, per service item.", ["service"]
 )
 RATINGS = Counter("evaluation_ratings_total", "Ratings recorded or corrected, per mode.", ["mode"])
+FINDINGS = Counter(
+    "evaluation_findings_total",
+    "Inspection findings recorded: committed items checked and found wanting, per item and kind.",
+    ["service", "kind"],
+)
+COMMITMENTS_BROKEN = Counter(
+    "evaluation_commitments_broken_total",
+    "Findings upheld (broken commitments), per service item.",
+    ["service"],
+)
+BREACHES = Counter(
+    "evaluation_breaches_total", "Findings upheld (broken commitments), per responsible team.", ["team"]
+)
+COMMITMENT_CARDS = Counter(
+    "evaluation_commitment_cards_issued_total", "Commitment card versions issued (a changed menu)."
+)
 
 
 class PlanGauges:

@@ -15,6 +15,7 @@ from services.evaluation.domain.periods import Period
 from services.evaluation.domain.plans import ImprovementPlan
 from services.evaluation.domain.ratings import Rating
 from services.evaluation.domain.results import PeriodResult
+from services.evaluation.domain.supervision import CommitmentCard, Finding
 from services.evaluation.domain.visits import Menu, VisitCard, VisitTotals
 
 
@@ -75,6 +76,22 @@ class Plans(Protocol):
     ) -> list[ImprovementPlan]: ...
 
 
+class CommitmentCards(Protocol):
+    def latest(self, licence_number: str, at: datetime.datetime | None = None) -> CommitmentCard | None:
+        """The last version issued (at or before ``at`` when given)."""
+        ...
+
+    def add(self, card: CommitmentCard) -> None: ...
+
+
+class Findings(Protocol):
+    def get(self, finding_id: str, lock: bool = False) -> Finding | None: ...
+    def add(self, finding: Finding) -> None: ...
+    def update(self, finding: Finding) -> None: ...
+    def find(self, staff_id: str = "", licence_number: str = "", team_id: str = "") -> list[Finding]: ...
+    def upheld_in(self, window) -> list[Finding]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: entered, used, committed on a clean exit, rolled back otherwise."""
 
@@ -85,6 +102,8 @@ class UnitOfWork(Protocol):
     actuals: Actuals
     results: Results
     plans: Plans
+    commitment_cards: CommitmentCards
+    findings: Findings
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc) -> None: ...
@@ -107,6 +126,9 @@ class CustomerDirectory(Protocol):
     def check_customer(self, licence_number: str) -> None: ...
     def customers_by_manager(self) -> dict[str, list[str]]: ...
     def zones_of(self, team_id: str) -> list[str]: ...
+    def commitment_card(self, licence_number: str) -> CommitmentCard:
+        """The card the live menu makes (not yet versioned)."""
+        ...
 
 
 class ComplaintStatistics(Protocol):

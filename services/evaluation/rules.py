@@ -20,7 +20,9 @@ FOLDER = pathlib.Path(__file__).parent / "rule_sets"
 # The indicators the service measures. Staff: visit_coverage (visits done / visits the
 # menus grant), omission_rate (omissions / items due on checked cards), ratings (the five
 # modes, 0-100), sales_attainment (sales / target), complaints_on_time (share resolved on
-# time), complaints_overdue (count), return_visit_satisfaction (mean 1-5). Teams: the
+# time), complaints_overdue (count), return_visit_satisfaction (mean 1-5),
+# broken_commitments (upheld inspection findings about the person's commitments in the
+# period; 0 for a person responsible for customers with none). Teams: the
 # same result indicators for the team, and members_score (the members' mean total).
 INDICATORS = (
     "visit_coverage",
@@ -31,6 +33,7 @@ INDICATORS = (
     "complaints_overdue",
     "return_visit_satisfaction",
     "members_score",
+    "broken_commitments",
 )
 
 

@@ -27,6 +27,7 @@ from services.evaluation.domain.plans import STATES as PLAN_STATES
 from services.evaluation.domain.plans import ImprovementPlan
 from services.evaluation.domain.ratings import CUSTOMER_SURVEY, Rating, aggregate, check_rater
 from services.evaluation.domain.results import PeriodResult
+from services.evaluation.domain.supervision import broken_commitments
 from services.evaluation.domain.visits import VisitCard, coverage
 from services.evaluation.ports import (
     ComplaintStatistics,
@@ -389,6 +390,7 @@ class Evaluation:
         for rating in uow.ratings.of_period(period.id):
             ratings.setdefault(rating.subject_id, []).append(rating)
         actuals = uow.actuals.of_period(period.id)
+        broken = broken_commitments(uow.findings.upheld_in(window), window)
         open_plans: dict[tuple[str, str], list[ImprovementPlan]] = {}
         plan_starts: dict[str, datetime.date] = {}
         for plan in uow.plans.find(not_closed=True):
@@ -445,6 +447,7 @@ class Evaluation:
                 visits_per_month,
                 actuals,
                 by_owner,
+                broken,
             )
             result = finish(
                 "staff",
@@ -582,13 +585,15 @@ def _result_values(actual, figures) -> dict[str, float | None]:
     }
 
 
-def _staff_values(period, staff_id, totals, customers, visits_per_month, actuals, by_owner) -> dict:
+def _staff_values(period, staff_id, totals, customers, visits_per_month, actuals, by_owner, broken) -> dict:
     due = {c: visits_per_month.get(c, 0) * period.months for c in customers}
     due = {c: d for c, d in due.items() if d}
     done, owed = coverage(totals.visits_by_customer if totals else {}, due)
     values = {
         "visit_coverage": done / owed if owed else None,
         "omission_rate": totals.omissions / totals.items_due if totals and totals.items_due else None,
+        # Upheld findings; none for a person responsible for customers; no data for the others.
+        "broken_commitments": float(broken[staff_id]) if staff_id in broken else (0.0 if customers else None),
     }
     values.update(_result_values(actuals.get(("staff", staff_id)), by_owner.get(staff_id)))
     return values

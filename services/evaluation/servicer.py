@@ -10,6 +10,7 @@ from services.common.times import now
 from services.evaluation import mapping as m
 from services.evaluation.domain.people import Team
 from services.evaluation.service_layer import Evaluation
+from services.evaluation.supervision import Supervision
 from services.evaluation.tables import FORMATS, TableError, read_rows, write_results
 
 
@@ -21,8 +22,9 @@ def _format(value: str) -> str:
 
 
 class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
-    def __init__(self, use_cases: Evaluation):
+    def __init__(self, use_cases: Evaluation, supervision: Supervision):
         self.use_cases = use_cases
+        self.supervision = supervision
 
     # staff and teams
     def UpsertStaff(self, request, context):
@@ -198,3 +200,30 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         )
         today = now().date()
         return pb.ListImprovementPlansResponse(plans=[m.plan_message(p, today) for p in plans])
+
+    # supervision
+    def GetCommitmentCard(self, request, context):
+        card, issued = self.supervision.commitment_card(
+            request.licence_number.strip().upper(), request.on_date.strip()
+        )
+        return pb.GetCommitmentCardResponse(card=m.commitment_card_message(card), new_version=issued)
+
+    def RecordFinding(self, request, context):
+        finding = self.supervision.record_finding(m.finding_from(request.finding))
+        return pb.RecordFindingResponse(finding=m.finding_message(finding))
+
+    def RecordHearing(self, request, context):
+        finding = self.supervision.record_hearing(request.finding_id.strip(), request.response)
+        return pb.RecordHearingResponse(finding=m.finding_message(finding))
+
+    def DecideFinding(self, request, context):
+        finding = self.supervision.decide_finding(
+            request.finding_id.strip(), request.upheld, request.decided_by.strip(), request.note
+        )
+        return pb.DecideFindingResponse(finding=m.finding_message(finding))
+
+    def ListFindings(self, request, context):
+        findings = self.supervision.findings(
+            request.staff_id.strip(), request.licence_number.strip().upper(), request.team_id.strip()
+        )
+        return pb.ListFindingsResponse(findings=[m.finding_message(f) for f in findings])

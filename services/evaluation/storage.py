@@ -18,6 +18,7 @@ from services.evaluation.domain.periods import Period
 from services.evaluation.domain.plans import ImprovementPlan, PlanEvent
 from services.evaluation.domain.ratings import Rating
 from services.evaluation.domain.results import PeriodResult
+from services.evaluation.domain.supervision import CommitmentCard, CommitmentItem, Finding
 from services.evaluation.domain.visits import Omission, VisitCard, VisitItem, VisitTotals
 from services.evaluation.ports import Conflict
 
@@ -155,6 +156,37 @@ class PlanRow(SQLModel, table=True):
     events: list = _json()
     follow_up_period_id: str
     follow_up_score: float
+
+
+class CommitmentCardRow(SQLModel, table=True):
+    __tablename__ = "commitment_cards"
+    licence_number: str = Field(primary_key=True)
+    version: int = Field(primary_key=True)
+    issued_at: datetime.datetime = _time(nullable=False)
+    entitlements_version: int
+    responsible_person: str
+    team_id: str
+    items: list = _json()
+
+
+class FindingRow(SQLModel, table=True):
+    __tablename__ = "findings"
+    id: str = Field(primary_key=True)
+    inspector_id: str
+    licence_number: str
+    service: str
+    kind: str
+    evidence: list = _json()
+    found_at: datetime.datetime = _time(nullable=False)
+    staff_id: str
+    team_id: str
+    card_version: int
+    state: str
+    response: str
+    heard_at: datetime.datetime | None = _time(nullable=True)
+    decided_by: str
+    decision_note: str
+    decided_at: datetime.datetime | None = _time(nullable=True)
 
 
 # ---- conversions ---------------------------------------------------------------------
@@ -306,6 +338,54 @@ def _plan_row(plan: ImprovementPlan) -> PlanRow:
         follow_up_period_id=plan.follow_up_period_id,
         follow_up_score=plan.follow_up_score,
     )
+
+
+def _commitment_card(row: CommitmentCardRow) -> CommitmentCard:
+    return CommitmentCard(
+        row.licence_number,
+        tuple(
+            CommitmentItem(
+                i["service"],
+                i["name"],
+                i["kind"],
+                tuple(i["procedure_steps"]),
+                i["standard"],
+                i["commitment"],
+                i["parameters"],
+            )
+            for i in row.items
+        ),
+        row.entitlements_version,
+        row.responsible_person,
+        row.team_id,
+        row.version,
+        utc(row.issued_at),
+    )
+
+
+def _finding(row: FindingRow) -> Finding:
+    return Finding(
+        id=row.id,
+        inspector_id=row.inspector_id,
+        licence_number=row.licence_number,
+        service=row.service,
+        kind=row.kind,
+        evidence=tuple(row.evidence),
+        found_at=utc(row.found_at),
+        staff_id=row.staff_id,
+        team_id=row.team_id,
+        card_version=row.card_version,
+        state=row.state,
+        response=row.response,
+        heard_at=utc(row.heard_at),
+        decided_by=row.decided_by,
+        decision_note=row.decision_note,
+        decided_at=utc(row.decided_at),
+    )
+
+
+def _finding_row(finding: Finding) -> FindingRow:
+    return FindingRow(**{**finding.__dict__, "evidence": list(finding.evidence)})
 
 
 # ---- repositories --------------------------------------------------------------------
@@ -587,6 +667,59 @@ class SqlPlans(_Repository):
         return [_plan(row) for row in self.session.exec(query.order_by(PlanRow.due_on, PlanRow.id))]
 
 
+class SqlCommitmentCards(_Repository):
+    def latest(self, licence_number: str, at: datetime.datetime | None = None) -> CommitmentCard | None:
+        query = select(CommitmentCardRow).where(CommitmentCardRow.licence_number == licence_number)
+        if at is not None:
+            query = query.where(CommitmentCardRow.issued_at <= at)
+        row = self.session.exec(query.order_by(col(CommitmentCardRow.version).desc()).limit(1)).first()
+        return _commitment_card(row) if row else None
+
+    def add(self, card: CommitmentCard) -> None:
+        self.session.add(
+            CommitmentCardRow(
+                licence_number=card.licence_number,
+                version=card.version,
+                issued_at=card.issued_at,
+                entitlements_version=card.entitlements_version,
+                responsible_person=card.responsible_person,
+                team_id=card.team_id,
+                items=[
+                    {**item.__dict__, "procedure_steps": list(item.procedure_steps)} for item in card.items
+                ],
+            )
+        )
+
+
+class SqlFindings(_Repository):
+    def get(self, finding_id: str, lock: bool = False) -> Finding | None:
+        row = self.session.get(FindingRow, finding_id, with_for_update=lock or None)
+        return _finding(row) if row else None
+
+    def add(self, finding: Finding) -> None:
+        self.session.add(_finding_row(finding))
+
+    def update(self, finding: Finding) -> None:
+        self.session.merge(_finding_row(finding))
+
+    def find(self, staff_id: str = "", licence_number: str = "", team_id: str = "") -> list[Finding]:
+        query = select(FindingRow)
+        if staff_id:
+            query = query.where(FindingRow.staff_id == staff_id)
+        if licence_number:
+            query = query.where(FindingRow.licence_number == licence_number)
+        if team_id:
+            query = query.where(FindingRow.team_id == team_id)
+        query = query.order_by(FindingRow.found_at, FindingRow.id).limit(10_000)
+        return [_finding(row) for row in self.session.exec(query)]
+
+    def upheld_in(self, window) -> list[Finding]:
+        query = select(FindingRow).where(
+            FindingRow.state == "upheld", FindingRow.found_at >= window[0], FindingRow.found_at < window[1]
+        )
+        return [_finding(row) for row in self.session.exec(query)]
+
+
 class SqlUnitOfWork:
     """One transaction over every repository: committed when the block ends."""
 
@@ -603,6 +736,8 @@ class SqlUnitOfWork:
         self.actuals = SqlActuals(session)
         self.results = SqlResults(session)
         self.plans = SqlPlans(session)
+        self.commitment_cards = SqlCommitmentCards(session)
+        self.findings = SqlFindings(session)
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> None:

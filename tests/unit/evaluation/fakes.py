@@ -16,6 +16,7 @@ class _Store:
         self.staff, self.teams, self.memberships = {}, {}, []
         self.periods, self.cards, self.menus = {}, {}, {}
         self.ratings, self.actuals, self.results, self.plans = {}, {}, {}, {}
+        self.commitment_cards, self.findings = {}, {}
 
 
 class FakePeople:
@@ -187,6 +188,47 @@ class FakePlans:
         ]
 
 
+class FakeCommitmentCards:
+    def __init__(self, s):
+        self.s = s
+
+    def latest(self, licence_number, at=None):
+        issued = [
+            c for c in self.s.commitment_cards.get(licence_number, []) if at is None or c.issued_at <= at
+        ]
+        return issued[-1] if issued else None
+
+    def add(self, card):
+        self.s.commitment_cards.setdefault(card.licence_number, []).append(card)
+
+
+class FakeFindings:
+    def __init__(self, s):
+        self.s = s
+
+    def get(self, finding_id, lock=False):
+        return self.s.findings.get(finding_id)
+
+    def add(self, finding):
+        self.s.findings[finding.id] = finding
+
+    update = add
+
+    def find(self, staff_id="", licence_number="", team_id=""):
+        return [
+            f
+            for f in sorted(self.s.findings.values(), key=lambda f: (f.found_at, f.id))
+            if (not staff_id or f.staff_id == staff_id)
+            and (not licence_number or f.licence_number == licence_number)
+            and (not team_id or f.team_id == team_id)
+        ]
+
+    def upheld_in(self, window):
+        return [
+            f for f in self.s.findings.values() if f.state == "upheld" and window[0] <= f.found_at < window[1]
+        ]
+
+
 class FakeUnitOfWork:
     """Commits on a clean exit by keeping the working copy; rolls back by dropping it."""
 
@@ -206,6 +248,7 @@ class FakeUnitOfWork:
             FakeResults(s),
             FakePlans(s),
         )
+        self.commitment_cards, self.findings = FakeCommitmentCards(s), FakeFindings(s)
         return self
 
     def __exit__(self, exc_type, *exc):

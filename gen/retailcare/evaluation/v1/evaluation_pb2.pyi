@@ -110,6 +110,54 @@ ACT: PlanState.ValueType  # 4
 CLOSED: PlanState.ValueType  # 5
 Global___PlanState: _TypeAlias = PlanState  # noqa: Y015
 
+class _FindingKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _FindingKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FindingKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FINDING_KIND_UNSPECIFIED: _FindingKind.ValueType  # 0
+    FINDING_NOT_DELIVERED: _FindingKind.ValueType  # 1
+    """a committed item not delivered"""
+    FINDING_STANDARD_NOT_MET: _FindingKind.ValueType  # 2
+    """delivered below the standard"""
+    FINDING_CARD_MISMATCH: _FindingKind.ValueType  # 3
+    """a visit card that does not match what the retailer says"""
+
+class FindingKind(_FindingKind, metaclass=_FindingKindEnumTypeWrapper): ...
+
+FINDING_KIND_UNSPECIFIED: FindingKind.ValueType  # 0
+FINDING_NOT_DELIVERED: FindingKind.ValueType  # 1
+"""a committed item not delivered"""
+FINDING_STANDARD_NOT_MET: FindingKind.ValueType  # 2
+"""delivered below the standard"""
+FINDING_CARD_MISMATCH: FindingKind.ValueType  # 3
+"""a visit card that does not match what the retailer says"""
+Global___FindingKind: _TypeAlias = FindingKind  # noqa: Y015
+
+class _FindingState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _FindingStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FindingState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FINDING_STATE_UNSPECIFIED: _FindingState.ValueType  # 0
+    FINDING_OPEN: _FindingState.ValueType  # 1
+    FINDING_HEARD: _FindingState.ValueType  # 2
+    FINDING_UPHELD: _FindingState.ValueType  # 3
+    """a confirmed broken commitment"""
+    FINDING_DISMISSED: _FindingState.ValueType  # 4
+
+class FindingState(_FindingState, metaclass=_FindingStateEnumTypeWrapper): ...
+
+FINDING_STATE_UNSPECIFIED: FindingState.ValueType  # 0
+FINDING_OPEN: FindingState.ValueType  # 1
+FINDING_HEARD: FindingState.ValueType  # 2
+FINDING_UPHELD: FindingState.ValueType  # 3
+"""a confirmed broken commitment"""
+FINDING_DISMISSED: FindingState.ValueType  # 4
+Global___FindingState: _TypeAlias = FindingState  # noqa: Y015
+
 @_typing.final
 class Staff(_message.Message):
     """---- staff and teams ----------------------------------------------------------------"""
@@ -1948,3 +1996,394 @@ class ListImprovementPlansResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListImprovementPlansResponse: _TypeAlias = ListImprovementPlansResponse  # noqa: Y015
+
+@_typing.final
+class CommitmentItem(_message.Message):
+    """---- service supervision ---------------------------------------------------------------"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    PROCEDURE_STEPS_FIELD_NUMBER: _builtins.int
+    STANDARD_FIELD_NUMBER: _builtins.int
+    COMMITMENT_FIELD_NUMBER: _builtins.int
+    PARAMETERS_JSON_FIELD_NUMBER: _builtins.int
+    service: _builtins.str
+    name: _builtins.str
+    kind: _builtins.str
+    standard: _builtins.str
+    """服务标准"""
+    commitment: _builtins.str
+    """服务承诺"""
+    parameters_json: _builtins.str
+    """the entitlement's parameters, e.g. {"visits_per_month": 4}"""
+    @_builtins.property
+    def procedure_steps(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """服务程序"""
+
+    def __init__(
+        self,
+        *,
+        service: _builtins.str = ...,
+        name: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        procedure_steps: _abc.Iterable[_builtins.str] | None = ...,
+        standard: _builtins.str = ...,
+        commitment: _builtins.str = ...,
+        parameters_json: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["commitment", b"commitment", "kind", b"kind", "name", b"name", "parameters_json", b"parameters_json", "procedure_steps", b"procedure_steps", "service", b"service", "standard", b"standard"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CommitmentItem: _TypeAlias = CommitmentItem  # noqa: Y015
+
+@_typing.final
+class CommitmentCard(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LICENCE_NUMBER_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    ISSUED_AT_FIELD_NUMBER: _builtins.int
+    ENTITLEMENTS_VERSION_FIELD_NUMBER: _builtins.int
+    RESPONSIBLE_PERSON_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    licence_number: _builtins.str
+    version: _builtins.int
+    """1, 2, ... per customer"""
+    entitlements_version: _builtins.int
+    """the service-entitlements rule-set version of the menu"""
+    responsible_person: _builtins.str
+    """the customer manager"""
+    team_id: _builtins.str
+    """the responsible team (客户服务部)"""
+    @_builtins.property
+    def issued_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CommitmentItem]: ...
+    def __init__(
+        self,
+        *,
+        licence_number: _builtins.str = ...,
+        version: _builtins.int = ...,
+        issued_at: _timestamp_pb2.Timestamp | None = ...,
+        entitlements_version: _builtins.int = ...,
+        responsible_person: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        items: _abc.Iterable[Global___CommitmentItem] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["issued_at", b"issued_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entitlements_version", b"entitlements_version", "issued_at", b"issued_at", "items", b"items", "licence_number", b"licence_number", "responsible_person", b"responsible_person", "team_id", b"team_id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CommitmentCard: _TypeAlias = CommitmentCard  # noqa: Y015
+
+@_typing.final
+class GetCommitmentCardRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LICENCE_NUMBER_FIELD_NUMBER: _builtins.int
+    ON_DATE_FIELD_NUMBER: _builtins.int
+    licence_number: _builtins.str
+    """At most 40 printable characters."""
+    on_date: _builtins.str
+    """YYYY-MM-DD; empty: the current card."""
+    def __init__(
+        self,
+        *,
+        licence_number: _builtins.str = ...,
+        on_date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["licence_number", b"licence_number", "on_date", b"on_date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCommitmentCardRequest: _TypeAlias = GetCommitmentCardRequest  # noqa: Y015
+
+@_typing.final
+class GetCommitmentCardResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CARD_FIELD_NUMBER: _builtins.int
+    NEW_VERSION_FIELD_NUMBER: _builtins.int
+    new_version: _builtins.bool
+    """this call issued the version"""
+    @_builtins.property
+    def card(self) -> Global___CommitmentCard: ...
+    def __init__(
+        self,
+        *,
+        card: Global___CommitmentCard | None = ...,
+        new_version: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["card", b"card"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["card", b"card", "new_version", b"new_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCommitmentCardResponse: _TypeAlias = GetCommitmentCardResponse  # noqa: Y015
+
+@_typing.final
+class Finding(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    INSPECTOR_ID_FIELD_NUMBER: _builtins.int
+    LICENCE_NUMBER_FIELD_NUMBER: _builtins.int
+    STAFF_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    EVIDENCE_FIELD_NUMBER: _builtins.int
+    FOUND_AT_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    RESPONSE_FIELD_NUMBER: _builtins.int
+    HEARD_AT_FIELD_NUMBER: _builtins.int
+    DECIDED_BY_FIELD_NUMBER: _builtins.int
+    DECISION_NOTE_FIELD_NUMBER: _builtins.int
+    DECIDED_AT_FIELD_NUMBER: _builtins.int
+    CARD_VERSION_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    inspector_id: _builtins.str
+    """The inspector (staff with role inspector) who found it."""
+    licence_number: _builtins.str
+    staff_id: _builtins.str
+    """The responsible staff member; empty: the customer's manager on the menu."""
+    team_id: _builtins.str
+    """set from the menu"""
+    service: _builtins.str
+    """The committed item (service) it concerns."""
+    kind: Global___FindingKind.ValueType
+    state: Global___FindingState.ValueType
+    response: _builtins.str
+    decided_by: _builtins.str
+    decision_note: _builtins.str
+    card_version: _builtins.int
+    """the commitment card version in force when it was found"""
+    @_builtins.property
+    def evidence(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """At least one piece of evidence, each 1-2,000 characters."""
+
+    @_builtins.property
+    def found_at(self) -> _timestamp_pb2.Timestamp:
+        """default: now"""
+
+    @_builtins.property
+    def heard_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def decided_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        inspector_id: _builtins.str = ...,
+        licence_number: _builtins.str = ...,
+        staff_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+        service: _builtins.str = ...,
+        kind: Global___FindingKind.ValueType = ...,
+        evidence: _abc.Iterable[_builtins.str] | None = ...,
+        found_at: _timestamp_pb2.Timestamp | None = ...,
+        state: Global___FindingState.ValueType = ...,
+        response: _builtins.str = ...,
+        heard_at: _timestamp_pb2.Timestamp | None = ...,
+        decided_by: _builtins.str = ...,
+        decision_note: _builtins.str = ...,
+        decided_at: _timestamp_pb2.Timestamp | None = ...,
+        card_version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at", "found_at", b"found_at", "heard_at", b"heard_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_version", b"card_version", "decided_at", b"decided_at", "decided_by", b"decided_by", "decision_note", b"decision_note", "evidence", b"evidence", "found_at", b"found_at", "heard_at", b"heard_at", "id", b"id", "inspector_id", b"inspector_id", "kind", b"kind", "licence_number", b"licence_number", "response", b"response", "service", b"service", "staff_id", b"staff_id", "state", b"state", "team_id", b"team_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Finding: _TypeAlias = Finding  # noqa: Y015
+
+@_typing.final
+class RecordFindingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FINDING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def finding(self) -> Global___Finding: ...
+    def __init__(
+        self,
+        *,
+        finding: Global___Finding | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordFindingRequest: _TypeAlias = RecordFindingRequest  # noqa: Y015
+
+@_typing.final
+class RecordFindingResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FINDING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def finding(self) -> Global___Finding: ...
+    def __init__(
+        self,
+        *,
+        finding: Global___Finding | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordFindingResponse: _TypeAlias = RecordFindingResponse  # noqa: Y015
+
+@_typing.final
+class RecordHearingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FINDING_ID_FIELD_NUMBER: _builtins.int
+    RESPONSE_FIELD_NUMBER: _builtins.int
+    finding_id: _builtins.str
+    response: _builtins.str
+    """The staff member's response; 1-2,000 characters."""
+    def __init__(
+        self,
+        *,
+        finding_id: _builtins.str = ...,
+        response: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["finding_id", b"finding_id", "response", b"response"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordHearingRequest: _TypeAlias = RecordHearingRequest  # noqa: Y015
+
+@_typing.final
+class RecordHearingResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FINDING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def finding(self) -> Global___Finding: ...
+    def __init__(
+        self,
+        *,
+        finding: Global___Finding | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordHearingResponse: _TypeAlias = RecordHearingResponse  # noqa: Y015
+
+@_typing.final
+class DecideFindingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FINDING_ID_FIELD_NUMBER: _builtins.int
+    UPHELD_FIELD_NUMBER: _builtins.int
+    DECIDED_BY_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    finding_id: _builtins.str
+    upheld: _builtins.bool
+    decided_by: _builtins.str
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        finding_id: _builtins.str = ...,
+        upheld: _builtins.bool = ...,
+        decided_by: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decided_by", b"decided_by", "finding_id", b"finding_id", "note", b"note", "upheld", b"upheld"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideFindingRequest: _TypeAlias = DecideFindingRequest  # noqa: Y015
+
+@_typing.final
+class DecideFindingResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FINDING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def finding(self) -> Global___Finding: ...
+    def __init__(
+        self,
+        *,
+        finding: Global___Finding | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideFindingResponse: _TypeAlias = DecideFindingResponse  # noqa: Y015
+
+@_typing.final
+class ListFindingsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STAFF_ID_FIELD_NUMBER: _builtins.int
+    LICENCE_NUMBER_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    staff_id: _builtins.str
+    licence_number: _builtins.str
+    team_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        staff_id: _builtins.str = ...,
+        licence_number: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["licence_number", b"licence_number", "staff_id", b"staff_id", "team_id", b"team_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFindingsRequest: _TypeAlias = ListFindingsRequest  # noqa: Y015
+
+@_typing.final
+class ListFindingsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FINDINGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def findings(self) -> _containers.RepeatedCompositeFieldContainer[Global___Finding]:
+        """oldest first, at most 10,000"""
+
+    def __init__(
+        self,
+        *,
+        findings: _abc.Iterable[Global___Finding] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["findings", b"findings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFindingsResponse: _TypeAlias = ListFindingsResponse  # noqa: Y015

@@ -149,6 +149,31 @@ class EvaluationServiceStub:
                 request_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListImprovementPlansRequest.SerializeToString,
                 response_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListImprovementPlansResponse.FromString,
                 _registered_method=True)
+        self.GetCommitmentCard = channel.unary_unary(
+                '/retailcare.evaluation.v1.EvaluationService/GetCommitmentCard',
+                request_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.GetCommitmentCardRequest.SerializeToString,
+                response_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.GetCommitmentCardResponse.FromString,
+                _registered_method=True)
+        self.RecordFinding = channel.unary_unary(
+                '/retailcare.evaluation.v1.EvaluationService/RecordFinding',
+                request_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.RecordFindingRequest.SerializeToString,
+                response_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.RecordFindingResponse.FromString,
+                _registered_method=True)
+        self.RecordHearing = channel.unary_unary(
+                '/retailcare.evaluation.v1.EvaluationService/RecordHearing',
+                request_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.RecordHearingRequest.SerializeToString,
+                response_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.RecordHearingResponse.FromString,
+                _registered_method=True)
+        self.DecideFinding = channel.unary_unary(
+                '/retailcare.evaluation.v1.EvaluationService/DecideFinding',
+                request_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.DecideFindingRequest.SerializeToString,
+                response_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.DecideFindingResponse.FromString,
+                _registered_method=True)
+        self.ListFindings = channel.unary_unary(
+                '/retailcare.evaluation.v1.EvaluationService/ListFindings',
+                request_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListFindingsRequest.SerializeToString,
+                response_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListFindingsResponse.FromString,
+                _registered_method=True)
 
 
 class EvaluationServiceServicer:
@@ -327,6 +352,48 @@ class EvaluationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCommitmentCard(self, request, context):
+        """Service supervision (服务监督, docs/supervision.md). The commitment card (服务承诺卡)
+        of a customer: without on_date, the card built from the live service menu
+        (classification); a card whose content differs from the last one issued becomes a
+        new version. With on_date, the version the customer held at the end of that day
+        (NOT_FOUND when none had been issued by then).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordFinding(self, request, context):
+        """An inspection group's finding about a committed item of a customer: the service
+        must be on the customer's live menu (else INVALID_ARGUMENT on finding.service); the
+        responsible staff member and team are the menu's unless staff_id names one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordHearing(self, request, context):
+        """The hearing step: the responsible staff member's response to an open finding.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideFinding(self, request, context):
+        """The decision on a heard finding: upheld (a broken commitment, counted in the
+        kpi-scoring indicator broken_commitments of the period the finding falls in) or
+        dismissed. A decision before the hearing is FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFindings(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EvaluationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -444,6 +511,31 @@ def add_EvaluationServiceServicer_to_server(servicer, server):
                     servicer.ListImprovementPlans,
                     request_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListImprovementPlansRequest.FromString,
                     response_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListImprovementPlansResponse.SerializeToString,
+            ),
+            'GetCommitmentCard': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCommitmentCard,
+                    request_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.GetCommitmentCardRequest.FromString,
+                    response_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.GetCommitmentCardResponse.SerializeToString,
+            ),
+            'RecordFinding': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordFinding,
+                    request_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.RecordFindingRequest.FromString,
+                    response_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.RecordFindingResponse.SerializeToString,
+            ),
+            'RecordHearing': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordHearing,
+                    request_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.RecordHearingRequest.FromString,
+                    response_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.RecordHearingResponse.SerializeToString,
+            ),
+            'DecideFinding': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideFinding,
+                    request_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.DecideFindingRequest.FromString,
+                    response_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.DecideFindingResponse.SerializeToString,
+            ),
+            'ListFindings': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFindings,
+                    request_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListFindingsRequest.FromString,
+                    response_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListFindingsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1067,6 +1159,141 @@ class EvaluationService:
             '/retailcare.evaluation.v1.EvaluationService/ListImprovementPlans',
             retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListImprovementPlansRequest.SerializeToString,
             retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListImprovementPlansResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCommitmentCard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.evaluation.v1.EvaluationService/GetCommitmentCard',
+            retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.GetCommitmentCardRequest.SerializeToString,
+            retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.GetCommitmentCardResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordFinding(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.evaluation.v1.EvaluationService/RecordFinding',
+            retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.RecordFindingRequest.SerializeToString,
+            retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.RecordFindingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordHearing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.evaluation.v1.EvaluationService/RecordHearing',
+            retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.RecordHearingRequest.SerializeToString,
+            retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.RecordHearingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideFinding(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.evaluation.v1.EvaluationService/DecideFinding',
+            retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.DecideFindingRequest.SerializeToString,
+            retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.DecideFindingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFindings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.evaluation.v1.EvaluationService/ListFindings',
+            retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListFindingsRequest.SerializeToString,
+            retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListFindingsResponse.FromString,
             options,
             channel_credentials,
             insecure,

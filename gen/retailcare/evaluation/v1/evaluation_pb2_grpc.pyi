@@ -112,6 +112,26 @@ class EvaluationServiceStub:
     AdvanceImprovementPlan: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.AdvanceImprovementPlanRequest, _evaluation_pb2.AdvanceImprovementPlanResponse]
     ListImprovementPlans: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.ListImprovementPlansRequest, _evaluation_pb2.ListImprovementPlansResponse]
     """Plans by subject and state; overdue_only lists plans past their due date and not closed."""
+    GetCommitmentCard: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.GetCommitmentCardRequest, _evaluation_pb2.GetCommitmentCardResponse]
+    """Service supervision (服务监督, docs/supervision.md). The commitment card (服务承诺卡)
+    of a customer: without on_date, the card built from the live service menu
+    (classification); a card whose content differs from the last one issued becomes a
+    new version. With on_date, the version the customer held at the end of that day
+    (NOT_FOUND when none had been issued by then).
+    """
+    RecordFinding: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.RecordFindingRequest, _evaluation_pb2.RecordFindingResponse]
+    """An inspection group's finding about a committed item of a customer: the service
+    must be on the customer's live menu (else INVALID_ARGUMENT on finding.service); the
+    responsible staff member and team are the menu's unless staff_id names one.
+    """
+    RecordHearing: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.RecordHearingRequest, _evaluation_pb2.RecordHearingResponse]
+    """The hearing step: the responsible staff member's response to an open finding."""
+    DecideFinding: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.DecideFindingRequest, _evaluation_pb2.DecideFindingResponse]
+    """The decision on a heard finding: upheld (a broken commitment, counted in the
+    kpi-scoring indicator broken_commitments of the period the finding falls in) or
+    dismissed. A decision before the hearing is FAILED_PRECONDITION.
+    """
+    ListFindings: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.ListFindingsRequest, _evaluation_pb2.ListFindingsResponse]
 
 @_typing.type_check_only
 class EvaluationServiceAsyncStub(EvaluationServiceStub):
@@ -183,6 +203,26 @@ class EvaluationServiceAsyncStub(EvaluationServiceStub):
     AdvanceImprovementPlan: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.AdvanceImprovementPlanRequest, _evaluation_pb2.AdvanceImprovementPlanResponse]  # type: ignore[assignment]
     ListImprovementPlans: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.ListImprovementPlansRequest, _evaluation_pb2.ListImprovementPlansResponse]  # type: ignore[assignment]
     """Plans by subject and state; overdue_only lists plans past their due date and not closed."""
+    GetCommitmentCard: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.GetCommitmentCardRequest, _evaluation_pb2.GetCommitmentCardResponse]  # type: ignore[assignment]
+    """Service supervision (服务监督, docs/supervision.md). The commitment card (服务承诺卡)
+    of a customer: without on_date, the card built from the live service menu
+    (classification); a card whose content differs from the last one issued becomes a
+    new version. With on_date, the version the customer held at the end of that day
+    (NOT_FOUND when none had been issued by then).
+    """
+    RecordFinding: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.RecordFindingRequest, _evaluation_pb2.RecordFindingResponse]  # type: ignore[assignment]
+    """An inspection group's finding about a committed item of a customer: the service
+    must be on the customer's live menu (else INVALID_ARGUMENT on finding.service); the
+    responsible staff member and team are the menu's unless staff_id names one.
+    """
+    RecordHearing: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.RecordHearingRequest, _evaluation_pb2.RecordHearingResponse]  # type: ignore[assignment]
+    """The hearing step: the responsible staff member's response to an open finding."""
+    DecideFinding: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.DecideFindingRequest, _evaluation_pb2.DecideFindingResponse]  # type: ignore[assignment]
+    """The decision on a heard finding: upheld (a broken commitment, counted in the
+    kpi-scoring indicator broken_commitments of the period the finding falls in) or
+    dismissed. A decision before the hearing is FAILED_PRECONDITION.
+    """
+    ListFindings: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.ListFindingsRequest, _evaluation_pb2.ListFindingsResponse]  # type: ignore[assignment]
 
 class EvaluationServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -389,5 +429,55 @@ class EvaluationServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_evaluation_pb2.ListImprovementPlansResponse, _abc.Awaitable[_evaluation_pb2.ListImprovementPlansResponse]]:
         """Plans by subject and state; overdue_only lists plans past their due date and not closed."""
+
+    @_abc_1.abstractmethod
+    def GetCommitmentCard(
+        self,
+        request: _evaluation_pb2.GetCommitmentCardRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_pb2.GetCommitmentCardResponse, _abc.Awaitable[_evaluation_pb2.GetCommitmentCardResponse]]:
+        """Service supervision (服务监督, docs/supervision.md). The commitment card (服务承诺卡)
+        of a customer: without on_date, the card built from the live service menu
+        (classification); a card whose content differs from the last one issued becomes a
+        new version. With on_date, the version the customer held at the end of that day
+        (NOT_FOUND when none had been issued by then).
+        """
+
+    @_abc_1.abstractmethod
+    def RecordFinding(
+        self,
+        request: _evaluation_pb2.RecordFindingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_pb2.RecordFindingResponse, _abc.Awaitable[_evaluation_pb2.RecordFindingResponse]]:
+        """An inspection group's finding about a committed item of a customer: the service
+        must be on the customer's live menu (else INVALID_ARGUMENT on finding.service); the
+        responsible staff member and team are the menu's unless staff_id names one.
+        """
+
+    @_abc_1.abstractmethod
+    def RecordHearing(
+        self,
+        request: _evaluation_pb2.RecordHearingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_pb2.RecordHearingResponse, _abc.Awaitable[_evaluation_pb2.RecordHearingResponse]]:
+        """The hearing step: the responsible staff member's response to an open finding."""
+
+    @_abc_1.abstractmethod
+    def DecideFinding(
+        self,
+        request: _evaluation_pb2.DecideFindingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_pb2.DecideFindingResponse, _abc.Awaitable[_evaluation_pb2.DecideFindingResponse]]:
+        """The decision on a heard finding: upheld (a broken commitment, counted in the
+        kpi-scoring indicator broken_commitments of the period the finding falls in) or
+        dismissed. A decision before the hearing is FAILED_PRECONDITION.
+        """
+
+    @_abc_1.abstractmethod
+    def ListFindings(
+        self,
+        request: _evaluation_pb2.ListFindingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_pb2.ListFindingsResponse, _abc.Awaitable[_evaluation_pb2.ListFindingsResponse]]: ...
 
 def add_EvaluationServiceServicer_to_server(servicer: EvaluationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

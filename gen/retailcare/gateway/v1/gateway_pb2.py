@@ -26,31 +26,42 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from retailcare.classification.v1 import classification_pb2 as retailcare_dot_classification_dot_v1_dot_classification__pb2
 from retailcare.complaints.v1 import complaints_pb2 as retailcare_dot_complaints_dot_v1_dot_complaints__pb2
 from retailcare.evaluation.v1 import evaluation_pb2 as retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2
+from retailcare.limits.v1 import limits_pb2 as retailcare_dot_limits_dot_v1_dot_limits__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#retailcare/gateway/v1/gateway.proto\x12\x15retailcare.gateway.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x31retailcare/classification/v1/classification.proto\x1a)retailcare/complaints/v1/complaints.proto\x1a)retailcare/evaluation/v1/evaluation.proto\"o\n\x19GetCustomerProfileRequest\x12\x16\n\x0elicence_number\x18\x01 \x01(\t\x12\x1d\n\x15open_complaints_limit\x18\x02 \x01(\x05\x12\x1b\n\x13recent_visits_limit\x18\x03 \x01(\x05\"\\\n\x12\x45xplanationSummary\x12\x0f\n\x07summary\x18\x01 \x01(\t\x12\x35\n\x07reasons\x18\x02 \x03(\x0b\x32$.retailcare.classification.v1.Reason\"\xd9\x01\n\x11ServiceCommitment\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x17\n\x0fprocedure_steps\x18\x04 \x03(\t\x12\x10\n\x08standard\x18\x05 \x01(\t\x12\x12\n\ncommitment\x18\x06 \x01(\t\x12+\n\nparameters\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x1a\n\x12responsible_person\x18\x08 \x01(\t\x12\x0f\n\x07team_id\x18\t \x01(\t\"<\n\x0bMissingPart\x12\x0c\n\x04part\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xa9\x03\n\x1aGetCustomerProfileResponse\x12\x38\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32&.retailcare.classification.v1.Customer\x12>\n\x0b\x65xplanation\x18\x02 \x01(\x0b\x32).retailcare.gateway.v1.ExplanationSummary\x12>\n\x0cservice_menu\x18\x03 \x03(\x0b\x32(.retailcare.gateway.v1.ServiceCommitment\x12<\n\x0fopen_complaints\x18\x04 \x03(\x0b\x32#.retailcare.complaints.v1.Complaint\x12\x1c\n\x14more_open_complaints\x18\x05 \x01(\x08\x12\x39\n\rmissing_parts\x18\x06 \x03(\x0b\x32\".retailcare.gateway.v1.MissingPart\x12:\n\rrecent_visits\x18\x07 \x03(\x0b\x32#.retailcare.evaluation.v1.VisitCard\"<\n\x16GetTeamOverviewRequest\x12\x0f\n\x07team_id\x18\x01 \x01(\t\x12\x11\n\tperiod_id\x18\x02 \x01(\t\"7\n\x0eStarLevelCount\x12\x12\n\nstar_level\x18\x01 \x01(\x05\x12\x11\n\tcustomers\x18\x02 \x01(\x05\"\xf7\x03\n\x17GetTeamOverviewResponse\x12,\n\x04team\x18\x01 \x01(\x0b\x32\x1e.retailcare.evaluation.v1.Team\x12\x30\n\x06period\x18\x02 \x01(\x0b\x32 .retailcare.evaluation.v1.Period\x12\x46\n\x17\x63ustomers_by_star_level\x18\x03 \x03(\x0b\x32%.retailcare.gateway.v1.StarLevelCount\x12\x11\n\tcustomers\x18\x04 \x01(\x05\x12\x0e\n\x06visits\x18\x05 \x01(\x05\x12\x1d\n\x15visits_with_omissions\x18\x06 \x01(\x05\x12\x11\n\tomissions\x18\x07 \x01(\x05\x12\x17\n\x0fopen_complaints\x18\x08 \x01(\x05\x12\x1a\n\x12overdue_complaints\x18\t \x01(\x05\x12\x35\n\x0bteam_result\x18\n \x01(\x0b\x32 .retailcare.evaluation.v1.Result\x12\x38\n\x0emember_results\x18\x0b \x03(\x0b\x32 .retailcare.evaluation.v1.Result\x12\x39\n\rmissing_parts\x18\x0c \x03(\x0b\x32\".retailcare.gateway.v1.MissingPart2\xe8\x02\n\x07Gateway\x12y\n\x12GetCustomerProfile\x12\x30.retailcare.gateway.v1.GetCustomerProfileRequest\x1a\x31.retailcare.gateway.v1.GetCustomerProfileResponse\x12p\n\rFileComplaint\x12..retailcare.complaints.v1.FileComplaintRequest\x1a/.retailcare.complaints.v1.FileComplaintResponse\x12p\n\x0fGetTeamOverview\x12-.retailcare.gateway.v1.GetTeamOverviewRequest\x1a..retailcare.gateway.v1.GetTeamOverviewResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#retailcare/gateway/v1/gateway.proto\x12\x15retailcare.gateway.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x31retailcare/classification/v1/classification.proto\x1a)retailcare/complaints/v1/complaints.proto\x1a)retailcare/evaluation/v1/evaluation.proto\x1a!retailcare/limits/v1/limits.proto\"o\n\x19GetCustomerProfileRequest\x12\x16\n\x0elicence_number\x18\x01 \x01(\t\x12\x1d\n\x15open_complaints_limit\x18\x02 \x01(\x05\x12\x1b\n\x13recent_visits_limit\x18\x03 \x01(\x05\"\\\n\x12\x45xplanationSummary\x12\x0f\n\x07summary\x18\x01 \x01(\t\x12\x35\n\x07reasons\x18\x02 \x03(\x0b\x32$.retailcare.classification.v1.Reason\"\xd9\x01\n\x11ServiceCommitment\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x17\n\x0fprocedure_steps\x18\x04 \x03(\t\x12\x10\n\x08standard\x18\x05 \x01(\t\x12\x12\n\ncommitment\x18\x06 \x01(\t\x12+\n\nparameters\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x1a\n\x12responsible_person\x18\x08 \x01(\t\x12\x0f\n\x07team_id\x18\t \x01(\t\"<\n\x0bMissingPart\x12\x0c\n\x04part\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xa9\x03\n\x1aGetCustomerProfileResponse\x12\x38\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32&.retailcare.classification.v1.Customer\x12>\n\x0b\x65xplanation\x18\x02 \x01(\x0b\x32).retailcare.gateway.v1.ExplanationSummary\x12>\n\x0cservice_menu\x18\x03 \x03(\x0b\x32(.retailcare.gateway.v1.ServiceCommitment\x12<\n\x0fopen_complaints\x18\x04 \x03(\x0b\x32#.retailcare.complaints.v1.Complaint\x12\x1c\n\x14more_open_complaints\x18\x05 \x01(\x08\x12\x39\n\rmissing_parts\x18\x06 \x03(\x0b\x32\".retailcare.gateway.v1.MissingPart\x12:\n\rrecent_visits\x18\x07 \x03(\x0b\x32#.retailcare.evaluation.v1.VisitCard\"<\n\x16GetTeamOverviewRequest\x12\x0f\n\x07team_id\x18\x01 \x01(\t\x12\x11\n\tperiod_id\x18\x02 \x01(\t\"7\n\x0eStarLevelCount\x12\x12\n\nstar_level\x18\x01 \x01(\x05\x12\x11\n\tcustomers\x18\x02 \x01(\x05\"\xf7\x03\n\x17GetTeamOverviewResponse\x12,\n\x04team\x18\x01 \x01(\x0b\x32\x1e.retailcare.evaluation.v1.Team\x12\x30\n\x06period\x18\x02 \x01(\x0b\x32 .retailcare.evaluation.v1.Period\x12\x46\n\x17\x63ustomers_by_star_level\x18\x03 \x03(\x0b\x32%.retailcare.gateway.v1.StarLevelCount\x12\x11\n\tcustomers\x18\x04 \x01(\x05\x12\x0e\n\x06visits\x18\x05 \x01(\x05\x12\x1d\n\x15visits_with_omissions\x18\x06 \x01(\x05\x12\x11\n\tomissions\x18\x07 \x01(\x05\x12\x17\n\x0fopen_complaints\x18\x08 \x01(\x05\x12\x1a\n\x12overdue_complaints\x18\t \x01(\x05\x12\x35\n\x0bteam_result\x18\n \x01(\x0b\x32 .retailcare.evaluation.v1.Result\x12\x38\n\x0emember_results\x18\x0b \x03(\x0b\x32 .retailcare.evaluation.v1.Result\x12\x39\n\rmissing_parts\x18\x0c \x03(\x0b\x32\".retailcare.gateway.v1.MissingPart\"s\n\x18GetCommitmentCardRequest\x12 \n\x0elicence_number\x18\x01 \x01(\tB\x08\xaa\x9f\x19\x04\x08(\x10\x01\x12\x19\n\x07on_date\x18\x02 \x01(\tB\x08\xaa\x9f\x19\x04\x08\n\x10\x01\x12\x1a\n\x08language\x18\x03 \x01(\tB\x08\xaa\x9f\x19\x04\x08\x02\x10\x01\"\x8d\x01\n\x19GetCommitmentCardResponse\x12\x36\n\x04\x63\x61rd\x18\x01 \x01(\x0b\x32(.retailcare.evaluation.v1.CommitmentCard\x12\x15\n\rcustomer_name\x18\x02 \x01(\t\x12\x13\n\x0bnew_version\x18\x03 \x01(\x08\x12\x0c\n\x04html\x18\x04 \x01(\t2\xe0\x03\n\x07Gateway\x12y\n\x12GetCustomerProfile\x12\x30.retailcare.gateway.v1.GetCustomerProfileRequest\x1a\x31.retailcare.gateway.v1.GetCustomerProfileResponse\x12p\n\rFileComplaint\x12..retailcare.complaints.v1.FileComplaintRequest\x1a/.retailcare.complaints.v1.FileComplaintResponse\x12p\n\x0fGetTeamOverview\x12-.retailcare.gateway.v1.GetTeamOverviewRequest\x1a..retailcare.gateway.v1.GetTeamOverviewResponse\x12v\n\x11GetCommitmentCard\x12/.retailcare.gateway.v1.GetCommitmentCardRequest\x1a\x30.retailcare.gateway.v1.GetCommitmentCardResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'retailcare.gateway.v1.gateway_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETCUSTOMERPROFILEREQUEST']._serialized_start=229
-  _globals['_GETCUSTOMERPROFILEREQUEST']._serialized_end=340
-  _globals['_EXPLANATIONSUMMARY']._serialized_start=342
-  _globals['_EXPLANATIONSUMMARY']._serialized_end=434
-  _globals['_SERVICECOMMITMENT']._serialized_start=437
-  _globals['_SERVICECOMMITMENT']._serialized_end=654
-  _globals['_MISSINGPART']._serialized_start=656
-  _globals['_MISSINGPART']._serialized_end=716
-  _globals['_GETCUSTOMERPROFILERESPONSE']._serialized_start=719
-  _globals['_GETCUSTOMERPROFILERESPONSE']._serialized_end=1144
-  _globals['_GETTEAMOVERVIEWREQUEST']._serialized_start=1146
-  _globals['_GETTEAMOVERVIEWREQUEST']._serialized_end=1206
-  _globals['_STARLEVELCOUNT']._serialized_start=1208
-  _globals['_STARLEVELCOUNT']._serialized_end=1263
-  _globals['_GETTEAMOVERVIEWRESPONSE']._serialized_start=1266
-  _globals['_GETTEAMOVERVIEWRESPONSE']._serialized_end=1769
-  _globals['_GATEWAY']._serialized_start=1772
-  _globals['_GATEWAY']._serialized_end=2132
+  _globals['_GETCOMMITMENTCARDREQUEST'].fields_by_name['licence_number']._loaded_options = None
+  _globals['_GETCOMMITMENTCARDREQUEST'].fields_by_name['licence_number']._serialized_options = b'\252\237\031\004\010(\020\001'
+  _globals['_GETCOMMITMENTCARDREQUEST'].fields_by_name['on_date']._loaded_options = None
+  _globals['_GETCOMMITMENTCARDREQUEST'].fields_by_name['on_date']._serialized_options = b'\252\237\031\004\010\n\020\001'
+  _globals['_GETCOMMITMENTCARDREQUEST'].fields_by_name['language']._loaded_options = None
+  _globals['_GETCOMMITMENTCARDREQUEST'].fields_by_name['language']._serialized_options = b'\252\237\031\004\010\002\020\001'
+  _globals['_GETCUSTOMERPROFILEREQUEST']._serialized_start=264
+  _globals['_GETCUSTOMERPROFILEREQUEST']._serialized_end=375
+  _globals['_EXPLANATIONSUMMARY']._serialized_start=377
+  _globals['_EXPLANATIONSUMMARY']._serialized_end=469
+  _globals['_SERVICECOMMITMENT']._serialized_start=472
+  _globals['_SERVICECOMMITMENT']._serialized_end=689
+  _globals['_MISSINGPART']._serialized_start=691
+  _globals['_MISSINGPART']._serialized_end=751
+  _globals['_GETCUSTOMERPROFILERESPONSE']._serialized_start=754
+  _globals['_GETCUSTOMERPROFILERESPONSE']._serialized_end=1179
+  _globals['_GETTEAMOVERVIEWREQUEST']._serialized_start=1181
+  _globals['_GETTEAMOVERVIEWREQUEST']._serialized_end=1241
+  _globals['_STARLEVELCOUNT']._serialized_start=1243
+  _globals['_STARLEVELCOUNT']._serialized_end=1298
+  _globals['_GETTEAMOVERVIEWRESPONSE']._serialized_start=1301
+  _globals['_GETTEAMOVERVIEWRESPONSE']._serialized_end=1804
+  _globals['_GETCOMMITMENTCARDREQUEST']._serialized_start=1806
+  _globals['_GETCOMMITMENTCARDREQUEST']._serialized_end=1921
+  _globals['_GETCOMMITMENTCARDRESPONSE']._serialized_start=1924
+  _globals['_GETCOMMITMENTCARDRESPONSE']._serialized_end=2065
+  _globals['_GATEWAY']._serialized_start=2068
+  _globals['_GATEWAY']._serialized_end=2548
 # @@protoc_insertion_point(module_scope)

@@ -345,3 +345,61 @@ class GetTeamOverviewResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetTeamOverviewResponse: _TypeAlias = GetTeamOverviewResponse  # noqa: Y015
+
+@_typing.final
+class GetCommitmentCardRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LICENCE_NUMBER_FIELD_NUMBER: _builtins.int
+    ON_DATE_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    licence_number: _builtins.str
+    """At most 40 printable characters."""
+    on_date: _builtins.str
+    """YYYY-MM-DD: the version held on that day; empty: the current card."""
+    language: _builtins.str
+    """zh or en: also render the printable page; empty: no page."""
+    def __init__(
+        self,
+        *,
+        licence_number: _builtins.str = ...,
+        on_date: _builtins.str = ...,
+        language: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["language", b"language", "licence_number", b"licence_number", "on_date", b"on_date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCommitmentCardRequest: _TypeAlias = GetCommitmentCardRequest  # noqa: Y015
+
+@_typing.final
+class GetCommitmentCardResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CARD_FIELD_NUMBER: _builtins.int
+    CUSTOMER_NAME_FIELD_NUMBER: _builtins.int
+    NEW_VERSION_FIELD_NUMBER: _builtins.int
+    HTML_FIELD_NUMBER: _builtins.int
+    customer_name: _builtins.str
+    new_version: _builtins.bool
+    html: _builtins.str
+    """the printable page, when a language was asked for"""
+    @_builtins.property
+    def card(self) -> _evaluation_pb2.CommitmentCard: ...
+    def __init__(
+        self,
+        *,
+        card: _evaluation_pb2.CommitmentCard | None = ...,
+        customer_name: _builtins.str = ...,
+        new_version: _builtins.bool = ...,
+        html: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["card", b"card"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["card", b"card", "customer_name", b"customer_name", "html", b"html", "new_version", b"new_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCommitmentCardResponse: _TypeAlias = GetCommitmentCardResponse  # noqa: Y015

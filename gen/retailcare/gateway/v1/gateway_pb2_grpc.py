@@ -50,6 +50,11 @@ class GatewayStub:
                 request_serializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetTeamOverviewRequest.SerializeToString,
                 response_deserializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetTeamOverviewResponse.FromString,
                 _registered_method=True)
+        self.GetCommitmentCard = channel.unary_unary(
+                '/retailcare.gateway.v1.Gateway/GetCommitmentCard',
+                request_serializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetCommitmentCardRequest.SerializeToString,
+                response_deserializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetCommitmentCardResponse.FromString,
+                _registered_method=True)
 
 
 class GatewayServicer:
@@ -89,6 +94,17 @@ class GatewayServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCommitmentCard(self, request, context):
+        """The commitment card (服务承诺卡) of a customer: the evaluation service's card (the live
+        menu's items with content, procedure, standard, the responsible person and team, the
+        entitlements rule-set version; a changed menu makes a new version; with on_date, the
+        version held on that day) with the customer's name from classification, and, with
+        a language, the card as a printable HTML page. NOT_FOUND for an unknown customer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GatewayServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -106,6 +122,11 @@ def add_GatewayServicer_to_server(servicer, server):
                     servicer.GetTeamOverview,
                     request_deserializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetTeamOverviewRequest.FromString,
                     response_serializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetTeamOverviewResponse.SerializeToString,
+            ),
+            'GetCommitmentCard': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCommitmentCard,
+                    request_deserializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetCommitmentCardRequest.FromString,
+                    response_serializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetCommitmentCardResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -189,6 +210,33 @@ class Gateway:
             '/retailcare.gateway.v1.Gateway/GetTeamOverview',
             retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetTeamOverviewRequest.SerializeToString,
             retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetTeamOverviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCommitmentCard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.gateway.v1.Gateway/GetCommitmentCard',
+            retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetCommitmentCardRequest.SerializeToString,
+            retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetCommitmentCardResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -68,6 +68,13 @@ class GatewayStub:
     unknown team or period is NOT_FOUND. When classification or complaints cannot be
     asked, their parts are left out and listed in missing_parts.
     """
+    GetCommitmentCard: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.GetCommitmentCardRequest, _gateway_pb2.GetCommitmentCardResponse]
+    """The commitment card (服务承诺卡) of a customer: the evaluation service's card (the live
+    menu's items with content, procedure, standard, the responsible person and team, the
+    entitlements rule-set version; a changed menu makes a new version; with on_date, the
+    version held on that day) with the customer's name from classification, and, with
+    a language, the card as a printable HTML page. NOT_FOUND for an unknown customer.
+    """
 
 @_typing.type_check_only
 class GatewayAsyncStub(GatewayStub):
@@ -93,6 +100,13 @@ class GatewayAsyncStub(GatewayStub):
     answers the team itself: without it the call is UNAVAILABLE naming evaluation; an
     unknown team or period is NOT_FOUND. When classification or complaints cannot be
     asked, their parts are left out and listed in missing_parts.
+    """
+    GetCommitmentCard: _aio.UnaryUnaryMultiCallable[_gateway_pb2.GetCommitmentCardRequest, _gateway_pb2.GetCommitmentCardResponse]  # type: ignore[assignment]
+    """The commitment card (服务承诺卡) of a customer: the evaluation service's card (the live
+    menu's items with content, procedure, standard, the responsible person and team, the
+    entitlements rule-set version; a changed menu makes a new version; with on_date, the
+    version held on that day) with the customer's name from classification, and, with
+    a language, the card as a printable HTML page. NOT_FOUND for an unknown customer.
     """
 
 class GatewayServicer(metaclass=_abc_1.ABCMeta):
@@ -134,6 +148,19 @@ class GatewayServicer(metaclass=_abc_1.ABCMeta):
         answers the team itself: without it the call is UNAVAILABLE naming evaluation; an
         unknown team or period is NOT_FOUND. When classification or complaints cannot be
         asked, their parts are left out and listed in missing_parts.
+        """
+
+    @_abc_1.abstractmethod
+    def GetCommitmentCard(
+        self,
+        request: _gateway_pb2.GetCommitmentCardRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gateway_pb2.GetCommitmentCardResponse, _abc.Awaitable[_gateway_pb2.GetCommitmentCardResponse]]:
+        """The commitment card (服务承诺卡) of a customer: the evaluation service's card (the live
+        menu's items with content, procedure, standard, the responsible person and team, the
+        entitlements rule-set version; a changed menu makes a new version; with on_date, the
+        version held on that day) with the customer's name from classification, and, with
+        a language, the card as a printable HTML page. NOT_FOUND for an unknown customer.
         """
 
 def add_GatewayServicer_to_server(servicer: GatewayServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

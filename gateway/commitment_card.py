@@ -1,0 +1,109 @@
+"""The commitment card (服务承诺卡) as a printable HTML page, in Chinese or English.
+
+Every text from the card is escaped: service names, procedures and standards are written
+by administrators and must not become markup on the printed page."""
+
+from __future__ import annotations
+
+import html
+import json
+
+from retailcare.evaluation.v1 import evaluation_pb2 as epb
+
+LANGUAGES = ("zh", "en")
+
+LABELS = {
+    "zh": {
+        "title": "服务承诺卡",
+        "customer": "零售客户",
+        "licence": "许可证号",
+        "version": "承诺卡版本",
+        "issued": "发布时间",
+        "rule_set": "服务权益规则集版本",
+        "responsible": "责任人(客户经理)",
+        "team": "责任部门",
+        "service": "服务项目",
+        "kind": "类别",
+        "content": "服务内容与承诺",
+        "procedure": "服务程序",
+        "standard": "服务标准",
+        "parameters": "参数",
+        "none": "无",
+        "footer": "如服务未按承诺兑现，请拨打服务监督电话投诉。",
+    },
+    "en": {
+        "title": "Service commitment card",
+        "customer": "Retail customer",
+        "licence": "Licence number",
+        "version": "Card version",
+        "issued": "Issued",
+        "rule_set": "Service-entitlements rule-set version",
+        "responsible": "Responsible (customer manager)",
+        "team": "Responsible team",
+        "service": "Service",
+        "kind": "Kind",
+        "content": "Content and commitment",
+        "procedure": "Procedure",
+        "standard": "Standard",
+        "parameters": "Parameters",
+        "none": "none",
+        "footer": "If a commitment is not kept, call the service supervision hotline.",
+    },
+}
+
+STYLE = (
+    "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;width:100%}"
+    "th,td{border:1px solid #444;padding:4px;vertical-align:top;text-align:left}"
+    "@media print{body{margin:0}}"
+)
+
+
+def _e(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _parameters(text: str, none: str) -> str:
+    values = json.loads(text) if text else {}
+    if not values:
+        return _e(none)
+    return "<br>".join(f"{_e(key)}: {_e(value)}" for key, value in sorted(values.items()))
+
+
+def render(card: epb.CommitmentCard, customer_name: str, language: str) -> str:
+    """The page; ``language`` is one of LANGUAGES."""
+    t = LABELS[language]
+    issued = card.issued_at.ToDatetime().strftime("%Y-%m-%d %H:%M UTC") if card.HasField("issued_at") else ""
+    head = [
+        (t["customer"], customer_name),
+        (t["licence"], card.licence_number),
+        (t["version"], card.version),
+        (t["issued"], issued),
+        (t["rule_set"], card.entitlements_version),
+        (t["responsible"], card.responsible_person or t["none"]),
+        (t["team"], card.team_id or t["none"]),
+    ]
+    rows = []
+    for item in card.items:
+        steps = "".join(f"<li>{_e(step)}</li>" for step in item.procedure_steps)
+        rows.append(
+            "<tr>"
+            f"<td>{_e(item.name)}<br><small>{_e(item.service)}</small></td>"
+            f"<td>{_e(item.kind)}</td>"
+            f"<td>{_e(item.commitment)}</td>"
+            f"<td><ol>{steps}</ol></td>"
+            f"<td>{_e(item.standard)}</td>"
+            f"<td>{_parameters(item.parameters_json, t['none'])}</td>"
+            "</tr>"
+        )
+    columns = ("service", "kind", "content", "procedure", "standard", "parameters")
+    return (
+        f'<!DOCTYPE html>\n<html lang="{_e(language)}"><head><meta charset="utf-8">'
+        f"<title>{_e(t['title'])} {_e(card.licence_number)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>{_e(t['title'])}</h1><dl>"
+        + "".join(f"<dt>{_e(label)}</dt><dd>{_e(value)}</dd>" for label, value in head)
+        + "</dl><table><thead><tr>"
+        + "".join(f"<th>{_e(t[c])}</th>" for c in columns)
+        + "</tr></thead><tbody>"
+        + "".join(rows)
+        + f"</tbody></table><p>{_e(t['footer'])}</p></body></html>\n"
+    )

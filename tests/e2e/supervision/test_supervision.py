@@ -1,0 +1,205 @@
+"""Supervision through the gateway, every service a real server, evaluation on SQLite and
+PostgreSQL: the commitment card matches the menu and gets a new version when the menu
+changes; a finding, its hearing and its decision flow into the next period run's score;
+bad input names the fields and writes nothing."""
+
+import grpc
+import pytest
+from prometheus_client import REGISTRY
+from retailcare.classification.v1 import classification_pb2 as cpb
+from retailcare.evaluation.v1 import evaluation_pb2 as epb
+from retailcare.gateway.v1 import gateway_pb2 as gpb
+
+from services.common import times
+from services.common.errors import field_violations
+from tests.e2e.gateway.conftest import BACKENDS, GatewayPack, customer
+
+LICENCE = "110101100001"
+
+
+def refused(call, code):
+    with pytest.raises(grpc.RpcError) as error:
+        call()
+    assert error.value.code() == code, error.value.details()
+    return error.value
+
+
+@pytest.fixture
+def pack(tmp_path, db_url):
+    gateway_pack = GatewayPack(tmp_path, evaluation_database_url=db_url, downstream_timeout_seconds=10)
+    try:
+        for name in (*BACKENDS, "gateway"):
+            gateway_pack.start(name)
+        yield gateway_pack
+    finally:
+        gateway_pack.close()
+
+
+@pytest.fixture
+def admin(pack):
+    stubs = pack.stubs("admin")
+    stubs(
+        stubs.classification.UpsertMarketZone,
+        cpb.UpsertMarketZoneRequest(zone=cpb.MarketZone(code="Z1", name="Old town", team_id="team-1")),
+    )
+    stubs(
+        stubs.classification.CreateCustomer,
+        cpb.CreateCustomerRequest(customer=customer(LICENCE, customer_manager_id="cm-1")),
+    )
+    ev = stubs.evaluation
+    for staff in (
+        epb.Staff(id="cm-1", name="Li", role="customer_manager", line="customer_service", active=True),
+        epb.Staff(id="in-1", name="Wu", role="inspector", line="logistics", level="county", active=True),
+    ):
+        stubs(ev.UpsertStaff, epb.UpsertStaffRequest(staff=staff))
+    stubs(ev.UpsertTeam, epb.UpsertTeamRequest(team=epb.Team(id="team-1", name="Old town")))
+    stubs(
+        ev.AssignTeamMember,
+        epb.AssignTeamMemberRequest(
+            staff_id="cm-1", team_id="team-1", specialty="customer_communication", from_date="2020-01-01"
+        ),
+    )
+    year = times.now().year
+    stubs(
+        ev.CreatePeriod,
+        epb.CreatePeriodRequest(
+            period=epb.Period(id="Y", kind="year", starts_on=f"{year}-01-01", ends_on=f"{year}-12-31")
+        ),
+    )
+    return stubs
+
+
+def card(stubs, **values):
+    request = gpb.GetCommitmentCardRequest(licence_number=LICENCE, **values)
+    return stubs(stubs.gateway.GetCommitmentCard, request)
+
+
+def test_the_card_is_the_menu_and_a_changed_menu_is_a_new_version(admin):
+    ops = admin  # the admin token sets up; reads below go through the same gateway
+    menu = admin(admin.classification.GetServiceMenu, cpb.GetServiceMenuRequest(licence_number=LICENCE))
+    first = card(ops, language="zh")
+    assert first.new_version and first.card.version == 1
+    assert first.customer_name == f"Shop {LICENCE}"
+    assert (first.card.responsible_person, first.card.team_id) == ("cm-1", "team-1")
+    assert first.card.entitlements_version == menu.entitlements_version > 0
+    assert [
+        (i.service, i.name, list(i.procedure_steps), i.standard, i.commitment) for i in first.card.items
+    ] == [
+        (
+            i.description.service,
+            i.description.name,
+            list(i.description.procedure_steps),
+            i.description.standard,
+            i.description.commitment,
+        )
+        for i in menu.items
+    ]
+    assert "服务承诺卡" in first.html and menu.items[0].description.name in first.html
+
+    again = card(ops, language="en")
+    assert not again.new_version and again.card.version == 1
+    assert "Service commitment card" in again.html and "服务承诺卡" not in again.html
+    assert not card(ops).html
+
+    # The published content of an item changes: a new version, and markup is escaped.
+    changed = menu.items[0].description
+    changed.standard = "<b>within 24 hours</b>"
+    admin(
+        admin.classification.UpdateServiceDescription,
+        cpb.UpdateServiceDescriptionRequest(description=changed),
+    )
+    second = card(ops, language="en")
+    assert second.new_version and second.card.version == 2
+    assert second.card.items[0].standard == "<b>within 24 hours</b>"
+    assert "&lt;b&gt;within 24 hours&lt;/b&gt;" in second.html and "<b>within" not in second.html
+
+    # The card held on a day: today's last version; before the first: none.
+    today = times.now().date().isoformat()
+    assert card(ops, on_date=today).card.version == 2
+    refused(lambda: card(ops, on_date="2000-01-01"), grpc.StatusCode.NOT_FOUND)
+    error = refused(lambda: card(ops, language="fr"), grpc.StatusCode.INVALID_ARGUMENT)
+    assert set(field_violations(error)) == {"language"}
+    error = refused(lambda: card(ops, on_date="yesterday"), grpc.StatusCode.INVALID_ARGUMENT)
+    assert set(field_violations(error)) == {"on_date"}
+    unknown = gpb.GetCommitmentCardRequest(licence_number="999999999999")
+    refused(lambda: ops(ops.gateway.GetCommitmentCard, unknown), grpc.StatusCode.NOT_FOUND)
+
+
+def sample(name, **labels):
+    return REGISTRY.get_sample_value(name, labels) or 0
+
+
+def test_a_finding_heard_and_upheld_lowers_the_next_score(admin):
+    ev = admin.evaluation
+    service = admin.evaluation  # relayed to evaluation; admin holds every role's rights
+    menu = admin(admin.classification.GetServiceMenu, cpb.GetServiceMenuRequest(licence_number=LICENCE))
+    item = menu.items[0].description.service
+    broken_before = sample("evaluation_commitments_broken_total", service=item)
+
+    def run():
+        admin(ev.RunPeriodEvaluation, epb.RunPeriodEvaluationRequest(period_id="Y", run_by="tl-1"))
+        results = admin(
+            ev.ListPeriodResults, epb.ListPeriodResultsRequest(period_id="Y", subject_kind="staff")
+        )
+        cm = next(r for r in results.results if r.subject_id == "cm-1")
+        return cm, {i.indicator: i for i in cm.indicators}["broken_commitments"]
+
+    kept, kept_indicator = run()
+    assert (kept_indicator.value, kept_indicator.share) == (0, 1)
+
+    # A finding about an item the customer is not entitled to: refused, nothing written.
+    bad = epb.Finding(
+        inspector_id="in-1",
+        licence_number=LICENCE,
+        service="no_such_service",
+        kind=epb.FINDING_NOT_DELIVERED,
+        evidence=["photo of the shop"],
+    )
+    error = refused(
+        lambda: admin(service.RecordFinding, epb.RecordFindingRequest(finding=bad)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert set(field_violations(error)) == {"finding.service"}
+    error = refused(
+        lambda: admin(
+            service.RecordFinding,
+            epb.RecordFindingRequest(finding=epb.Finding(licence_number=LICENCE, service=item)),
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert set(field_violations(error)) == {"finding.inspector_id", "finding.kind", "finding.evidence"}
+    listed = admin(service.ListFindings, epb.ListFindingsRequest(licence_number=LICENCE))
+    assert list(listed.findings) == []
+
+    good = epb.Finding(
+        inspector_id="in-1",
+        licence_number=LICENCE,
+        service=item,
+        kind=epb.FINDING_NOT_DELIVERED,
+        evidence=["the retailer says nobody came this month", "no card for the month"],
+    )
+    finding = admin(service.RecordFinding, epb.RecordFindingRequest(finding=good)).finding
+    assert finding.state == epb.FINDING_OPEN
+    assert (finding.staff_id, finding.team_id, finding.card_version) == ("cm-1", "team-1", 1)
+
+    # A decision before the hearing is refused; after it, the decision stands.
+    decide = epb.DecideFindingRequest(finding_id=finding.id, upheld=True, decided_by="tl-1", note="confirmed")
+    refused(lambda: admin(service.DecideFinding, decide), grpc.StatusCode.FAILED_PRECONDITION)
+    heard = admin(
+        service.RecordHearing,
+        epb.RecordHearingRequest(finding_id=finding.id, response="I was on leave; nobody stood in"),
+    ).finding
+    assert heard.state == epb.FINDING_HEARD and heard.response.startswith("I was on leave")
+    decided = admin(service.DecideFinding, decide).finding
+    assert decided.state == epb.FINDING_UPHELD and decided.decided_by == "tl-1"
+    refused(lambda: admin(service.DecideFinding, decide), grpc.StatusCode.FAILED_PRECONDITION)
+    assert sample("evaluation_commitments_broken_total", service=item) == broken_before + 1
+
+    broke, broke_indicator = run()
+    assert (broke_indicator.value, broke_indicator.share) == (1, pytest.approx(0.4))
+    assert broke_indicator.points < kept_indicator.points
+    assert broke.total_score == pytest.approx(
+        kept.total_score - kept_indicator.points + broke_indicator.points
+    )
+    by_team = admin(service.ListFindings, epb.ListFindingsRequest(team_id="team-1"))
+    assert [f.id for f in by_team.findings] == [finding.id]
