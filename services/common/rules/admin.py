@@ -125,7 +125,7 @@ class RuleSetAdminServicer(rule_sets_pb2_grpc.RuleSetAdminServicer):
         compiled, warnings = self._dry_run_target(request)
         try:
             if compiled is None:
-                decision = self.registry.decide(request.rule_set, facts)
+                decision = self.registry.dry_run(request.rule_set, facts)
             else:
                 decision = compiled.decide(facts, memoise=False)
         except FactsError as problem:

@@ -144,8 +144,17 @@ class RuleSetRegistry:
         return compiled.version if compiled else 0
 
     def decide(self, name: str, facts: dict) -> Decision:
+        """A live decision, served as configured (CompiledRuleSet.serve)."""
         while True:
             try:
                 return self.serving(name).serve(facts)
             except RuleSetClosed:
                 continue  # swapped between lookup and start; decide on the new version
+
+    def dry_run(self, name: str, facts: dict) -> Decision:
+        """The version serving decides through durable-rules, the engine of record, without the memo."""
+        while True:
+            try:
+                return self.serving(name).decide(facts, memoise=False)
+            except RuleSetClosed:
+                continue
