@@ -44,6 +44,10 @@ class DuplicateKey(Exception):
     """A complaint with this idempotency key is stored already."""
 
 
+class Conflict(Exception):
+    """commit() found that another transaction stored the same thing first."""
+
+
 @dataclass(frozen=True)
 class ComplaintFilter:
     licence_number: str = ""
@@ -122,4 +126,5 @@ class UnitOfWork(Protocol):
 
     def __exit__(self, *exc) -> None: ...
 
-    def commit(self) -> None: ...
+    def commit(self) -> None:
+        """Raises Conflict when another transaction stored the same thing first."""

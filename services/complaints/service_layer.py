@@ -24,6 +24,7 @@ from services.complaints.domain import Complaint, Event, Figures, Intake, Policy
 from services.complaints.ports import (
     CalendarSource,
     ComplaintFilter,
+    Conflict,
     Customers,
     DuplicateKey,
     PolicyDecider,
@@ -97,7 +98,14 @@ class Complaints:
     def load_calendar(self) -> None:
         """Seeds the years the data source knows that are not stored yet (all of them at
         the first start; a year a newer library release brought later), recomputing the
-        open deadlines that ran into such a year, then reads every year stored."""
+        open deadlines that ran into such a year, then reads every year stored. Replicas
+        starting together may seed at once: the one that loses reads what the other stored."""
+        try:
+            self._seed_calendar()
+        except Conflict:
+            self._seed_calendar()
+
+    def _seed_calendar(self) -> None:
         moment = now()
         with self.uow() as uow:
             book = uow.calendar.book()

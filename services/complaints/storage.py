@@ -16,7 +16,7 @@ from services.common.times import utc
 from services.complaints import domain
 from services.complaints.calendar import CalendarBook, CalendarChange, CalendarYear
 from services.complaints.domain import Complaint, Event, Outcome, PolicySnapshot, ReturnVisit
-from services.complaints.ports import ComplaintFilter, DuplicateKey
+from services.complaints.ports import ComplaintFilter, Conflict, DuplicateKey
 
 
 def _time(**kwargs):
@@ -421,8 +421,11 @@ class SqlUnitOfWork:
         return self
 
     def commit(self) -> None:
-        self.complaints.write_events()
-        self.session.commit()
+        try:
+            self.complaints.write_events()
+            self.session.commit()
+        except IntegrityError:
+            raise Conflict() from None
 
     def __exit__(self, *exc) -> None:
         if exc[0] is None:

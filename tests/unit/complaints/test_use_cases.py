@@ -12,7 +12,7 @@ from services.complaints import domain
 from services.complaints.calendar import CalendarYear
 from services.complaints.customers import CustomerDirectory
 from services.complaints.domain import Intake
-from services.complaints.ports import ComplaintFilter
+from services.complaints.ports import ComplaintFilter, Conflict
 from services.complaints.service_layer import Complaints, DayChange
 from tests.unit.complaints.fakes import (
     CALENDAR,
@@ -340,3 +340,26 @@ def test_a_year_a_newer_library_brings_makes_estimated_deadlines_exact(clock):
     assert (stored.deadline_at, stored.deadline_estimated) == (end_of("2031-01-03"), False)
     assert pack.store.events[complaint.id][-1].note.startswith("calendar year 2031 added: ")
     assert pack.use_cases.calendar.is_workday(datetime.date(2031, 1, 1)) == (False, False)
+
+
+def test_replicas_seeding_the_calendar_at_once(clock):
+    """The first commit finds that another replica stored the years meanwhile."""
+    store, attempts = Store(), []
+
+    class Racing(FakeUnitOfWork):
+        def commit(self) -> None:
+            attempts.append(sorted(self._working.years))
+            if len(attempts) == 1:
+                store.years[2030] = YEAR_2030  # the other replica's commit
+                raise Conflict()
+            super().commit()
+
+    use_cases = Complaints(
+        lambda read_only=False: Racing(store, read_only=read_only),
+        FakePolicy(),
+        FakeCustomers(),
+        FixedCalendarSource([YEAR_2030]),
+    )
+    use_cases.load_calendar()
+    assert attempts == [[2030], [2030]] and store.years == {2030: YEAR_2030}
+    assert use_cases.calendar.years == CALENDAR.years
