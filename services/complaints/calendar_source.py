@@ -7,9 +7,7 @@ a year and a library upgrade is the only way new official years arrive.
 
 from __future__ import annotations
 
-from services.complaints.calendar import CalendarYear
-
-LIBRARY = "library"
+from services.complaints.calendar import LIBRARY, CalendarYear
 
 
 class ChineseCalendarLibrary:
