@@ -363,3 +363,19 @@ def test_replicas_seeding_the_calendar_at_once(clock):
     use_cases.load_calendar()
     assert attempts == [[2030], [2030]] and store.years == {2030: YEAR_2030}
     assert use_cases.calendar.years == CALENDAR.years
+
+
+def test_calendar_changes_page_through_once(pack):
+    days = ["2030-09-26", "2030-09-27", "2030-10-12"]
+    for day in days:
+        pack.use_cases.change_calendar_days([DayChange(day, False, "x")], "admin")
+    seen, token = [], ""
+    while True:
+        page, token = pack.use_cases.calendar_changes(2030, 2, token)
+        seen += [c.day.isoformat() for c in page]
+        if not token:
+            break
+    assert seen == days
+    _, first_token = pack.use_cases.calendar_changes(2030, 2, "")
+    with pytest.raises(InvalidArgument):  # a token of another year's listing
+        pack.use_cases.calendar_changes(2031, 2, first_token)
