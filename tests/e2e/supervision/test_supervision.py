@@ -3,16 +3,21 @@ PostgreSQL: the commitment card matches the menu and gets a new version when the
 changes; a finding, its hearing and its decision flow into the next period run's score;
 bad input names the fields and writes nothing."""
 
+import json
+import time
+
 import grpc
 import pytest
 from prometheus_client import REGISTRY
 from retailcare.classification.v1 import classification_pb2 as cpb
 from retailcare.evaluation.v1 import evaluation_pb2 as epb
 from retailcare.gateway.v1 import gateway_pb2 as gpb
+from retailcare.rules.v1 import rule_sets_pb2 as rules_pb
 
 from services.common import times
 from services.common.errors import field_violations
 from tests.e2e.gateway.conftest import BACKENDS, GatewayPack, customer
+from tests.support.rule_samples import default_source
 
 LICENCE = "110101100001"
 
@@ -203,3 +208,41 @@ def test_a_finding_heard_and_upheld_lowers_the_next_score(admin):
     )
     by_team = admin(service.ListFindings, epb.ListFindingsRequest(team_id="team-1"))
     assert [f.id for f in by_team.findings] == [finding.id]
+
+
+def test_a_published_entitlements_change_makes_a_new_card_version(admin):
+    first = card(admin).card
+    visits = {i.service: json.loads(i.parameters_json) for i in first.items}["customer_manager_visit"]
+    assert visits == {"visits_per_month": 2}
+    source = (
+        default_source("service-entitlements")
+        .replace(
+            "- grant_service: {service: customer_manager_visit, visits_per_month: 2}",
+            "- grant_service: {service: customer_manager_visit, visits_per_month: 3}",
+        )
+        .replace(
+            "customer_manager_visit: {visits_per_month: 2}", "customer_manager_visit: {visits_per_month: 3}"
+        )
+    )
+    published = admin(
+        admin.rules.PublishRuleSet,
+        rules_pb.PublishRuleSetRequest(source=source, author="analyst", comment="three visits"),
+    ).version.version
+    deadline = time.monotonic() + 20
+    while True:  # classification switches to the new version within its poll interval
+        classified = admin(
+            admin.classification.ClassifyCustomer, cpb.ClassifyCustomerRequest(licence_number=LICENCE)
+        )
+        if (
+            classified.customer.classification.entitlements_version == published
+            or time.monotonic() > deadline
+        ):
+            break
+        time.sleep(0.2)
+    second = card(admin)
+    assert second.new_version and second.card.version == first.version + 1
+    assert second.card.entitlements_version == published > first.entitlements_version
+    visits = {i.service: json.loads(i.parameters_json) for i in second.card.items}["customer_manager_visit"]
+    assert visits == {"visits_per_month": 3}
+    # The card held at the end of today is the new one.
+    assert card(admin, on_date=times.now().date().isoformat()).card.version == second.card.version
