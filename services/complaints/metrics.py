@@ -14,7 +14,7 @@ from services.complaints.storage import ComplaintRow
 FILED = Counter("complaints_filed_total", "Complaints filed, per channel.", ["channel"])
 ESCALATIONS = Counter("complaint_escalations_total", "Escalations, per level reached.", ["level"])
 RESOLUTION_WORKING_DAYS = Histogram(
-    "complaint_resolution_working_days",
+    "complaint_resolution_workdays",
     "Working days from receipt to resolution.",
     buckets=(0, 1, 2, 3, 4, 5, 7, 10, 15, 20),
 )
