@@ -138,6 +138,9 @@ class Pack:
         for role, token in self.tokens.items():
             self.say(f"  {role:<10}{token}")
         self.say("  e.g. grpcurl -plaintext -H 'authorization: Bearer TOKEN' 127.0.0.1:50051 list")
+        self.say(
+            f"  or sign in to the console: http://127.0.0.1:{self.settings.http_port('gateway')}/console/"
+        )
 
     def _supervise(self) -> int:
         while not self.stop_requested.wait(0.2):
