@@ -80,6 +80,10 @@ class ServiceDescriptionRepository(Protocol):
 
     def save(self, description: ServiceDescription) -> None: ...
 
+    def seed(self, descriptions: list[ServiceDescription]) -> None:
+        """Stores each description whose service is not stored yet; replicas seeding at
+        the same moment are no error."""
+
     def all(self) -> list[ServiceDescription]:
         """Standard services first, then by service name."""
 

@@ -88,8 +88,10 @@ class ClassificationUseCases:
         with self.new_unit_of_work() as uow:
             if uow.descriptions.any():
                 return
-            for service, entry in yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8")).items():
-                uow.descriptions.save(ServiceDescription(service=service, updated_at=now(), **entry))
+            catalogue = yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8"))
+            uow.descriptions.seed(
+                [ServiceDescription(service=s, updated_at=now(), **entry) for s, entry in catalogue.items()]
+            )
 
     # -- helpers -----------------------------------------------------------------------------
     def _decide(self, inputs: Mapping[str, Any]) -> domain.Outcome:

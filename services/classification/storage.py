@@ -9,6 +9,7 @@ import functools
 from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -388,6 +389,15 @@ class SqlServiceDescriptions:
         ).rowcount
         if not updated:
             self.session.execute(sa.insert(service_descriptions).values(**values))
+
+    def seed(self, descriptions: list[ServiceDescription]) -> None:
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self.session.execute(
+            insert(service_descriptions)
+            .values([dataclasses.asdict(d) for d in descriptions])
+            .on_conflict_do_nothing(index_elements=["service"])
+        )
 
     def all(self) -> list[ServiceDescription]:
         rows = self.session.execute(

@@ -144,6 +144,10 @@ class FakeDescriptions:
     def save(self, description):
         self.store.descriptions[description.service] = copy.deepcopy(description)
 
+    def seed(self, descriptions):
+        for description in descriptions:
+            self.store.descriptions.setdefault(description.service, copy.deepcopy(description))
+
     def all(self):
         ordered = sorted(self.store.descriptions.values(), key=lambda d: d.service)
         return copy.deepcopy(sorted(ordered, key=lambda d: d.kind, reverse=True))
