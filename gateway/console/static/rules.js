@@ -47,6 +47,7 @@ RC.rules = {
     if (loadDraft && active) {
       const answer = await RC.api("GET", "rule-sets/" + encodeURIComponent(name) + "/versions/" + active.version);
       RC.editor.value = answer.version.source;
+      if (document.getElementById("grid-view").open) RC.grid.show();
     }
     await RC.rules.load();
   },
@@ -82,6 +83,7 @@ RC.rules = {
   async loadVersion(version) {
     const answer = await RC.api("GET", "rule-sets/" + encodeURIComponent(this.current) + "/versions/" + version);
     RC.editor.value = answer.version.source;
+    if (document.getElementById("grid-view").open) RC.grid.show();
   },
 
   say(text, kind) {
@@ -108,6 +110,7 @@ RC.rules = {
     }
     RC.editor.mark(marks);
     if (marks.length) RC.editor.reveal(marks[0].line);
+    if (document.getElementById("grid-view").open) RC.grid.show();
   },
 
   async validate() {
@@ -212,6 +215,9 @@ RC.rules = {
   bind() {
     RC.editor = new RC.Editor(document.getElementById("editor"));
     document.getElementById("validate").addEventListener("click", () => this.validate());
+    document.getElementById("grid-view").addEventListener("toggle", (event) => {
+      if (event.target.open) RC.grid.show();
+    });
     document.getElementById("dry-run").addEventListener("click", () => this.dryRun());
     document.getElementById("preview").addEventListener("click", () => this.preview());
     document.getElementById("publish").addEventListener("click", () => this.publish());

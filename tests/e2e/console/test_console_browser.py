@@ -116,6 +116,19 @@ def test_an_analyst_fixes_publishes_and_rolls_back_a_rule_set(page_for):
     assert page.locator(".gutter .mark-error").count() == 1
     shot(page, "editor-error")
 
+    # The grade ladder as a grid: a malformed cell is written to its row's line and marked.
+    page.click("#grid-view summary")
+    cell = page.locator("#grid tr:has(input[value='grade_20']) input[data-column='monthly_sales_cartons']")
+    cell.fill("=> 90")
+    cell.dispatch_event("change")
+    grade_20 = '- {id: grade_20, priority: 20, monthly_sales_cartons: "=> 90", set_grade.grade: 20}'
+    assert grade_20 in page.input_value("#source")
+    page.click("#validate")
+    page.wait_for_selector("#grid tr.mark-error:has(input[value='grade_20'])")
+    assert "unknown operator '=>'" in page.inner_text("#diagnostics")
+    shot(page, "decision-table")
+    page.click("#grid-view summary")
+
     page.fill("#source", source + "\n# reviewed in the console\n")
     page.click("#validate")
     page.wait_for_selector("#outcome.ok")

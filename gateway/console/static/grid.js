@@ -1,0 +1,111 @@
+"use strict";
+// A decision table (`table:` with one-line rows `- {id: ..., column: value}`) shown and
+// edited as a grid: each cell edit rewrites its row's line in the YAML text.
+window.RC = window.RC || {};
+
+RC.grid = {
+  rows: [], // {line (1-based), indent, cells: Map column -> text, comment}
+
+  // "a: 1, b: \">= 2\"" -> [["a", "1"], ["b", ">= 2"]], respecting quotes.
+  pairs(inner) {
+    const parts = [];
+    let current = "", quote = "";
+    for (const ch of inner) {
+      if (quote) {
+        current += ch;
+        if (ch === quote) quote = "";
+      } else if (ch === '"' || ch === "'") {
+        quote = ch;
+        current += ch;
+      } else if (ch === ",") {
+        parts.push(current);
+        current = "";
+      } else current += ch;
+    }
+    if (current.trim()) parts.push(current);
+    return parts.map((part) => {
+      const at = part.indexOf(":");
+      return [part.slice(0, at).trim(), RC.grid.unquote(part.slice(at + 1).trim())];
+    });
+  },
+
+  unquote(text) {
+    if (/^".*"$/.test(text)) {
+      try {
+        return JSON.parse(text);
+      } catch (error) {
+        return text.slice(1, -1);
+      }
+    }
+    if (/^'.*'$/.test(text)) return text.slice(1, -1).replace(/''/g, "'");
+    return text;
+  },
+
+  quote(text) {
+    return /^(-?\d+(\.\d+)?|[A-Za-z_][\w.-]*)$/.test(text) ? text : JSON.stringify(text);
+  },
+
+  // The table of the text: its condition columns and its one-line rows.
+  read(source) {
+    const lines = source.split("\n");
+    const start = lines.findIndex((line) => /^table:\s*(#.*)?$/.test(line));
+    if (start < 0) return null;
+    let conditions = [];
+    const rows = [];
+    for (let i = start + 1; i < lines.length; i++) {
+      const line = lines[i];
+      if (/^\S/.test(line)) break; // the next top-level key
+      const listed = /^\s+conditions:\s*\[(.*)\]/.exec(line);
+      if (listed) conditions = listed[1].split(",").map((c) => c.trim()).filter(Boolean);
+      const row = /^(\s*)- \{(.*)\}(\s*#.*)?$/.exec(line);
+      if (row) rows.push({ line: i + 1, indent: row[1], cells: new Map(this.pairs(row[2])), comment: row[3] || "" });
+    }
+    return { conditions, rows };
+  },
+
+  columns(table) {
+    const columns = ["id", "priority", ...table.conditions];
+    for (const row of table.rows) for (const key of row.cells.keys()) if (!columns.includes(key)) columns.push(key);
+    return columns;
+  },
+
+  lineOf(row, columns) {
+    const cells = columns.filter((c) => (row.cells.get(c) || "") !== "").map((c) => c + ": " + this.quote(row.cells.get(c)));
+    return row.indent + "- {" + cells.join(", ") + "}" + row.comment;
+  },
+
+  show() {
+    const container = RC.clear(document.getElementById("grid"));
+    const table = this.read(RC.editor.value);
+    if (!table || !table.rows.length) {
+      container.append(RC.el("p", {}, "This draft has no decision table with one-line rows."));
+      return;
+    }
+    const columns = this.columns(table);
+    const head = RC.el("tr", {}, RC.el("th", {}, "line"),
+      ...columns.map((c) => RC.el("th", { class: table.conditions.includes(c) ? "condition" : "" }, c)));
+    const body = RC.el("tbody");
+    for (const row of table.rows) {
+      const tr = RC.el("tr", { "data-line": String(row.line) }, RC.el("td", {}, String(row.line)));
+      const mark = RC.editor.marks.get(row.line);
+      if (mark) {
+        tr.classList.add("mark-" + mark.severity);
+        tr.title = mark.message;
+      }
+      for (const column of columns) {
+        const input = RC.el("input", { "data-column": column, size: "10", value: row.cells.get(column) || "" });
+        input.addEventListener("change", () => {
+          row.cells.set(column, input.value.trim());
+          const lines = RC.editor.value.split("\n");
+          lines[row.line - 1] = this.lineOf(row, columns);
+          const marks = [...RC.editor.marks.values()];
+          RC.editor.value = lines.join("\n");
+          RC.editor.mark(marks);
+        });
+        tr.append(RC.el("td", {}, input));
+      }
+      body.append(tr);
+    }
+    container.append(RC.el("table", { class: "grid" }, RC.el("thead", {}, head), body));
+  },
+};
