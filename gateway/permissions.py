@@ -101,6 +101,9 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
         "RecordHearing": BUSINESS,
         "DecideFinding": BUSINESS,
         "ListFindings": READ,
+        "PlanReturnVisits": BUSINESS,
+        "RecordReturnVisitAnswer": BUSINESS,
+        "ListReturnVisitTasks": READ,
     },
     RULE_SET_ADMIN: {
         "ListRuleSets": (ANALYST, OPS),

@@ -12,6 +12,7 @@ from services.common.server import Runtime, ServiceDefinition
 from services.complaints.client import ComplaintsClient
 from services.evaluation.downstream import ClassificationDirectory, ComplaintsFigures
 from services.evaluation.metrics import PlanGauges
+from services.evaluation.return_visits import ReturnVisitPlanning
 from services.evaluation.rules import RULE_SETS
 from services.evaluation.service_layer import Evaluation
 from services.evaluation.servicer import EvaluationServicer
@@ -34,7 +35,10 @@ def register(server: grpc.Server, runtime: Runtime) -> list[str]:
         ComplaintsFigures(complaints),
     )
     supervision = Supervision(runtime.use_cases.unit_of_work, runtime.use_cases.directory)
-    servicer = EvaluationServicer(runtime.use_cases, supervision)
+    return_visits = ReturnVisitPlanning(
+        runtime.use_cases.unit_of_work, runtime.rule_sets, runtime.use_cases.directory
+    )
+    servicer = EvaluationServicer(runtime.use_cases, supervision, return_visits)
     evaluation_pb2_grpc.add_EvaluationServiceServicer_to_server(servicer, server)
     return [SERVICE_NAME, *names]
 

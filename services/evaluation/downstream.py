@@ -12,6 +12,7 @@ from services.common.clients import DownstreamNotFound, DownstreamUnavailable
 from services.common.times import to_timestamp
 from services.complaints.client import ComplaintsClient
 from services.evaluation.domain.errors import Missing
+from services.evaluation.domain.return_visits import Customer
 from services.evaluation.domain.supervision import CommitmentCard, CommitmentItem
 from services.evaluation.domain.visits import Menu, MenuItem
 from services.evaluation.ports import ComplaintFigures, Unreachable
@@ -98,6 +99,22 @@ class ClassificationDirectory:
             token = reply.next_page_token
             if not token:
                 return managed
+
+    def active_customers(self) -> list[Customer]:
+        customers, token = [], ""
+        while True:
+            try:
+                reply = self.client.list_customers(page_size=PAGE_SIZE, page_token=token)
+            except DownstreamUnavailable:
+                raise Unreachable("classification") from None
+            customers += [
+                Customer(c.input.licence_number, c.classification.star_level, c.input.market_zone)
+                for c in reply.customers
+                if c.active
+            ]
+            token = reply.next_page_token
+            if not token:
+                return customers
 
     def zones_of(self, team_id: str) -> list[str]:
         """The codes of the market zones classification keeps under the team's id."""

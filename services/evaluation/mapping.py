@@ -14,6 +14,7 @@ from services.evaluation.domain.periods import PUBLISHED, Period
 from services.evaluation.domain.plans import ImprovementPlan
 from services.evaluation.domain.ratings import MODES, Rating
 from services.evaluation.domain.results import PeriodResult
+from services.evaluation.domain.return_visits import ReturnVisitTask
 from services.evaluation.domain.supervision import CommitmentCard, Finding
 from services.evaluation.domain.visits import VisitCard, VisitItem
 
@@ -263,4 +264,23 @@ def finding_message(finding: Finding) -> pb.Finding:
         decision_note=finding.decision_note,
         decided_at=to_timestamp(finding.decided_at),
         card_version=finding.card_version,
+    )
+
+
+def task_message(task: ReturnVisitTask, today: datetime.date) -> pb.ReturnVisitTask:
+    return pb.ReturnVisitTask(
+        id=task.id,
+        period_id=task.period_id,
+        licence_number=task.licence_number,
+        star_level=task.star_level,
+        zone=task.zone,
+        assignee_id=task.assignee_id,
+        due_on=_day(task.due_on),
+        closed=task.state == "closed",
+        satisfaction=task.satisfaction,
+        opinion=task.opinion,
+        delivered=[pb.DeliveredItem(service=s, delivered=d) for s, d in task.delivered],
+        answered_by=task.answered_by,
+        answered_at=to_timestamp(task.answered_at),
+        overdue=task.overdue(today),
     )

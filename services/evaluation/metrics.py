@@ -34,6 +34,18 @@ COMMITMENTS_BROKEN = Counter(
 BREACHES = Counter(
     "evaluation_breaches_total", "Findings upheld (broken commitments), per responsible team.", ["team"]
 )
+RETURN_VISITS_PLANNED = Counter(
+    "evaluation_return_visits_planned_total", "Return-visit tasks planned, per market zone.", ["zone"]
+)
+RETURN_VISITS_ANSWERED = Counter(
+    "evaluation_return_visits_answered_total", "Return-visit tasks answered, per market zone.", ["zone"]
+)
+RETURN_VISIT_SATISFACTION = Histogram(
+    "evaluation_return_visit_satisfaction",
+    "Return-visit satisfaction answers (1-5), per market zone.",
+    ["zone"],
+    buckets=(1, 2, 3, 4, 5),
+)
 COMMITMENT_CARDS = Counter(
     "evaluation_commitment_cards_issued_total", "Commitment card versions issued (a changed menu)."
 )

@@ -8,7 +8,7 @@ and applies the policy (services/evaluation/domain/scoring.py)."""
 
 import pathlib
 
-from services.common.rules.actions import grant_once, set_many_once
+from services.common.rules.actions import grant_once, set_many_once, set_once
 from services.common.rules.model import ActionSpec, Param, RuleSetKind, Vocabulary, supplied_facts
 from services.evaluation.domain.errors import Refused
 from services.evaluation.domain.people import ROLES
@@ -131,4 +131,20 @@ KPI_SCORING = RuleSetKind(
     check=check_policies,
 )
 
-RULE_SETS = (KPI_SCORING,)
+# Return-visit sampling (定期回访): the share of a star level's (and zone's) customers a
+# period's return-visit plan calls.
+RETURN_VISIT_SAMPLING = RuleSetKind(
+    name="return-visit-sampling",
+    vocabulary=Vocabulary.of(
+        ActionSpec(
+            "sample_share",
+            {"share": Param("decimal", minimum=0, maximum=1)},
+            set_once("share", "share"),
+            "the share of the customers of this star level and zone to call (the first rule decides)",
+        ),
+    ),
+    default_path=FOLDER / "return-visit-sampling.yaml",
+    facts=supplied_facts(always={"star_level": "integer"}, sometimes={"zone": "text"}),
+)
+
+RULE_SETS = (KPI_SCORING, RETURN_VISIT_SAMPLING)

@@ -9,6 +9,7 @@ from services.common.errors import InvalidArgument
 from services.common.times import now
 from services.evaluation import mapping as m
 from services.evaluation.domain.people import Team
+from services.evaluation.return_visits import ReturnVisitPlanning
 from services.evaluation.service_layer import Evaluation
 from services.evaluation.supervision import Supervision
 from services.evaluation.tables import FORMATS, TableError, read_rows, write_results
@@ -22,9 +23,10 @@ def _format(value: str) -> str:
 
 
 class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
-    def __init__(self, use_cases: Evaluation, supervision: Supervision):
+    def __init__(self, use_cases: Evaluation, supervision: Supervision, return_visits: ReturnVisitPlanning):
         self.use_cases = use_cases
         self.supervision = supervision
+        self.return_visits = return_visits
 
     # staff and teams
     def UpsertStaff(self, request, context):
@@ -227,3 +229,30 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
             request.staff_id.strip(), request.licence_number.strip().upper(), request.team_id.strip()
         )
         return pb.ListFindingsResponse(findings=[m.finding_message(f) for f in findings])
+
+    # return visits
+    def PlanReturnVisits(self, request, context):
+        customers, tasks, version = self.return_visits.plan(
+            request.period_id.strip(), [a.strip() for a in request.assignee_ids], request.due_on.strip()
+        )
+        today = now().date()
+        return pb.PlanReturnVisitsResponse(
+            customers=customers, tasks=[m.task_message(t, today) for t in tasks], rule_set_version=version
+        )
+
+    def RecordReturnVisitAnswer(self, request, context):
+        task = self.return_visits.answer(
+            request.task_id.strip(),
+            request.answered_by.strip(),
+            list(request.satisfaction),
+            request.opinion,
+            [(item.service.strip(), item.delivered) for item in request.delivered],
+        )
+        return pb.RecordReturnVisitAnswerResponse(task=m.task_message(task, now().date()))
+
+    def ListReturnVisitTasks(self, request, context):
+        tasks = self.return_visits.tasks(
+            request.period_id.strip(), request.assignee_id.strip(), request.overdue_only
+        )
+        today = now().date()
+        return pb.ListReturnVisitTasksResponse(tasks=[m.task_message(t, today) for t in tasks])

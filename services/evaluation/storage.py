@@ -18,6 +18,7 @@ from services.evaluation.domain.periods import Period
 from services.evaluation.domain.plans import ImprovementPlan, PlanEvent
 from services.evaluation.domain.ratings import Rating
 from services.evaluation.domain.results import PeriodResult
+from services.evaluation.domain.return_visits import ReturnVisitTask
 from services.evaluation.domain.supervision import CommitmentCard, CommitmentItem, Finding
 from services.evaluation.domain.visits import Omission, VisitCard, VisitItem, VisitTotals
 from services.evaluation.ports import Conflict
@@ -187,6 +188,23 @@ class FindingRow(SQLModel, table=True):
     decided_by: str
     decision_note: str
     decided_at: datetime.datetime | None = _time(nullable=True)
+
+
+class ReturnVisitTaskRow(SQLModel, table=True):
+    __tablename__ = "return_visit_tasks"
+    id: str = Field(primary_key=True)
+    period_id: str
+    licence_number: str
+    star_level: int
+    zone: str
+    assignee_id: str
+    due_on: datetime.date
+    state: str
+    satisfaction: list = _json()
+    opinion: str
+    delivered: list = _json()
+    answered_by: str
+    answered_at: datetime.datetime | None = _time(nullable=True)
 
 
 # ---- conversions ---------------------------------------------------------------------
@@ -386,6 +404,34 @@ def _finding(row: FindingRow) -> Finding:
 
 def _finding_row(finding: Finding) -> FindingRow:
     return FindingRow(**{**finding.__dict__, "evidence": list(finding.evidence)})
+
+
+def _task(row: ReturnVisitTaskRow) -> ReturnVisitTask:
+    return ReturnVisitTask(
+        id=row.id,
+        period_id=row.period_id,
+        licence_number=row.licence_number,
+        star_level=row.star_level,
+        zone=row.zone,
+        assignee_id=row.assignee_id,
+        due_on=row.due_on,
+        state=row.state,
+        satisfaction=tuple(row.satisfaction),
+        opinion=row.opinion,
+        delivered=tuple((service, bool(done)) for service, done in row.delivered),
+        answered_by=row.answered_by,
+        answered_at=utc(row.answered_at),
+    )
+
+
+def _task_row(task: ReturnVisitTask) -> ReturnVisitTaskRow:
+    return ReturnVisitTaskRow(
+        **{
+            **task.__dict__,
+            "satisfaction": list(task.satisfaction),
+            "delivered": [[service, done] for service, done in task.delivered],
+        }
+    )
 
 
 # ---- repositories --------------------------------------------------------------------
@@ -720,6 +766,29 @@ class SqlFindings(_Repository):
         return [_finding(row) for row in self.session.exec(query)]
 
 
+class SqlReturnVisits(_Repository):
+    def get(self, task_id: str, lock: bool = False) -> ReturnVisitTask | None:
+        row = self.session.get(ReturnVisitTaskRow, task_id, with_for_update=lock or None)
+        return _task(row) if row else None
+
+    def add_all(self, tasks: list[ReturnVisitTask]) -> None:
+        self.session.add_all(_task_row(task) for task in tasks)
+
+    def update(self, task: ReturnVisitTask) -> None:
+        self.session.merge(_task_row(task))
+
+    def planned(self, period_id: str) -> bool:
+        query = select(ReturnVisitTaskRow.id).where(ReturnVisitTaskRow.period_id == period_id)
+        return self.session.exec(query.limit(1)).first() is not None
+
+    def of_period(self, period_id: str, assignee_id: str = "") -> list[ReturnVisitTask]:
+        query = select(ReturnVisitTaskRow).where(ReturnVisitTaskRow.period_id == period_id)
+        if assignee_id:
+            query = query.where(ReturnVisitTaskRow.assignee_id == assignee_id)
+        query = query.order_by(ReturnVisitTaskRow.due_on, ReturnVisitTaskRow.licence_number).limit(10_000)
+        return [_task(row) for row in self.session.exec(query)]
+
+
 class SqlUnitOfWork:
     """One transaction over every repository: committed when the block ends."""
 
@@ -738,6 +807,7 @@ class SqlUnitOfWork:
         self.plans = SqlPlans(session)
         self.commitment_cards = SqlCommitmentCards(session)
         self.findings = SqlFindings(session)
+        self.return_visits = SqlReturnVisits(session)
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> None:

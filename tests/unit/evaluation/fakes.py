@@ -16,7 +16,7 @@ class _Store:
         self.staff, self.teams, self.memberships = {}, {}, []
         self.periods, self.cards, self.menus = {}, {}, {}
         self.ratings, self.actuals, self.results, self.plans = {}, {}, {}, {}
-        self.commitment_cards, self.findings = {}, {}
+        self.commitment_cards, self.findings, self.return_visits = {}, {}, {}
 
 
 class FakePeople:
@@ -229,6 +229,34 @@ class FakeFindings:
         ]
 
 
+class FakeReturnVisits:
+    def __init__(self, s):
+        self.s = s
+
+    def get(self, task_id, lock=False):
+        return self.s.return_visits.get(task_id)
+
+    def add_all(self, tasks):
+        for task in tasks:
+            self.s.return_visits[task.id] = task
+
+    def update(self, task):
+        self.s.return_visits[task.id] = task
+
+    def planned(self, period_id):
+        return any(t.period_id == period_id for t in self.s.return_visits.values())
+
+    def of_period(self, period_id, assignee_id=""):
+        return sorted(
+            (
+                t
+                for t in self.s.return_visits.values()
+                if t.period_id == period_id and (not assignee_id or t.assignee_id == assignee_id)
+            ),
+            key=lambda t: (t.due_on, t.licence_number),
+        )
+
+
 class FakeUnitOfWork:
     """Commits on a clean exit by keeping the working copy; rolls back by dropping it."""
 
@@ -249,6 +277,7 @@ class FakeUnitOfWork:
             FakePlans(s),
         )
         self.commitment_cards, self.findings = FakeCommitmentCards(s), FakeFindings(s)
+        self.return_visits = FakeReturnVisits(s)
         return self
 
     def __exit__(self, exc_type, *exc):

@@ -2387,3 +2387,245 @@ class ListFindingsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListFindingsResponse: _TypeAlias = ListFindingsResponse  # noqa: Y015
+
+@_typing.final
+class DeliveredItem(_message.Message):
+    """---- return visits ---------------------------------------------------------------------"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_FIELD_NUMBER: _builtins.int
+    DELIVERED_FIELD_NUMBER: _builtins.int
+    service: _builtins.str
+    delivered: _builtins.bool
+    def __init__(
+        self,
+        *,
+        service: _builtins.str = ...,
+        delivered: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delivered", b"delivered", "service", b"service"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeliveredItem: _TypeAlias = DeliveredItem  # noqa: Y015
+
+@_typing.final
+class ReturnVisitTask(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PERIOD_ID_FIELD_NUMBER: _builtins.int
+    LICENCE_NUMBER_FIELD_NUMBER: _builtins.int
+    STAR_LEVEL_FIELD_NUMBER: _builtins.int
+    ZONE_FIELD_NUMBER: _builtins.int
+    ASSIGNEE_ID_FIELD_NUMBER: _builtins.int
+    DUE_ON_FIELD_NUMBER: _builtins.int
+    CLOSED_FIELD_NUMBER: _builtins.int
+    SATISFACTION_FIELD_NUMBER: _builtins.int
+    OPINION_FIELD_NUMBER: _builtins.int
+    DELIVERED_FIELD_NUMBER: _builtins.int
+    ANSWERED_BY_FIELD_NUMBER: _builtins.int
+    ANSWERED_AT_FIELD_NUMBER: _builtins.int
+    OVERDUE_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    period_id: _builtins.str
+    licence_number: _builtins.str
+    star_level: _builtins.int
+    zone: _builtins.str
+    assignee_id: _builtins.str
+    due_on: _builtins.str
+    """YYYY-MM-DD"""
+    closed: _builtins.bool
+    opinion: _builtins.str
+    answered_by: _builtins.str
+    overdue: _builtins.bool
+    @_builtins.property
+    def satisfaction(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """1-5 per question"""
+
+    @_builtins.property
+    def delivered(self) -> _containers.RepeatedCompositeFieldContainer[Global___DeliveredItem]: ...
+    @_builtins.property
+    def answered_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        period_id: _builtins.str = ...,
+        licence_number: _builtins.str = ...,
+        star_level: _builtins.int = ...,
+        zone: _builtins.str = ...,
+        assignee_id: _builtins.str = ...,
+        due_on: _builtins.str = ...,
+        closed: _builtins.bool = ...,
+        satisfaction: _abc.Iterable[_builtins.int] | None = ...,
+        opinion: _builtins.str = ...,
+        delivered: _abc.Iterable[Global___DeliveredItem] | None = ...,
+        answered_by: _builtins.str = ...,
+        answered_at: _timestamp_pb2.Timestamp | None = ...,
+        overdue: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answered_at", b"answered_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answered_at", b"answered_at", "answered_by", b"answered_by", "assignee_id", b"assignee_id", "closed", b"closed", "delivered", b"delivered", "due_on", b"due_on", "id", b"id", "licence_number", b"licence_number", "opinion", b"opinion", "overdue", b"overdue", "period_id", b"period_id", "satisfaction", b"satisfaction", "star_level", b"star_level", "zone", b"zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReturnVisitTask: _TypeAlias = ReturnVisitTask  # noqa: Y015
+
+@_typing.final
+class PlanReturnVisitsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERIOD_ID_FIELD_NUMBER: _builtins.int
+    ASSIGNEE_IDS_FIELD_NUMBER: _builtins.int
+    DUE_ON_FIELD_NUMBER: _builtins.int
+    period_id: _builtins.str
+    due_on: _builtins.str
+    """YYYY-MM-DD"""
+    @_builtins.property
+    def assignee_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Staff ids (phone-order clerks or inspectors); at least one."""
+
+    def __init__(
+        self,
+        *,
+        period_id: _builtins.str = ...,
+        assignee_ids: _abc.Iterable[_builtins.str] | None = ...,
+        due_on: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignee_ids", b"assignee_ids", "due_on", b"due_on", "period_id", b"period_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlanReturnVisitsRequest: _TypeAlias = PlanReturnVisitsRequest  # noqa: Y015
+
+@_typing.final
+class PlanReturnVisitsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMERS_FIELD_NUMBER: _builtins.int
+    TASKS_FIELD_NUMBER: _builtins.int
+    RULE_SET_VERSION_FIELD_NUMBER: _builtins.int
+    customers: _builtins.int
+    """active customers considered"""
+    rule_set_version: _builtins.int
+    @_builtins.property
+    def tasks(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReturnVisitTask]: ...
+    def __init__(
+        self,
+        *,
+        customers: _builtins.int = ...,
+        tasks: _abc.Iterable[Global___ReturnVisitTask] | None = ...,
+        rule_set_version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customers", b"customers", "rule_set_version", b"rule_set_version", "tasks", b"tasks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlanReturnVisitsResponse: _TypeAlias = PlanReturnVisitsResponse  # noqa: Y015
+
+@_typing.final
+class RecordReturnVisitAnswerRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASK_ID_FIELD_NUMBER: _builtins.int
+    ANSWERED_BY_FIELD_NUMBER: _builtins.int
+    SATISFACTION_FIELD_NUMBER: _builtins.int
+    OPINION_FIELD_NUMBER: _builtins.int
+    DELIVERED_FIELD_NUMBER: _builtins.int
+    task_id: _builtins.str
+    answered_by: _builtins.str
+    opinion: _builtins.str
+    @_builtins.property
+    def satisfaction(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    @_builtins.property
+    def delivered(self) -> _containers.RepeatedCompositeFieldContainer[Global___DeliveredItem]: ...
+    def __init__(
+        self,
+        *,
+        task_id: _builtins.str = ...,
+        answered_by: _builtins.str = ...,
+        satisfaction: _abc.Iterable[_builtins.int] | None = ...,
+        opinion: _builtins.str = ...,
+        delivered: _abc.Iterable[Global___DeliveredItem] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answered_by", b"answered_by", "delivered", b"delivered", "opinion", b"opinion", "satisfaction", b"satisfaction", "task_id", b"task_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordReturnVisitAnswerRequest: _TypeAlias = RecordReturnVisitAnswerRequest  # noqa: Y015
+
+@_typing.final
+class RecordReturnVisitAnswerResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASK_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def task(self) -> Global___ReturnVisitTask: ...
+    def __init__(
+        self,
+        *,
+        task: Global___ReturnVisitTask | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["task", b"task"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["task", b"task"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordReturnVisitAnswerResponse: _TypeAlias = RecordReturnVisitAnswerResponse  # noqa: Y015
+
+@_typing.final
+class ListReturnVisitTasksRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERIOD_ID_FIELD_NUMBER: _builtins.int
+    ASSIGNEE_ID_FIELD_NUMBER: _builtins.int
+    OVERDUE_ONLY_FIELD_NUMBER: _builtins.int
+    period_id: _builtins.str
+    assignee_id: _builtins.str
+    overdue_only: _builtins.bool
+    def __init__(
+        self,
+        *,
+        period_id: _builtins.str = ...,
+        assignee_id: _builtins.str = ...,
+        overdue_only: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignee_id", b"assignee_id", "overdue_only", b"overdue_only", "period_id", b"period_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListReturnVisitTasksRequest: _TypeAlias = ListReturnVisitTasksRequest  # noqa: Y015
+
+@_typing.final
+class ListReturnVisitTasksResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASKS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def tasks(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReturnVisitTask]: ...
+    def __init__(
+        self,
+        *,
+        tasks: _abc.Iterable[Global___ReturnVisitTask] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["tasks", b"tasks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListReturnVisitTasksResponse: _TypeAlias = ListReturnVisitTasksResponse  # noqa: Y015

@@ -174,6 +174,21 @@ class EvaluationServiceStub:
                 request_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListFindingsRequest.SerializeToString,
                 response_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListFindingsResponse.FromString,
                 _registered_method=True)
+        self.PlanReturnVisits = channel.unary_unary(
+                '/retailcare.evaluation.v1.EvaluationService/PlanReturnVisits',
+                request_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.PlanReturnVisitsRequest.SerializeToString,
+                response_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.PlanReturnVisitsResponse.FromString,
+                _registered_method=True)
+        self.RecordReturnVisitAnswer = channel.unary_unary(
+                '/retailcare.evaluation.v1.EvaluationService/RecordReturnVisitAnswer',
+                request_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.RecordReturnVisitAnswerRequest.SerializeToString,
+                response_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.RecordReturnVisitAnswerResponse.FromString,
+                _registered_method=True)
+        self.ListReturnVisitTasks = channel.unary_unary(
+                '/retailcare.evaluation.v1.EvaluationService/ListReturnVisitTasks',
+                request_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListReturnVisitTasksRequest.SerializeToString,
+                response_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListReturnVisitTasksResponse.FromString,
+                _registered_method=True)
 
 
 class EvaluationServiceServicer:
@@ -394,6 +409,30 @@ class EvaluationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PlanReturnVisits(self, request, context):
+        """Periodic return visits (定期回访): samples the period's active customers by star level
+        and market zone with the return-visit-sampling rule set and makes one task per
+        sampled customer, shared round robin among the assignees (phone-order clerks or
+        inspectors). One plan per period (ALREADY_EXISTS the second time).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordReturnVisitAnswer(self, request, context):
+        """The answer of a task, which closes it; a closed task is FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReturnVisitTasks(self, request, context):
+        """Tasks of a period, by assignee; overdue_only lists open tasks past their due date.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EvaluationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -536,6 +575,21 @@ def add_EvaluationServiceServicer_to_server(servicer, server):
                     servicer.ListFindings,
                     request_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListFindingsRequest.FromString,
                     response_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListFindingsResponse.SerializeToString,
+            ),
+            'PlanReturnVisits': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlanReturnVisits,
+                    request_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.PlanReturnVisitsRequest.FromString,
+                    response_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.PlanReturnVisitsResponse.SerializeToString,
+            ),
+            'RecordReturnVisitAnswer': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordReturnVisitAnswer,
+                    request_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.RecordReturnVisitAnswerRequest.FromString,
+                    response_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.RecordReturnVisitAnswerResponse.SerializeToString,
+            ),
+            'ListReturnVisitTasks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReturnVisitTasks,
+                    request_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListReturnVisitTasksRequest.FromString,
+                    response_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListReturnVisitTasksResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1294,6 +1348,87 @@ class EvaluationService:
             '/retailcare.evaluation.v1.EvaluationService/ListFindings',
             retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListFindingsRequest.SerializeToString,
             retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListFindingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PlanReturnVisits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.evaluation.v1.EvaluationService/PlanReturnVisits',
+            retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.PlanReturnVisitsRequest.SerializeToString,
+            retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.PlanReturnVisitsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordReturnVisitAnswer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.evaluation.v1.EvaluationService/RecordReturnVisitAnswer',
+            retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.RecordReturnVisitAnswerRequest.SerializeToString,
+            retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.RecordReturnVisitAnswerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReturnVisitTasks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.evaluation.v1.EvaluationService/ListReturnVisitTasks',
+            retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListReturnVisitTasksRequest.SerializeToString,
+            retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListReturnVisitTasksResponse.FromString,
             options,
             channel_credentials,
             insecure,

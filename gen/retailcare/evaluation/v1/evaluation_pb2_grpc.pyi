@@ -132,6 +132,16 @@ class EvaluationServiceStub:
     dismissed. A decision before the hearing is FAILED_PRECONDITION.
     """
     ListFindings: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.ListFindingsRequest, _evaluation_pb2.ListFindingsResponse]
+    PlanReturnVisits: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.PlanReturnVisitsRequest, _evaluation_pb2.PlanReturnVisitsResponse]
+    """Periodic return visits (定期回访): samples the period's active customers by star level
+    and market zone with the return-visit-sampling rule set and makes one task per
+    sampled customer, shared round robin among the assignees (phone-order clerks or
+    inspectors). One plan per period (ALREADY_EXISTS the second time).
+    """
+    RecordReturnVisitAnswer: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.RecordReturnVisitAnswerRequest, _evaluation_pb2.RecordReturnVisitAnswerResponse]
+    """The answer of a task, which closes it; a closed task is FAILED_PRECONDITION."""
+    ListReturnVisitTasks: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.ListReturnVisitTasksRequest, _evaluation_pb2.ListReturnVisitTasksResponse]
+    """Tasks of a period, by assignee; overdue_only lists open tasks past their due date."""
 
 @_typing.type_check_only
 class EvaluationServiceAsyncStub(EvaluationServiceStub):
@@ -223,6 +233,16 @@ class EvaluationServiceAsyncStub(EvaluationServiceStub):
     dismissed. A decision before the hearing is FAILED_PRECONDITION.
     """
     ListFindings: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.ListFindingsRequest, _evaluation_pb2.ListFindingsResponse]  # type: ignore[assignment]
+    PlanReturnVisits: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.PlanReturnVisitsRequest, _evaluation_pb2.PlanReturnVisitsResponse]  # type: ignore[assignment]
+    """Periodic return visits (定期回访): samples the period's active customers by star level
+    and market zone with the return-visit-sampling rule set and makes one task per
+    sampled customer, shared round robin among the assignees (phone-order clerks or
+    inspectors). One plan per period (ALREADY_EXISTS the second time).
+    """
+    RecordReturnVisitAnswer: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.RecordReturnVisitAnswerRequest, _evaluation_pb2.RecordReturnVisitAnswerResponse]  # type: ignore[assignment]
+    """The answer of a task, which closes it; a closed task is FAILED_PRECONDITION."""
+    ListReturnVisitTasks: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.ListReturnVisitTasksRequest, _evaluation_pb2.ListReturnVisitTasksResponse]  # type: ignore[assignment]
+    """Tasks of a period, by assignee; overdue_only lists open tasks past their due date."""
 
 class EvaluationServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -479,5 +499,33 @@ class EvaluationServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _evaluation_pb2.ListFindingsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_evaluation_pb2.ListFindingsResponse, _abc.Awaitable[_evaluation_pb2.ListFindingsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def PlanReturnVisits(
+        self,
+        request: _evaluation_pb2.PlanReturnVisitsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_pb2.PlanReturnVisitsResponse, _abc.Awaitable[_evaluation_pb2.PlanReturnVisitsResponse]]:
+        """Periodic return visits (定期回访): samples the period's active customers by star level
+        and market zone with the return-visit-sampling rule set and makes one task per
+        sampled customer, shared round robin among the assignees (phone-order clerks or
+        inspectors). One plan per period (ALREADY_EXISTS the second time).
+        """
+
+    @_abc_1.abstractmethod
+    def RecordReturnVisitAnswer(
+        self,
+        request: _evaluation_pb2.RecordReturnVisitAnswerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_pb2.RecordReturnVisitAnswerResponse, _abc.Awaitable[_evaluation_pb2.RecordReturnVisitAnswerResponse]]:
+        """The answer of a task, which closes it; a closed task is FAILED_PRECONDITION."""
+
+    @_abc_1.abstractmethod
+    def ListReturnVisitTasks(
+        self,
+        request: _evaluation_pb2.ListReturnVisitTasksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_pb2.ListReturnVisitTasksResponse, _abc.Awaitable[_evaluation_pb2.ListReturnVisitTasksResponse]]:
+        """Tasks of a period, by assignee; overdue_only lists open tasks past their due date."""
 
 def add_EvaluationServiceServicer_to_server(servicer: EvaluationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
