@@ -38,3 +38,10 @@ def test_add_points_sums_per_key_and_in_total_rounded():
     apply(outputs, {"kpi": "sales", "amount": 0.2})
     apply(outputs, {"kpi": "visits", "amount": 3})
     assert outputs == {"points": {"sales": 0.3, "visits": 3}, "total": 3.3}
+
+
+def test_add_points_rounds_to_six_places():
+    apply = actions.add_points("points", "total", "kpi", "amount")
+    outputs: dict = {}
+    apply(outputs, {"kpi": "sales", "amount": 0.1234564})
+    assert outputs == {"points": {"sales": 0.123456}, "total": 0.123456}

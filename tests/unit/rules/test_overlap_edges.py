@@ -130,3 +130,8 @@ def test_intersect_keeps_the_tighter_of_both_and_everything_else():
     assert (narrow_first.low, narrow_first.high) == ({"x": (3, True)}, {"x": (5, True)})
     assert v._intersect(box(cmp("e", "eq", "a")), box()).equal == {"e": {"a"}}
     assert a.low == {"x": (1, True)}  # the operands are left as they were
+
+
+def test_not_present_is_missing_and_not_missing_is_present():
+    assert c.normalise(c.Not(c.Present("x", True))) == c.Present("x", False)
+    assert c.normalise(c.Not(c.Present("x", False))) == c.Present("x", True)
