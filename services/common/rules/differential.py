@@ -76,10 +76,9 @@ def candidate_values(spec: InputSpec, constants: set) -> list:
         values |= {v + step for v in constants for step in (-1, 1)} | {0, 1}
     elif spec.type == "decimal":
         values = {float(v) for v in values}
-        # the nearest numbers on either side; around 0 not the subnormal ones, which
-        # durable-rules' fact parser refuses (as it does 1e-07: exponents without a point)
-        values |= {math.nextafter(v, direction) for v in values if v for direction in (-math.inf, math.inf)}
-        values |= {-0.001, 0.001}
+        # the nearest numbers on either side, and tiny ones that JSON writes as exponents
+        values |= {math.nextafter(v, direction) for v in values for direction in (-math.inf, math.inf)}
+        values |= {-1e-07, 1e-07, 2.5e-05}
         values |= {float(v) + step for v in constants for step in (-1, -0.5, 0.5, 1)} | {0.0, 1.5}
     elif spec.type == "date":
         days = [datetime.date.fromisoformat(v) for v in constants] or [datetime.date(2026, 1, 1)]

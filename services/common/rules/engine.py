@@ -103,6 +103,7 @@ class CompiledRuleSet:
         normalised = [(rule.id, c.normalise(rule.condition)) for rule in document.rules]
         self.normalised = dict(normalised)
         self._python_tests = [(rule_id, c.to_python(condition)) for rule_id, condition in normalised]
+        self._decimal_inputs = [name for name, spec in document.inputs.items() if spec.type == "decimal"]
         self._key_parts = _key_parts(normalised)
         self._cache: dict[tuple, tuple[tuple[str, ...], dict, dict]] = {}
         self._lock = threading.Lock()
@@ -180,7 +181,7 @@ class CompiledRuleSet:
             sid = str(next(self._sids))
             names = []
             try:
-                fact = json.dumps({**facts, "sid": sid, c.ALWAYS_PRESENT: 1}, ensure_ascii=False)
+                fact = self._fact_json(facts, sid)
                 state = engine.assert_fact(self._handle, fact)[1]
                 started = engine.start_action_for_state(self._handle, state)
                 message = started[1] if started else None
@@ -191,6 +192,23 @@ class CompiledRuleSet:
                 engine.delete_state(self._handle, sid)
         rule_of = self._rule_of_engine_name
         return [rule_of[name] for name in dict.fromkeys(names) if name in rule_of]
+
+    def _fact_json(self, facts: dict, sid: str) -> str:
+        """The fact as durable-rules reads it. Its parser refuses a number in exponent form
+        without a decimal point (``1e-07``, as JSON writes numbers under 1e-4), so those
+        are written with one (``1.0e-07``)."""
+        fact = {**facts, "sid": sid, c.ALWAYS_PRESENT: 1}
+        tiny = [name for name in self._decimal_inputs if -_PLAIN_BELOW < fact.get(name, 0) < _PLAIN_BELOW]
+        tiny = [name for name in tiny if fact.get(name)]
+        if not tiny:
+            return json.dumps(fact, ensure_ascii=False)
+        for name in tiny:
+            fact[name] = f"\x00{sid}:{name}"
+        text = json.dumps(fact, ensure_ascii=False)
+        for name in tiny:
+            placeholder = json.dumps(fact[name], ensure_ascii=False)
+            text = text.replace(placeholder, _number_json(facts[name]), 1)
+        return text
 
     def match_with_host(self, facts: dict) -> list[str]:
         """The stock path through Host.assert_fact: each fired action a full round trip."""
@@ -342,6 +360,14 @@ class CompiledRuleSet:
                 for rule_id in fired:
                     totals[rule_id] += count
         return totals
+
+
+_PLAIN_BELOW = 1e-4  # JSON (Python's repr) writes smaller numbers in exponent form
+
+
+def _number_json(value: float) -> str:
+    text = json.dumps(value)
+    return text.replace("e", ".0e") if "e" in text and "." not in text else text
 
 
 def _copy(value):

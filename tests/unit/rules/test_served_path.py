@@ -161,3 +161,12 @@ def test_fired_rules_are_counted_on_the_served_path(grading):
     grading.serve(CUSTOMER)
     grading.serve(CUSTOMER)
     assert grading.fired_totals()["grade_19"] == before + 2
+
+
+@pytest.mark.parametrize("tiny", [1e-07, -1e-07, 5e-324, 2.5e-05])
+def test_numbers_json_writes_as_exponents_decide_through_durable_rules_too(grading, tiny):
+    facts = {**CUSTOMER, "monthly_sales_cartons": tiny, "shop_area_m2": tiny}
+    engine = grading.decide(facts, memoise=False)
+    served = grading.serve(facts)
+    assert (engine.fired, engine.outputs, engine.reasons) == (served.fired, served.outputs, served.reasons)
+    assert engine.outputs.get("grade") == (1 if tiny > 0 else None)  # the ladder starts at 0
