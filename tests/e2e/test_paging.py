@@ -221,6 +221,32 @@ def test_list_complaints_pages(tmp_path, db_url):
                 ),
                 ITEMS,
             )
+            days_off = [
+                "2025-03-03",
+                "2025-03-04",
+                "2025-03-05",
+                "2025-03-06",
+                "2025-03-07",
+                "2025-03-10",
+                "2025-03-11",
+            ]
+            stub.ChangeCalendarDays(
+                pb.ChangeCalendarDaysRequest(
+                    days=[pb.CalendarDay(date=day, working=False, note="storm") for day in days_off],
+                    actor="admin",
+                ),
+                timeout=10,
+            )
+            changes = PagedList(
+                "ListCalendarChanges",
+                stub.ListCalendarChanges,
+                lambda size, token: pb.ListCalendarChangesRequest(
+                    year=2025, page_size=size, page_token=token
+                ),
+                lambda reply: list(reply.changes),
+            )
+            check_walks_and_tokens(changes, ITEMS)
+            assert sorted(change.date for change in full_read(changes)) == days_off
             one_licence = PagedList(
                 "ListComplaints(L-1)",
                 stub.ListComplaints,
