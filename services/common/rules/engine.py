@@ -286,7 +286,17 @@ class CompiledRuleSet:
     def shadow_check(self, facts: dict, served: tuple) -> tuple:
         """durable-rules' decision on prepared facts, counted and logged when the served one differs."""
         self._shadow_checks.inc()
-        engine = self.apply(self.match_with_engine(facts))
+        try:
+            engine = self.apply(self.match_with_engine(facts))
+        except RuleSetClosed:
+            raise
+        except Exception:  # durable-rules could not decide: a disagreement, but the caller is served
+            self._shadow_mismatches.inc()
+            log.exception(
+                "durable-rules could not decide facts the served function decided",
+                extra={"rule_set": self.name, "version": self.version, "facts": facts},
+            )
+            return served
         if engine != served:
             self._shadow_mismatches.inc()
             log.error(

@@ -170,3 +170,20 @@ def test_numbers_json_writes_as_exponents_decide_through_durable_rules_too(gradi
     served = grading.serve(facts)
     assert (engine.fired, engine.outputs, engine.reasons) == (served.fired, served.outputs, served.reasons)
     assert engine.outputs.get("grade") == (1 if tiny > 0 else None)  # the ladder starts at 0
+
+
+def test_a_shadow_check_durable_rules_cannot_decide_counts_as_a_mismatch_and_still_serves(
+    grading, monkeypatch, caplog
+):
+    grading.serve_with("generated", 1.0)
+
+    def failing(facts):
+        raise RuntimeError("engine error")
+
+    monkeypatch.setattr(grading, "match_with_engine", failing)
+    mismatches = _sample("rules_shadow_mismatches_total", GRADING)
+    with caplog.at_level(logging.ERROR, logger="retailcare.rules"):
+        decision = grading.serve(CUSTOMER)
+    assert decision.outputs["grade"] == 19
+    assert _sample("rules_shadow_mismatches_total", GRADING) == mismatches + 1
+    assert any("could not decide" in r.getMessage() for r in caplog.records)
