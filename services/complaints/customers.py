@@ -50,7 +50,7 @@ class CustomerDirectory:
             return CustomerCheck(
                 False, why=f"not a licence number classification accepts: {error.message[:200]}"
             )
-        return CustomerCheck(True, reply.customer.team_id)
+        return CustomerCheck(True, reply.customer.team_id, licence_number=reply.customer.input.licence_number)
 
     def close(self) -> None:
         self._client.close()

@@ -25,6 +25,7 @@ class CustomerCheck:
     known: bool | None  # None: classification could not be asked
     team_id: str = ""
     why: str = ""  # why the licence number is not a customer's
+    licence_number: str = ""  # as classification stores it (normalised), when known
 
 
 class Customers(Protocol):

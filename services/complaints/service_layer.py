@@ -4,6 +4,7 @@ transaction each. They return domain objects (services/complaints/domain.py)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import logging
 import threading
@@ -252,6 +253,8 @@ class Complaints:
         check = self.directory.check(intake.licence_number)
         if check.known is False:
             raise InvalidArgument([("licence_number", check.why)])
+        if check.licence_number:  # the customer's licence as classification keeps it
+            intake = dataclasses.replace(intake, licence_number=check.licence_number)
         complaint, events = Complaint.file(
             intake,
             complaint_id=uuid.uuid4().hex,

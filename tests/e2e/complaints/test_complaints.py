@@ -323,3 +323,13 @@ def test_times_out_of_their_window_name_the_field(stub):
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, field
         assert set(field_violations(refused.value)) == {field}
     assert not stub.ListComplaints(pb.ListComplaintsRequest(), timeout=10).complaints
+
+
+def test_a_licence_spelled_otherwise_is_filed_under_the_customers_licence(stub):
+    # Lower case, a full-width hyphen and surrounding spaces: the same customer L-1.
+    filed = _file(stub, "k-spelling", licence=" l\uff0d1 ").complaint
+    assert (filed.licence_number, filed.team_id, filed.needs_verification) == ("L-1", "team-1", False)
+    listed = stub.ListComplaints(
+        pb.ListComplaintsRequest(filter=pb.ComplaintFilter(licence_number="L-1")), timeout=10
+    ).complaints
+    assert [c.id for c in listed] == [filed.id]
