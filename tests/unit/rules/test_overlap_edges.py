@@ -135,3 +135,32 @@ def test_intersect_keeps_the_tighter_of_both_and_everything_else():
 def test_not_present_is_missing_and_not_missing_is_present():
     assert c.normalise(c.Not(c.Present("x", True))) == c.Present("x", False)
     assert c.normalise(c.Not(c.Present("x", False))) == c.Present("x", True)
+
+
+def test_a_later_bound_replaces_an_earlier_one_only_when_tighter():
+    assert box(cmp("x", "lt", 7), cmp("x", "lte", 7)).high == {"x": (7, False)}
+    assert box(cmp("x", "lt", 5), cmp("x", "lt", 9)).high == {"x": (5, False)}
+    assert box(cmp("x", "gt", 5), cmp("x", "gt", 1)).low == {"x": (5, False)}
+
+
+@pytest.mark.parametrize("compared", [cmp("x", "neq", 1), cmp("x", "lt", 1), cmp("x", "eq", 1)])
+def test_missing_and_compared_in_any_way_is_empty(compared):
+    assert (
+        v._empty(box(c.Present("x", False), compared)) == "x is required to be missing and compared at once"
+    )
+
+
+def test_intersect_merges_exclusive_bounds_at_any_value_and_every_missing_input():
+    merged = v._intersect(
+        box(cmp("x", "gte", 3), cmp("x", "lte", 8), c.Present("m", False)),
+        box(cmp("x", "gt", 3), cmp("x", "lt", 8), c.Present("n", False)),
+    )
+    assert (merged.low, merged.high, merged.missing) == ({"x": (3, False)}, {"x": (8, False)}, {"m", "n"})
+
+
+def test_expected_mappings_match_mappings_only():
+    assert v._matches({"a": 1}, {"a": 1, "b": 2})
+    assert not v._matches({"a": 1}, 5)
+    assert not v._matches({"a": 1}, None)
+    assert not v._matches({"a": {"b": 1}}, {"a": {"b": 2}})
+    assert v._matches(3, 3) and not v._matches(3, 4)
