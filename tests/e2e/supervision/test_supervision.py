@@ -246,3 +246,24 @@ def test_a_published_entitlements_change_makes_a_new_card_version(admin):
     assert visits == {"visits_per_month": 3}
     # The card held at the end of today is the new one.
     assert card(admin, on_date=times.now().date().isoformat()).card.version == second.card.version
+
+
+def test_without_classification_no_card_and_no_finding_is_made(pack, admin):
+    issued = card(admin).card
+    pack.stop("classification")
+    error = refused(lambda: card(admin), grpc.StatusCode.UNAVAILABLE)
+    assert "classification" in error.details()
+    finding = epb.Finding(
+        inspector_id="in-1",
+        licence_number=LICENCE,
+        service=issued.items[0].service,
+        kind=epb.FINDING_STANDARD_NOT_MET,
+        evidence=["late by two days"],
+    )
+    error = refused(
+        lambda: admin(admin.evaluation.RecordFinding, epb.RecordFindingRequest(finding=finding)),
+        grpc.StatusCode.UNAVAILABLE,
+    )
+    assert "classification" in error.details()
+    listed = admin(admin.evaluation.ListFindings, epb.ListFindingsRequest(licence_number=LICENCE))
+    assert list(listed.findings) == []
