@@ -54,7 +54,7 @@ LABELS = {
 STYLE = (
     "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;width:100%}"
     "th,td{border:1px solid #444;padding:4px;vertical-align:top;text-align:left}"
-    "@media print{body{margin:0}}"
+    "section.card{page-break-after:always}@media print{body{margin:0}}"
 )
 
 
@@ -69,9 +69,7 @@ def _parameters(text: str, none: str) -> str:
     return "<br>".join(f"{_e(key)}: {_e(value)}" for key, value in sorted(values.items()))
 
 
-def render(card: epb.CommitmentCard, customer_name: str, language: str) -> str:
-    """The page; ``language`` is one of LANGUAGES."""
-    t = LABELS[language]
+def _section(card: epb.CommitmentCard, customer_name: str, t: dict) -> str:
     issued = card.issued_at.ToDatetime().strftime("%Y-%m-%d %H:%M UTC") if card.HasField("issued_at") else ""
     head = [
         (t["customer"], customer_name),
@@ -97,13 +95,27 @@ def render(card: epb.CommitmentCard, customer_name: str, language: str) -> str:
         )
     columns = ("service", "kind", "content", "procedure", "standard", "parameters")
     return (
-        f'<!DOCTYPE html>\n<html lang="{_e(language)}"><head><meta charset="utf-8">'
-        f"<title>{_e(t['title'])} {_e(card.licence_number)}</title><style>{STYLE}</style></head><body>"
-        f"<h1>{_e(t['title'])}</h1><dl>"
+        f'<section class="card"><h1>{_e(t["title"])}</h1><dl>'
         + "".join(f"<dt>{_e(label)}</dt><dd>{_e(value)}</dd>" for label, value in head)
         + "</dl><table><thead><tr>"
         + "".join(f"<th>{_e(t[c])}</th>" for c in columns)
         + "</tr></thead><tbody>"
         + "".join(rows)
-        + f"</tbody></table><p>{_e(t['footer'])}</p></body></html>\n"
+        + f"</tbody></table><p>{_e(t['footer'])}</p></section>"
     )
+
+
+def render_many(cards: list[tuple[epb.CommitmentCard, str]], title: str, language: str) -> str:
+    """One page per card (``(card, customer name)``), in one printable document."""
+    t = LABELS[language]
+    return (
+        f'<!DOCTYPE html>\n<html lang="{_e(language)}"><head><meta charset="utf-8">'
+        f"<title>{_e(t['title'])} {_e(title)}</title><style>{STYLE}</style></head><body>"
+        + "".join(_section(card, name, t) for card, name in cards)
+        + "</body></html>\n"
+    )
+
+
+def render(card: epb.CommitmentCard, customer_name: str, language: str) -> str:
+    """The page of one card; ``language`` is one of LANGUAGES."""
+    return render_many([(card, customer_name)], card.licence_number, language)

@@ -23,6 +23,7 @@ from services.evaluation.client import EvaluationClient
 
 DEFAULT_OPEN_COMPLAINTS = 20
 DEFAULT_RECENT_VISITS = 10
+DEFAULT_ZONE_CARDS = 50
 MAX_LISTED = 100
 PAGE_SIZE = 500
 # An optional part is waited for until this long before the caller's deadline, so the
@@ -227,6 +228,34 @@ class Composer:
         if request.language:
             reply.html = commitment_card.render(issued.card, name, request.language)
         return reply
+
+    def print_zone_commitment_cards(
+        self, request: pb.PrintZoneCommitmentCardsRequest
+    ) -> pb.PrintZoneCommitmentCardsResponse:
+        zone = _required("market_zone", request.market_zone).strip()
+        if request.language not in commitment_card.LANGUAGES:
+            raise InvalidArgument([("language", f"must be one of {', '.join(commitment_card.LANGUAGES)}")])
+        page_size = _limit("page_size", request.page_size, DEFAULT_ZONE_CARDS)
+        page = self.classification.list_customers(
+            cpb.CustomerFilter(market_zone=zone), page_size=page_size, page_token=request.page_token
+        )
+        customers = [c for c in page.customers if c.active]
+        calls = [
+            self.fan_out.submit(self.evaluation.get_commitment_card, c.input.licence_number, "")
+            for c in customers
+        ]
+        try:
+            cards = [call.result().card for call in calls]
+        except Exception:
+            for call in calls:
+                call.cancel()
+            raise
+        html = commitment_card.render_many(
+            [(card, c.input.name) for card, c in zip(cards, customers, strict=True)], zone, request.language
+        )
+        return pb.PrintZoneCommitmentCardsResponse(
+            cards=cards, html=html, next_page_token=page.next_page_token
+        )
 
     def _star_levels(self, team_id: str) -> dict[int, int]:
         counts: dict[int, int] = {}

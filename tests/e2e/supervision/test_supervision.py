@@ -267,3 +267,43 @@ def test_without_classification_no_card_and_no_finding_is_made(pack, admin):
     assert "classification" in error.details()
     listed = admin(admin.evaluation.ListFindings, epb.ListFindingsRequest(licence_number=LICENCE))
     assert list(listed.findings) == []
+
+
+def test_the_cards_of_a_zone_print_one_page_each(admin):
+    admin(
+        admin.classification.CreateCustomer,
+        cpb.CreateCustomerRequest(customer=customer("110101100002", customer_manager_id="cm-1")),
+    )
+    admin(
+        admin.classification.UpsertMarketZone,
+        cpb.UpsertMarketZoneRequest(zone=cpb.MarketZone(code="Z2", name="New town", team_id="team-2")),
+    )
+    admin(
+        admin.classification.CreateCustomer,
+        cpb.CreateCustomerRequest(customer=customer("110101100003", market_zone="Z2")),
+    )
+
+    def print_zone(**values):
+        return admin(admin.gateway.PrintZoneCommitmentCards, gpb.PrintZoneCommitmentCardsRequest(**values))
+
+    pages, token = [], ""
+    while True:  # a page at a time
+        page = print_zone(market_zone="Z1", language="zh", page_size=1, page_token=token)
+        assert len(page.cards) <= 1 and page.html.count('<section class="card">') == len(page.cards)
+        pages.append(page)
+        token = page.next_page_token
+        if not token:
+            break
+    licences = {c.licence_number for page in pages for c in page.cards}
+    assert licences == {LICENCE, "110101100002"} and len(pages) >= 2
+    whole = print_zone(market_zone="Z1", language="en")
+    assert {c.licence_number for c in whole.cards} == licences
+    assert whole.html.count('<section class="card">') == 2 and "110101100003" not in whole.html
+    # Printing issued the cards: the customer's own card is the same version.
+    assert card(admin).card.version == next(c.version for c in whole.cards if c.licence_number == LICENCE)
+    error = refused(lambda: print_zone(market_zone="Z1", language=""), grpc.StatusCode.INVALID_ARGUMENT)
+    assert set(field_violations(error)) == {"language"}
+    error = refused(
+        lambda: print_zone(market_zone="", language="en", page_size=101), grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert "market_zone" in set(field_violations(error))

@@ -403,3 +403,61 @@ class GetCommitmentCardResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetCommitmentCardResponse: _TypeAlias = GetCommitmentCardResponse  # noqa: Y015
+
+@_typing.final
+class PrintZoneCommitmentCardsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MARKET_ZONE_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    market_zone: _builtins.str
+    """The market zone code; at most 40 printable characters."""
+    language: _builtins.str
+    """zh or en."""
+    page_size: _builtins.int
+    """customers per page: default 50, at most 100"""
+    page_token: _builtins.str
+    """As issued in next_page_token; at most 200 characters."""
+    def __init__(
+        self,
+        *,
+        market_zone: _builtins.str = ...,
+        language: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["language", b"language", "market_zone", b"market_zone", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PrintZoneCommitmentCardsRequest: _TypeAlias = PrintZoneCommitmentCardsRequest  # noqa: Y015
+
+@_typing.final
+class PrintZoneCommitmentCardsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CARDS_FIELD_NUMBER: _builtins.int
+    HTML_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    html: _builtins.str
+    next_page_token: _builtins.str
+    @_builtins.property
+    def cards(self) -> _containers.RepeatedCompositeFieldContainer[_evaluation_pb2.CommitmentCard]: ...
+    def __init__(
+        self,
+        *,
+        cards: _abc.Iterable[_evaluation_pb2.CommitmentCard] | None = ...,
+        html: _builtins.str = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cards", b"cards", "html", b"html", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PrintZoneCommitmentCardsResponse: _TypeAlias = PrintZoneCommitmentCardsResponse  # noqa: Y015

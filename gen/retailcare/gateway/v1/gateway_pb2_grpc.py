@@ -55,6 +55,11 @@ class GatewayStub:
                 request_serializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetCommitmentCardRequest.SerializeToString,
                 response_deserializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetCommitmentCardResponse.FromString,
                 _registered_method=True)
+        self.PrintZoneCommitmentCards = channel.unary_unary(
+                '/retailcare.gateway.v1.Gateway/PrintZoneCommitmentCards',
+                request_serializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.PrintZoneCommitmentCardsRequest.SerializeToString,
+                response_deserializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.PrintZoneCommitmentCardsResponse.FromString,
+                _registered_method=True)
 
 
 class GatewayServicer:
@@ -105,6 +110,14 @@ class GatewayServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PrintZoneCommitmentCards(self, request, context):
+        """The current commitment cards of the active customers of a market zone, a page at a
+        time, as one printable HTML document (one card a printed page).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GatewayServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -127,6 +140,11 @@ def add_GatewayServicer_to_server(servicer, server):
                     servicer.GetCommitmentCard,
                     request_deserializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetCommitmentCardRequest.FromString,
                     response_serializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetCommitmentCardResponse.SerializeToString,
+            ),
+            'PrintZoneCommitmentCards': grpc.unary_unary_rpc_method_handler(
+                    servicer.PrintZoneCommitmentCards,
+                    request_deserializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.PrintZoneCommitmentCardsRequest.FromString,
+                    response_serializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.PrintZoneCommitmentCardsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -237,6 +255,33 @@ class Gateway:
             '/retailcare.gateway.v1.Gateway/GetCommitmentCard',
             retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetCommitmentCardRequest.SerializeToString,
             retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetCommitmentCardResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PrintZoneCommitmentCards(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.gateway.v1.Gateway/PrintZoneCommitmentCards',
+            retailcare_dot_gateway_dot_v1_dot_gateway__pb2.PrintZoneCommitmentCardsRequest.SerializeToString,
+            retailcare_dot_gateway_dot_v1_dot_gateway__pb2.PrintZoneCommitmentCardsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -75,6 +75,10 @@ class GatewayStub:
     version held on that day) with the customer's name from classification, and, with
     a language, the card as a printable HTML page. NOT_FOUND for an unknown customer.
     """
+    PrintZoneCommitmentCards: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.PrintZoneCommitmentCardsRequest, _gateway_pb2.PrintZoneCommitmentCardsResponse]
+    """The current commitment cards of the active customers of a market zone, a page at a
+    time, as one printable HTML document (one card a printed page).
+    """
 
 @_typing.type_check_only
 class GatewayAsyncStub(GatewayStub):
@@ -107,6 +111,10 @@ class GatewayAsyncStub(GatewayStub):
     entitlements rule-set version; a changed menu makes a new version; with on_date, the
     version held on that day) with the customer's name from classification, and, with
     a language, the card as a printable HTML page. NOT_FOUND for an unknown customer.
+    """
+    PrintZoneCommitmentCards: _aio.UnaryUnaryMultiCallable[_gateway_pb2.PrintZoneCommitmentCardsRequest, _gateway_pb2.PrintZoneCommitmentCardsResponse]  # type: ignore[assignment]
+    """The current commitment cards of the active customers of a market zone, a page at a
+    time, as one printable HTML document (one card a printed page).
     """
 
 class GatewayServicer(metaclass=_abc_1.ABCMeta):
@@ -161,6 +169,16 @@ class GatewayServicer(metaclass=_abc_1.ABCMeta):
         entitlements rule-set version; a changed menu makes a new version; with on_date, the
         version held on that day) with the customer's name from classification, and, with
         a language, the card as a printable HTML page. NOT_FOUND for an unknown customer.
+        """
+
+    @_abc_1.abstractmethod
+    def PrintZoneCommitmentCards(
+        self,
+        request: _gateway_pb2.PrintZoneCommitmentCardsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gateway_pb2.PrintZoneCommitmentCardsResponse, _abc.Awaitable[_gateway_pb2.PrintZoneCommitmentCardsResponse]]:
+        """The current commitment cards of the active customers of a market zone, a page at a
+        time, as one printable HTML document (one card a printed page).
         """
 
 def add_GatewayServicer_to_server(servicer: GatewayServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
