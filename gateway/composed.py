@@ -229,9 +229,9 @@ class Composer:
             reply.html = commitment_card.render(issued.card, name, request.language)
         return reply
 
-    def print_zone_commitment_cards(
-        self, request: pb.PrintZoneCommitmentCardsRequest
-    ) -> pb.PrintZoneCommitmentCardsResponse:
+    def get_zone_commitment_cards(
+        self, request: pb.GetZoneCommitmentCardsRequest
+    ) -> pb.GetZoneCommitmentCardsResponse:
         zone = _required("market_zone", request.market_zone).strip()
         if request.language not in commitment_card.LANGUAGES:
             raise InvalidArgument([("language", f"must be one of {', '.join(commitment_card.LANGUAGES)}")])
@@ -253,9 +253,7 @@ class Composer:
         html = commitment_card.render_many(
             [(card, c.input.name) for card, c in zip(cards, customers, strict=True)], zone, request.language
         )
-        return pb.PrintZoneCommitmentCardsResponse(
-            cards=cards, html=html, next_page_token=page.next_page_token
-        )
+        return pb.GetZoneCommitmentCardsResponse(cards=cards, html=html, next_page_token=page.next_page_token)
 
     def _star_levels(self, team_id: str) -> dict[int, int]:
         counts: dict[int, int] = {}

@@ -37,7 +37,7 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
         "FileComplaint": BUSINESS,
         "GetTeamOverview": READ,
         "GetCommitmentCard": READ,
-        "PrintZoneCommitmentCards": READ,
+        "GetZoneCommitmentCards": READ,
     },
     CLASSIFICATION: {
         "CreateCustomer": BUSINESS,

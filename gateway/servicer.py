@@ -21,5 +21,5 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServicer):
     def GetCommitmentCard(self, request, context):
         return self.composer.get_commitment_card(request)
 
-    def PrintZoneCommitmentCards(self, request, context):
-        return self.composer.print_zone_commitment_cards(request)
+    def GetZoneCommitmentCards(self, request, context):
+        return self.composer.get_zone_commitment_cards(request)

@@ -284,7 +284,7 @@ def test_the_cards_of_a_zone_print_one_page_each(admin):
     )
 
     def print_zone(**values):
-        return admin(admin.gateway.PrintZoneCommitmentCards, gpb.PrintZoneCommitmentCardsRequest(**values))
+        return admin(admin.gateway.GetZoneCommitmentCards, gpb.GetZoneCommitmentCardsRequest(**values))
 
     pages, token = [], ""
     while True:  # a page at a time

@@ -405,7 +405,7 @@ class GetCommitmentCardResponse(_message.Message):
 Global___GetCommitmentCardResponse: _TypeAlias = GetCommitmentCardResponse  # noqa: Y015
 
 @_typing.final
-class PrintZoneCommitmentCardsRequest(_message.Message):
+class GetZoneCommitmentCardsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     MARKET_ZONE_FIELD_NUMBER: _builtins.int
@@ -434,10 +434,10 @@ class PrintZoneCommitmentCardsRequest(_message.Message):
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___PrintZoneCommitmentCardsRequest: _TypeAlias = PrintZoneCommitmentCardsRequest  # noqa: Y015
+Global___GetZoneCommitmentCardsRequest: _TypeAlias = GetZoneCommitmentCardsRequest  # noqa: Y015
 
 @_typing.final
-class PrintZoneCommitmentCardsResponse(_message.Message):
+class GetZoneCommitmentCardsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CARDS_FIELD_NUMBER: _builtins.int
@@ -460,4 +460,4 @@ class PrintZoneCommitmentCardsResponse(_message.Message):
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___PrintZoneCommitmentCardsResponse: _TypeAlias = PrintZoneCommitmentCardsResponse  # noqa: Y015
+Global___GetZoneCommitmentCardsResponse: _TypeAlias = GetZoneCommitmentCardsResponse  # noqa: Y015

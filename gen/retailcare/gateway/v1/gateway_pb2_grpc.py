@@ -55,10 +55,10 @@ class GatewayStub:
                 request_serializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetCommitmentCardRequest.SerializeToString,
                 response_deserializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetCommitmentCardResponse.FromString,
                 _registered_method=True)
-        self.PrintZoneCommitmentCards = channel.unary_unary(
-                '/retailcare.gateway.v1.Gateway/PrintZoneCommitmentCards',
-                request_serializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.PrintZoneCommitmentCardsRequest.SerializeToString,
-                response_deserializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.PrintZoneCommitmentCardsResponse.FromString,
+        self.GetZoneCommitmentCards = channel.unary_unary(
+                '/retailcare.gateway.v1.Gateway/GetZoneCommitmentCards',
+                request_serializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetZoneCommitmentCardsRequest.SerializeToString,
+                response_deserializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetZoneCommitmentCardsResponse.FromString,
                 _registered_method=True)
 
 
@@ -110,7 +110,7 @@ class GatewayServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def PrintZoneCommitmentCards(self, request, context):
+    def GetZoneCommitmentCards(self, request, context):
         """The current commitment cards of the active customers of a market zone, a page at a
         time, as one printable HTML document (one card a printed page).
         """
@@ -141,10 +141,10 @@ def add_GatewayServicer_to_server(servicer, server):
                     request_deserializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetCommitmentCardRequest.FromString,
                     response_serializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetCommitmentCardResponse.SerializeToString,
             ),
-            'PrintZoneCommitmentCards': grpc.unary_unary_rpc_method_handler(
-                    servicer.PrintZoneCommitmentCards,
-                    request_deserializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.PrintZoneCommitmentCardsRequest.FromString,
-                    response_serializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.PrintZoneCommitmentCardsResponse.SerializeToString,
+            'GetZoneCommitmentCards': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetZoneCommitmentCards,
+                    request_deserializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetZoneCommitmentCardsRequest.FromString,
+                    response_serializer=retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetZoneCommitmentCardsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -266,7 +266,7 @@ class Gateway:
             _registered_method=True)
 
     @staticmethod
-    def PrintZoneCommitmentCards(request,
+    def GetZoneCommitmentCards(request,
             target,
             options=(),
             channel_credentials=None,
@@ -279,9 +279,9 @@ class Gateway:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/retailcare.gateway.v1.Gateway/PrintZoneCommitmentCards',
-            retailcare_dot_gateway_dot_v1_dot_gateway__pb2.PrintZoneCommitmentCardsRequest.SerializeToString,
-            retailcare_dot_gateway_dot_v1_dot_gateway__pb2.PrintZoneCommitmentCardsResponse.FromString,
+            '/retailcare.gateway.v1.Gateway/GetZoneCommitmentCards',
+            retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetZoneCommitmentCardsRequest.SerializeToString,
+            retailcare_dot_gateway_dot_v1_dot_gateway__pb2.GetZoneCommitmentCardsResponse.FromString,
             options,
             channel_credentials,
             insecure,

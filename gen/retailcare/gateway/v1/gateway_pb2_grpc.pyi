@@ -75,7 +75,7 @@ class GatewayStub:
     version held on that day) with the customer's name from classification, and, with
     a language, the card as a printable HTML page. NOT_FOUND for an unknown customer.
     """
-    PrintZoneCommitmentCards: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.PrintZoneCommitmentCardsRequest, _gateway_pb2.PrintZoneCommitmentCardsResponse]
+    GetZoneCommitmentCards: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.GetZoneCommitmentCardsRequest, _gateway_pb2.GetZoneCommitmentCardsResponse]
     """The current commitment cards of the active customers of a market zone, a page at a
     time, as one printable HTML document (one card a printed page).
     """
@@ -112,7 +112,7 @@ class GatewayAsyncStub(GatewayStub):
     version held on that day) with the customer's name from classification, and, with
     a language, the card as a printable HTML page. NOT_FOUND for an unknown customer.
     """
-    PrintZoneCommitmentCards: _aio.UnaryUnaryMultiCallable[_gateway_pb2.PrintZoneCommitmentCardsRequest, _gateway_pb2.PrintZoneCommitmentCardsResponse]  # type: ignore[assignment]
+    GetZoneCommitmentCards: _aio.UnaryUnaryMultiCallable[_gateway_pb2.GetZoneCommitmentCardsRequest, _gateway_pb2.GetZoneCommitmentCardsResponse]  # type: ignore[assignment]
     """The current commitment cards of the active customers of a market zone, a page at a
     time, as one printable HTML document (one card a printed page).
     """
@@ -172,11 +172,11 @@ class GatewayServicer(metaclass=_abc_1.ABCMeta):
         """
 
     @_abc_1.abstractmethod
-    def PrintZoneCommitmentCards(
+    def GetZoneCommitmentCards(
         self,
-        request: _gateway_pb2.PrintZoneCommitmentCardsRequest,
+        request: _gateway_pb2.GetZoneCommitmentCardsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_gateway_pb2.PrintZoneCommitmentCardsResponse, _abc.Awaitable[_gateway_pb2.PrintZoneCommitmentCardsResponse]]:
+    ) -> _typing.Union[_gateway_pb2.GetZoneCommitmentCardsResponse, _abc.Awaitable[_gateway_pb2.GetZoneCommitmentCardsResponse]]:
         """The current commitment cards of the active customers of a market zone, a page at a
         time, as one printable HTML document (one card a printed page).
         """
