@@ -4,6 +4,7 @@ collecting every problem with the line it is on instead of stopping at the first
 from __future__ import annotations
 
 import datetime
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,9 +46,18 @@ OPERATORS = {
     "not_in",
     "is_missing",
     "is_present",
+    "from",
+    "below",
 }
 RESERVED_INPUTS = {"sid", "id", c.ALWAYS_PRESENT}
-_ORDERED = {"less_than": "lt", "at_most": "lte", "greater_than": "gt", "at_least": "gte"}
+_ORDERED = {
+    "less_than": "lt",
+    "at_most": "lte",
+    "greater_than": "gt",
+    "at_least": "gte",
+    "from": "gte",  # with below, a half-open band [from, below): adjacent bands leave no gap
+    "below": "lt",
+}
 
 
 class LineDict(dict):
@@ -96,6 +106,7 @@ class _Reader:
         self.supplied: Mapping[str, InputSpec] = {}
         self.diagnostics: list[Diagnostic] = []
         self.inputs: dict[str, InputSpec] = {}
+        self.table_columns: tuple = ()
 
     def error(self, message: str, line: int = 0, rule_id: str = "") -> None:
         self.diagnostics.append(Diagnostic("error", message, rule_id, line))
@@ -196,19 +207,31 @@ class _Reader:
             return c.Not(self.condition(value, rule_id, line))
         spec = self.inputs.get(key)
         if spec is None:
-            self.error(f"unknown input {key!r}", line, rule_id)
+            self.error(f"unknown input {key!r}{self.hint(key)}", line, rule_id)
             return c.TRUE
         if not isinstance(value, dict):
             value = {"equals": value}
+        if set(value) == {"from", "below"}:
+            return c.AllOf(
+                tuple(self.comparison(spec, op, value[op], rule_id, line) for op in ("from", "below"))
+            )
         if len(value) != 1:
             self.error(f"{key}: give exactly one operator ({', '.join(sorted(OPERATORS))})", line, rule_id)
             return c.TRUE
         operator, operand = next(iter(value.items()))
         return self.comparison(spec, operator, operand, rule_id, line)
 
+    def hint(self, name: str) -> str:
+        """'; did you mean X?' with the closest declared or supplied fact, or nothing."""
+        known = sorted(set(self.inputs) | set(self.supplied))
+        close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.5)
+        if close:
+            return f"; did you mean {close[0]!r}?"
+        return f"; declared inputs: {', '.join(sorted(self.inputs))}" if self.inputs else ""
+
     def comparison(self, spec: InputSpec, operator: str, operand: Any, rule_id: str, line: int) -> Any:
         name = spec.name
-        if operator not in OPERATORS:
+        if operator not in OPERATORS and operator != "range":
             self.error(
                 f"{name}: unknown operator {operator!r}; use one of {', '.join(sorted(OPERATORS))}",
                 line,
@@ -217,7 +240,7 @@ class _Reader:
             return c.TRUE
         if operator in ("is_missing", "is_present"):
             return c.Present(name, (operator == "is_present") == bool(operand))
-        if operator in _ORDERED or operator == "between":
+        if operator in _ORDERED or operator in ("between", "range"):
             if spec.type in ("boolean", "one_of"):
                 self.error(
                     f"{name}: {operator} needs a number, date or text input, {name} is {spec.type}",
@@ -239,6 +262,15 @@ class _Reader:
                 return c.TRUE
             low, high = (self.literal(spec, v, rule_id, line) for v in operand)
             return c.AllOf((c.Compare(name, "gte", low), c.Compare(name, "lte", high)))
+        if operator == "range":  # a table cell [a, b), (a, b], [a, b] or (a, b)
+            low, low_closed, high, high_closed = operand
+            low, high = (self.literal(spec, v, rule_id, line) for v in (low, high))
+            return c.AllOf(
+                (
+                    c.Compare(name, "gte" if low_closed else "gt", low),
+                    c.Compare(name, "lte" if high_closed else "lt", high),
+                )
+            )
         value = self.literal(spec, operand, rule_id, line)
         op = {"equals": "eq", "not_equals": "neq"}.get(operator) or _ORDERED[operator]
         return c.Compare(name, op, value)
@@ -344,11 +376,14 @@ class _Reader:
             return []
         for column in columns:
             if column not in self.inputs:
-                self.error(f"table: condition column {column!r} is not a declared input", line)
+                self.error(
+                    f"table: condition column {column!r} is not a declared input{self.hint(column)}", line
+                )
         rows = raw.get("rows")
         if not isinstance(rows, list) or not rows:
             self.error("table: rows must be a non-empty list", line)
             return []
+        self.table_columns = tuple(columns)
         return [rule for row in rows if (rule := self.row(row, columns, line))]
 
     def row(self, row: Any, columns: list, line: int) -> Rule | None:
@@ -485,8 +520,10 @@ def read_document(
         reader.error(f"hit_policy must be one of {', '.join(HIT_POLICIES)}", raw.line)
     reader.read_inputs(raw.get("inputs"), raw.line)
     rules = reader.rules(raw.get("rules", []), raw.line)
+    table_rows: list[Rule] = []
     if "table" in raw:
-        rules += reader.table(raw["table"], raw.line)
+        table_rows = reader.table(raw["table"], raw.line)
+        rules += table_rows
     if not rules:
         reader.error("the rule set has no rules (give rules, a table, or both)", raw.line)
     if len(rules) > MAX_RULES:
@@ -504,5 +541,7 @@ def read_document(
         inputs=reader.inputs,
         rules=rules,
         tests=tests,
+        table_columns=reader.table_columns,
+        table_rows=tuple(rule.id for rule in table_rows),
     )
     return document, reader.diagnostics

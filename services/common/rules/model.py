@@ -186,3 +186,5 @@ class RuleSetDocument:
     inputs: dict[str, InputSpec]
     rules: list[Rule] = field(default_factory=list)
     tests: list[TestCase] = field(default_factory=list)
+    table_columns: tuple = ()  # the decision table's condition columns, if it has one
+    table_rows: tuple = ()  # ids of the rules that are rows of that table

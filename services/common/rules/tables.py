@@ -2,7 +2,8 @@
 
 A condition cell is one of: empty, ``-`` or ``any`` (no condition); ``missing`` or
 ``present``; ``>= 5``, ``> 5``, ``<= 5``, ``< 5``, ``= x``, ``!= x``; ``10..20`` (both
-ends included); ``a, b, c`` (one of them); ``not a, b`` (none of them); or one value.
+ends included); ``[10, 20)`` (from 10, below 20: adjacent bands ``[10, 20)``, ``[20, 30)``
+leave no gap), likewise ``(10, 20]``, ``[10, 20]``, ``(10, 20)``; ``a, b, c`` (one of them); ``not a, b`` (none of them); or one value.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ _OPERATOR_CHARACTERS = re.compile(r"[<>=!]+")
 _INTEGER = re.compile(r"[-+]?\d+")
 _DECIMAL = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_INTERVAL = re.compile(r"([\[(])\s*([^,]*?)\s*,\s*([^,]*?)\s*([\])])")
 
 
 def _value(text: str, textual: bool) -> Any:
@@ -69,6 +71,10 @@ def parse_cell(cell: Any, textual: bool) -> tuple[str, Any] | None:
     for prefix, operator in _PREFIXES:
         if text.startswith(prefix):
             return (operator, _value(text[len(prefix) :], textual))
+    interval = _INTERVAL.fullmatch(text)
+    if interval:
+        opening, low, high, closing = interval.groups()
+        return ("range", (_value(low, textual), opening == "[", _value(high, textual), closing == "]"))
     if text.startswith("not "):
         return ("not_in", [_value(part, textual) for part in text[4:].split(",")])
     if "," in text:

@@ -3,6 +3,9 @@ tests, the differential check of the served function against durable-rules, then
 
 from __future__ import annotations
 
+import datetime
+import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,8 +122,7 @@ class _Box:
 
 def _box(condition) -> _Box | None:
     """The box of a condition made only of `all` and comparisons (anything else: None)."""
-    condition = c.normalise(condition)
-    items = condition.items if isinstance(condition, c.AllOf) else (condition,)
+    items = _conjuncts(c.normalise(condition))
     box = _Box()
     for item in items:
         if isinstance(item, c.AnyOf) and all(isinstance(i, c.Compare) and i.op == "eq" for i in item.items):
@@ -151,6 +153,13 @@ def _box(condition) -> _Box | None:
         else:
             return None
     return box
+
+
+def _conjuncts(condition) -> list:
+    """The parts of nested `all`s (a table cell's range is an `all` in the row's `all`)."""
+    if isinstance(condition, c.AllOf):
+        return [part for item in condition.items for part in _conjuncts(item)]
+    return [condition]
 
 
 def _empty(box: _Box) -> str | None:
@@ -206,7 +215,94 @@ def _warnings(document: RuleSetDocument) -> list[Diagnostic]:
             found.append(Diagnostic("warning", f"this rule can never fire: {why}", rule.id, rule.line))
     if document.hit_policy == "first":
         found.extend(_first_match_conflicts(document.rules, boxes))
+    found.extend(table_gaps(document))
     return found
+
+
+# -- gaps in a decision table -------------------------------------------------------
+MAX_GAP_POINTS = 50_000  # combinations of representative values the check tries
+SHOWN_GAPS = 5
+_OTHER_TEXT = "\x00any other text"
+
+
+def table_gaps(document: RuleSetDocument) -> list[Diagnostic]:
+    """Inputs no row of the decision table covers, as decision-table tools report them: each
+    condition column is cut at every value a row compares it with, one value is taken from
+    each piece (and "missing" for an input that is not required), and every combination
+    no row matches is a gap."""
+    columns = [document.inputs[name] for name in document.table_columns if name in document.inputs]
+    row_ids = set(document.table_rows)
+    rows = [rule for rule in document.rules if rule.id in row_ids]
+    if not columns or not rows:
+        return []
+    normalised = [c.normalise(rule.condition) for rule in rows]
+    axes = [_pieces(spec, normalised) for spec in columns]
+    line = rows[0].line
+    if math.prod(len(axis) for axis in axes) > MAX_GAP_POINTS:
+        return [
+            Diagnostic(
+                "warning", "table: too many combinations of condition values to check for gaps", line=line
+            )
+        ]
+    matchers = [c.to_python(condition) for condition in normalised]
+    gaps = []
+    for point in itertools.product(*axes):
+        facts = {
+            spec.name: value for spec, (value, _) in zip(columns, point, strict=True) if value is not None
+        }
+        if not any(matches(facts) for matches in matchers):
+            gaps.append(
+                ", ".join(f"{spec.name} {label}" for spec, (_, label) in zip(columns, point, strict=True))
+            )
+    if not gaps:
+        return []
+    shown = "; ".join(gaps[:SHOWN_GAPS]) + (
+        f"; and {len(gaps) - SHOWN_GAPS} more" if len(gaps) > SHOWN_GAPS else ""
+    )
+    return [Diagnostic("warning", f"table gap: no row covers {shown}", line=line)]
+
+
+def _pieces(spec, conditions) -> list[tuple]:
+    """One (value, label) for each piece the rows cut an input's values into."""
+    mentioned = sorted(
+        {
+            item.value
+            for condition in conditions
+            for item in c.comparisons(condition)
+            if isinstance(item, c.Compare) and item.input == spec.name and item.value is not None
+        },
+        key=lambda value: (str(type(value)), value),
+    )
+    pieces: list[tuple] = [] if spec.required else [(None, "missing")]
+    if spec.type == "one_of":
+        return pieces + [(value, f"= {value}") for value in spec.allowed]
+    if spec.type == "boolean":
+        return pieces + [(True, "= true"), (False, "= false")]
+    if spec.type == "text":
+        return pieces + [(value, f"= {value}") for value in mentioned] + [(_OTHER_TEXT, "= any other text")]
+    step = _STEPS.get(spec.type)
+    if step is None or not mentioned:
+        return pieces + [(value, f"= {value}") for value in mentioned]
+    pieces.append((step(mentioned[0], -1), f"below {mentioned[0]}"))
+    for low, high in itertools.pairwise(mentioned):
+        pieces.append((low, f"= {low}"))
+        inside = step(low, +1) if spec.type != "decimal" else (low + high) / 2
+        if low < inside < high:
+            pieces.append((inside, f"between {low} and {high}"))
+    pieces.append((mentioned[-1], f"= {mentioned[-1]}"))
+    pieces.append((step(mentioned[-1], +1), f"above {mentioned[-1]}"))
+    return pieces
+
+
+def _next_day(day: str, direction: int) -> str:
+    return (datetime.date.fromisoformat(day) + datetime.timedelta(days=direction)).isoformat()
+
+
+_STEPS = {
+    "integer": lambda value, direction: value + direction,
+    "decimal": lambda value, direction: value + direction,
+    "date": _next_day,
+}
 
 
 def _first_match_conflicts(rules: list[Rule], boxes: dict) -> list[Diagnostic]:

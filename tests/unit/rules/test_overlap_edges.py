@@ -59,11 +59,16 @@ def test_a_box_collects_equalities_inequalities_and_presence():
     [
         c.AnyOf((cmp("a", "eq", 1), cmp("b", "eq", 1))),  # a choice across inputs
         c.AnyOf((cmp("a", "gt", 1), cmp("a", "eq", 1))),  # a choice that is not equalities
-        c.AllOf((cmp("a", "eq", 1), c.AllOf((cmp("b", "eq", 1),)))),  # nested
+        c.AllOf((cmp("a", "eq", 1), c.AnyOf((c.AllOf((cmp("b", "eq", 1),)),)))),  # an all inside an any
     ],
 )
 def test_conditions_the_analysis_does_not_cover_have_no_box(condition):
     assert v._box(condition) is None
+
+
+def test_a_nested_all_is_flattened_into_one_box():  # a table cell's range inside its row
+    nested = v._box(c.AllOf((cmp("a", "eq", 1), c.AllOf((cmp("b", "gte", 1), cmp("b", "lt", 2))))))
+    assert nested.equal == {"a": {1}} and nested.low == {"b": (1, True)} and nested.high == {"b": (2, False)}
 
 
 @pytest.mark.parametrize(
