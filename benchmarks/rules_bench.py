@@ -62,7 +62,7 @@ def entitlement_facts(rng: random.Random) -> dict:
         "star_level": rng.randint(1, 5),
         "business_format": rng.choice(FORMATS),
         "market_type": rng.choice(["urban", "rural"]),
-        "market_zone": rng.choice(["city_centre", "county_town", "township", "village"]),
+        "zone_type": rng.choice(["city_centre", "county_town", "township", "village"]),
     }
 
 

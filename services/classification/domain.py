@@ -214,7 +214,7 @@ def entitlement_facts(inputs: Mapping[str, Any], star_level: int) -> dict:
         "star_level": star_level,
         "business_format": inputs["business_format"],
         "market_type": inputs["market_type"],
-        "market_zone": inputs.get("zone_type") or None,
+        "zone_type": inputs.get("zone_type") or None,
     }
     return {k: v for k, v in facts.items() if v is not None}
 

@@ -84,8 +84,9 @@ ENTITLEMENTS = RuleSetKind(
     default_path=FOLDER / "service-entitlements.yaml",
     facts=supplied_facts(
         always={"star_level": "integer", "business_format": BUSINESS_FORMATS, "market_type": MARKET_TYPES},
-        sometimes={"market_zone": ZONE_TYPES},
+        sometimes={"zone_type": ZONE_TYPES},  # named as the customer record names it
     ),
+    aliases={"market_zone": "zone_type"},  # the record's market_zone is the zone's code, not its type
 )
 
 RULE_SETS = (GRADING, ENTITLEMENTS)

@@ -107,6 +107,7 @@ class _Reader:
         self.diagnostics: list[Diagnostic] = []
         self.inputs: dict[str, InputSpec] = {}
         self.table_columns: tuple = ()
+        self.aliases: Mapping[str, str] = {}
 
     def error(self, message: str, line: int = 0, rule_id: str = "") -> None:
         self.diagnostics.append(Diagnostic("error", message, rule_id, line))
@@ -154,8 +155,12 @@ class _Reader:
         supplied = self.supplied.get(declared.name)
         if supplied is None:
             names = ", ".join(sorted(self.supplied))
+            close = [self.aliases[declared.name]] if declared.name in self.aliases else []
+            close = close or difflib.get_close_matches(declared.name, sorted(self.supplied), n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}? (docs/rules.md, supplied facts)" if close else ""
             self.error(
-                f"input {declared.name}: the service does not supply it (it supplies: {names})", declared.line
+                f"input {declared.name}: the service does not supply it (it supplies: {names}){hint}",
+                declared.line,
             )
             return False
         if supplied.type != declared.type:
@@ -224,7 +229,8 @@ class _Reader:
     def hint(self, name: str) -> str:
         """'; did you mean X?' with the closest declared or supplied fact, or nothing."""
         known = sorted(set(self.inputs) | set(self.supplied))
-        close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.5)
+        close = [self.aliases[name]] if name in self.aliases else []
+        close = close or difflib.get_close_matches(str(name), known, n=1, cutoff=0.5)
         if close:
             return f"; did you mean {close[0]!r}?"
         return f"; declared inputs: {', '.join(sorted(self.inputs))}" if self.inputs else ""
@@ -514,7 +520,7 @@ def read_document(
             return None, [
                 Diagnostic("error", f"unknown rule set {name!r} (known here: {known})", line=raw.line)
             ]
-        reader.vocabulary, reader.supplied = kind.vocabulary, kind.facts
+        reader.vocabulary, reader.supplied, reader.aliases = kind.vocabulary, kind.facts, kind.aliases
     hit_policy = raw.get("hit_policy", "collect")
     if hit_policy not in HIT_POLICIES:
         reader.error(f"hit_policy must be one of {', '.join(HIT_POLICIES)}", raw.line)

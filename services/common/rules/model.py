@@ -135,6 +135,9 @@ class RuleSetKind:
     # Checks of the whole compiled document a service adds (e.g. bands without gaps):
     # each returned message is a validation error, so such a version is never published.
     check: Callable[[Any], list[str]] | None = None
+    # Names analysts reach for that are not facts -> the supplied fact they mean (the
+    # validator's hint; docs/rules.md lists them beside the supplied facts).
+    aliases: Mapping[str, str] = field(default_factory=dict)
 
 
 def supplied_facts(

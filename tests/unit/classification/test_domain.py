@@ -389,14 +389,14 @@ def test_numbers_must_be_numbers_and_limits_are_exact():
     assert problems(monthly_sales_cartons=0.0, cooperation_score=0, shop_area_m2=1_000_000.0) == {}
 
 
-def test_entitlement_facts_carry_the_zone_type_as_the_market_zone():
+def test_entitlement_facts_carry_the_zone_type_under_the_record_s_name():
     assert domain.entitlement_facts(inputs(zone_type="village"), 3) == {
         "star_level": 3,
         "business_format": "grocery",
         "market_type": "urban",
-        "market_zone": "village",
+        "zone_type": "village",
     }
-    assert "market_zone" not in domain.entitlement_facts(inputs(), 3)
+    assert "zone_type" not in domain.entitlement_facts(inputs(), 3)
 
 
 def test_an_unclassified_customer_has_an_empty_menu():

@@ -7,7 +7,7 @@ from services.common.rules import conditions as c
 from services.common.rules.document import read_document
 from services.common.rules.tables import parse_cell
 from services.common.rules.validation import validate
-from tests.support.rule_samples import KINDS, minimal
+from tests.support.rule_samples import KINDS, default_source, minimal
 
 BANDS = """\
   - id: low
@@ -116,3 +116,15 @@ def test_action_parameter_of_the_wrong_type_is_named():
     assert any(
         d.message.startswith("action set_grade: grade 1.5 must be a whole number") for d in diagnostics
     )
+
+
+def test_a_fact_under_another_name_points_at_the_record_s_name():
+    source = default_source("service-entitlements").replace("zone_type", "market_zone")
+    _, diagnostics = read_document(source, KINDS)
+    assert any(
+        d.message.startswith("input market_zone: the service does not supply it")
+        and d.message.endswith("did you mean 'zone_type'? (docs/rules.md, supplied facts)")
+        for d in diagnostics
+    )
+    _, diagnostics = read_document(source.replace("market_zone:\n", "zone_type:\n", 1), KINDS)
+    assert any(d.message == "unknown input 'market_zone'; did you mean 'zone_type'?" for d in diagnostics)
