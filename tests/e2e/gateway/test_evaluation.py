@@ -10,13 +10,20 @@ from retailcare.classification.v1 import classification_pb2 as cpb
 from retailcare.evaluation.v1 import evaluation_pb2 as epb
 from retailcare.gateway.v1 import gateway_pb2 as pb
 
+from services.common import times
 from tests.e2e.gateway.conftest import complaint
 
 COMPLETE, PARTIAL = "110101100001", "110101100002"
 
 
+def _visit_moment() -> datetime.datetime:
+    """Five minutes ago on the services' clock; the period is that moment's month, so a
+    run in the first minutes of a month still finds the visit in its period."""
+    return times.now() - datetime.timedelta(minutes=5)
+
+
 def _period() -> tuple[str, str, str]:
-    today = datetime.datetime.now(datetime.UTC).date()
+    today = _visit_moment().date()
     first = today.replace(day=1)
     last = (first + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
     return f"{today:%Y-%m}", first.isoformat(), last.isoformat()
@@ -24,7 +31,7 @@ def _period() -> tuple[str, str, str]:
 
 def _now() -> timestamp_pb2.Timestamp:
     stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5))
+    stamp.FromDatetime(_visit_moment())
     return stamp
 
 
