@@ -90,9 +90,9 @@ def run_tests(compiled: CompiledRuleSet) -> list[TestOutcome]:
             outcomes.append(TestOutcome(case.name, case.line, (f"given facts: {problem}",)))
             continue
         failures = [
-            f"{key}: expected {expected!r}, got {decision.outputs.get(key)!r}"
+            failure
             for key, expected in case.expect.items()
-            if not _matches(expected, decision.outputs.get(key))
+            for failure in differences(key, expected, decision.outputs.get(key))
         ]
         if case.fired is not None and list(decision.fired) != case.fired:
             failures.append(f"fired: expected {case.fired}, got {list(decision.fired)}")
@@ -100,11 +100,24 @@ def run_tests(compiled: CompiledRuleSet) -> list[TestOutcome]:
     return outcomes
 
 
-def _matches(expected: Any, actual: Any) -> bool:
-    """Expected mappings need only the keys they name; everything else must be equal."""
-    if isinstance(expected, dict):
-        return isinstance(actual, dict) and all(_matches(v, actual.get(k)) for k, v in expected.items())
-    return expected == actual
+def differences(path: str, expected: Any, actual: Any) -> list[str]:
+    """Each value that differs, named by its path (``services.visit.visits_per_month:
+    expected 4, got 2``) rather than both whole outputs. Expected mappings need only the
+    keys they name; lists are compared as sets of items, naming the missing and extra ones."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return [
+            found
+            for key, value in expected.items()
+            for found in differences(f"{path}.{key}", value, actual.get(key))
+        ]
+    if isinstance(expected, list) and isinstance(actual, list) and expected != actual:
+        missing = [item for item in expected if item not in actual]
+        extra = [item for item in actual if item not in expected]
+        parts = [f"missing {missing!r}"] * bool(missing) + [f"unexpected {extra!r}"] * bool(extra)
+        return [f"{path}: {'; '.join(parts) or f'expected the order {expected!r}, got {actual!r}'}"]
+    if expected != actual:
+        return [f"{path}: expected {expected!r}, got {actual!r}"]
+    return []
 
 
 # -- warnings --------------------------------------------------------------------

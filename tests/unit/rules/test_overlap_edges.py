@@ -164,8 +164,10 @@ def test_intersect_merges_exclusive_bounds_at_any_value_and_every_missing_input(
 
 
 def test_expected_mappings_match_mappings_only():
-    assert v._matches({"a": 1}, {"a": 1, "b": 2})
-    assert not v._matches({"a": 1}, 5)
-    assert not v._matches({"a": 1}, None)
-    assert not v._matches({"a": {"b": 1}}, {"a": {"b": 2}})
-    assert v._matches(3, 3) and not v._matches(3, 4)
+    assert v.differences("o", {"a": 1}, {"a": 1, "b": 2}) == []
+    assert v.differences("o", {"a": 1}, 5) == ["o: expected {'a': 1}, got 5"]
+    assert v.differences("o", {"a": 1}, None) == ["o: expected {'a': 1}, got None"]
+    assert v.differences("o", {"a": {"b": 1}}, {"a": {"b": 2}}) == ["o.a.b: expected 1, got 2"]
+    assert v.differences("o", 3, 3) == [] and v.differences("o", 3, 4) == ["o: expected 3, got 4"]
+    assert v.differences("o", ["x", "y"], ["y", "z"]) == ["o: missing ['x']; unexpected ['z']"]
+    assert v.differences("o", ["x", "y"], ["y", "x"]) == ["o: expected the order ['x', 'y'], got ['y', 'x']"]
