@@ -24,7 +24,10 @@ PACK = PackDeclaration(
             app="services.classification.app",
             rule_sets="services.classification.rules",
             migrations_dir=_HERE / "classification" / "migrations",
-            commands=("services.classification.cli:add_customer_commands",),
+            commands=(
+                "services.classification.cli:add_customer_commands",
+                "services.classification.rules_cli:add_rules_commands",
+            ),
         ),
         ServiceEntry(
             name="complaints",

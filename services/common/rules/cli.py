@@ -77,6 +77,17 @@ def _channel(settings, target: str) -> grpc.Channel:
 
 def _call(pack, rule_set: str, method: str, request):
     stub, service, target = _stub(pack, rule_set)
+    return _ask(stub, method, request, service, target)
+
+
+def call_service(pack, service: str, stub_type, method: str, request):
+    """One call to a service of the pack, for the commands a service adds under ``rules``."""
+    settings = load_settings(pack)
+    target = settings.target(service)
+    return _ask(stub_type(_channel(settings, target)), method, request, service, target)
+
+
+def _ask(stub, method: str, request, service: str, target: str):
     try:
         return getattr(stub, method)(request, timeout=CALL_TIMEOUT_SECONDS)
     except grpc.RpcError as error:
@@ -115,17 +126,107 @@ def cmd_test(args) -> int:
         _print_diagnostics(result.errors, sys.stderr)
         print("no test ran: the document does not compile", file=sys.stderr)
         return 1
+    failed = sum(1 for t in result.tests if not t.passed)
+    if args.json:
+        tests = [
+            {"name": t.name, "line": t.line, "passed": t.passed, "failures": list(t.failures)}
+            for t in result.tests
+        ]
+        _print_json({"passed": len(result.tests) - failed, "failed": failed, "tests": tests})
+        return 1 if failed else 0
     for outcome in result.tests:
         status = "PASS" if outcome.passed else "FAIL"
         print(f"{status} {outcome.name} (line {outcome.line})")
         for failure in outcome.failures:
             print(f"     {failure}")
-    failed = sum(1 for t in result.tests if not t.passed)
     print(f"{len(result.tests) - failed} passed, {failed} failed")
     return 1 if failed else 0
 
 
+def cmd_actions(args) -> int:
+    """The actions a rule set's documents may use, with each parameter's type and values."""
+    kinds = args.pack.rule_set_catalogue().all_kinds()
+    kind = kinds.get(args.name)
+    if kind is None:
+        raise CliError(f"unknown rule set {args.name!r} (known: {', '.join(sorted(kinds))})")
+    actions = [
+        {
+            "action": action.name,
+            "description": action.description,
+            "parameters": [
+                {
+                    "name": name,
+                    "type": param.type,
+                    "required": param.required,
+                    "allowed": list(param.allowed),
+                    "minimum": param.minimum,
+                    "maximum": param.maximum,
+                }
+                for name, param in action.params.items()
+            ],
+        }
+        for action in kind.vocabulary.actions.values()
+    ]
+    if args.json:
+        _print_json({"rule_set": args.name, "actions": actions})
+        return 0
+    rows = []
+    for action in actions:
+        for param in action["parameters"] or [{"name": "-", "type": "", "required": False, "allowed": []}]:
+            rows.append((action["action"], param["name"], param["type"], _needed(param), _values(param)))
+    print_table(("action", "parameter", "type", "required", "values"), rows)
+    return 0
+
+
+def _needed(param: dict) -> str:
+    return "" if param["name"] == "-" else ("yes" if param["required"] else "no")
+
+
+def _values(param: dict) -> str:
+    if param["allowed"]:
+        return ", ".join(param["allowed"])
+    low, high = param.get("minimum"), param.get("maximum")
+    if low is not None and high is not None:
+        return f"{low:g}..{high:g}"
+    if low is not None:
+        return f">= {low:g}"
+    return f"<= {high:g}" if high is not None else ""
+
+
+def print_table(header: tuple, rows: list[tuple]) -> None:
+    """Columns as wide as their widest cell, for a terminal."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    for row in (header, *rows):
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def _print_json(value) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
 # -- against the owning service --------------------------------------------------------
+def cmd_show(args) -> int:
+    """A stored version's text as published (the active one without VERSION)."""
+    request = pb.GetRuleSetVersionRequest(rule_set=args.name, version=args.version)
+    version = _call(args.pack, args.name, "GetRuleSetVersion", request).version
+    if args.json:
+        _print_json(
+            {
+                "rule_set": version.rule_set,
+                "version": version.version,
+                "active": version.active,
+                "author": version.author,
+                "comment": version.comment,
+                "checksum": version.checksum,
+                "created_at": version.created_at.ToDatetime().isoformat(timespec="seconds"),
+                "source": version.source,
+            }
+        )
+        return 0
+    print(version.source, end="" if version.source.endswith("\n") else "\n")
+    return 0
+
+
 def cmd_publish(args) -> int:
     source, name = read_named_source(args.file)
     request = pb.PublishRuleSetRequest(
@@ -210,7 +311,19 @@ def cmd_rollback(args) -> int:
     return 0
 
 
-def cmd_dry_run(args) -> int:
+def _facts(args) -> dict:
+    """The facts to decide: from a JSON file, or those the owning service would supply
+    for a stored customer (``--customer``)."""
+    if args.customer:
+        if args.facts:
+            raise CliError("give a facts file or --customer, not both")
+        supplier = args.customer_facts.get(args.name)
+        if supplier is None:
+            known = ", ".join(sorted(args.customer_facts)) or "none"
+            raise CliError(f"{args.name} does not decide for customers (--customer works for: {known})")
+        return supplier(args.pack, args.name, args.customer)
+    if not args.facts:
+        raise CliError("give a facts file (JSON) or --customer LICENCE")
     try:
         facts = json.loads(pathlib.Path(args.facts).read_text(encoding="utf-8"))
     except OSError as error:
@@ -219,6 +332,11 @@ def cmd_dry_run(args) -> int:
         raise CliError(f"{args.facts}: not valid JSON ({error})") from None
     if not isinstance(facts, dict):
         raise CliError(f"{args.facts}: expected a JSON object of input names and values")
+    return facts
+
+
+def cmd_dry_run(args) -> int:
+    facts = _facts(args)
     struct = struct_pb2.Struct()
     struct.update(facts)
     if args.draft:
@@ -235,6 +353,7 @@ def cmd_dry_run(args) -> int:
             {
                 "rule_set": decision.rule_set,
                 "version": decision.version or "draft",
+                "facts": facts,
                 "fired_rules": list(decision.fired_rules),
                 "outputs": _whole_numbers(json_format.MessageToDict(decision.outputs)),
             },
@@ -266,7 +385,17 @@ def add_rules_commands(commands) -> None:
     validate_cmd.set_defaults(run=cmd_validate)
     test_cmd = sub.add_parser("test", help="run a document's embedded tests offline")
     test_cmd.add_argument("file")
+    test_cmd.add_argument("--json", action="store_true", help="print JSON instead of lines")
     test_cmd.set_defaults(run=cmd_test)
+    actions = sub.add_parser("actions", help="a rule set's actions, their parameters, types and values")
+    actions.add_argument("name")
+    actions.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    actions.set_defaults(run=cmd_actions)
+    show = sub.add_parser("show", help="print a stored version's text (default: the active one)")
+    show.add_argument("name")
+    show.add_argument("version", type=int, nargs="?", default=0)
+    show.add_argument("--json", action="store_true", help="print the version with its details as JSON")
+    show.set_defaults(run=cmd_show)
     publish = sub.add_parser("publish", help="store a document as the next version and activate it")
     publish.add_argument("file")
     publish.add_argument("--comment", required=True)
@@ -288,9 +417,24 @@ def add_rules_commands(commands) -> None:
     rollback.add_argument("--comment", default="rollback")
     rollback.add_argument("--author", **author)
     rollback.set_defaults(run=cmd_rollback)
-    dry_run = sub.add_parser("dry-run", help="decide facts from a JSON file; changes nothing")
+    dry_run = sub.add_parser(
+        "dry-run", help="decide facts from a JSON file or a stored customer; changes nothing"
+    )
     dry_run.add_argument("name")
-    dry_run.add_argument("facts")
+    dry_run.add_argument("facts", nargs="?", help="a JSON file of input names and values")
+    dry_run.add_argument(
+        "--customer", metavar="LICENCE", help="the facts the service supplies for this customer"
+    )
+    dry_run.set_defaults(customer_facts={})  # rule set -> supplier, added by the owning service
     dry_run.add_argument("--version", type=int, default=0, help="a stored version (default: the active one)")
     dry_run.add_argument("--draft", help="decide with this unpublished document instead")
     dry_run.set_defaults(run=cmd_dry_run)
+    rules.set_defaults(rules_commands=sub, dry_run=dry_run)
+
+
+def rules_commands(commands):
+    """The ``rules`` sub-commands, for a service to add its own (``rules preview``), and the
+    dry-run command, whose ``customer_facts`` default maps a rule set to the function that
+    fetches a stored customer's facts: ``supplier(pack, rule_set, licence) -> dict``."""
+    rules = commands.choices["rules"]
+    return rules.get_default("rules_commands"), rules.get_default("dry_run")
