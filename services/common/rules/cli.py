@@ -18,7 +18,8 @@ from services.common.auth import read_service_token
 from services.common.clients import open_channel
 from services.common.config import load_settings
 from services.common.errors import field_violations
-from services.common.rules.document import load_yaml, yaml_problem
+from services.common.rules import conditions as c
+from services.common.rules.document import load_yaml, read_document, yaml_problem
 from services.common.rules.tables import inline_rows_from
 from services.common.rules.validation import validate
 from services.common.tls import channel_credentials
@@ -347,6 +348,10 @@ def cmd_dry_run(args) -> int:
     else:
         request = pb.DryRunRuleSetRequest(rule_set=args.name, version=args.version, facts=struct)
     decision = _call(args.pack, args.name, "DryRunRuleSet", request).decision
+    if not args.draft:
+        stored = pb.GetRuleSetVersionRequest(rule_set=args.name, version=decision.version)
+        source = _call(args.pack, args.name, "GetRuleSetVersion", stored).version.source
+    kinds = args.pack.rule_set_catalogue().all_kinds()
 
     print(
         json.dumps(
@@ -355,6 +360,7 @@ def cmd_dry_run(args) -> int:
                 "version": decision.version or "draft",
                 "facts": facts,
                 "fired_rules": list(decision.fired_rules),
+                "not_fired": why_not(source, kinds, facts, set(decision.fired_rules)),
                 "outputs": _whole_numbers(json_format.MessageToDict(decision.outputs)),
             },
             ensure_ascii=False,
@@ -362,6 +368,47 @@ def cmd_dry_run(args) -> int:
         )
     )
     return 0
+
+
+def why_not(source: str, kinds, facts: dict, fired: set) -> dict[str, str]:
+    """For each rule that did not fire, the comparisons the facts fail (or "missing")."""
+    document, _ = read_document(source, kinds)
+    if document is None:
+        return {}
+    given = {}
+    for name, value in facts.items():
+        spec = document.inputs.get(name)
+        try:
+            given[name] = spec.convert(value) if spec else value
+        except ValueError:
+            given[name] = value
+    reasons = {}
+    for rule in document.rules:
+        if rule.id in fired:
+            continue
+        condition = c.normalise(rule.condition)
+        parts = condition.items if isinstance(condition, c.AllOf) else (condition,)
+        failing = [_failing(part, given) for part in parts if not c.to_python(part)(given)]
+        reasons[rule.id] = (
+            "; ".join(failing) or "its conditions hold; under hit_policy first an earlier rule applied"
+        )
+    return reasons
+
+
+def _failing(part, facts: dict) -> str:
+    if isinstance(part, c.Compare):
+        if facts.get(part.input) is None:
+            return f"{part.input} is missing"
+        return f"{part.input} is {facts[part.input]!r}, not {_OPERATOR_WORDS[part.op]} {part.value!r}"
+    if isinstance(part, c.Present):
+        return f"{part.input} is {'missing' if part.present else 'present'}"
+    inner = [_failing(item, facts) for item in part.items if not c.to_python(item)(facts)]
+    if isinstance(part, c.AnyOf):
+        return "none of: " + " | ".join(inner)
+    return "; ".join(inner)
+
+
+_OPERATOR_WORDS = {"eq": "=", "neq": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 
 
 def _whole_numbers(value):
