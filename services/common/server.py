@@ -96,7 +96,9 @@ class RunningService:
     def start(self) -> RunningService:
         name = self.definition.name
         if self.definition.migrations_dir is not None:
-            self.runtime.engine = create_database_engine(self.settings.database_url(name))
+            self.runtime.engine = create_database_engine(
+                self.settings.database_url(name), self.settings.max_workers
+            )
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=self.settings.max_workers),
             interceptors=[
