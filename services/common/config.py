@@ -57,6 +57,14 @@ def options(pack: PackDeclaration) -> dict[str, Option]:
         "rules_shadow_share": Option(
             float, 0.01, "share of served decisions checked again through durable-rules (0 to 1)"
         ),
+        "access_log": Option(
+            str,
+            "sampled",
+            "which calls get an access log line: all, sampled or errors (failures are always logged)",
+        ),
+        "access_log_share": Option(
+            float, 0.01, "share of successful calls logged when access_log is sampled"
+        ),
         "escalation_sweep_seconds": Option(
             float, 30.0, "how often complaints checks deadlines and escalates"
         ),
@@ -212,6 +220,10 @@ def load_settings(
         )
     if not 0 <= values["rules_shadow_share"] <= 1:
         raise ConfigError(f"rules_shadow_share must be from 0 to 1, got {values['rules_shadow_share']!r}")
+    if values["access_log"] not in {"all", "sampled", "errors"}:
+        raise ConfigError(f"access_log must be all, sampled or errors, got {values['access_log']!r}")
+    if not 0 <= values["access_log_share"] <= 1:
+        raise ConfigError(f"access_log_share must be from 0 to 1, got {values['access_log_share']!r}")
     if values["log_level"].upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(f"log_level must be DEBUG, INFO, WARNING or ERROR, got {values['log_level']!r}")
     return settings

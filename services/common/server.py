@@ -26,7 +26,7 @@ from services.common.clients import KEEPALIVE_TIME_MS
 from services.common.config import Settings, masked_url
 from services.common.database import create_database_engine
 from services.common.http_endpoints import HttpApp, HttpEndpoints
-from services.common.interceptors import ServerCallInterceptor
+from services.common.interceptors import AccessLog, ServerCallInterceptor
 from services.common.limits import LimitsInterceptor
 from services.common.logs import configure_logging
 from services.common.migrations import upgrade_to_head
@@ -102,7 +102,7 @@ class RunningService:
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=self.settings.max_workers),
             interceptors=[
-                ServerCallInterceptor(),
+                ServerCallInterceptor(AccessLog.from_settings(self.settings)),
                 *side_door_guard(self.settings, self.definition.front_door),
                 *self._extra_interceptors(),
                 LimitsInterceptor(),
