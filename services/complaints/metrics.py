@@ -1,5 +1,6 @@
-"""Complaint metrics: filed, escalations and resolution time as they happen; open and
-overdue complaints as gauges read from the database at scrape time."""
+"""Complaint metrics: filed, escalations and resolution time as they happen; open, due
+soon and overdue complaints and the working calendar's last year as gauges read from the
+database at scrape time."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy.engine import Engine
 
+from services.common.times import now
 from services.complaints.domain import OPEN_STATES
-from services.complaints.storage import ComplaintRow
+from services.complaints.storage import CalendarYearRow, ComplaintRow
 
 FILED = Counter("complaints_filed_total", "Complaints filed, per channel.", ["channel"])
 ESCALATIONS = Counter("complaint_escalations_total", "Escalations, per level reached.", ["level"])
@@ -21,7 +23,8 @@ RESOLUTION_WORKING_DAYS = Histogram(
 
 
 class ComplaintGauges:
-    """A Prometheus collector over the complaints table."""
+    """A Prometheus collector over the complaints and calendar tables. Every replica reads
+    the same database and reports the same values (the alerts take max(), never sum())."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -32,6 +35,15 @@ class ComplaintGauges:
             "complaints_open", "Open complaints by category and state.", labels=["category", "state"]
         )
         overdue = GaugeMetricFamily("complaints_overdue", "Open complaints past their deadline.")
+        due_soon = GaugeMetricFamily(
+            "complaints_due_soon",
+            "Open complaints past the warning share of their deadline, not yet overdue.",
+        )
+        last_year = GaugeMetricFamily(
+            "complaints_calendar_last_year",
+            "The last year the working calendar has data for (0: none).",
+        )
+        moment = now()
         with self.engine.connect() as connection:
             rows = connection.execute(
                 sa.select(table.category, table.state, sa.func.count())
@@ -48,5 +60,20 @@ class ComplaintGauges:
                     )
                 ).scalar_one(),
             )
+            due_soon.add_metric(
+                [],
+                connection.execute(
+                    sa.select(sa.func.count()).where(
+                        table.state.in_(OPEN_STATES), table.overdue_at.is_(None), table.warn_at <= moment
+                    )
+                ).scalar_one(),
+            )
+            last_year.add_metric(
+                [],
+                connection.execute(sa.select(sa.func.max(CalendarYearRow.__table__.c.year))).scalar_one()
+                or 0,
+            )
         yield open_family
         yield overdue
+        yield due_soon
+        yield last_year

@@ -11,7 +11,7 @@ from services.common.rules.hosting import prepare_rule_sets, register_rule_sets
 from services.common.server import Runtime, ServiceDefinition
 from services.complaints.client import ComplaintsClient
 from services.evaluation.downstream import ClassificationDirectory, ComplaintsFigures
-from services.evaluation.metrics import PlanGauges
+from services.evaluation.metrics import PeriodGauges, PlanGauges
 from services.evaluation.return_visits import ReturnVisitPlanning
 from services.evaluation.rules import RULE_SETS
 from services.evaluation.service_layer import Evaluation
@@ -46,6 +46,7 @@ def register(server: grpc.Server, runtime: Runtime) -> list[str]:
 def prepare(runtime: Runtime) -> None:
     prepare_rule_sets(runtime)
     runtime.register_collector(PlanGauges(runtime.use_cases.unit_of_work))
+    runtime.register_collector(PeriodGauges(runtime.use_cases.unit_of_work))
 
 
 definition = ServiceDefinition(

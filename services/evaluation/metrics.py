@@ -1,5 +1,6 @@
 """Evaluation metrics: runs, cards, omissions and ratings as they happen; open and
-overdue improvement plans as gauges read from the database at scrape time."""
+overdue improvement plans and unpublished ended periods as gauges read from the database
+at scrape time."""
 
 from __future__ import annotations
 
@@ -75,3 +76,20 @@ class PlanGauges:
         overdue.add_metric([], sum(1 for plan in plans if plan.overdue(today)))
         yield open_family
         yield overdue
+
+
+class PeriodGauges:
+    """Evaluation periods whose last day is over and that are not published yet. Every
+    replica reads the same database and reports the same value."""
+
+    def __init__(self, unit_of_work):
+        self.unit_of_work = unit_of_work
+
+    def collect(self):
+        unpublished = GaugeMetricFamily(
+            "evaluation_periods_unpublished_past_end",
+            "Evaluation periods whose end date has passed and that are not published.",
+        )
+        with self.unit_of_work() as uow:
+            unpublished.add_metric([], uow.periods.unpublished_ended_before(now().date()))
+        yield unpublished

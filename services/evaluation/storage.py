@@ -14,7 +14,7 @@ from sqlmodel import Field, Session, SQLModel, col, delete, func, select
 from services.common.database import unit_of_work
 from services.common.times import utc
 from services.evaluation.domain.people import Membership, Staff, Team
-from services.evaluation.domain.periods import Period
+from services.evaluation.domain.periods import PUBLISHED, Period
 from services.evaluation.domain.plans import ImprovementPlan, PlanEvent
 from services.evaluation.domain.ratings import Rating
 from services.evaluation.domain.results import PeriodResult
@@ -499,6 +499,14 @@ class SqlPeriods(_Repository):
 
     def save(self, period: Period) -> None:
         self.session.merge(PeriodRow(**period.__dict__))
+
+    def unpublished_ended_before(self, day: datetime.date) -> int:
+        """How many periods ended before ``day`` and are not published."""
+        return self.session.exec(
+            select(func.count())
+            .select_from(PeriodRow)
+            .where(PeriodRow.ends_on < day, PeriodRow.state != PUBLISHED)
+        ).one()
 
 
 class SqlCards(_Repository):

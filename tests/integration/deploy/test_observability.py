@@ -118,9 +118,6 @@ def test_dashboard_queries_name_only_series_the_pack_exports(exports):
 # Series alerts.yaml watches that no process exports yet: their alerts cannot fire until
 # the services add them (deploy/README.md, "Alerts", names each one's meaning).
 AWAITED = {
-    "complaints_due_soon",  # open complaints past the warning share of their deadline
-    "complaints_calendar_last_year",  # the last year the working calendar knows
-    "evaluation_periods_unpublished_past_end",  # periods ended, not published
     "reclassification_jobs_total",  # reclassification jobs by rule set and outcome
     "rules_scheduled_activation_timestamp_seconds",  # when a waiting version is due
 }
