@@ -116,6 +116,8 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
         "ListRuleSetVersions": (ANALYST, OPS),
         "ListRuleSetAudit": (ANALYST, OPS),
         "DiffRuleSetVersions": (ANALYST, OPS),
+        "ListScheduledActivations": (ANALYST, OPS),
+        "CancelScheduledActivation": (ANALYST,),
     },
     REFLECTION: {"ServerReflectionInfo": EVERYONE},
 }

@@ -6,7 +6,9 @@ import grpc
 from retailcare.classification.v1 import classification_pb2, classification_pb2_grpc
 
 from services.classification import storage
+from services.classification.job_store import JobStore
 from services.classification.metrics import CustomerGauges
+from services.classification.reclassification_job import ReclassificationJobs
 from services.classification.rules import RULE_SETS, RegistryRuleSets
 from services.classification.service_layer import ClassificationUseCases
 from services.classification.servicer import ClassificationServicer
@@ -31,6 +33,16 @@ def prepare(runtime: Runtime) -> None:
     prepare_rule_sets(runtime)
     runtime.use_cases.load_service_catalogue()
     runtime.register_collector(CustomerGauges(lambda: storage.active_customer_counts(runtime.engine)))
+    if runtime.settings.reclassification_batch_size > 0:
+        jobs = ReclassificationJobs(
+            JobStore(runtime.engine),
+            runtime.rule_sets,
+            runtime.use_cases,
+            runtime.settings.reclassification_batch_size,
+            runtime.settings.rules_poll_seconds,
+        )
+        jobs.start()
+        runtime.on_stop(jobs.stop)
 
 
 definition = ServiceDefinition(

@@ -21,6 +21,15 @@ SKIPPED = Counter(
     "Customers a reclassification left alone because another call changed them after they were read.",
 )
 
+JOBS = Counter(
+    "reclassification_jobs_total",
+    "Automatic reclassification jobs that ended, per rule set and outcome (completed, cancelled, failed).",
+    ["rule_set", "outcome"],
+)
+for _rule_set in ("customer-grading", "service-entitlements"):
+    for _outcome in ("completed", "cancelled", "failed"):
+        JOBS.labels(_rule_set, _outcome)
+
 _granted = {service: GRANTED.labels(service) for service in SERVICES}
 
 

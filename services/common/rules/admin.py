@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from google.protobuf import json_format, struct_pb2
 from retailcare.rules.v1 import rule_sets_pb2 as pb
 from retailcare.rules.v1 import rule_sets_pb2_grpc
@@ -11,10 +13,12 @@ from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.rules.engine import Decision, FactsError
 from services.common.rules.model import Diagnostic
 from services.common.rules.registry import RuleSetRegistry
-from services.common.rules.store import AuditRecord, VersionRecord
+from services.common.rules.store import AuditRecord, ScheduleRecord, VersionRecord
 from services.common.rules.validation import ValidationResult, validate
-from services.common.times import to_timestamp
+from services.common.times import from_timestamp, now, to_timestamp
 
+SCHEDULE_PAST = datetime.timedelta(minutes=1)  # clock skew between the analyst and the service
+SCHEDULE_AHEAD = datetime.timedelta(days=366)
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 _SEVERITY = {"error": pb.Diagnostic.ERROR, "warning": pb.Diagnostic.WARNING}
@@ -46,6 +50,31 @@ def _audit_entry(entry: AuditRecord) -> pb.AuditEntry:
         comment=entry.comment,
         at=to_timestamp(entry.at),
     )
+
+
+def _scheduled(record: ScheduleRecord) -> pb.ScheduledActivation:
+    return pb.ScheduledActivation(
+        rule_set=record.rule_set,
+        version=record.version,
+        activate_at=to_timestamp(record.activate_at),
+        author=record.author,
+        comment=record.comment,
+    )
+
+
+def _activation_moment(request) -> datetime.datetime | None:
+    """The publish request's activate_at, checked against the window around now."""
+    moment = from_timestamp(request, "activate_at")
+    if moment is None:
+        return None
+    current = now()
+    if request.stage_only:
+        raise InvalidArgument([("activate_at", "cannot be given with stage_only: choose one")])
+    if moment < current - SCHEDULE_PAST:
+        raise InvalidArgument([("activate_at", f"is in the past (now is {current.isoformat()})")])
+    if moment > current + SCHEDULE_AHEAD:
+        raise InvalidArgument([("activate_at", "is more than 366 days ahead")])
+    return moment
 
 
 def _decision(decision: Decision) -> pb.Decision:
@@ -157,6 +186,7 @@ class RuleSetAdminServicer(rule_sets_pb2_grpc.RuleSetAdminServicer):
     def PublishRuleSet(self, request, context):
         if not request.author.strip():
             raise InvalidArgument([("author", "is required: who publishes this version")])
+        activate_at = _activation_moment(request)
         result = validate(request.source, self.registry.kinds)
         if not result.valid:
             raise _refuse(result)
@@ -167,6 +197,7 @@ class RuleSetAdminServicer(rule_sets_pb2_grpc.RuleSetAdminServicer):
             request.author.strip(),
             request.comment,
             not request.stage_only,
+            activate_at,
         )
         self.registry.refresh()
         return pb.PublishRuleSetResponse(
@@ -185,6 +216,24 @@ class RuleSetAdminServicer(rule_sets_pb2_grpc.RuleSetAdminServicer):
         record, previous = self.store.activate(name, request.version, request.actor.strip(), request.comment)
         self.registry.refresh()
         return pb.ActivateRuleSetVersionResponse(version=_version(record), previous_version=previous)
+
+    def ListScheduledActivations(self, request, context):
+        name = self._known(request.rule_set) if request.rule_set else ""
+        records = [r for r in self.store.scheduled(name) if r.rule_set in self.registry.kinds]
+        return pb.ListScheduledActivationsResponse(activations=[_scheduled(r) for r in records])
+
+    def CancelScheduledActivation(self, request, context):
+        name = self._known(request.rule_set)
+        violations = []
+        if request.version <= 0:
+            violations.append(("version", "must be a stored version number"))
+        if not request.actor.strip():
+            violations.append(("actor", "is required: who cancels this activation"))
+        if violations:
+            raise InvalidArgument(violations)
+        record = self.store.cancel_scheduled(name, request.version, request.actor.strip(), request.comment)
+        self.registry.refresh()
+        return pb.CancelScheduledActivationResponse(cancelled=_scheduled(record))
 
     def ListRuleSetVersions(self, request, context):
         records, token = self._page(request, "versions", self.store.versions)

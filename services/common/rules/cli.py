@@ -1,8 +1,9 @@
-"""``retailcare rules ...``: validate and test documents offline; publish, list,
-history, diff, roll back and dry-run against the owning service over gRPC."""
+"""``retailcare rules ...``: validate and test documents offline; publish (now or at a
+moment), list, history, diff, roll back and dry-run against the owning service over gRPC."""
 
 from __future__ import annotations
 
+import datetime
 import getpass
 import json
 import pathlib
@@ -228,14 +229,33 @@ def cmd_show(args) -> int:
     return 0
 
 
+def _moment(text: str) -> datetime.datetime:
+    """An ISO 8601 moment with its offset (``2027-03-01T09:00+08:00``)."""
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(f"--at {text!r} is not an ISO 8601 moment such as 2027-03-01T09:00+08:00") from None
+    if moment.tzinfo is None:
+        raise CliError(f"--at {text!r} needs its UTC offset, such as 2027-03-01T09:00+08:00")
+    return moment
+
+
+def _when(stamp) -> str:
+    return stamp.ToDatetime(tzinfo=datetime.UTC).isoformat(timespec="seconds")
+
+
 def cmd_publish(args) -> int:
     source, name = read_named_source(args.file)
     request = pb.PublishRuleSetRequest(
         source=source, author=args.author, comment=args.comment, stage_only=args.stage_only
     )
+    if args.at:
+        request.activate_at.FromDatetime(_moment(args.at).astimezone(datetime.UTC))
     reply = _call(args.pack, name, "PublishRuleSet", request)
     _print_diagnostics([f"warning: line {d.line} {d.rule_id}: {d.message}" for d in reply.diagnostics])
     state = "staged" if args.stage_only else "active"
+    if args.at and not reply.version.active:
+        state = f"to become active at {_when(request.activate_at)}"
     print(
         f"published {reply.version.rule_set} version {reply.version.version} ({state}), checksum {reply.version.checksum[:12]}"
     )
@@ -266,6 +286,46 @@ def cmd_list(args) -> int:
     if unreachable:
         print(f"retailcare: cannot reach {', '.join(unreachable)}", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_scheduled(args) -> int:
+    """Versions waiting for their moment on every owner; exits 1 naming the owners that
+    could not be asked."""
+    settings = load_settings(args.pack)
+    rows, unreachable = [], []
+    for service in args.pack.rule_set_catalogue().kinds_by_service():
+        stub = rule_sets_pb2_grpc.RuleSetAdminStub(_channel(settings, settings.target(service)))
+        request = pb.ListScheduledActivationsRequest()
+        try:
+            reply = stub.ListScheduledActivations(request, timeout=CALL_TIMEOUT_SECONDS)
+        except grpc.RpcError as error:
+            unreachable.append(f"{service} at {settings.target(service)} ({error.code().name})")
+            continue
+        rows += [
+            (a.rule_set, a.version, _when(a.activate_at), a.author, a.comment) for a in reply.activations
+        ]
+    if len(unreachable) == len(args.pack.rule_set_catalogue().kinds_by_service()):
+        raise CliError(f"cannot reach {', '.join(unreachable)}; is the pack running (make run)?")
+    if rows:
+        header = ("rule set", "version", "activates at (UTC)", "author", "comment")
+        print_table(header, sorted(rows, key=lambda row: row[2]))
+    else:
+        print("no activation is scheduled")
+    if unreachable:
+        print(f"retailcare: cannot reach {', '.join(unreachable)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_cancel(args) -> int:
+    request = pb.CancelScheduledActivationRequest(
+        rule_set=args.name, version=args.version, actor=args.author, comment=args.comment
+    )
+    reply = _call(args.pack, args.name, "CancelScheduledActivation", request)
+    print(
+        f"{args.name}: version {args.version} will not become active at {_when(reply.cancelled.activate_at)}"
+    )
     return 0
 
 
@@ -448,8 +508,20 @@ def add_rules_commands(commands) -> None:
     publish.add_argument("--comment", required=True)
     publish.add_argument("--author", **author)
     publish.add_argument("--stage-only", action="store_true", help="store without activating")
+    publish.add_argument(
+        "--at", metavar="ISO", help="activate at this moment instead of now (e.g. 2027-03-01T09:00+08:00)"
+    )
     publish.set_defaults(run=cmd_publish)
     sub.add_parser("list", help="rule sets and their versions on every service").set_defaults(run=cmd_list)
+    sub.add_parser("scheduled", help="versions waiting to become active at a moment").set_defaults(
+        run=cmd_scheduled
+    )
+    cancel = sub.add_parser("cancel", help="withdraw a version's scheduled activation")
+    cancel.add_argument("name")
+    cancel.add_argument("version", type=int)
+    cancel.add_argument("--comment", default="cancelled")
+    cancel.add_argument("--author", **author)
+    cancel.set_defaults(run=cmd_cancel)
     history = sub.add_parser("history", help="versions and the audit log of a rule set")
     history.add_argument("name")
     history.set_defaults(run=cmd_history)

@@ -57,6 +57,11 @@ class FiredCounts:
 FIRED_COUNTS = FiredCounts()
 REGISTRY.register(FIRED_COUNTS)
 ACTIVE_VERSION = Gauge("rules_active_version", "Version each rule set is deciding with.", ["rule_set"])
+SCHEDULED_ACTIVATION = Gauge(
+    "rules_scheduled_activation_timestamp_seconds",
+    "When a version published for later becomes active (Unix time); present while it waits.",
+    ["rule_set", "version"],
+)
 RELOADS = Counter(
     "rules_reloads_total", "Loads of a newly activated version, by result.", ["rule_set", "result"]
 )

@@ -6,6 +6,10 @@ flight finishes on the version it started with (releasing a version waits for it
 a version that fails to load is logged and counted, and the previous one keeps serving.
 Decisions are served as ``serve_from`` says (engine.SERVE_FROM), ``shadow_share`` of the
 generated function's checked through durable-rules.
+
+The same poll activates a version scheduled for a moment once that moment has come
+(``now()``); the store's conditional update makes exactly one replica record it, and
+every replica then loads it like any other newly active version.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from services.common.rules.engine import SERVE_FROM, CompiledRuleSet, Decision, 
 from services.common.rules.model import RuleSetKind
 from services.common.rules.store import RuleSetStore
 from services.common.rules.validation import validate
+from services.common.times import now
 
 log = logging.getLogger("retailcare.rules")
 SYSTEM_AUTHOR = "system"
@@ -46,6 +51,7 @@ class RuleSetRegistry:
         self.shadow_share = shadow_share
         self._serving: dict[str, CompiledRuleSet] = {}
         self._failed: dict[str, int] = {}  # rule set -> version that failed to load
+        self._waiting: set[tuple[str, str]] = set()  # (rule set, version) labels of the gauge
         self._refresh_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -95,8 +101,15 @@ class RuleSetRegistry:
 
     # -- reloading ------------------------------------------------------------------
     def refresh(self) -> None:
-        """Loads every rule set whose active version differs from the one serving."""
+        """Activates scheduled versions that are due, then loads every rule set whose
+        active version differs from the one serving."""
         with self._refresh_lock:
+            for due in self.store.activate_due(now()):
+                log.info(
+                    "rule set version activated as scheduled",
+                    extra={"rule_set": due.rule_set, "version": due.version},
+                )
+            self._export_waiting()
             for name, version in self.store.active_versions().items():
                 if name not in self.kinds:
                     continue
@@ -104,6 +117,18 @@ class RuleSetRegistry:
                 if (current and current.version == version) or self._failed.get(name) == version:
                     continue
                 self._load(name, version, current)
+
+    def _export_waiting(self) -> None:
+        """``rules_scheduled_activation_timestamp_seconds`` for each version still waiting."""
+        waiting = {}
+        for record in self.store.scheduled():
+            if record.rule_set in self.kinds:
+                waiting[(record.rule_set, str(record.version))] = record.activate_at.timestamp()
+        for labels in self._waiting - set(waiting):
+            metrics.SCHEDULED_ACTIVATION.remove(*labels)
+        for labels, moment in waiting.items():
+            metrics.SCHEDULED_ACTIVATION.labels(*labels).set(moment)
+        self._waiting = set(waiting)
 
     def _load(self, name: str, version: int, current: CompiledRuleSet | None) -> None:
         record = self.store.get(name, version)

@@ -35,3 +35,18 @@ def create_rule_store_tables(op) -> None:
         sa.Column("comment", sa.Text, nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     )
+
+
+def create_rule_schedule_table(op) -> None:
+    """Versions waiting to become active at a moment (scheduled activation)."""
+    op.create_table(
+        "rule_set_schedule",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("rule_set", sa.String(100), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("activate_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("author", sa.String(200), nullable=False),
+        sa.Column("comment", sa.Text, nullable=False),
+        sa.Column("state", sa.String(20), nullable=False, index=True),
+        sa.UniqueConstraint("rule_set", "version", name="uq_rule_set_schedule_rule_set_version"),
+    )

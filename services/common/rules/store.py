@@ -1,5 +1,6 @@
 """The versioned rule-set store in the owning service's database: immutable versions,
-one active version per rule set, an append-only audit log."""
+one active version per rule set, activations scheduled for a moment, an append-only
+audit log."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ import difflib
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
 from services.common.database import unit_of_work
-from services.common.errors import AlreadyExists, NotFound
+from services.common.errors import AlreadyExists, FailedPrecondition, NotFound
 from services.common.times import now, utc
 
 WRITE_ATTEMPTS = 3  # concurrent publishers race for the next version number
@@ -48,6 +49,32 @@ class RuleSetAuditRow(SQLModel, table=True):
     actor: str
     comment: str
     at: datetime.datetime
+
+
+class RuleSetScheduleRow(SQLModel, table=True):
+    """A version to activate at a moment; state: waiting, activated or cancelled."""
+
+    __tablename__ = "rule_set_schedule"
+    id: int | None = Field(default=None, primary_key=True)
+    rule_set: str
+    version: int
+    activate_at: datetime.datetime
+    author: str
+    comment: str
+    state: str
+
+
+WAITING, ACTIVATED, CANCELLED = "waiting", "activated", "cancelled"
+SCHEDULED_COMMENT = "activated as scheduled"
+
+
+@dataclass(frozen=True)
+class ScheduleRecord:
+    rule_set: str
+    version: int
+    activate_at: datetime.datetime
+    author: str
+    comment: str
 
 
 @dataclass(frozen=True)
@@ -137,6 +164,18 @@ class RuleSetStore:
             ).all()
             return [AuditRecord(r.rule_set, r.version, r.action, r.actor, r.comment, utc(r.at)) for r in rows]
 
+    def scheduled(self, name: str = "") -> list[ScheduleRecord]:
+        """Activations still waiting (of one rule set, or all), soonest first."""
+        with Session(self.engine) as session:
+            query = select(RuleSetScheduleRow).where(RuleSetScheduleRow.state == WAITING)
+            if name:
+                query = query.where(RuleSetScheduleRow.rule_set == name)
+            rows = session.exec(query).all()
+        records = [
+            ScheduleRecord(r.rule_set, r.version, utc(r.activate_at), r.author, r.comment) for r in rows
+        ]
+        return sorted(records, key=lambda r: (r.activate_at, r.rule_set, r.version))
+
     def diff(self, name: str, from_version: int, to_version: int) -> str:
         old, new = self.get(name, from_version), self.get(name, to_version)
         return "".join(
@@ -163,10 +202,18 @@ class RuleSetStore:
 
     # -- writing ----------------------------------------------------------------
     def publish(
-        self, name: str, source: str, author: str, comment: str, activate: bool = True
+        self,
+        name: str,
+        source: str,
+        author: str,
+        comment: str,
+        activate: bool = True,
+        activate_at: datetime.datetime | None = None,
     ) -> VersionRecord:
-        """Stores the next version (checked before: validation is the caller's job)."""
+        """Stores the next version (checked before: validation is the caller's job); with
+        ``activate_at`` it waits for that moment instead of becoming active now."""
         checksum = checksum_of(source)
+        moment_due = activate_at.astimezone(datetime.UTC) if activate_at is not None else None
 
         def write() -> int:
             with unit_of_work(self.engine) as session:
@@ -198,7 +245,27 @@ class RuleSetStore:
                     )
                 )
                 _audit(session, name, version, "publish", author, comment, moment)
-                if activate:
+                if moment_due is not None:
+                    session.add(
+                        RuleSetScheduleRow(
+                            rule_set=name,
+                            version=version,
+                            activate_at=moment_due,
+                            author=author,
+                            comment=comment,
+                            state=WAITING,
+                        )
+                    )
+                    _audit(
+                        session,
+                        name,
+                        version,
+                        "schedule",
+                        author,
+                        f"to activate at {moment_due.isoformat()}",
+                        moment,
+                    )
+                elif activate:
                     _set_active(session, name, version, author, comment, moment)
                 return version
 
@@ -214,6 +281,44 @@ class RuleSetStore:
 
         return record, _retrying(write)
 
+    def cancel_scheduled(self, name: str, version: int, actor: str, comment: str) -> ScheduleRecord:
+        """Withdraws a waiting activation; refused once it has happened or was withdrawn."""
+        with unit_of_work(self.engine) as session:
+            row = session.exec(
+                select(RuleSetScheduleRow).where(
+                    RuleSetScheduleRow.rule_set == name, RuleSetScheduleRow.version == version
+                )
+            ).first()
+            if row is None:
+                raise NotFound("scheduled activation", f"{name} v{version}")
+            record = ScheduleRecord(row.rule_set, row.version, utc(row.activate_at), row.author, row.comment)
+            if not _claim(session, row.id, CANCELLED):
+                state = session.exec(
+                    select(RuleSetScheduleRow.state).where(RuleSetScheduleRow.id == row.id)
+                ).one()
+                raise FailedPrecondition(
+                    f"the activation of {name} version {version} is already {state}", name
+                )
+            _audit(session, name, version, "cancel", actor, comment, now())
+            return record
+
+    def activate_due(self, moment: datetime.datetime) -> list[ScheduleRecord]:
+        """Activates every waiting version whose moment has come. Each is claimed with a
+        conditional UPDATE, so of several replicas polling at once exactly one records it;
+        returns the ones this call activated."""
+        done = []
+        for due in (r for r in self.scheduled() if r.activate_at <= moment):
+            with unit_of_work(self.engine) as session:
+                row_id = session.exec(
+                    select(RuleSetScheduleRow.id).where(
+                        RuleSetScheduleRow.rule_set == due.rule_set, RuleSetScheduleRow.version == due.version
+                    )
+                ).one()
+                if _claim(session, row_id, ACTIVATED):
+                    _set_active(session, due.rule_set, due.version, due.author, SCHEDULED_COMMENT, moment)
+                    done.append(due)
+        return done
+
 
 def _retrying(write):
     """Runs a write transaction again when a concurrent writer took the same key first."""
@@ -224,6 +329,16 @@ def _retrying(write):
             if attempt == WRITE_ATTEMPTS - 1:
                 raise
     return None
+
+
+def _claim(session, row_id: int, state: str) -> bool:
+    """Moves a waiting activation to ``state``; False when another writer moved it first."""
+    result = session.execute(
+        update(RuleSetScheduleRow)
+        .where(RuleSetScheduleRow.id == row_id, RuleSetScheduleRow.state == WAITING)
+        .values(state=state)
+    )
+    return result.rowcount == 1
 
 
 def _audit(session, name: str, version: int, action: str, actor: str, comment: str, moment) -> None:

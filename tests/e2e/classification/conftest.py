@@ -9,7 +9,10 @@ from tests.support.services import channel_to, running, settings_for
 
 @pytest.fixture
 def classification(tmp_path, db_url):
-    settings = settings_for(tmp_path, classification_database_url=db_url, rules_poll_seconds=0.1)
+    # Reclassification here is the explicit call's; test_reclassification_job covers the automatic one.
+    settings = settings_for(
+        tmp_path, classification_database_url=db_url, rules_poll_seconds=0.1, reclassification_batch_size=0
+    )
     with running(service_definition("classification"), settings) as service, channel_to(service) as channel:
         yield (
             service,

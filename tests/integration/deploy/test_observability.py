@@ -119,7 +119,6 @@ def test_dashboard_queries_name_only_series_the_pack_exports(exports):
 # the services add them (deploy/README.md, "Alerts", names each one's meaning).
 AWAITED = {
     "reclassification_jobs_total",  # reclassification jobs by rule set and outcome
-    "rules_scheduled_activation_timestamp_seconds",  # when a waiting version is due
 }
 
 

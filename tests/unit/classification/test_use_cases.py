@@ -313,8 +313,8 @@ def test_a_customer_changed_between_read_and_write_is_skipped(use_cases, rules, 
     rules.tiers = {3: "B"}
     original = use_cases._comparable_batches
 
-    def update_after_reading(query):
-        for batch in original(query):
+    def update_after_reading(query, *where):
+        for batch in original(query, *where):
             use_cases.update("L-1", {"monthly_sales_cartons": 600.0}, ["monthly_sales_cartons"])
             yield batch
 

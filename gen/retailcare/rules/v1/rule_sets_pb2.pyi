@@ -116,7 +116,7 @@ class AuditEntry(_message.Message):
     rule_set: _builtins.str
     version: _builtins.int
     action: _builtins.str
-    """"publish" or "activate" """
+    """"publish", "activate", "schedule" or "cancel" """
     actor: _builtins.str
     comment: _builtins.str
     @_builtins.property
@@ -418,6 +418,7 @@ class PublishRuleSetRequest(_message.Message):
     AUTHOR_FIELD_NUMBER: _builtins.int
     COMMENT_FIELD_NUMBER: _builtins.int
     STAGE_ONLY_FIELD_NUMBER: _builtins.int
+    ACTIVATE_AT_FIELD_NUMBER: _builtins.int
     source: _builtins.str
     """A YAML document: at most 262,144 characters (and 256 KiB of UTF-8)."""
     author: _builtins.str
@@ -426,6 +427,12 @@ class PublishRuleSetRequest(_message.Message):
     """Free text, at most 1,000 characters."""
     stage_only: _builtins.bool
     """store the version without activating it"""
+    @_builtins.property
+    def activate_at(self) -> _timestamp_pb2.Timestamp:
+        """Store now, activate at this moment (on every replica, within the poll interval):
+        at most a minute in the past and at most 366 days ahead; not with stage_only.
+        """
+
     def __init__(
         self,
         *,
@@ -433,10 +440,11 @@ class PublishRuleSetRequest(_message.Message):
         author: _builtins.str = ...,
         comment: _builtins.str = ...,
         stage_only: _builtins.bool = ...,
+        activate_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["activate_at", b"activate_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["author", b"author", "comment", b"comment", "source", b"source", "stage_only", b"stage_only"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activate_at", b"activate_at", "author", b"author", "comment", b"comment", "source", b"source", "stage_only", b"stage_only"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -674,3 +682,128 @@ class DiffRuleSetVersionsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DiffRuleSetVersionsResponse: _TypeAlias = DiffRuleSetVersionsResponse  # noqa: Y015
+
+@_typing.final
+class ScheduledActivation(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_SET_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    ACTIVATE_AT_FIELD_NUMBER: _builtins.int
+    AUTHOR_FIELD_NUMBER: _builtins.int
+    COMMENT_FIELD_NUMBER: _builtins.int
+    rule_set: _builtins.str
+    version: _builtins.int
+    author: _builtins.str
+    comment: _builtins.str
+    @_builtins.property
+    def activate_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        rule_set: _builtins.str = ...,
+        version: _builtins.int = ...,
+        activate_at: _timestamp_pb2.Timestamp | None = ...,
+        author: _builtins.str = ...,
+        comment: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["activate_at", b"activate_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activate_at", b"activate_at", "author", b"author", "comment", b"comment", "rule_set", b"rule_set", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScheduledActivation: _TypeAlias = ScheduledActivation  # noqa: Y015
+
+@_typing.final
+class ListScheduledActivationsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_SET_FIELD_NUMBER: _builtins.int
+    rule_set: _builtins.str
+    """Empty = every rule set of this service; else a name such as customer-grading."""
+    def __init__(
+        self,
+        *,
+        rule_set: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rule_set", b"rule_set"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListScheduledActivationsRequest: _TypeAlias = ListScheduledActivationsRequest  # noqa: Y015
+
+@_typing.final
+class ListScheduledActivationsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTIVATIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def activations(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScheduledActivation]:
+        """soonest first"""
+
+    def __init__(
+        self,
+        *,
+        activations: _abc.Iterable[Global___ScheduledActivation] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activations", b"activations"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListScheduledActivationsResponse: _TypeAlias = ListScheduledActivationsResponse  # noqa: Y015
+
+@_typing.final
+class CancelScheduledActivationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_SET_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    COMMENT_FIELD_NUMBER: _builtins.int
+    rule_set: _builtins.str
+    """A rule-set name such as customer-grading: at most 100 printable characters."""
+    version: _builtins.int
+    actor: _builtins.str
+    """Who does it (a login or a name): at most 100 printable characters."""
+    comment: _builtins.str
+    """Free text, at most 1,000 characters."""
+    def __init__(
+        self,
+        *,
+        rule_set: _builtins.str = ...,
+        version: _builtins.int = ...,
+        actor: _builtins.str = ...,
+        comment: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "comment", b"comment", "rule_set", b"rule_set", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelScheduledActivationRequest: _TypeAlias = CancelScheduledActivationRequest  # noqa: Y015
+
+@_typing.final
+class CancelScheduledActivationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CANCELLED_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def cancelled(self) -> Global___ScheduledActivation: ...
+    def __init__(
+        self,
+        *,
+        cancelled: Global___ScheduledActivation | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cancelled", b"cancelled"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancelled", b"cancelled"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelScheduledActivationResponse: _TypeAlias = CancelScheduledActivationResponse  # noqa: Y015

@@ -79,6 +79,16 @@ class RuleSetAdminStub:
                 request_serializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.DiffRuleSetVersionsRequest.SerializeToString,
                 response_deserializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.DiffRuleSetVersionsResponse.FromString,
                 _registered_method=True)
+        self.ListScheduledActivations = channel.unary_unary(
+                '/retailcare.rules.v1.RuleSetAdmin/ListScheduledActivations',
+                request_serializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.ListScheduledActivationsRequest.SerializeToString,
+                response_deserializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.ListScheduledActivationsResponse.FromString,
+                _registered_method=True)
+        self.CancelScheduledActivation = channel.unary_unary(
+                '/retailcare.rules.v1.RuleSetAdmin/CancelScheduledActivation',
+                request_serializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.CancelScheduledActivationRequest.SerializeToString,
+                response_deserializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.CancelScheduledActivationResponse.FromString,
+                _registered_method=True)
 
 
 class RuleSetAdminServicer:
@@ -144,6 +154,20 @@ class RuleSetAdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListScheduledActivations(self, request, context):
+        """Versions published with activate_at that are still waiting for their moment, soonest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelScheduledActivation(self, request, context):
+        """Withdraws a waiting activation (the version stays stored); FAILED_PRECONDITION once it is active.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RuleSetAdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -191,6 +215,16 @@ def add_RuleSetAdminServicer_to_server(servicer, server):
                     servicer.DiffRuleSetVersions,
                     request_deserializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.DiffRuleSetVersionsRequest.FromString,
                     response_serializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.DiffRuleSetVersionsResponse.SerializeToString,
+            ),
+            'ListScheduledActivations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListScheduledActivations,
+                    request_deserializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.ListScheduledActivationsRequest.FromString,
+                    response_serializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.ListScheduledActivationsResponse.SerializeToString,
+            ),
+            'CancelScheduledActivation': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelScheduledActivation,
+                    request_deserializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.CancelScheduledActivationRequest.FromString,
+                    response_serializer=retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.CancelScheduledActivationResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -436,6 +470,60 @@ class RuleSetAdmin:
             '/retailcare.rules.v1.RuleSetAdmin/DiffRuleSetVersions',
             retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.DiffRuleSetVersionsRequest.SerializeToString,
             retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.DiffRuleSetVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListScheduledActivations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.rules.v1.RuleSetAdmin/ListScheduledActivations',
+            retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.ListScheduledActivationsRequest.SerializeToString,
+            retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.ListScheduledActivationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelScheduledActivation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.rules.v1.RuleSetAdmin/CancelScheduledActivation',
+            retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.CancelScheduledActivationRequest.SerializeToString,
+            retailcare_dot_rules_dot_v1_dot_rule__sets__pb2.CancelScheduledActivationResponse.FromString,
             options,
             channel_credentials,
             insecure,

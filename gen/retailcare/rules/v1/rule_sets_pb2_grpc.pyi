@@ -50,6 +50,10 @@ class RuleSetAdminStub:
     ListRuleSetAudit: _grpc.UnaryUnaryMultiCallable[_rule_sets_pb2.ListRuleSetAuditRequest, _rule_sets_pb2.ListRuleSetAuditResponse]
     """The audit log of publishes and activations, newest first, a page at a time."""
     DiffRuleSetVersions: _grpc.UnaryUnaryMultiCallable[_rule_sets_pb2.DiffRuleSetVersionsRequest, _rule_sets_pb2.DiffRuleSetVersionsResponse]
+    ListScheduledActivations: _grpc.UnaryUnaryMultiCallable[_rule_sets_pb2.ListScheduledActivationsRequest, _rule_sets_pb2.ListScheduledActivationsResponse]
+    """Versions published with activate_at that are still waiting for their moment, soonest first."""
+    CancelScheduledActivation: _grpc.UnaryUnaryMultiCallable[_rule_sets_pb2.CancelScheduledActivationRequest, _rule_sets_pb2.CancelScheduledActivationResponse]
+    """Withdraws a waiting activation (the version stays stored); FAILED_PRECONDITION once it is active."""
 
 @_typing.type_check_only
 class RuleSetAdminAsyncStub(RuleSetAdminStub):
@@ -69,6 +73,10 @@ class RuleSetAdminAsyncStub(RuleSetAdminStub):
     ListRuleSetAudit: _aio.UnaryUnaryMultiCallable[_rule_sets_pb2.ListRuleSetAuditRequest, _rule_sets_pb2.ListRuleSetAuditResponse]  # type: ignore[assignment]
     """The audit log of publishes and activations, newest first, a page at a time."""
     DiffRuleSetVersions: _aio.UnaryUnaryMultiCallable[_rule_sets_pb2.DiffRuleSetVersionsRequest, _rule_sets_pb2.DiffRuleSetVersionsResponse]  # type: ignore[assignment]
+    ListScheduledActivations: _aio.UnaryUnaryMultiCallable[_rule_sets_pb2.ListScheduledActivationsRequest, _rule_sets_pb2.ListScheduledActivationsResponse]  # type: ignore[assignment]
+    """Versions published with activate_at that are still waiting for their moment, soonest first."""
+    CancelScheduledActivation: _aio.UnaryUnaryMultiCallable[_rule_sets_pb2.CancelScheduledActivationRequest, _rule_sets_pb2.CancelScheduledActivationResponse]  # type: ignore[assignment]
+    """Withdraws a waiting activation (the version stays stored); FAILED_PRECONDITION once it is active."""
 
 class RuleSetAdminServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -139,5 +147,21 @@ class RuleSetAdminServicer(metaclass=_abc_1.ABCMeta):
         request: _rule_sets_pb2.DiffRuleSetVersionsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_rule_sets_pb2.DiffRuleSetVersionsResponse, _abc.Awaitable[_rule_sets_pb2.DiffRuleSetVersionsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListScheduledActivations(
+        self,
+        request: _rule_sets_pb2.ListScheduledActivationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_rule_sets_pb2.ListScheduledActivationsResponse, _abc.Awaitable[_rule_sets_pb2.ListScheduledActivationsResponse]]:
+        """Versions published with activate_at that are still waiting for their moment, soonest first."""
+
+    @_abc_1.abstractmethod
+    def CancelScheduledActivation(
+        self,
+        request: _rule_sets_pb2.CancelScheduledActivationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_rule_sets_pb2.CancelScheduledActivationResponse, _abc.Awaitable[_rule_sets_pb2.CancelScheduledActivationResponse]]:
+        """Withdraws a waiting activation (the version stays stored); FAILED_PRECONDITION once it is active."""
 
 def add_RuleSetAdminServicer_to_server(servicer: RuleSetAdminServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
