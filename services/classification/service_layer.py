@@ -75,6 +75,7 @@ class ReclassifyProgress:
     changed: int = 0  # customers whose classification changed in a way they notice
     failed: int = 0  # the active rule sets could not decide them; left as they were
     skipped: int = 0  # changed by another writer after they were read; left as written
+    last_id: int = 0  # the last customer of the batches done: a resumed run continues after it
 
 
 class ClassificationUseCases:
@@ -302,23 +303,28 @@ class ClassificationUseCases:
                     errors.append((number, "", undecided.message))
         return ImportResult(created, updated, errors)
 
-    def _comparable_batches(self, query: CustomerQuery) -> Iterator[list[Customer]]:
-        """The selected customers in id order, BATCH at a time, each batch its own read."""
-        after = 0
+    def _comparable_batches(
+        self, query: CustomerQuery, after: int = 0, batch_size: int = BATCH
+    ) -> Iterator[list[Customer]]:
+        """The selected customers after id ``after`` in id order, ``batch_size`` at a time,
+        each batch its own read."""
         while True:
             with self.new_unit_of_work(read_only=True) as uow:
-                batch = uow.customers.comparable_page(query, after, BATCH)
+                batch = uow.customers.comparable_page(query, after, batch_size)
             if not batch:
                 return
             yield batch
             after = batch[-1].id
 
-    def reclassify(self, query: CustomerQuery) -> Iterator[ReclassifyProgress]:
-        """Progress after each batch. A customer changed by another writer between the read
-        and the write is left as that writer stored it and counted as skipped."""
+    def reclassify(
+        self, query: CustomerQuery, after_id: int = 0, batch_size: int = BATCH
+    ) -> Iterator[ReclassifyProgress]:
+        """Progress after each batch (of the customers after ``after_id``, which a resumed
+        run passes). A customer changed by another writer between the read and the write
+        is left as that writer stored it and counted as skipped."""
         with self.new_unit_of_work(read_only=True) as uow:
             progress = ReclassifyProgress(total=uow.customers.count(query))
-        for batch in self._comparable_batches(query):
+        for batch in self._comparable_batches(query, after_id, batch_size):
             moment = now()
             decided = []
             for customer in batch:
@@ -349,6 +355,7 @@ class ClassificationUseCases:
                 1 for customer, effect in decided if effect is Effect.CHANGE and customer.id not in skipped
             )
             progress.processed += len(batch)
+            progress.last_id = batch[-1].id
             yield dataclasses.replace(progress)
 
     def preview(self, draft_source: str, sample_size: int) -> PreviewReport:

@@ -57,6 +57,9 @@ def options(pack: PackDeclaration) -> dict[str, Option]:
         "rules_shadow_share": Option(
             float, 0.01, "share of served decisions checked again through durable-rules (0 to 1)"
         ),
+        "reclassification_batch_size": Option(
+            int, 1000, "customers per batch of the reclassification after an activation (0: none)"
+        ),
         "access_log": Option(
             str,
             "sampled",
