@@ -57,6 +57,8 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
         "UpsertMarketZone": (),
         "ListMarketZones": READ,
         "ReassignMarketZone": (),
+        "GetReclassificationJob": (SERVICE, ANALYST, OPS),
+        "ListReclassificationJobs": (SERVICE, ANALYST, OPS),
     },
     COMPLAINTS: {
         "GetComplaint": READ,

@@ -8,7 +8,7 @@ from retailcare.classification.v1 import classification_pb2, classification_pb2_
 from services.classification import storage
 from services.classification.job_store import JobStore
 from services.classification.metrics import CustomerGauges
-from services.classification.reclassification_job import ReclassificationJobs
+from services.classification.reclassification_job import JobReads, ReclassificationJobs
 from services.classification.rules import RULE_SETS, RegistryRuleSets
 from services.classification.service_layer import ClassificationUseCases
 from services.classification.servicer import ClassificationServicer
@@ -24,7 +24,7 @@ def register(server: grpc.Server, runtime: Runtime) -> list[str]:
         storage.unit_of_work_factory(runtime.engine), RegistryRuleSets(runtime.rule_sets)
     )
     classification_pb2_grpc.add_ClassificationServiceServicer_to_server(
-        ClassificationServicer(runtime.use_cases), server
+        ClassificationServicer(runtime.use_cases, JobReads(JobStore(runtime.engine))), server
     )
     return [SERVICE_NAME, *names]
 

@@ -15,6 +15,7 @@ from services.classification.domain import (
     PreviewReport,
     ServiceDescription,
 )
+from services.classification.job_store import Job
 from services.classification.ports import CustomerQuery
 from services.classification.service_layer import Explanation, ImportResult, ReclassifyProgress
 from services.common.errors import InvalidArgument
@@ -164,6 +165,23 @@ def progress_reply(progress: ReclassifyProgress, done: bool = False) -> pb.Recla
         failed=progress.failed,
         skipped=progress.skipped,
         done=done,
+    )
+
+
+def job_message(job: Job) -> pb.ReclassificationJob:
+    return pb.ReclassificationJob(
+        id=job.id,
+        rule_set=job.rule_set,
+        version=job.version,
+        state=job.state,
+        total=job.total,
+        done=job.done,
+        changed=job.changed,
+        failed=job.failed,
+        skipped=job.skipped,
+        lease_owner=job.lease_owner,
+        created_at=to_timestamp(job.created_at),
+        updated_at=to_timestamp(job.updated_at),
     )
 
 

@@ -21,11 +21,38 @@ from services.classification import metrics
 from services.classification.domain import ENTITLEMENTS_RULE_SET, GRADING_RULE_SET
 from services.classification.job_store import COMPLETED, RUNNING, Job, JobStore
 from services.classification.ports import CustomerQuery
+from services.common import paging
+from services.common.errors import InvalidArgument, NotFound
 from services.common.times import now
 
 log = logging.getLogger("retailcare.classification")
 RULE_SETS = (GRADING_RULE_SET, ENTITLEMENTS_RULE_SET)
 LEASE = datetime.timedelta(seconds=30)
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+def _checked(rule_set: str) -> str:
+    if rule_set not in RULE_SETS:
+        raise InvalidArgument([("rule_set", f"must be one of {', '.join(RULE_SETS)}")])
+    return rule_set
+
+
+class JobReads:
+    """The jobs and their progress, as the contract reads them."""
+
+    def __init__(self, store: JobStore):
+        self.store = store
+
+    def latest(self, rule_set: str) -> Job:
+        job = self.store.latest(_checked(rule_set))
+        if job is None:
+            raise NotFound("reclassification job of", rule_set)
+        return job
+
+    def list(self, rule_set: str, page_size: int) -> list[Job]:
+        size = paging.page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        return self.store.list(_checked(rule_set) if rule_set else "", size)
 
 
 class ReclassificationJobs:

@@ -6,13 +6,15 @@ from retailcare.classification.v1 import classification_pb2 as pb
 from retailcare.classification.v1 import classification_pb2_grpc
 
 from services.classification import mapping
+from services.classification.reclassification_job import JobReads
 from services.classification.service_layer import ClassificationUseCases
 from services.common.errors import InvalidArgument
 
 
 class ClassificationServicer(classification_pb2_grpc.ClassificationServiceServicer):
-    def __init__(self, use_cases: ClassificationUseCases):
+    def __init__(self, use_cases: ClassificationUseCases, jobs: JobReads):
         self.use_cases = use_cases
+        self.jobs = jobs
 
     def CreateCustomer(self, request, context):
         customer = self.use_cases.create(mapping.input_values(request.customer))
@@ -90,6 +92,13 @@ class ClassificationServicer(classification_pb2_grpc.ClassificationServiceServic
             if progress
             else pb.ReclassifyCustomersResponse(done=True)
         )
+
+    def GetReclassificationJob(self, request, context):
+        return pb.GetReclassificationJobResponse(job=mapping.job_message(self.jobs.latest(request.rule_set)))
+
+    def ListReclassificationJobs(self, request, context):
+        jobs = self.jobs.list(request.rule_set, request.page_size)
+        return pb.ListReclassificationJobsResponse(jobs=[mapping.job_message(job) for job in jobs])
 
     def PreviewRuleSetImpact(self, request, context):
         report = self.use_cases.preview(request.draft_source, request.sample_size or 20)

@@ -6,6 +6,7 @@ version still running is cancelled and replaced by the newer version's."""
 import datetime
 import time
 
+import grpc
 import pytest
 import sqlalchemy as sa
 from retailcare.classification.v1 import classification_pb2 as pb
@@ -107,10 +108,30 @@ def test_a_published_version_reaches_every_stored_customer(server, store):
 
     assert running_server.publish_grading("revision 2") == 2
 
-    job = _wait_for_job(store, 2)
-    assert (job.total, job.done, job.changed, job.failed, job.skipped) == (7, 7, 0, 0, 0)
+    _wait_for_job(store, 2)
+    job = running_server.stub.GetReclassificationJob(pb.GetReclassificationJobRequest(rule_set=GRADING)).job
+    assert (job.rule_set, job.version, job.state) == (GRADING, 2, "completed")
+    assert (job.total, job.done, job.changed, job.failed, job.skipped, job.lease_owner) == (7, 7, 0, 0, 0, "")
     assert set(running_server.grading_versions().values()) == {2}
     assert _count("completed") == completed + 1
+    listed = running_server.stub.ListReclassificationJobs(
+        pb.ListReclassificationJobsRequest(rule_set=GRADING)
+    ).jobs
+    assert [(j.version, j.state) for j in listed] == [(2, "completed"), (1, "completed")]
+    both = running_server.stub.ListReclassificationJobs(pb.ListReclassificationJobsRequest()).jobs
+    assert {j.rule_set for j in both} == {GRADING, "service-entitlements"}
+
+
+def test_job_reads_refuse_an_unknown_rule_set(server):
+    stub = server(batch_size=2).stub
+    for call, request in (
+        (stub.GetReclassificationJob, pb.GetReclassificationJobRequest(rule_set="no-such-set")),
+        (stub.ListReclassificationJobs, pb.ListReclassificationJobsRequest(rule_set="no-such-set")),
+        (stub.ListReclassificationJobs, pb.ListReclassificationJobsRequest(page_size=-1)),
+    ):
+        with pytest.raises(grpc.RpcError) as refused:
+            call(request, timeout=10)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 def _customer_ids(store: JobStore) -> list[int]:

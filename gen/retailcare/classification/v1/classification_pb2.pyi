@@ -1343,3 +1343,151 @@ class ReassignMarketZoneResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReassignMarketZoneResponse: _TypeAlias = ReassignMarketZoneResponse  # noqa: Y015
+
+@_typing.final
+class ReclassificationJob(_message.Message):
+    """One activation's reclassification of every active customer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    RULE_SET_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    DONE_FIELD_NUMBER: _builtins.int
+    CHANGED_FIELD_NUMBER: _builtins.int
+    FAILED_FIELD_NUMBER: _builtins.int
+    SKIPPED_FIELD_NUMBER: _builtins.int
+    LEASE_OWNER_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    rule_set: _builtins.str
+    """customer-grading or service-entitlements"""
+    version: _builtins.int
+    """the version activated"""
+    state: _builtins.str
+    """running, completed, or cancelled (a newer version was activated before it finished)"""
+    total: _builtins.int
+    """active customers when the job last counted them"""
+    done: _builtins.int
+    changed: _builtins.int
+    """customers whose classification changed in a way they notice"""
+    failed: _builtins.int
+    """customers the active rule sets could not decide (logged); left as they were"""
+    skipped: _builtins.int
+    """changed by another call while being reclassified; left as that call wrote them"""
+    lease_owner: _builtins.str
+    """the process running it; empty when none does"""
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        rule_set: _builtins.str = ...,
+        version: _builtins.int = ...,
+        state: _builtins.str = ...,
+        total: _builtins.int = ...,
+        done: _builtins.int = ...,
+        changed: _builtins.int = ...,
+        failed: _builtins.int = ...,
+        skipped: _builtins.int = ...,
+        lease_owner: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed", b"changed", "created_at", b"created_at", "done", b"done", "failed", b"failed", "id", b"id", "lease_owner", b"lease_owner", "rule_set", b"rule_set", "skipped", b"skipped", "state", b"state", "total", b"total", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReclassificationJob: _TypeAlias = ReclassificationJob  # noqa: Y015
+
+@_typing.final
+class GetReclassificationJobRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_SET_FIELD_NUMBER: _builtins.int
+    rule_set: _builtins.str
+    """customer-grading or service-entitlements"""
+    def __init__(
+        self,
+        *,
+        rule_set: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rule_set", b"rule_set"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetReclassificationJobRequest: _TypeAlias = GetReclassificationJobRequest  # noqa: Y015
+
+@_typing.final
+class GetReclassificationJobResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def job(self) -> Global___ReclassificationJob: ...
+    def __init__(
+        self,
+        *,
+        job: Global___ReclassificationJob | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetReclassificationJobResponse: _TypeAlias = GetReclassificationJobResponse  # noqa: Y015
+
+@_typing.final
+class ListReclassificationJobsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_SET_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    rule_set: _builtins.str
+    """empty: jobs of both rule sets"""
+    page_size: _builtins.int
+    """default 20, at most 100 (larger values are capped)"""
+    def __init__(
+        self,
+        *,
+        rule_set: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "rule_set", b"rule_set"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListReclassificationJobsRequest: _TypeAlias = ListReclassificationJobsRequest  # noqa: Y015
+
+@_typing.final
+class ListReclassificationJobsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOBS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def jobs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReclassificationJob]: ...
+    def __init__(
+        self,
+        *,
+        jobs: _abc.Iterable[Global___ReclassificationJob] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["jobs", b"jobs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListReclassificationJobsResponse: _TypeAlias = ListReclassificationJobsResponse  # noqa: Y015

@@ -119,6 +119,16 @@ class ClassificationServiceStub:
                 request_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ReassignMarketZoneRequest.SerializeToString,
                 response_deserializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ReassignMarketZoneResponse.FromString,
                 _registered_method=True)
+        self.GetReclassificationJob = channel.unary_unary(
+                '/retailcare.classification.v1.ClassificationService/GetReclassificationJob',
+                request_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.GetReclassificationJobRequest.SerializeToString,
+                response_deserializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.GetReclassificationJobResponse.FromString,
+                _registered_method=True)
+        self.ListReclassificationJobs = channel.unary_unary(
+                '/retailcare.classification.v1.ClassificationService/ListReclassificationJobs',
+                request_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ListReclassificationJobsRequest.SerializeToString,
+                response_deserializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ListReclassificationJobsResponse.FromString,
+                _registered_method=True)
 
 
 class ClassificationServiceServicer:
@@ -239,6 +249,21 @@ class ClassificationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetReclassificationJob(self, request, context):
+        """Automatic reclassification: activating a version of a rule set starts a job that
+        reclassifies every active customer on it. The latest job of a rule set, and its progress.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReclassificationJobs(self, request, context):
+        """Jobs newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClassificationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -326,6 +351,16 @@ def add_ClassificationServiceServicer_to_server(servicer, server):
                     servicer.ReassignMarketZone,
                     request_deserializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ReassignMarketZoneRequest.FromString,
                     response_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ReassignMarketZoneResponse.SerializeToString,
+            ),
+            'GetReclassificationJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReclassificationJob,
+                    request_deserializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.GetReclassificationJobRequest.FromString,
+                    response_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.GetReclassificationJobResponse.SerializeToString,
+            ),
+            'ListReclassificationJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReclassificationJobs,
+                    request_deserializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ListReclassificationJobsRequest.FromString,
+                    response_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ListReclassificationJobsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -787,6 +822,60 @@ class ClassificationService:
             '/retailcare.classification.v1.ClassificationService/ReassignMarketZone',
             retailcare_dot_classification_dot_v1_dot_classification__pb2.ReassignMarketZoneRequest.SerializeToString,
             retailcare_dot_classification_dot_v1_dot_classification__pb2.ReassignMarketZoneResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReclassificationJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.classification.v1.ClassificationService/GetReclassificationJob',
+            retailcare_dot_classification_dot_v1_dot_classification__pb2.GetReclassificationJobRequest.SerializeToString,
+            retailcare_dot_classification_dot_v1_dot_classification__pb2.GetReclassificationJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReclassificationJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.classification.v1.ClassificationService/ListReclassificationJobs',
+            retailcare_dot_classification_dot_v1_dot_classification__pb2.ListReclassificationJobsRequest.SerializeToString,
+            retailcare_dot_classification_dot_v1_dot_classification__pb2.ListReclassificationJobsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -64,6 +64,12 @@ class ClassificationServiceStub:
     ListMarketZones: _grpc.UnaryUnaryMultiCallable[_classification_pb2.ListMarketZonesRequest, _classification_pb2.ListMarketZonesResponse]
     ReassignMarketZone: _grpc.UnaryUnaryMultiCallable[_classification_pb2.ReassignMarketZoneRequest, _classification_pb2.ReassignMarketZoneResponse]
     """Gives a zone to another team; its customers move with it."""
+    GetReclassificationJob: _grpc.UnaryUnaryMultiCallable[_classification_pb2.GetReclassificationJobRequest, _classification_pb2.GetReclassificationJobResponse]
+    """Automatic reclassification: activating a version of a rule set starts a job that
+    reclassifies every active customer on it. The latest job of a rule set, and its progress.
+    """
+    ListReclassificationJobs: _grpc.UnaryUnaryMultiCallable[_classification_pb2.ListReclassificationJobsRequest, _classification_pb2.ListReclassificationJobsResponse]
+    """Jobs newest first."""
 
 @_typing.type_check_only
 class ClassificationServiceAsyncStub(ClassificationServiceStub):
@@ -99,6 +105,12 @@ class ClassificationServiceAsyncStub(ClassificationServiceStub):
     ListMarketZones: _aio.UnaryUnaryMultiCallable[_classification_pb2.ListMarketZonesRequest, _classification_pb2.ListMarketZonesResponse]  # type: ignore[assignment]
     ReassignMarketZone: _aio.UnaryUnaryMultiCallable[_classification_pb2.ReassignMarketZoneRequest, _classification_pb2.ReassignMarketZoneResponse]  # type: ignore[assignment]
     """Gives a zone to another team; its customers move with it."""
+    GetReclassificationJob: _aio.UnaryUnaryMultiCallable[_classification_pb2.GetReclassificationJobRequest, _classification_pb2.GetReclassificationJobResponse]  # type: ignore[assignment]
+    """Automatic reclassification: activating a version of a rule set starts a job that
+    reclassifies every active customer on it. The latest job of a rule set, and its progress.
+    """
+    ListReclassificationJobs: _aio.UnaryUnaryMultiCallable[_classification_pb2.ListReclassificationJobsRequest, _classification_pb2.ListReclassificationJobsResponse]  # type: ignore[assignment]
+    """Jobs newest first."""
 
 class ClassificationServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -233,5 +245,23 @@ class ClassificationServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_classification_pb2.ReassignMarketZoneResponse, _abc.Awaitable[_classification_pb2.ReassignMarketZoneResponse]]:
         """Gives a zone to another team; its customers move with it."""
+
+    @_abc_1.abstractmethod
+    def GetReclassificationJob(
+        self,
+        request: _classification_pb2.GetReclassificationJobRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_classification_pb2.GetReclassificationJobResponse, _abc.Awaitable[_classification_pb2.GetReclassificationJobResponse]]:
+        """Automatic reclassification: activating a version of a rule set starts a job that
+        reclassifies every active customer on it. The latest job of a rule set, and its progress.
+        """
+
+    @_abc_1.abstractmethod
+    def ListReclassificationJobs(
+        self,
+        request: _classification_pb2.ListReclassificationJobsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_classification_pb2.ListReclassificationJobsResponse, _abc.Awaitable[_classification_pb2.ListReclassificationJobsResponse]]:
+        """Jobs newest first."""
 
 def add_ClassificationServiceServicer_to_server(servicer: ClassificationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
