@@ -200,6 +200,13 @@ def _clauses(query: CustomerQuery) -> list:
 
 
 # -- repositories ------------------------------------------------------------------------------
+# Built once: the values go in as parameters, so a call neither builds nor compiles a statement.
+_SAVE_CUSTOMER = (
+    sa.update(customers).where(customers.c.id == sa.bindparam("_id")).values(version=customers.c.version + 1)
+)
+_ADD_HISTORY = sa.insert(classifications)
+
+
 class SqlCustomers:
     def __init__(self, session: Session):
         self.session = session
@@ -224,12 +231,13 @@ class SqlCustomers:
         customer.id = result.inserted_primary_key[0]
 
     def save(self, customer: Customer) -> None:
-        values = {**customer_row(customer), "version": customers.c.version + 1}
-        self.session.execute(sa.update(customers).where(customers.c.id == customer.id).values(**values))
+        values = customer_row(customer)
+        del values["version"]  # bumped by the statement
+        self.session.execute(_SAVE_CUSTOMER, {**values, "_id": customer.id})
         customer.version += 1
 
     def add_history(self, customer: Customer) -> None:
-        self.session.execute(sa.insert(classifications).values(**self._entry(customer)))
+        self.session.execute(_ADD_HISTORY, self._entry(customer))
 
     @staticmethod
     def _entry(customer: Customer) -> dict:
@@ -409,15 +417,15 @@ class SqlServiceDescriptions:
 
 
 class SqlUnitOfWork:
-    """One transaction (ports.UnitOfWork). A read-only one reads outside the SQLite writer
-    queue and commits nothing."""
+    """One transaction (ports.UnitOfWork). A read-only one reads on a bare connection,
+    outside the SQLite writer queue, and commits nothing."""
 
     def __init__(self, engine: Engine, *, read_only: bool = False):
         self.engine = engine
         self.read_only = read_only
 
     def __enter__(self) -> SqlUnitOfWork:
-        self._transaction = Session(self.engine) if self.read_only else unit_of_work(self.engine)
+        self._transaction = self.engine.connect() if self.read_only else unit_of_work(self.engine)
         session = self._transaction.__enter__()
         self.customers = SqlCustomers(session)
         self.zones = SqlZones(session)
