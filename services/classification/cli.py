@@ -1,17 +1,20 @@
 """``retailcare customers import FILE``: customers from CSV or XLSX into the classification
 service, in batches over one streaming call, with a progress line; row errors are listed
-and every good row is kept."""
+and every good row is kept. ``retailcare customers reclassify-status``: the automatic
+reclassification job of each rule set, with a progress bar (``--watch`` until done)."""
 
 from __future__ import annotations
 
 import pathlib
 import sys
+import time
 
 import grpc
 from retailcare.classification.v1 import classification_pb2 as pb
 from retailcare.classification.v1 import classification_pb2_grpc
 
 from services.classification import domain
+from services.classification.domain import ENTITLEMENTS_RULE_SET, GRADING_RULE_SET
 from services.common.clients import open_channel
 from services.common.config import load_settings
 from services.common.rules.cli import CliError
@@ -98,6 +101,49 @@ def _progress(done: int, total: int, created: int, updated: int, errors: int) ->
     )
 
 
+def _bar(done: int, total: int, width: int = 30) -> str:
+    filled = min(width, int(width * done / total)) if total else width
+    return "#" * filled + "-" * (width - filled)
+
+
+def _job_line(job: pb.ReclassificationJob) -> str:
+    return (
+        f"{job.rule_set} v{job.version} {job.state:<9} [{_bar(job.done, job.total)}] "
+        f"{job.done}/{job.total}  changed {job.changed}  failed {job.failed}  skipped {job.skipped}"
+    )
+
+
+def cmd_reclassify_status(args) -> int:
+    rule_sets = [args.rule_set] if args.rule_set else [GRADING_RULE_SET, ENTITLEMENTS_RULE_SET]
+    target = load_settings(args.pack).target("classification")
+    channel = open_channel(target)
+    stub = classification_pb2_grpc.ClassificationServiceStub(channel)
+    try:
+        while True:
+            jobs = []
+            for rule_set in rule_sets:
+                try:
+                    request = pb.GetReclassificationJobRequest(rule_set=rule_set)
+                    jobs.append(stub.GetReclassificationJob(request, timeout=10).job)
+                except grpc.RpcError as error:
+                    if error.code() != grpc.StatusCode.NOT_FOUND:
+                        raise
+                    print(f"{rule_set}: no reclassification job yet")
+            for job in jobs:
+                print(_job_line(job))
+            if not args.watch or all(job.state != "running" for job in jobs):
+                return 0
+            time.sleep(args.interval)
+    except grpc.RpcError as error:
+        if error.code() == grpc.StatusCode.UNAVAILABLE:
+            raise CliError(
+                f"cannot reach classification at {target}; is the pack running (make run)?"
+            ) from None
+        raise CliError(f"{error.code().name}: {error.details()}") from None
+    finally:
+        channel.close()
+
+
 def add_customer_commands(commands) -> None:
     customers = commands.add_parser("customers", help="bulk work on retail customers")
     sub = customers.add_subparsers(dest="customers_command", required=True)
@@ -110,3 +156,10 @@ def add_customer_commands(commands) -> None:
     )
     importing.add_argument("--batch-size", type=int, default=500)
     importing.set_defaults(run=cmd_import)
+    status = sub.add_parser(
+        "reclassify-status", help="progress of the automatic reclassification after a rule-set activation"
+    )
+    status.add_argument("rule_set", nargs="?", choices=[GRADING_RULE_SET, ENTITLEMENTS_RULE_SET])
+    status.add_argument("--watch", action="store_true", help="print again until no job is running")
+    status.add_argument("--interval", type=float, default=1.0, help="seconds between prints with --watch")
+    status.set_defaults(run=cmd_reclassify_status)

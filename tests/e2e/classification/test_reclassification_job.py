@@ -18,7 +18,7 @@ from services.classification import metrics, storage
 from services.classification.job_store import JobStore, jobs
 from services.common.database import create_database_engine
 from services.common.times import now
-from services.composition import service_definition
+from services.composition import main, service_definition
 from tests.e2e.classification.conftest import customer
 from tests.support.rule_samples import default_source
 from tests.support.services import channel_to, running, settings_for
@@ -212,3 +212,20 @@ def test_a_newer_version_cancels_and_replaces_the_running_job(server, store):
     assert [j.state for j in store.list(GRADING, 10)] == ["completed", "cancelled"]
     assert set(after.grading_versions().values()) == {3}
     assert _count("cancelled") == cancelled + 1
+
+
+def test_the_status_command_prints_each_rule_sets_job(server, store, monkeypatch, capsys):
+    running_server = server(batch_size=2)
+    _add_customers(running_server)
+    running_server.publish_grading("revision 2")
+    _wait_for_job(store, 2)
+    monkeypatch.setenv(
+        "RETAILCARE_CLASSIFICATION_GRPC_PORT",
+        str(running_server.service.settings.grpc_port("classification")),
+    )
+
+    assert main(["customers", "reclassify-status", "--watch", "--interval", "0.1"]) == 0
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].startswith(f"{GRADING} v2 completed [{'#' * 30}] 7/7  changed 0")
+    assert lines[-1].startswith("service-entitlements v1 completed")

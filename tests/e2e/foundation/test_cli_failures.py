@@ -57,6 +57,7 @@ COMMANDS = [
     ["rules", "rollback", GRADING, "1"],
     ["rules", "dry-run", GRADING, "{facts}"],
     ["customers", "import", "{customers}"],
+    ["customers", "reclassify-status"],
 ]
 
 
