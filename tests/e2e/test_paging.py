@@ -104,7 +104,8 @@ def check_walks_and_tokens(paged: PagedList, expected_count: int) -> None:
 
 @pytest.fixture
 def classification_lists(tmp_path, db_url):
-    settings = settings_for(tmp_path, classification_database_url=db_url)
+    # No automatic reclassification after the publishes below: the walks need customers that stay put.
+    settings = settings_for(tmp_path, classification_database_url=db_url, reclassification_batch_size=0)
     with running(service_definition("classification"), settings) as service, channel_to(service) as channel:
         stub = classification_pb2_grpc.ClassificationServiceStub(channel)
         admin = rule_sets_pb2_grpc.RuleSetAdminStub(channel)
