@@ -51,7 +51,13 @@ class GatewayPack:
     can be stopped and started again on the same port and database."""
 
     def __init__(self, tmp_path, **values):
-        values = {"gateway_tokens": token_entries(), "downstream_timeout_seconds": 3, **values}
+        # Every call in the access log: tests follow request ids through it.
+        values = {
+            "gateway_tokens": token_entries(),
+            "downstream_timeout_seconds": 3,
+            "access_log": "all",
+            **values,
+        }
         self.settings = settings_for(tmp_path, **values)
         self.services: dict[str, RunningService] = {}
         self._stack = contextlib.ExitStack()
