@@ -87,6 +87,7 @@ ENTITLEMENTS = RuleSetKind(
         sometimes={"zone_type": ZONE_TYPES},  # named as the customer record names it
     ),
     aliases={"market_zone": "zone_type"},  # the record's market_zone is the zone's code, not its type
+    renamed={"market_zone": "zone_type"},  # versions stored before the fact took the record's name
 )
 
 RULE_SETS = (GRADING, ENTITLEMENTS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -138,6 +139,15 @@ class RuleSetKind:
     # Names analysts reach for that are not facts -> the supplied fact they mean (the
     # validator's hint; docs/rules.md lists them beside the supplied facts).
     aliases: Mapping[str, str] = field(default_factory=dict)
+    # Facts renamed since versions were stored: old name -> current name. A stored version
+    # that still uses an old name is loaded with the current one (its text stays as stored).
+    renamed: Mapping[str, str] = field(default_factory=dict)
+
+    def with_current_names(self, source: str) -> str:
+        """The document's text with every renamed fact under its current name."""
+        for old, new in self.renamed.items():
+            source = re.sub(rf"\b{re.escape(old)}\b", new, source)
+        return source
 
 
 def supplied_facts(

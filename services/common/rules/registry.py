@@ -27,6 +27,7 @@ from services.common.rules.engine import SERVE_FROM, CompiledRuleSet, Decision, 
 from services.common.rules.model import RuleSetKind
 from services.common.rules.store import RuleSetStore
 from services.common.rules.validation import validate
+from services.common.server import StartupError
 from services.common.times import now
 
 log = logging.getLogger("retailcare.rules")
@@ -79,7 +80,10 @@ class RuleSetRegistry:
         self.refresh()
         missing = sorted(set(self.kinds) - set(self._serving))
         if missing:
-            raise RuntimeError(f"no loadable active version of {', '.join(missing)}")
+            raise StartupError(
+                f"no loadable active version of {', '.join(missing)} (the log names each problem;"
+                " publish or activate a valid version)"
+            )
         self._thread = threading.Thread(target=self._poll, name="rules-reload", daemon=True)
         self._thread.start()
 
@@ -133,6 +137,15 @@ class RuleSetRegistry:
     def _load(self, name: str, version: int, current: CompiledRuleSet | None) -> None:
         record = self.store.get(name, version)
         result = validate(record.source, self.kinds, version)
+        current_names = self.kinds[name].with_current_names(record.source)
+        if not result.valid and current_names != record.source:
+            result = validate(current_names, self.kinds, version)
+            if result.valid:
+                log.warning(
+                    "rule set version stored with facts since renamed; loaded under their current"
+                    " names (publish it again to store them)",
+                    extra={"rule_set": name, "version": version, "renamed": dict(self.kinds[name].renamed)},
+                )
         if not result.valid:
             self._failed[name] = version
             metrics.RELOADS.labels(name, "failure").inc()
