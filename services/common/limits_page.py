@@ -17,18 +17,6 @@ TIMESTAMP, STRUCT, FIELD_MASK = (
     "google.protobuf.Struct",
     "google.protobuf.FieldMask",
 )
-_INTEGERS = {
-    FieldDescriptor.TYPE_INT32,
-    FieldDescriptor.TYPE_INT64,
-    FieldDescriptor.TYPE_UINT32,
-    FieldDescriptor.TYPE_UINT64,
-    FieldDescriptor.TYPE_SINT32,
-    FieldDescriptor.TYPE_SINT64,
-    FieldDescriptor.TYPE_FIXED32,
-    FieldDescriptor.TYPE_FIXED64,
-    FieldDescriptor.TYPE_SFIXED32,
-    FieldDescriptor.TYPE_SFIXED64,
-}
 
 HEADER = f"""\
 # Contract limits
@@ -111,7 +99,7 @@ def _single(field: FieldDescriptor, declared: limits.Limits) -> str:
         if low is None and high is None:
             low, high = -limits.DEFAULT_MAGNITUDE, limits.DEFAULT_MAGNITUDE
         return f"finite number, {_range(low, high)}"
-    if kind in _INTEGERS:
+    if kind in limits.INTEGERS:
         return _range(declared.minimum, declared.maximum)
     if field.message_type is None:
         return ""
