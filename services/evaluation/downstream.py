@@ -30,13 +30,16 @@ class ClassificationDirectory:
     def __init__(self, client: ClassificationClient):
         self.client = client
 
-    def menu(self, licence_number: str) -> Menu:
+    def _service_menu(self, licence_number: str):
         try:
-            reply = self.client.get_service_menu(licence_number)
+            return self.client.get_service_menu(licence_number)
         except DownstreamNotFound:
             raise Missing("customer", licence_number) from None
         except DownstreamUnavailable:
             raise Unreachable("classification") from None
+
+    def menu(self, licence_number: str) -> Menu:
+        reply = self._service_menu(licence_number)
         return Menu(
             reply.licence_number,
             tuple(
@@ -51,12 +54,7 @@ class ClassificationDirectory:
         )
 
     def commitment_card(self, licence_number: str) -> CommitmentCard:
-        try:
-            reply = self.client.get_service_menu(licence_number)
-        except DownstreamNotFound:
-            raise Missing("customer", licence_number) from None
-        except DownstreamUnavailable:
-            raise Unreachable("classification") from None
+        reply = self._service_menu(licence_number)
         return CommitmentCard(
             reply.licence_number,
             tuple(
