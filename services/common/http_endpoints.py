@@ -11,6 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 MAX_BODY_BYTES = 1024 * 1024
+# A refused body up to this size is read and dropped before the 413; a larger one closes.
+MAX_DISCARDED_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class HttpEndpoints:
 
 def _handler_class(is_ready: Callable[[], bool], app: HttpApp | None) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        timeout = 30  # seconds a silent client may hold a connection's thread
+
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             path = self.path.split("?", 1)[0]
             if self._by_app(b""):
@@ -82,10 +86,25 @@ def _handler_class(is_ready: Callable[[], bool], app: HttpApp | None) -> type[Ba
                 length = -1
             if not 0 <= length <= MAX_BODY_BYTES:
                 self.close_connection = True
+                if length > 0:
+                    self._discard(length)
                 self._reply(413 if length > 0 else 400, b"a body of at most 1 MiB, with its Content-Length\n")
                 return
             if not self._by_app(self.rfile.read(length)):
                 self._reply(404, b"not found\n")
+
+        def _discard(self, length: int) -> None:
+            """Reads and drops a refused body of moderate size, so that a client still
+            sending it reads the 413 instead of a broken pipe."""
+            left = length if length <= MAX_DISCARDED_BYTES else 0
+            while left > 0:
+                try:
+                    chunk = self.rfile.read(min(left, 64 * 1024))
+                except OSError:  # a client that stopped sending
+                    return
+                if not chunk:
+                    return
+                left -= len(chunk)
 
         def _by_app(self, body: bytes) -> bool:
             """Lets the process's app answer; False when it does not serve the path."""

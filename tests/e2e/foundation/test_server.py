@@ -194,7 +194,7 @@ def test_downstream_calls_get_the_callers_remaining_time_clamped(tmp_path):
         hurried = float(probe_service.call(ch, "Deadline", timeout=3.0))
         patient = float(probe_service.call(ch, "Deadline", timeout=60.0))
         unbounded = float(channel_call_without_deadline(ch))
-    assert 0.05 <= hurried <= 3.0
+    assert 0.05 <= hurried < 2.9  # less than the caller left, with time kept to answer it
     assert patient == 5.0  # never more than the default
     assert unbounded == 5.0  # no deadline: the default, not grpc's huge number
 

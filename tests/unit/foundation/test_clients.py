@@ -110,7 +110,9 @@ class _Context:
     [
         (None, 5.0),  # no incoming call: the default
         (1e9, 5.0),  # a caller that set no deadline: grpcio reports a huge number
-        (2.5, 2.5),  # what the caller left us
+        (2.5, 2.25),  # what the caller left us, less a tenth kept to answer it
+        (0.5, 0.45),
+        (4.0, 3.75),  # the reserve is at most a quarter second
         (0.0, deadlines.MINIMUM_SECONDS),  # an expired caller still gets a tiny, valid timeout
         (-3.0, deadlines.MINIMUM_SECONDS),
     ],
