@@ -87,21 +87,21 @@ def test_without_classification_the_profile_is_unavailable_naming_it(pack, servi
     _eventually(lambda: _profile(service))
 
 
-def _hung_complaints() -> grpc.Server:
-    """A complaints service that takes every call and never answers it."""
+def _hung(service: str, methods: tuple[str, ...]) -> grpc.Server:
+    """A service that takes every call of ``methods`` and never answers it."""
 
     def never(request, context):
         while context.is_active():
             time.sleep(0.05)
 
-    handlers = {
-        method: grpc.unary_unary_rpc_method_handler(never) for method in ("ListComplaints", "FileComplaint")
-    }
+    handlers = {method: grpc.unary_unary_rpc_method_handler(never) for method in methods}
     server = grpc.server(futures.ThreadPoolExecutor(8))
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler("retailcare.complaints.v1.ComplaintsService", handlers),)
-    )
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, handlers),))
     return server
+
+
+def _hung_complaints() -> grpc.Server:
+    return _hung("retailcare.complaints.v1.ComplaintsService", ("ListComplaints", "FileComplaint"))
 
 
 def test_a_service_that_never_answers_costs_at_most_the_deadline(tmp_path):
@@ -133,6 +133,32 @@ def test_a_service_that_never_answers_costs_at_most_the_deadline(tmp_path):
             admin(admin.gateway.FileComplaint, complaint("k-1"), timeout=CALL_TIMEOUT)
         assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
         assert "complaints unavailable" in refused.value.details()
+    finally:
+        pack.close()
+        hung.stop(0)
+
+
+def test_a_required_part_that_never_answers_is_unavailable_named_before_the_callers_deadline(tmp_path):
+    """Classification hangs: the profile cannot be made without the customer, and the
+    caller hears UNAVAILABLE naming classification, not its own DEADLINE_EXCEEDED: the
+    gateway gives its downstream call a little less time than the caller gave it."""
+    hung = _hung("retailcare.classification.v1.ClassificationService", ("GetCustomer", "GetServiceMenu"))
+    port = hung.add_insecure_port("127.0.0.1:0")
+    hung.start()
+    pack = GatewayPack(tmp_path, classification_target=f"127.0.0.1:{port}", downstream_timeout_seconds=60)
+    try:
+        pack.start("gateway")
+        service = pack.stubs("service")
+        started = time.monotonic()
+        with pytest.raises(grpc.RpcError) as refused:
+            service(
+                service.gateway.GetCustomerProfile,
+                pb.GetCustomerProfileRequest(licence_number=LICENCE),
+                timeout=4,
+            )
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE, refused.value.details()
+        assert "classification" in refused.value.details()
+        assert time.monotonic() - started < 4
     finally:
         pack.close()
         hung.stop(0)
