@@ -12,11 +12,12 @@ import datetime
 import enum
 import math
 import operator
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from services.common.licences import normalise_licence
 
 # -- vocabularies -------------------------------------------------------------------------
 BUSINESS_FORMATS = (
@@ -113,12 +114,6 @@ FILTER_FIELDS = (*(f.name for f in INPUT_FIELDS if f.filter), "team_id", "star_l
 def _quoted(value: Any) -> str:
     text = str(value)
     return repr(text if len(text) <= QUOTED_PREFIX else text[:QUOTED_PREFIX] + "…")
-
-
-def normalise_licence(text: str) -> str:
-    """A licence number as it is looked up and stored: Unicode NFKC (full-width letters,
-    digits and hyphens become plain ones), surrounding spaces trimmed, upper case."""
-    return unicodedata.normalize("NFKC", text or "").strip().upper()
 
 
 def normalised_inputs(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+from services.common.licences import normalise_licence
 from services.complaints.calendar import WorkingCalendar, local_date
 
 CATEGORIES = (
@@ -143,7 +144,7 @@ class Intake:
         return replace(
             intake,
             idempotency_key=intake.idempotency_key.strip(),
-            licence_number=intake.licence_number.strip(),
+            licence_number=normalise_licence(intake.licence_number),
             received_by=intake.received_by.strip(),
             description=intake.description.strip(),
             severity=intake.severity or DEFAULT_SEVERITY,

@@ -8,6 +8,7 @@ import datetime
 from retailcare.complaints.v1 import complaints_pb2 as pb
 
 from services.common.errors import InvalidArgument
+from services.common.licences import normalise_licence
 from services.common.times import to_timestamp
 from services.complaints.domain import Complaint, Event, Figures, Intake
 from services.complaints.ports import ComplaintFilter
@@ -45,7 +46,7 @@ def intake(request: pb.FileComplaintRequest) -> Intake:
 
 def complaint_filter(message: pb.ComplaintFilter) -> ComplaintFilter:
     return ComplaintFilter(
-        licence_number=message.licence_number,
+        licence_number=normalise_licence(message.licence_number),
         owner=message.owner,
         team_id=message.team_id,
         states=tuple(_STATE_NAMES[s] for s in message.states if s in _STATE_NAMES),

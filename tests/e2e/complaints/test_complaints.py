@@ -329,7 +329,14 @@ def test_a_licence_spelled_otherwise_is_filed_under_the_customers_licence(stub):
     # Lower case, a full-width hyphen and surrounding spaces: the same customer L-1.
     filed = _file(stub, "k-spelling", licence=" l\uff0d1 ").complaint
     assert (filed.licence_number, filed.team_id, filed.needs_verification) == ("L-1", "team-1", False)
-    listed = stub.ListComplaints(
-        pb.ListComplaintsRequest(filter=pb.ComplaintFilter(licence_number="L-1")), timeout=10
-    ).complaints
-    assert [c.id for c in listed] == [filed.id]
+    for spelling in ("L-1", " l\uff0d1 "):  # the filter is read the same way
+        listed = stub.ListComplaints(
+            pb.ListComplaintsRequest(filter=pb.ComplaintFilter(licence_number=spelling)), timeout=10
+        ).complaints
+        assert [c.id for c in listed] == [filed.id]
+
+
+def test_a_complaint_filed_while_classification_is_down_keeps_one_spelling(pack):
+    with pack.complaints() as (_, stub):  # classification is not running: the licence is not checked
+        filed = _file(stub, "k-down-spelling", licence=" l\uff0d1 ").complaint
+        assert (filed.licence_number, filed.needs_verification) == ("L-1", True)
