@@ -13,7 +13,15 @@ from retailcare.classification.v1 import classification_pb2_grpc
 
 from services.classification import domain, mapping
 from services.classification.rules import ENTITLEMENTS_RULE_SET, GRADING_RULE_SET
-from services.common.rules.cli import CliError, call_service, print_table, read_named_source, rules_commands
+from services.common.rules.cli import (
+    CliError,
+    call_service,
+    connection_parents,
+    print_table,
+    read_named_source,
+    rules_commands,
+    served,
+)
 
 SERVICE = "classification"
 SHOWN_SAMPLE = 20
@@ -29,14 +37,14 @@ CSV_COLUMNS = (
 )
 
 
-def _ask(pack, method: str, request):
-    return call_service(pack, SERVICE, classification_pb2_grpc.ClassificationServiceStub, method, request)
+def _ask(args, method: str, request):
+    return call_service(args, SERVICE, classification_pb2_grpc.ClassificationServiceStub, method, request)
 
 
-def customer_facts(pack, rule_set: str, licence: str) -> dict:
+def customer_facts(args, rule_set: str, licence: str) -> dict:
     """The facts the service decides a stored customer with: the record's inputs for the
     grading, and with them the stored star level for the entitlements."""
-    customer = _ask(pack, "GetCustomer", pb.GetCustomerRequest(licence_number=licence)).customer
+    customer = _ask(args, "GetCustomer", pb.GetCustomerRequest(licence_number=licence)).customer
     inputs = mapping.input_values(customer.input)
     if rule_set == GRADING_RULE_SET:
         return domain.grading_facts(inputs)
@@ -54,7 +62,7 @@ def cmd_preview(args) -> int:
         )
     sample = CSV_SAMPLE if args.csv else args.sample
     reply = _ask(
-        args.pack,
+        args,
         "PreviewRuleSetImpact",
         pb.PreviewRuleSetImpactRequest(draft_source=source, sample_size=sample),
     )
@@ -137,10 +145,12 @@ def add_rules_commands(commands) -> None:
         {GRADING_RULE_SET: customer_facts, ENTITLEMENTS_RULE_SET: customer_facts}
     )
     preview = sub.add_parser(
-        "preview", help="what a draft grading or entitlements document changes for every customer"
+        "preview",
+        parents=connection_parents(commands),
+        help="what a draft grading or entitlements document changes for every customer",
     )
     preview.add_argument("file")
     preview.add_argument("--csv", metavar="PATH", help="also write every changed customer to this CSV file")
     preview.add_argument("--sample", type=int, default=SHOWN_SAMPLE, help="example customers to show")
     preview.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    preview.set_defaults(run=cmd_preview)
+    preview.set_defaults(run=served(cmd_preview))

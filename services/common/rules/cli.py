@@ -3,15 +3,19 @@ moment), list, history, diff, roll back and dry-run against the owning service o
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import getpass
 import json
+import os
 import pathlib
 import sys
 
 import grpc
 import yaml
 from google.protobuf import json_format, struct_pb2
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from retailcare.rules.v1 import rule_sets_pb2 as pb
 from retailcare.rules.v1 import rule_sets_pb2_grpc
 
@@ -27,10 +31,15 @@ from services.common.tls import channel_credentials
 
 CALL_TIMEOUT_SECONDS = 30
 HISTORY_PAGE = 100
+GATEWAY_TOKEN_ENV = "GATEWAY_TOKEN"
+_SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 
 class CliError(Exception):
-    """Printed on stderr as one line; the command exits with 1."""
+    """Printed on stderr as one line; the command exits with 2."""
+
+    def __init__(self, message: str):
+        super().__init__("; ".join(line.strip() for line in str(message).splitlines() if line.strip()))
 
 
 def read_source(path: str) -> str:
@@ -58,59 +67,176 @@ def read_named_source(path: str) -> tuple[str, str]:
     return source, name
 
 
-def _stub(pack, rule_set: str):
+# -- where the calls go ----------------------------------------------------------------
+class Connection:
+    """Where a command's calls go: straight to the service that owns the rule set (with
+    TLS and the service token when configured, as the pack's processes call each other),
+    or with ``--gateway`` to the gateway alone, showing a bearer token whose role the
+    gateway checks. One channel per address, reused by every call of the command."""
+
+    def __init__(self, args):
+        self.pack = args.pack
+        self.settings = load_settings(args.pack)
+        gateway = getattr(args, "gateway", None)
+        token_file = getattr(args, "token_file", None)
+        self.via_gateway = gateway is not None or token_file is not None
+        self.gateway = (gateway or self.settings.target("gateway")) if self.via_gateway else ""
+        self.metadata: tuple = ()
+        if self.via_gateway:
+            self.metadata = (("authorization", f"Bearer {_gateway_token(token_file)}"),)
+        self._channels: dict[str, grpc.Channel] = {}
+
+    def target(self, service: str) -> str:
+        return self.gateway or self.settings.target(service)
+
+    def where(self, service: str) -> str:
+        return (
+            f"the gateway at {self.gateway}" if self.via_gateway else f"{service} at {self.target(service)}"
+        )
+
+    def channel(self, service: str) -> grpc.Channel:
+        target = self.target(service)
+        if target not in self._channels:
+            if self.via_gateway:  # the front door: bearer tokens, not the pack's service token
+                channel = open_channel(target, credentials=channel_credentials(self.settings))
+            else:
+                channel = open_channel(
+                    target,
+                    credentials=channel_credentials(self.settings),
+                    service_token=read_service_token(self.settings),
+                )
+            self._channels[target] = channel
+        return self._channels[target]
+
+    def stub(self, service: str, stub_type):
+        return stub_type(self.channel(service))
+
+    def call(self, service: str, stub_type, method: str, request, stream: bool = False):
+        """One call; a failure becomes a one-line CliError. ``stream``: a server-streaming
+        method, whose replies are yielded as they arrive."""
+        call = getattr(self.stub(service, stub_type), method)
+        if stream:
+            return self._replies(service, call(request, metadata=self.metadata))
+        try:
+            return call(request, timeout=CALL_TIMEOUT_SECONDS, metadata=self.metadata)
+        except grpc.RpcError as error:
+            raise self.failure(service, error) from None
+
+    def _replies(self, service: str, replies):
+        try:
+            yield from replies
+        except grpc.RpcError as error:
+            raise self.failure(service, error) from None
+
+    def failure(self, service: str, error: grpc.RpcError) -> CliError:
+        code = error.code()
+        if code == grpc.StatusCode.UNAVAILABLE and not (self.via_gateway and _names_a_service(error)):
+            return CliError(f"cannot reach {self.where(service)}; is the pack running (make run)?")
+        hint = ""
+        if self.via_gateway and code == grpc.StatusCode.UNAUTHENTICATED:
+            hint = f" (the gateway did not accept the token from --token-file or {GATEWAY_TOKEN_ENV})"
+        elif self.via_gateway and code == grpc.StatusCode.PERMISSION_DENIED:
+            hint = " (ask for a token of a role that may: publishing, activating and cancelling need analyst)"
+        violations = "".join(f"; {field}: {why}" for field, why in field_violations(error).items())
+        return CliError(f"{code.name}: {error.details()}{violations}{hint}")
+
+    def close(self) -> None:
+        for channel in self._channels.values():
+            channel.close()
+
+
+def _names_a_service(error: grpc.RpcError) -> bool:
+    """Whether an UNAVAILABLE came from the gateway about a service behind it."""
+    status = rpc_status.from_call(error)
+    for detail in status.details if status else []:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            if info.reason == _SERVICE_UNAVAILABLE:
+                return True
+    return False
+
+
+def _gateway_token(token_file: str | None) -> str:
+    """The bearer token: the first line of ``--token-file``, else ``$GATEWAY_TOKEN``."""
+    if token_file:
+        try:
+            token = pathlib.Path(token_file).read_text(encoding="utf-8").strip().splitlines()
+        except OSError as error:
+            raise CliError(f"--token-file: cannot read {token_file}: {error.strerror}") from None
+        if not token or not token[0].strip():
+            raise CliError(f"--token-file: {token_file} is empty")
+        return token[0].strip()
+    token = os.environ.get(GATEWAY_TOKEN_ENV, "").strip()
+    if not token:
+        raise CliError(
+            f"--gateway needs a token: put it in a file and give --token-file PATH, or set {GATEWAY_TOKEN_ENV}"
+        )
+    return token
+
+
+def connection(args) -> Connection:
+    """The command's connection, opened on first use."""
+    if getattr(args, "_connection", None) is None:
+        args._connection = Connection(args)
+    return args._connection
+
+
+def _call(args, rule_set: str, method: str, request):
+    return connection(args).call(
+        _owner(args.pack, rule_set), rule_sets_pb2_grpc.RuleSetAdminStub, method, request
+    )
+
+
+def _owner(pack, rule_set: str) -> str:
     catalogue = pack.rule_set_catalogue()
     service = catalogue.owner_of(rule_set)
     if service is None:
         known = ", ".join(sorted(catalogue.all_kinds()))
         raise CliError(f"no service owns a rule set named {rule_set!r} (known: {known})")
-    settings = load_settings(pack)
-    target = settings.target(service)
-    return rule_sets_pb2_grpc.RuleSetAdminStub(_channel(settings, target)), service, target
+    return service
 
 
-def _channel(settings, target: str) -> grpc.Channel:
-    """A channel as the pack's own processes open them: TLS and the service token when
-    configured, so the CLI still gets in once the side doors are closed."""
-    return open_channel(
-        target, credentials=channel_credentials(settings), service_token=read_service_token(settings)
-    )
+def call_service(args, service: str, stub_type, method: str, request, stream: bool = False):
+    """One call to a service of the pack (through the gateway with ``--gateway``), for the
+    commands a service adds under ``rules``."""
+    return connection(args).call(service, stub_type, method, request, stream=stream)
 
 
-def _call(pack, rule_set: str, method: str, request):
-    stub, service, target = _stub(pack, rule_set)
-    return _ask(stub, method, request, service, target)
+def print_table(header: tuple, rows: list[tuple]) -> None:
+    """Columns as wide as their widest cell, for a terminal."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    for row in (header, *rows):
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
-def call_service(pack, service: str, stub_type, method: str, request):
-    """One call to a service of the pack, for the commands a service adds under ``rules``."""
-    settings = load_settings(pack)
-    target = settings.target(service)
-    return _ask(stub_type(_channel(settings, target)), method, request, service, target)
+def print_json(value) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
 
-def _ask(stub, method: str, request, service: str, target: str):
-    try:
-        return getattr(stub, method)(request, timeout=CALL_TIMEOUT_SECONDS)
-    except grpc.RpcError as error:
-        if error.code() == grpc.StatusCode.UNAVAILABLE:
-            raise CliError(f"cannot reach {service} at {target}; is the pack running (make run)?") from None
-        lines = [f"{error.code().name}: {error.details()}"]
-        lines += [f"  {field}: {why}" for field, why in field_violations(error).items()]
-        raise CliError("\n".join(lines)) from None
-
-
-def _print_diagnostics(diagnostics, out=sys.stdout) -> None:
-    for d in diagnostics:
-        print(d if isinstance(d, str) else str(d), file=out)
+def _diagnostic(d) -> dict:
+    return {"severity": d.severity, "line": d.line, "rule_id": d.rule_id, "message": d.message}
 
 
 # -- offline --------------------------------------------------------------------------
 def cmd_validate(args) -> int:
     result = validate(read_source(args.file), args.pack.rule_set_catalogue().all_kinds())
-    _print_diagnostics(result.diagnostics, sys.stderr if not result.valid else sys.stdout)
     if result.compiled:
         result.compiled.close()
+    if args.json:
+        print_json(
+            {
+                "valid": result.valid,
+                "rule_set": result.document.name if result.document else None,
+                "rules": len(result.document.rules) if result.document else 0,
+                "tests_passed": result.tests_passed,
+                "tests_failed": len(result.tests) - result.tests_passed,
+                "diagnostics": [_diagnostic(d) for d in result.diagnostics],
+            }
+        )
+        return 0 if result.valid else 1
+    for d in result.diagnostics:
+        print(d, file=sys.stdout if result.valid else sys.stderr)
     if not result.valid:
         print(f"invalid: {len(result.errors)} error(s)", file=sys.stderr)
         return 1
@@ -125,7 +251,13 @@ def cmd_test(args) -> int:
     if result.compiled:
         result.compiled.close()
     if not result.tests:
-        _print_diagnostics(result.errors, sys.stderr)
+        if args.json:
+            print_json(
+                {"passed": 0, "failed": 0, "tests": [], "errors": [_diagnostic(d) for d in result.errors]}
+            )
+            return 1
+        for d in result.errors:
+            print(d, file=sys.stderr)
         print("no test ran: the document does not compile", file=sys.stderr)
         return 1
     failed = sum(1 for t in result.tests if not t.passed)
@@ -134,7 +266,7 @@ def cmd_test(args) -> int:
             {"name": t.name, "line": t.line, "passed": t.passed, "failures": list(t.failures)}
             for t in result.tests
         ]
-        _print_json({"passed": len(result.tests) - failed, "failed": failed, "tests": tests})
+        print_json({"passed": len(result.tests) - failed, "failed": failed, "tests": tests})
         return 1 if failed else 0
     for outcome in result.tests:
         status = "PASS" if outcome.passed else "FAIL"
@@ -170,7 +302,7 @@ def cmd_actions(args) -> int:
         for action in kind.vocabulary.actions.values()
     ]
     if args.json:
-        _print_json({"rule_set": args.name, "actions": actions})
+        print_json({"rule_set": args.name, "actions": actions})
         return 0
     rows = []
     for action in actions:
@@ -195,35 +327,39 @@ def _values(param: dict) -> str:
     return f"<= {high:g}" if high is not None else ""
 
 
-def print_table(header: tuple, rows: list[tuple]) -> None:
-    """Columns as wide as their widest cell, for a terminal."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
-    for row in (header, *rows):
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+# -- against the owning service (or the gateway) -----------------------------------------
+def _stamp(stamp) -> str | None:
+    """A protobuf Timestamp as ISO 8601 UTC; None when unset."""
+    if not stamp.seconds and not stamp.nanos:
+        return None
+    return stamp.ToDatetime(tzinfo=datetime.UTC).isoformat(timespec="seconds")
 
 
-def _print_json(value) -> None:
-    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+def _when(stamp) -> str:
+    return _stamp(stamp) or "-"
 
 
-# -- against the owning service --------------------------------------------------------
+def _version(v: pb.RuleSetVersion, source: bool = False) -> dict:
+    shown = {
+        "rule_set": v.rule_set,
+        "version": v.version,
+        "active": v.active,
+        "author": v.author,
+        "comment": v.comment,
+        "checksum": v.checksum,
+        "created_at": _stamp(v.created_at),
+    }
+    if source:
+        shown["source"] = v.source
+    return shown
+
+
 def cmd_show(args) -> int:
     """A stored version's text as published (the active one without VERSION)."""
     request = pb.GetRuleSetVersionRequest(rule_set=args.name, version=args.version)
-    version = _call(args.pack, args.name, "GetRuleSetVersion", request).version
+    version = _call(args, args.name, "GetRuleSetVersion", request).version
     if args.json:
-        _print_json(
-            {
-                "rule_set": version.rule_set,
-                "version": version.version,
-                "active": version.active,
-                "author": version.author,
-                "comment": version.comment,
-                "checksum": version.checksum,
-                "created_at": version.created_at.ToDatetime().isoformat(timespec="seconds"),
-                "source": version.source,
-            }
-        )
+        print_json(_version(version, source=True))
         return 0
     print(version.source, end="" if version.source.endswith("\n") else "\n")
     return 0
@@ -240,10 +376,6 @@ def _moment(text: str) -> datetime.datetime:
     return moment
 
 
-def _when(stamp) -> str:
-    return stamp.ToDatetime(tzinfo=datetime.UTC).isoformat(timespec="seconds")
-
-
 def cmd_publish(args) -> int:
     source, name = read_named_source(args.file)
     request = pb.PublishRuleSetRequest(
@@ -251,10 +383,23 @@ def cmd_publish(args) -> int:
     )
     if args.at:
         request.activate_at.FromDatetime(_moment(args.at).astimezone(datetime.UTC))
-    reply = _call(args.pack, name, "PublishRuleSet", request)
-    _print_diagnostics([f"warning: line {d.line} {d.rule_id}: {d.message}" for d in reply.diagnostics])
+    reply = _call(args, name, "PublishRuleSet", request)
     state = "staged" if args.stage_only else "active"
     if args.at and not reply.version.active:
+        state = "scheduled"
+    if args.json:
+        print_json(
+            {
+                **_version(reply.version),
+                "state": state,
+                "activate_at": _stamp(request.activate_at) if args.at else None,
+                "warnings": [_diagnostic(d) for d in reply.diagnostics],
+            }
+        )
+        return 0
+    for d in reply.diagnostics:
+        print(f"warning: line {d.line} {d.rule_id}: {d.message}")
+    if state == "scheduled":
         state = f"to become active at {_when(request.activate_at)}"
     print(
         f"published {reply.version.rule_set} version {reply.version.version} ({state}), checksum {reply.version.checksum[:12]}"
@@ -262,79 +407,131 @@ def cmd_publish(args) -> int:
     return 0
 
 
-def cmd_list(args) -> int:
-    """Every owner's rule sets; exits 1 naming the owners that could not be asked."""
-    settings = load_settings(args.pack)
-    replies, unreachable = {}, []
-    for service in args.pack.rule_set_catalogue().kinds_by_service():
-        stub = rule_sets_pb2_grpc.RuleSetAdminStub(_channel(settings, settings.target(service)))
-        try:
-            replies[service] = stub.ListRuleSets(pb.ListRuleSetsRequest(), timeout=CALL_TIMEOUT_SECONDS)
-        except grpc.RpcError as error:
-            unreachable.append(f"{service} at {settings.target(service)} ({error.code().name})")
+def _from_every_owner(args, method: str, request_for):
+    """(service, reply) of every owner of rule sets, and the owners that could not be
+    asked. Straight to the owners ``request_for(None)`` is asked once per service; through
+    the gateway, which routes by name, ``request_for(rule_set)`` once per rule set."""
+    conn = connection(args)
+    replies, unreachable = [], []
+    for service, kinds in args.pack.rule_set_catalogue().kinds_by_service().items():
+        stub = conn.stub(service, rule_sets_pb2_grpc.RuleSetAdminStub)
+        for rule_set in sorted(kinds) if conn.via_gateway else [None]:
+            try:
+                reply = getattr(stub, method)(
+                    request_for(rule_set), timeout=CALL_TIMEOUT_SECONDS, metadata=conn.metadata
+                )
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.UNAVAILABLE:
+                    raise conn.failure(service, error) from None
+                if conn.via_gateway and not _names_a_service(error):
+                    raise conn.failure(service, error) from None  # the gateway itself is down
+                where = "behind the gateway" if conn.via_gateway else f"at {conn.target(service)}"
+                unreachable.append(f"{service} {where} ({error.code().name})")
+                break
+            replies.append((service, reply))
     if not replies:
         raise CliError(f"cannot reach {', '.join(unreachable)}; is the pack running (make run)?")
-    print(f"{'rule set':<24}{'service':<16}{'active':>7}{'latest':>7}{'serving':>8}  activated at")
-    for service, reply in replies.items():
-        for s in reply.rule_sets:
-            activated = (
-                s.activated_at.ToDatetime().isoformat(timespec="seconds") if s.activated_at.seconds else "-"
-            )
-            print(
-                f"{s.name:<24}{service:<16}{s.active_version:>7}{s.latest_version:>7}{s.serving_version:>8}  {activated}"
-            )
+    return replies, unreachable
+
+
+def _unreachable(unreachable: list[str]) -> int:
     if unreachable:
         print(f"retailcare: cannot reach {', '.join(unreachable)}", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_list(args) -> int:
+    """Every owner's rule sets; exits 1 naming the owners that could not be asked."""
+    conn = connection(args)
+    catalogue = args.pack.rule_set_catalogue()
+    if conn.via_gateway:  # the gateway asks every owner and merges; one refusal fails it
+        request = pb.ListRuleSetsRequest()
+        reply = conn.call("gateway", rule_sets_pb2_grpc.RuleSetAdminStub, "ListRuleSets", request)
+        found, unreachable = [(catalogue.owner_of(s.name) or "", s) for s in reply.rule_sets], []
+    else:
+        replies, unreachable = _from_every_owner(args, "ListRuleSets", lambda _: pb.ListRuleSetsRequest())
+        found = [(service, s) for service, reply in replies for s in reply.rule_sets]
+    rows = [
+        {
+            "rule_set": s.name,
+            "service": service,
+            "active_version": s.active_version,
+            "latest_version": s.latest_version,
+            "serving_version": s.serving_version,
+            "activated_at": _stamp(s.activated_at),
+        }
+        for service, s in found
+    ]
+    if args.json:
+        print_json({"rule_sets": rows, "unreachable": unreachable})
+        return _unreachable(unreachable)
+    print_table(
+        ("rule set", "service", "active", "latest", "serving", "activated at (UTC)"),
+        [tuple("-" if value is None else value for value in row.values()) for row in rows],
+    )
+    return _unreachable(unreachable)
 
 
 def cmd_scheduled(args) -> int:
     """Versions waiting for their moment on every owner; exits 1 naming the owners that
     could not be asked."""
-    settings = load_settings(args.pack)
-    rows, unreachable = [], []
-    for service in args.pack.rule_set_catalogue().kinds_by_service():
-        stub = rule_sets_pb2_grpc.RuleSetAdminStub(_channel(settings, settings.target(service)))
-        request = pb.ListScheduledActivationsRequest()
-        try:
-            reply = stub.ListScheduledActivations(request, timeout=CALL_TIMEOUT_SECONDS)
-        except grpc.RpcError as error:
-            unreachable.append(f"{service} at {settings.target(service)} ({error.code().name})")
-            continue
-        rows += [
-            (a.rule_set, a.version, _when(a.activate_at), a.author, a.comment) for a in reply.activations
-        ]
-    if len(unreachable) == len(args.pack.rule_set_catalogue().kinds_by_service()):
-        raise CliError(f"cannot reach {', '.join(unreachable)}; is the pack running (make run)?")
-    if rows:
+    replies, unreachable = _from_every_owner(
+        args,
+        "ListScheduledActivations",
+        lambda rule_set: pb.ListScheduledActivationsRequest(rule_set=rule_set or ""),
+    )
+    rows = sorted(
+        (
+            {
+                "rule_set": a.rule_set,
+                "version": a.version,
+                "activate_at": _stamp(a.activate_at),
+                "author": a.author,
+                "comment": a.comment,
+            }
+            for _, reply in replies
+            for a in reply.activations
+        ),
+        key=lambda row: (row["activate_at"] or "", row["rule_set"], row["version"]),
+    )
+    if args.json:
+        print_json({"activations": rows, "unreachable": unreachable})
+    elif rows:
         header = ("rule set", "version", "activates at (UTC)", "author", "comment")
-        print_table(header, sorted(rows, key=lambda row: row[2]))
+        print_table(header, [tuple(row.values()) for row in rows])
     else:
         print("no activation is scheduled")
-    if unreachable:
-        print(f"retailcare: cannot reach {', '.join(unreachable)}", file=sys.stderr)
-        return 1
-    return 0
+    return _unreachable(unreachable)
 
 
 def cmd_cancel(args) -> int:
     request = pb.CancelScheduledActivationRequest(
         rule_set=args.name, version=args.version, actor=args.author, comment=args.comment
     )
-    reply = _call(args.pack, args.name, "CancelScheduledActivation", request)
+    reply = _call(args, args.name, "CancelScheduledActivation", request)
+    if args.json:
+        print_json(
+            {
+                "rule_set": args.name,
+                "version": args.version,
+                "cancelled": True,
+                "activate_at": _stamp(reply.cancelled.activate_at),
+            }
+        )
+        return 0
     print(
         f"{args.name}: version {args.version} will not become active at {_when(reply.cancelled.activate_at)}"
     )
     return 0
 
 
-def _pages(pack, rule_set: str, method: str, request_type, items: str):
+def _pages(args, rule_set: str, method: str, request_type, items: str):
     """Every item of a paged list, fetched a page at a time as the output goes."""
     token = ""
     while True:
         reply = _call(
-            pack, rule_set, method, request_type(rule_set=rule_set, page_size=HISTORY_PAGE, page_token=token)
+            args, rule_set, method, request_type(rule_set=rule_set, page_size=HISTORY_PAGE, page_token=token)
         )
         yield from getattr(reply, items)
         token = reply.next_page_token
@@ -343,23 +540,45 @@ def _pages(pack, rule_set: str, method: str, request_type, items: str):
 
 
 def cmd_history(args) -> int:
-    print(f"{'version':>7}  {'':6}{'created':<21}{'author':<16}comment")
-    for v in _pages(args.pack, args.name, "ListRuleSetVersions", pb.ListRuleSetVersionsRequest, "versions"):
-        created = v.created_at.ToDatetime().isoformat(timespec="seconds")
-        print(f"{v.version:>7}  {'active' if v.active else '':6}{created:<21}{v.author:<16}{v.comment}")
+    versions = _pages(args, args.name, "ListRuleSetVersions", pb.ListRuleSetVersionsRequest, "versions")
+    audit = _pages(args, args.name, "ListRuleSetAudit", pb.ListRuleSetAuditRequest, "entries")
+    if args.json:
+        entries = [
+            {
+                "at": _stamp(a.at),
+                "action": a.action,
+                "version": a.version,
+                "actor": a.actor,
+                "comment": a.comment,
+            }
+            for a in audit
+        ]
+        print_json({"rule_set": args.name, "versions": [_version(v) for v in versions], "audit": entries})
+        return 0
+    print_table(
+        ("version", "active", "created (UTC)", "author", "comment"),
+        [
+            (v.version, "active" if v.active else "", _when(v.created_at), v.author, v.comment)
+            for v in versions
+        ],
+    )
     print("\naudit log, newest first:")
-    for a in _pages(args.pack, args.name, "ListRuleSetAudit", pb.ListRuleSetAuditRequest, "entries"):
-        print(
-            f"  {a.at.ToDatetime().isoformat(timespec='seconds')}  {a.action:<9} v{a.version:<4} {a.actor}: {a.comment}"
-        )
+    print_table(
+        ("at (UTC)", "action", "version", "actor", "comment"),
+        [(_when(a.at), a.action, a.version, a.actor, a.comment) for a in audit],
+    )
     return 0
 
 
 def cmd_diff(args) -> int:
     request = pb.DiffRuleSetVersionsRequest(rule_set=args.name, from_version=args.v1, to_version=args.v2)
-    print(
-        _call(args.pack, args.name, "DiffRuleSetVersions", request).unified_diff or "(no differences)", end=""
-    )
+    diff = _call(args, args.name, "DiffRuleSetVersions", request).unified_diff
+    if args.json:
+        print_json(
+            {"rule_set": args.name, "from_version": args.v1, "to_version": args.v2, "unified_diff": diff}
+        )
+        return 0
+    print(diff or "(no differences)", end="" if diff.endswith("\n") else "\n")
     return 0
 
 
@@ -367,7 +586,16 @@ def cmd_rollback(args) -> int:
     request = pb.ActivateRuleSetVersionRequest(
         rule_set=args.name, version=args.version, actor=args.author, comment=args.comment
     )
-    reply = _call(args.pack, args.name, "ActivateRuleSetVersion", request)
+    reply = _call(args, args.name, "ActivateRuleSetVersion", request)
+    if args.json:
+        print_json(
+            {
+                "rule_set": args.name,
+                "version": reply.version.version,
+                "previous_version": reply.previous_version,
+            }
+        )
+        return 0
     print(f"{args.name}: version {reply.version.version} active (was {reply.previous_version})")
     return 0
 
@@ -382,7 +610,7 @@ def _facts(args) -> dict:
         if supplier is None:
             known = ", ".join(sorted(args.customer_facts)) or "none"
             raise CliError(f"{args.name} does not decide for customers (--customer works for: {known})")
-        return supplier(args.pack, args.name, args.customer)
+        return supplier(args, args.name, args.customer)
     if not args.facts:
         raise CliError("give a facts file (JSON) or --customer LICENCE")
     try:
@@ -407,27 +635,51 @@ def cmd_dry_run(args) -> int:
         request = pb.DryRunRuleSetRequest(draft_source=source, facts=struct)
     else:
         request = pb.DryRunRuleSetRequest(rule_set=args.name, version=args.version, facts=struct)
-    decision = _call(args.pack, args.name, "DryRunRuleSet", request).decision
+    decision = _call(args, args.name, "DryRunRuleSet", request).decision
     if not args.draft:
         stored = pb.GetRuleSetVersionRequest(rule_set=args.name, version=decision.version)
-        source = _call(args.pack, args.name, "GetRuleSetVersion", stored).version.source
+        source = _call(args, args.name, "GetRuleSetVersion", stored).version.source
     kinds = args.pack.rule_set_catalogue().all_kinds()
-
-    print(
-        json.dumps(
-            {
-                "rule_set": decision.rule_set,
-                "version": decision.version or "draft",
-                "facts": facts,
-                "fired_rules": list(decision.fired_rules),
-                "not_fired": why_not(source, kinds, facts, set(decision.fired_rules)),
-                "outputs": _whole_numbers(json_format.MessageToDict(decision.outputs)),
-            },
-            ensure_ascii=False,
-            indent=2,
-        )
-    )
+    result = {
+        "rule_set": decision.rule_set,
+        "version": decision.version or "draft",
+        "facts": facts,
+        "fired_rules": list(decision.fired_rules),
+        "not_fired": why_not(source, kinds, facts, set(decision.fired_rules)),
+        "outputs": _whole_numbers(json_format.MessageToDict(decision.outputs)),
+    }
+    if args.json:
+        print_json(result)
+        return 0
+    print(f"{result['rule_set']} version {result['version']}")
+    print("\nfacts:")
+    print_table(("fact", "value"), [(name, _shown(value)) for name, value in facts.items()])
+    print("\nrules that fired, in order: " + (", ".join(result["fired_rules"]) or "none"))
+    print("\noutputs:")
+    print_table(("output", "value"), list(_flat(result["outputs"])) or [("(none)", "")])
+    if result["not_fired"]:
+        print("\nrules that did not fire, and why:")
+        print_table(("rule", "why not"), list(result["not_fired"].items()))
     return 0
+
+
+def _flat(value, prefix: str = ""):
+    """(dotted.path, value) of every leaf of nested outputs, for a two-column table."""
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            yield from _flat(item, f"{prefix}.{key}" if prefix else key)
+    elif value == {}:
+        yield prefix, "(granted, no parameters)"
+    else:
+        yield prefix, _shown(value)
+
+
+def _shown(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(_shown(item) for item in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "-" if value is None or value == {} else str(value)
 
 
 def why_not(source: str, kinds, facts: dict, fired: set) -> dict[str, str]:
@@ -482,28 +734,72 @@ def _whole_numbers(value):
     return value
 
 
+def served(command):
+    """A command that asks a server: its connection closed when it ends."""
+
+    def run(args) -> int:
+        try:
+            return command(args)
+        finally:
+            if getattr(args, "_connection", None) is not None:
+                args._connection.close()
+                args._connection = None
+
+    return run
+
+
+def connection_options() -> argparse.ArgumentParser:
+    """``--gateway`` and ``--token-file``, for every command that asks a server."""
+    options = argparse.ArgumentParser(add_help=False)
+    where = options.add_argument_group("through the gateway")
+    where.add_argument(
+        "--gateway",
+        nargs="?",
+        const="",
+        metavar="HOST:PORT",
+        help="call the gateway instead of the owning service (without HOST:PORT: RETAILCARE_GATEWAY_TARGET, "
+        "default 127.0.0.1:50051), showing a bearer token",
+    )
+    where.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help=f"file whose first line is the gateway token (default: ${GATEWAY_TOKEN_ENV}); implies --gateway",
+    )
+    return options
+
+
+def _json_option(parser, what: str = "a table") -> None:
+    parser.add_argument("--json", action="store_true", help=f"print JSON instead of {what}")
+
+
 def add_rules_commands(commands) -> None:
     rules = commands.add_parser("rules", help="validate, test, publish and inspect rule sets")
     sub = rules.add_subparsers(dest="rules_command", required=True)
     author = {"default": getpass.getuser(), "help": "who does this (default: your login)"}
+    online = [connection_options()]
 
     validate_cmd = sub.add_parser("validate", help="check a document offline: schema, compile, tests")
     validate_cmd.add_argument("file")
+    _json_option(validate_cmd, "lines")
     validate_cmd.set_defaults(run=cmd_validate)
     test_cmd = sub.add_parser("test", help="run a document's embedded tests offline")
     test_cmd.add_argument("file")
-    test_cmd.add_argument("--json", action="store_true", help="print JSON instead of lines")
+    _json_option(test_cmd, "lines")
     test_cmd.set_defaults(run=cmd_test)
     actions = sub.add_parser("actions", help="a rule set's actions, their parameters, types and values")
     actions.add_argument("name")
-    actions.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _json_option(actions)
     actions.set_defaults(run=cmd_actions)
-    show = sub.add_parser("show", help="print a stored version's text (default: the active one)")
+    show = sub.add_parser(
+        "show", parents=online, help="print a stored version's text (default: the active one)"
+    )
     show.add_argument("name")
     show.add_argument("version", type=int, nargs="?", default=0)
-    show.add_argument("--json", action="store_true", help="print the version with its details as JSON")
-    show.set_defaults(run=cmd_show)
-    publish = sub.add_parser("publish", help="store a document as the next version and activate it")
+    _json_option(show, "the text (the version with its details)")
+    show.set_defaults(run=served(cmd_show))
+    publish = sub.add_parser(
+        "publish", parents=online, help="store a document as the next version and activate it"
+    )
     publish.add_argument("file")
     publish.add_argument("--comment", required=True)
     publish.add_argument("--author", **author)
@@ -511,33 +807,44 @@ def add_rules_commands(commands) -> None:
     publish.add_argument(
         "--at", metavar="ISO", help="activate at this moment instead of now (e.g. 2027-03-01T09:00+08:00)"
     )
-    publish.set_defaults(run=cmd_publish)
-    sub.add_parser("list", help="rule sets and their versions on every service").set_defaults(run=cmd_list)
-    sub.add_parser("scheduled", help="versions waiting to become active at a moment").set_defaults(
-        run=cmd_scheduled
+    _json_option(publish, "a line")
+    publish.set_defaults(run=served(cmd_publish))
+    listing = sub.add_parser("list", parents=online, help="rule sets and their versions on every service")
+    _json_option(listing)
+    listing.set_defaults(run=served(cmd_list))
+    scheduled = sub.add_parser(
+        "scheduled", parents=online, help="versions waiting to become active at a moment"
     )
-    cancel = sub.add_parser("cancel", help="withdraw a version's scheduled activation")
+    _json_option(scheduled)
+    scheduled.set_defaults(run=served(cmd_scheduled))
+    cancel = sub.add_parser("cancel", parents=online, help="withdraw a version's scheduled activation")
     cancel.add_argument("name")
     cancel.add_argument("version", type=int)
     cancel.add_argument("--comment", default="cancelled")
     cancel.add_argument("--author", **author)
-    cancel.set_defaults(run=cmd_cancel)
-    history = sub.add_parser("history", help="versions and the audit log of a rule set")
+    _json_option(cancel, "a line")
+    cancel.set_defaults(run=served(cmd_cancel))
+    history = sub.add_parser("history", parents=online, help="versions and the audit log of a rule set")
     history.add_argument("name")
-    history.set_defaults(run=cmd_history)
-    diff = sub.add_parser("diff", help="what changed between two versions")
+    _json_option(history)
+    history.set_defaults(run=served(cmd_history))
+    diff = sub.add_parser("diff", parents=online, help="what changed between two versions")
     diff.add_argument("name")
     diff.add_argument("v1", type=int)
     diff.add_argument("v2", type=int)
-    diff.set_defaults(run=cmd_diff)
-    rollback = sub.add_parser("rollback", help="activate an earlier (or any stored) version")
+    _json_option(diff, "the unified diff")
+    diff.set_defaults(run=served(cmd_diff))
+    rollback = sub.add_parser("rollback", parents=online, help="activate an earlier (or any stored) version")
     rollback.add_argument("name")
     rollback.add_argument("version", type=int)
     rollback.add_argument("--comment", default="rollback")
     rollback.add_argument("--author", **author)
-    rollback.set_defaults(run=cmd_rollback)
+    _json_option(rollback, "a line")
+    rollback.set_defaults(run=served(cmd_rollback))
     dry_run = sub.add_parser(
-        "dry-run", help="decide facts from a JSON file or a stored customer; changes nothing"
+        "dry-run",
+        parents=online,
+        help="decide facts from a JSON file or a stored customer; changes nothing",
     )
     dry_run.add_argument("name")
     dry_run.add_argument("facts", nargs="?", help="a JSON file of input names and values")
@@ -547,13 +854,20 @@ def add_rules_commands(commands) -> None:
     dry_run.set_defaults(customer_facts={})  # rule set -> supplier, added by the owning service
     dry_run.add_argument("--version", type=int, default=0, help="a stored version (default: the active one)")
     dry_run.add_argument("--draft", help="decide with this unpublished document instead")
-    dry_run.set_defaults(run=cmd_dry_run)
-    rules.set_defaults(rules_commands=sub, dry_run=dry_run)
+    _json_option(dry_run, "tables")
+    dry_run.set_defaults(run=served(cmd_dry_run))
+    rules.set_defaults(rules_commands=sub, dry_run=dry_run, connection_options=online)
 
 
 def rules_commands(commands):
-    """The ``rules`` sub-commands, for a service to add its own (``rules preview``), and the
+    """The ``rules`` sub-commands, for a service to add its own (``rules preview``; give it
+    ``parents=connection_parents(commands)`` and wrap its function in ``served``), and the
     dry-run command, whose ``customer_facts`` default maps a rule set to the function that
-    fetches a stored customer's facts: ``supplier(pack, rule_set, licence) -> dict``."""
+    fetches a stored customer's facts: ``supplier(args, rule_set, licence) -> dict``."""
     rules = commands.choices["rules"]
     return rules.get_default("rules_commands"), rules.get_default("dry_run")
+
+
+def connection_parents(commands) -> list[argparse.ArgumentParser]:
+    """The parent parsers giving a command ``--gateway`` and ``--token-file``."""
+    return commands.choices["rules"].get_default("connection_options")

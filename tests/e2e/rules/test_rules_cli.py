@@ -61,7 +61,7 @@ def test_admin_commands_against_a_running_service(tmp_path, capsys, monkeypatch)
         json.dumps({"monthly_sales_cartons": 92, "business_format": "grocery", "market_type": "urban"})
     )
     with running(service_definition("classification"), settings):
-        assert main(["rules", "dry-run", GRADING, str(facts), "--draft", str(edited)]) == 0
+        assert main(["rules", "dry-run", GRADING, str(facts), "--draft", str(edited), "--json"]) == 0
         assert json.loads(capsys.readouterr().out)["outputs"]["grade"] == 20
         assert main(["rules", "publish", str(edited), "--comment", "grade 20 from 90", "--author", "li"]) == 0
         assert "published customer-grading version 2 (active)" in capsys.readouterr().out
@@ -77,18 +77,18 @@ def test_admin_commands_against_a_running_service(tmp_path, capsys, monkeypatch)
         history = capsys.readouterr().out
         versions, audit = history.split("audit log, newest first:")
         assert [line.split()[0] for line in versions.splitlines()[1:] if line.strip()] == ["2", "1"]
-        assert [line.split()[1:3] for line in audit.splitlines() if line.strip()] == [
-            ["activate", "v2"],
-            ["publish", "v2"],
-            ["activate", "v1"],
-            ["publish", "v1"],
+        assert [line.split()[1:3] for line in audit.splitlines()[2:] if line.strip()] == [
+            ["activate", "2"],
+            ["publish", "2"],
+            ["activate", "1"],
+            ["publish", "1"],
         ]
         assert "grade 20 from 90" in history
         assert main(["rules", "diff", GRADING, "1", "2"]) == 0
         assert '+    - {id: grade_20, priority: 20, monthly_sales_cartons: ">= 90"' in capsys.readouterr().out
         assert main(["rules", "rollback", GRADING, "1", "--author", "wang"]) == 0
         assert "version 1 active (was 2)" in capsys.readouterr().out
-        assert main(["rules", "dry-run", GRADING, str(facts)]) == 0
+        assert main(["rules", "dry-run", GRADING, str(facts), "--json"]) == 0
         assert json.loads(capsys.readouterr().out)["outputs"]["grade"] == 19
         assert main(["rules", "rollback", GRADING, "9"]) == 2
         assert "NOT_FOUND" in capsys.readouterr().err

@@ -103,7 +103,7 @@ def test_show_preview_and_dry_run_against_stored_customers(pack, tmp_path, capsy
         [{"from": 19, "to": 20, "customers": 1}],
     )
 
-    assert main(["rules", "dry-run", GRADING, "--customer", "L-92", "--draft", str(draft)]) == 0
+    assert main(["rules", "dry-run", GRADING, "--customer", "L-92", "--draft", str(draft), "--json"]) == 0
     decided = json.loads(capsys.readouterr().out)
     assert decided["facts"] == {
         "monthly_sales_cartons": 92,
@@ -113,7 +113,7 @@ def test_show_preview_and_dry_run_against_stored_customers(pack, tmp_path, capsy
     assert decided["outputs"]["grade"] == 20 and "grade_20" in decided["fired_rules"]
     assert decided["not_fired"]["grade_21"] == "monthly_sales_cartons is 92.0, not >= 110.0"
     assert "grade_20" not in decided["not_fired"]
-    assert main(["rules", "dry-run", ENTITLEMENTS, "--customer", "L-500"]) == 0
+    assert main(["rules", "dry-run", ENTITLEMENTS, "--customer", "L-500", "--json"]) == 0
     decided = json.loads(capsys.readouterr().out)
     assert decided["facts"]["zone_type"] == "village" and decided["facts"]["star_level"] >= 1
     assert decided["not_fired"] and set(decided["not_fired"]).isdisjoint(decided["fired_rules"])
