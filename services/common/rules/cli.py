@@ -415,7 +415,7 @@ def _from_every_owner(args, method: str, request_for):
     replies, unreachable = [], []
     for service, kinds in args.pack.rule_set_catalogue().kinds_by_service().items():
         stub = conn.stub(service, rule_sets_pb2_grpc.RuleSetAdminStub)
-        for rule_set in sorted(kinds) if conn.via_gateway else [None]:
+        for rule_set in sorted(k.name for k in kinds) if conn.via_gateway else [None]:
             try:
                 reply = getattr(stub, method)(
                     request_for(rule_set), timeout=CALL_TIMEOUT_SECONDS, metadata=conn.metadata
