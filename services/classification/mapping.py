@@ -17,7 +17,7 @@ from services.classification.domain import (
 )
 from services.classification.job_store import Job
 from services.classification.ports import CustomerQuery
-from services.classification.service_layer import Explanation, ImportResult, ReclassifyProgress
+from services.classification.service_layer import DecidedOn, Explanation, ImportResult, ReclassifyProgress
 from services.common.errors import InvalidArgument
 from services.common.times import to_timestamp
 
@@ -89,9 +89,19 @@ def classification_message(record: ClassificationRecord | None) -> pb.Classifica
     return message
 
 
-def customer_message(customer: Customer) -> pb.Customer:
+def decided_on_message(decided_on: DecidedOn) -> pb.DecidedOn:
+    return pb.DecidedOn(
+        grading_version=decided_on.grading_version,
+        entitlements_version=decided_on.entitlements_version,
+        active_grading_version=decided_on.active_grading_version,
+        active_entitlements_version=decided_on.active_entitlements_version,
+        newer_version_active=decided_on.newer_version_active,
+    )
+
+
+def customer_message(customer: Customer, decided_on: DecidedOn | None = None) -> pb.Customer:
     given = {name: value for name, value in customer.inputs.items() if value is not None}
-    return pb.Customer(
+    message = pb.Customer(
         input=pb.CustomerInput(**given),
         team_id=customer.team_id,
         active=customer.active,
@@ -99,6 +109,9 @@ def customer_message(customer: Customer) -> pb.Customer:
         created_at=to_timestamp(customer.created_at),
         updated_at=to_timestamp(customer.updated_at),
     )
+    if decided_on is not None:
+        message.decided_on.CopyFrom(decided_on_message(decided_on))
+    return message
 
 
 def description_message(description: ServiceDescription) -> pb.ServiceDescription:
@@ -118,7 +131,9 @@ def zone_message(zone: MarketZone) -> pb.MarketZone:
     )
 
 
-def menu_reply(customer: Customer, items: list[tuple[ServiceDescription, dict]]) -> pb.GetServiceMenuResponse:
+def menu_reply(
+    customer: Customer, items: list[tuple[ServiceDescription, dict]], decided_on: DecidedOn
+) -> pb.GetServiceMenuResponse:
     return pb.GetServiceMenuResponse(
         licence_number=customer.licence_number,
         customer_name=customer.inputs["name"],
@@ -126,6 +141,7 @@ def menu_reply(customer: Customer, items: list[tuple[ServiceDescription, dict]])
         customer_manager_id=customer.inputs["customer_manager_id"],
         team_id=customer.team_id,
         entitlements_version=customer.outcome.entitlements_version if customer.outcome else 0,
+        decided_on=decided_on_message(decided_on),
     )
 
 

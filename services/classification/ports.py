@@ -137,5 +137,8 @@ class RuleSets(Protocol):
     def describe(self, rule_set: str, version: int, rule_id: str) -> str:
         """The rule's description if that version is the one serving, else ''."""
 
+    def serving_versions(self) -> dict[str, int]:
+        """The version of each rule set deciding now (0 for one not loaded)."""
+
     def draft(self, source: str) -> DraftRuleSet:
         """A compiled draft document; InvalidDraft lists what is wrong with it."""

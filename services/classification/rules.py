@@ -112,6 +112,9 @@ class RegistryRuleSets:
             return rule.description if rule else ""
         return ""
 
+    def serving_versions(self) -> dict[str, int]:
+        return {kind.name: self.registry.serving_version(kind.name) for kind in RULE_SETS}
+
     def draft(self, source: str) -> DraftRuleSet:
         result = validate(source, self.registry.kinds)
         if not result.valid:

@@ -17,6 +17,7 @@ import yaml
 from services.classification import domain
 from services.classification import metrics as classification_metrics
 from services.classification.domain import (
+    ENTITLEMENTS_RULE_SET,
     GRADING_RULE_SET,
     INPUT_NAMES,
     ClassificationRecord,
@@ -66,6 +67,35 @@ class ImportResult:
     created: int
     updated: int
     errors: list[tuple[int, str, str]]  # (row number, field, what is wrong)
+
+
+@dataclass(frozen=True)
+class DecidedOn:
+    """The rule-set versions a stored classification (and the menu it grants) was decided
+    on, against the versions active now. Any other active version, newer by number or
+    activated by a rollback, means the reclassification job has not reached the customer."""
+
+    grading_version: int
+    entitlements_version: int
+    active_grading_version: int
+    active_entitlements_version: int
+
+    @classmethod
+    def of(cls, customer: Customer, active: Mapping[str, int]) -> DecidedOn:
+        outcome = customer.outcome
+        return cls(
+            grading_version=outcome.grading_version if outcome else 0,
+            entitlements_version=outcome.entitlements_version if outcome else 0,
+            active_grading_version=active.get(GRADING_RULE_SET, 0),
+            active_entitlements_version=active.get(ENTITLEMENTS_RULE_SET, 0),
+        )
+
+    @property
+    def newer_version_active(self) -> bool:
+        return (self.grading_version, self.entitlements_version) != (
+            self.active_grading_version,
+            self.active_entitlements_version,
+        )
 
 
 @dataclass
@@ -233,6 +263,11 @@ class ClassificationUseCases:
         with self.new_unit_of_work(read_only=True) as uow:
             customer = self._customer(uow, licence)
             return customer, domain.menu(customer, uow.descriptions.all())
+
+    def decided_on(self, customer: Customer) -> DecidedOn:
+        """On which versions the customer's classification and menu were decided, and
+        whether another is active (read from memory: no database call)."""
+        return DecidedOn.of(customer, self.rule_sets.serving_versions())
 
     # -- territories ---------------------------------------------------------------------------
     def upsert_zone(self, code: str, name: str, team_id: str) -> MarketZone:

@@ -16,9 +16,12 @@ class ClassificationServicer(classification_pb2_grpc.ClassificationServiceServic
         self.use_cases = use_cases
         self.jobs = jobs
 
+    def _customer(self, customer) -> pb.Customer:
+        return mapping.customer_message(customer, self.use_cases.decided_on(customer))
+
     def CreateCustomer(self, request, context):
         customer = self.use_cases.create(mapping.input_values(request.customer))
-        return pb.CreateCustomerResponse(customer=mapping.customer_message(customer))
+        return pb.CreateCustomerResponse(customer=self._customer(customer))
 
     def UpdateCustomer(self, request, context):
         customer = self.use_cases.update(
@@ -26,27 +29,27 @@ class ClassificationServicer(classification_pb2_grpc.ClassificationServiceServic
             mapping.input_values(request.customer),
             list(request.update_mask.paths),
         )
-        return pb.UpdateCustomerResponse(customer=mapping.customer_message(customer))
+        return pb.UpdateCustomerResponse(customer=self._customer(customer))
 
     def GetCustomer(self, request, context):
         customer = self.use_cases.get(request.licence_number)
-        return pb.GetCustomerResponse(customer=mapping.customer_message(customer))
+        return pb.GetCustomerResponse(customer=self._customer(customer))
 
     def ListCustomers(self, request, context):
         customers, token = self.use_cases.list(
             mapping.customer_query(request.filter), request.page_size, request.page_token
         )
         return pb.ListCustomersResponse(
-            customers=[mapping.customer_message(c) for c in customers], next_page_token=token
+            customers=[self._customer(c) for c in customers], next_page_token=token
         )
 
     def DeactivateCustomer(self, request, context):
         customer = self.use_cases.deactivate(request.licence_number, request.reason)
-        return pb.DeactivateCustomerResponse(customer=mapping.customer_message(customer))
+        return pb.DeactivateCustomerResponse(customer=self._customer(customer))
 
     def ClassifyCustomer(self, request, context):
         customer = self.use_cases.classify_on_demand(request.licence_number)
-        return pb.ClassifyCustomerResponse(customer=mapping.customer_message(customer))
+        return pb.ClassifyCustomerResponse(customer=self._customer(customer))
 
     def ExplainClassification(self, request, context):
         return mapping.explanation_reply(self.use_cases.explain(request.licence_number))
@@ -58,7 +61,8 @@ class ClassificationServicer(classification_pb2_grpc.ClassificationServiceServic
         )
 
     def GetServiceMenu(self, request, context):
-        return mapping.menu_reply(*self.use_cases.menu(request.licence_number))
+        customer, items = self.use_cases.menu(request.licence_number)
+        return mapping.menu_reply(customer, items, self.use_cases.decided_on(customer))
 
     def ListServiceDescriptions(self, request, context):
         return pb.ListServiceDescriptionsResponse(

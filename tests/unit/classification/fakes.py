@@ -244,6 +244,9 @@ class FakeRuleSets:
     def describe(self, rule_set, version, rule_id):
         return f"{rule_id} of {rule_set}" if version == self.versions[rule_set] else ""
 
+    def serving_versions(self):
+        return dict(self.versions)
+
     def draft(self, source):
         if source not in self.drafts:
             raise InvalidDraft(["line 1: not a rule set document"])

@@ -189,6 +189,7 @@ class Customer(_message.Message):
     CLASSIFICATION_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
+    DECIDED_ON_FIELD_NUMBER: _builtins.int
     team_id: _builtins.str
     """from the market zone"""
     active: _builtins.bool
@@ -200,6 +201,12 @@ class Customer(_message.Message):
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def decided_on(self) -> Global___DecidedOn:
+        """The rule-set versions its classification (grade, star level, services) was decided
+        on, and whether another version has been activated since.
+        """
+
     def __init__(
         self,
         *,
@@ -209,14 +216,57 @@ class Customer(_message.Message):
         classification: Global___Classification | None = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
+        decided_on: Global___DecidedOn | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["classification", b"classification", "created_at", b"created_at", "input", b"input", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["classification", b"classification", "created_at", b"created_at", "decided_on", b"decided_on", "input", b"input", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "classification", b"classification", "created_at", b"created_at", "input", b"input", "team_id", b"team_id", "updated_at", b"updated_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "classification", b"classification", "created_at", b"created_at", "decided_on", b"decided_on", "input", b"input", "team_id", b"team_id", "updated_at", b"updated_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Customer: _TypeAlias = Customer  # noqa: Y015
+
+@_typing.final
+class DecidedOn(_message.Message):
+    """Which versions of the two rule sets a stored classification and the service menu that
+    follows from it were decided on, against the versions active now (as loaded by the
+    replica that answered, within rules_poll_seconds of an activation).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GRADING_VERSION_FIELD_NUMBER: _builtins.int
+    ENTITLEMENTS_VERSION_FIELD_NUMBER: _builtins.int
+    ACTIVE_GRADING_VERSION_FIELD_NUMBER: _builtins.int
+    ACTIVE_ENTITLEMENTS_VERSION_FIELD_NUMBER: _builtins.int
+    NEWER_VERSION_ACTIVE_FIELD_NUMBER: _builtins.int
+    grading_version: _builtins.int
+    entitlements_version: _builtins.int
+    active_grading_version: _builtins.int
+    active_entitlements_version: _builtins.int
+    newer_version_active: _builtins.bool
+    """Another version of either rule set was activated after this was decided (publish,
+    activate, rollback or a scheduled activation): the reclassification job has not
+    reached this customer yet, so its grade or menu may still change. It stays true for
+    a customer the active versions cannot decide, and for an inactive customer (jobs
+    reclassify active customers only).
+    """
+    def __init__(
+        self,
+        *,
+        grading_version: _builtins.int = ...,
+        entitlements_version: _builtins.int = ...,
+        active_grading_version: _builtins.int = ...,
+        active_entitlements_version: _builtins.int = ...,
+        newer_version_active: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_entitlements_version", b"active_entitlements_version", "active_grading_version", b"active_grading_version", "entitlements_version", b"entitlements_version", "grading_version", b"grading_version", "newer_version_active", b"newer_version_active"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecidedOn: _TypeAlias = DecidedOn  # noqa: Y015
 
 @_typing.final
 class CreateCustomerRequest(_message.Message):
@@ -780,14 +830,22 @@ class GetServiceMenuResponse(_message.Message):
     CUSTOMER_MANAGER_ID_FIELD_NUMBER: _builtins.int
     TEAM_ID_FIELD_NUMBER: _builtins.int
     ENTITLEMENTS_VERSION_FIELD_NUMBER: _builtins.int
+    DECIDED_ON_FIELD_NUMBER: _builtins.int
     licence_number: _builtins.str
     customer_name: _builtins.str
     customer_manager_id: _builtins.str
     """who is responsible for delivering them"""
     team_id: _builtins.str
     entitlements_version: _builtins.int
+    """the same as decided_on.entitlements_version"""
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___MenuItem]: ...
+    @_builtins.property
+    def decided_on(self) -> Global___DecidedOn:
+        """The versions this menu was decided on (the grading decides the star level the
+        services follow from) and whether a newer one is active.
+        """
+
     def __init__(
         self,
         *,
@@ -797,10 +855,11 @@ class GetServiceMenuResponse(_message.Message):
         customer_manager_id: _builtins.str = ...,
         team_id: _builtins.str = ...,
         entitlements_version: _builtins.int = ...,
+        decided_on: Global___DecidedOn | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decided_on", b"decided_on"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_manager_id", b"customer_manager_id", "customer_name", b"customer_name", "entitlements_version", b"entitlements_version", "items", b"items", "licence_number", b"licence_number", "team_id", b"team_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_manager_id", b"customer_manager_id", "customer_name", b"customer_name", "decided_on", b"decided_on", "entitlements_version", b"entitlements_version", "items", b"items", "licence_number", b"licence_number", "team_id", b"team_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
