@@ -81,7 +81,9 @@ def register(server: grpc.Server, runtime: Runtime) -> list[str]:
     router = RuleSetRouter(owners, catalogue.owner_of)
     server.add_generic_rpc_handlers((*relays, router.handler()))
     runtime.http_app = ConsoleApp(
-        token_store(settings), RuleSetConsole(router, classification), Overview(classification, complaints)
+        token_store(settings),
+        RuleSetConsole(router, classification),
+        Overview(classification, complaints, evaluation, composer),
     )
     runtime.readiness_checks.append(lambda: all_serving(list(downstreams.values())))
     return [

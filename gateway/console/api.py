@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import parse_qsl
 
 import grpc
@@ -37,6 +38,13 @@ RULES = f"/{permissions.RULE_SET_ADMIN}/"
 LIST_CUSTOMERS = f"/{permissions.CLASSIFICATION}/ListCustomers"
 LIST_COMPLAINTS = f"/{permissions.COMPLAINTS}/ListComplaints"
 PREVIEW_IMPACT = f"/{permissions.CLASSIFICATION}/PreviewRuleSetImpact"
+RECLASSIFICATION_JOB = f"/{permissions.CLASSIFICATION}/GetReclassificationJob"
+LIST_ZONES = f"/{permissions.CLASSIFICATION}/ListMarketZones"
+TEAM_OVERVIEW = f"/{permissions.GATEWAY}/GetTeamOverview"
+GET_PERIOD = f"/{permissions.EVALUATION}/GetPeriod"
+LIST_FINDINGS = f"/{permissions.EVALUATION}/ListFindings"
+LIST_RETURN_VISITS = f"/{permissions.EVALUATION}/ListReturnVisitTasks"
+PERIOD = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 NAME = r"(?P<name>[A-Za-z0-9_.-]{1,100})"
 MAX_TEXT = 262144
 
@@ -77,6 +85,29 @@ class Call:
         if not 0 <= number < 2**31:
             raise BadRequest(field, "must be a version number")
         return number
+
+    def moment(self, field: str) -> datetime | None:
+        """An ISO 8601 moment with its offset (e.g. 2026-12-01T06:00:00Z), or None when absent."""
+        value = self.body.get(field)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or len(value) > 40:
+            raise BadRequest(field, "must be an ISO 8601 date and time with its offset")
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise BadRequest(field, "must be an ISO 8601 date and time with its offset") from None
+        if moment.tzinfo is None:
+            raise BadRequest(field, "needs its offset from UTC (e.g. Z or +08:00)")
+        return moment
+
+    def period(self, required: bool = True) -> str:
+        value = self.query.get("period", "").strip()
+        if not value and not required:
+            return ""
+        if not PERIOD.fullmatch(value):
+            raise BadRequest("period", "is required: a period id such as 2026-11")
+        return value
 
     @property
     def actor(self) -> str:
@@ -177,8 +208,11 @@ def _permitted(grant: Grant) -> dict[str, bool]:
         for method in (
             *(f"{RULES}{name}" for name in permissions.methods_of(permissions.RULE_SET_ADMIN)),
             PREVIEW_IMPACT,
+            RECLASSIFICATION_JOB,
             LIST_CUSTOMERS,
             LIST_COMPLAINTS,
+            TEAM_OVERVIEW,
+            LIST_FINDINGS,
         )
     }
 
@@ -204,7 +238,7 @@ def _routes(rules: RuleSetConsole, overview: Overview) -> list[Route]:
     return [
         # Any valid token: who am I and what may I do (the table, for the buttons).
         route("GET", "session", (), lambda c: {"role": c.grant.role, "actor": c.actor, "may": _permitted(c.grant)}),
-        route("GET", "rule-sets", (f"{RULES}ListRuleSets",), lambda c: rules.list()),
+        route("GET", "rule-sets", (f"{RULES}ListRuleSets", f"{RULES}ListScheduledActivations"), lambda c: rules.list()),
         route("GET", f"rule-sets/{NAME}/versions", (f"{RULES}ListRuleSetVersions",), lambda c: rules.versions(c.params["name"])),
         route(
             "GET",
@@ -231,8 +265,25 @@ def _routes(rules: RuleSetConsole, overview: Overview) -> list[Route]:
             "POST",
             "rule-sets/publish",
             (f"{RULES}PublishRuleSet",),
-            lambda c: rules.publish(c.text("source"), c.actor, c.text("comment", required=False, limit=1000)),
+            lambda c: rules.publish(
+                c.text("source"), c.actor, c.text("comment", required=False, limit=1000), c.moment("activate_at")
+            ),
         ),
+        route(
+            "GET",
+            f"rule-sets/{NAME}/scheduled",
+            (f"{RULES}ListScheduledActivations",),
+            lambda c: rules.scheduled(c.params["name"]),
+        ),
+        route(
+            "POST",
+            f"rule-sets/{NAME}/cancel",
+            (f"{RULES}CancelScheduledActivation",),
+            lambda c: rules.cancel(
+                c.params["name"], c.number("version", c.body), c.actor, c.text("comment", required=False, limit=1000)
+            ),
+        ),
+        route("GET", f"rule-sets/{NAME}/job", (RECLASSIFICATION_JOB,), lambda c: rules.job(c.params["name"])),
         route(
             "POST",
             f"rule-sets/{NAME}/activate",
@@ -243,4 +294,11 @@ def _routes(rules: RuleSetConsole, overview: Overview) -> list[Route]:
         ),
         route("GET", "overview/customers", (LIST_CUSTOMERS,), lambda c: overview.customers(_grouping(c))),
         route("GET", "overview/complaints", (LIST_COMPLAINTS,), lambda c: overview.open_complaints()),
+        route("GET", "overview/teams", (TEAM_OVERVIEW, LIST_ZONES, GET_PERIOD), lambda c: overview.teams(c.period())),
+        route(
+            "GET",
+            "overview/supervision",
+            (LIST_FINDINGS, LIST_RETURN_VISITS, LIST_ZONES),
+            lambda c: overview.supervision(c.period(required=False)),
+        ),
     ]  # fmt: skip

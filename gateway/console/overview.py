@@ -1,5 +1,9 @@
-"""The managers' and ops' overview: customers by star level per team or market zone, and
-open complaints (open, due soon, overdue) per team, counted from the services' lists."""
+"""The managers' and ops' overview: customers by star level per team or market zone, open
+complaints (open, due soon, overdue) per team, counted from the services' lists; each
+team's period at a glance (the gateway's team overview: visits and omissions, complaints,
+the latest results and the spread of its members' scores); and supervision (服务监督):
+findings and broken commitments per team and per committed item, return-visit coverage
+and satisfaction per market zone."""
 
 from __future__ import annotations
 
@@ -9,10 +13,16 @@ from datetime import datetime, timedelta
 
 from retailcare.classification.v1 import classification_pb2 as cpb
 from retailcare.complaints.v1 import complaints_pb2 as kpb
+from retailcare.evaluation.v1 import evaluation_pb2 as epb
+from retailcare.evaluation.v1 import evaluation_pb2_grpc
+from retailcare.gateway.v1 import gateway_pb2 as gpb
 
+from gateway.composed import Composer
 from services.classification.client import ClassificationClient
+from services.common.clients import DownstreamNotFound
 from services.common.times import now
 from services.complaints.client import ComplaintsClient
+from services.evaluation.client import EvaluationClient
 
 PAGE_SIZE = 500
 MAX_PAGES = 40  # an overview counts at most 20,000 of each
@@ -26,6 +36,20 @@ OPEN_STATES = (
     kpb.REOPENED,
 )
 NO_GROUP = "(none)"
+# Bands of members' total scores (0-100) for the distribution chart: (label, lowest score).
+SCORE_BANDS = (("below 60", 0.0), ("60-69", 60.0), ("70-79", 70.0), ("80-89", 80.0), ("90 and above", 90.0))
+FINDING_STATES = {
+    epb.FINDING_OPEN: "open",
+    epb.FINDING_HEARD: "heard",
+    epb.FINDING_UPHELD: "upheld",
+    epb.FINDING_DISMISSED: "dismissed",
+}
+FINDING_KINDS = {
+    epb.FINDING_NOT_DELIVERED: "not delivered",
+    epb.FINDING_STANDARD_NOT_MET: "standard not met",
+    epb.FINDING_CARD_MISMATCH: "card mismatch",
+}
+RECENT_FINDINGS = 50
 
 
 def _pages(fetch, items: str) -> Iterator:
@@ -76,10 +100,113 @@ def complaint_deadlines(complaints: Iterable[kpb.Complaint], moment: datetime) -
     }
 
 
+def score_band(score: float) -> str:
+    return next(label for label, lowest in reversed(SCORE_BANDS) if score >= lowest)
+
+
+def team_row(overview: gpb.GetTeamOverviewResponse) -> dict:
+    """One team's period, flattened for the charts and the table."""
+    members = [r for r in overview.member_results if r.graded]
+    bands = Counter(score_band(r.total_score) for r in members)
+    graded = overview.HasField("team_result") and overview.team_result.graded
+    return {
+        "team": overview.team.id,
+        "name": overview.team.name,
+        "customers": overview.customers,
+        "stars": {str(level.star_level): level.customers for level in overview.customers_by_star_level},
+        "visits": overview.visits,
+        "visits_with_omissions": overview.visits_with_omissions,
+        "omissions": overview.omissions,
+        "omission_rate": round(overview.visits_with_omissions / overview.visits, 4)
+        if overview.visits
+        else 0.0,
+        "open_complaints": overview.open_complaints,
+        "overdue_complaints": overview.overdue_complaints,
+        "score": round(overview.team_result.total_score, 2) if graded else None,
+        "grade": overview.team_result.grade if graded else "",
+        "members": [
+            {"staff": r.subject_id, "score": round(r.total_score, 2), "grade": r.grade} for r in members
+        ],
+        "score_bands": {label: bands[label] for label, _ in SCORE_BANDS},
+        "missing_parts": [f"{m.part} ({m.service})" for m in overview.missing_parts],
+    }
+
+
+def supervision_summary(findings: Iterable[epb.Finding], tasks: Iterable[epb.ReturnVisitTask]) -> dict:
+    """Findings per team by state, checked and broken (upheld) per committed item, the
+    latest findings; return-visit tasks per zone: answered share, mean satisfaction, overdue."""
+    findings = list(findings)
+    per_team: dict[str, Counter] = {}
+    per_item: dict[str, Counter] = {}
+    for finding in findings:
+        state = FINDING_STATES.get(finding.state, "unknown")
+        per_team.setdefault(finding.team_id or NO_GROUP, Counter())[state] += 1
+        item = per_item.setdefault(finding.service or NO_GROUP, Counter())
+        item["checked"] += 1
+        item["broken"] += finding.state == epb.FINDING_UPHELD
+    zones: dict[str, dict] = {}
+    for task in tasks:
+        zone = zones.setdefault(
+            task.zone or NO_GROUP, {"tasks": 0, "answered": 0, "overdue": 0, "answers": []}
+        )
+        zone["tasks"] += 1
+        zone["answered"] += task.closed
+        zone["overdue"] += task.overdue
+        zone["answers"].extend(task.satisfaction)
+    newest = sorted(findings, key=lambda f: (f.found_at.seconds, f.found_at.nanos), reverse=True)
+    return {
+        "states": list(FINDING_STATES.values()),
+        "teams": [
+            {"team": team, **{state: counts[state] for state in FINDING_STATES.values()}}
+            for team, counts in sorted(per_team.items())
+        ],
+        "items": [
+            {"service": item, "checked": counts["checked"], "broken": counts["broken"]}
+            for item, counts in sorted(per_item.items())
+        ],
+        "zones": [
+            {
+                "zone": zone,
+                "tasks": row["tasks"],
+                "answered": row["answered"],
+                "coverage": round(row["answered"] / row["tasks"], 4),
+                "satisfaction": round(sum(row["answers"]) / len(row["answers"]), 2)
+                if row["answers"]
+                else None,
+                "overdue": row["overdue"],
+            }
+            for zone, row in sorted(zones.items())
+        ],
+        "recent": [
+            {
+                "id": f.id,
+                "found_at": f.found_at.ToJsonString() if f.HasField("found_at") else "",
+                "team": f.team_id,
+                "staff": f.staff_id,
+                "licence_number": f.licence_number,
+                "service": f.service,
+                "kind": FINDING_KINDS.get(f.kind, "unknown"),
+                "state": FINDING_STATES.get(f.state, "unknown"),
+            }
+            for f in newest[:RECENT_FINDINGS]
+        ],
+        "findings": len(findings),
+    }
+
+
 class Overview:
-    def __init__(self, classification: ClassificationClient, complaints: ComplaintsClient):
+    def __init__(
+        self,
+        classification: ClassificationClient,
+        complaints: ComplaintsClient,
+        evaluation: EvaluationClient,
+        composer: Composer,
+    ):
         self.classification = classification
         self.complaints = complaints
+        self.evaluation = evaluation
+        self.composer = composer
+        self._evaluation = evaluation_pb2_grpc.EvaluationServiceStub(evaluation.channel)
 
     def customers(self, by: str) -> dict:
         fetch = lambda token: self.classification.list_customers(page_size=PAGE_SIZE, page_token=token)  # noqa: E731
@@ -93,3 +220,42 @@ class Overview:
             return self.complaints.list_complaints(request)
 
         return complaint_deadlines(_pages(fetch, "complaints"), now())
+
+    def team_ids(self) -> list[str]:
+        """The teams that serve a market zone, as classification keeps the zones."""
+        fetch = lambda token: self.classification.list_market_zones(page_size=PAGE_SIZE, page_token=token)  # noqa: E731
+        return sorted({zone.team_id for zone in _pages(fetch, "zones") if zone.team_id})
+
+    def teams(self, period_id: str) -> dict:
+        """Each team's period through the gateway's team overview; a team that evaluation
+        does not know is listed as such (NOT_FOUND for the period fails the whole)."""
+        period = self.evaluation.get_period(period_id).period
+        rows, unknown = [], []
+        for team_id in self.team_ids():
+            request = gpb.GetTeamOverviewRequest(team_id=team_id, period_id=period_id)
+            try:
+                rows.append(team_row(self.composer.get_team_overview(request)))
+            except DownstreamNotFound:
+                unknown.append(team_id)
+        return {
+            "period": {"id": period.id, "starts_on": period.starts_on, "ends_on": period.ends_on,
+                       "state": epb.PeriodState.Name(period.state), "runs": period.runs},
+            "bands": [label for label, _ in SCORE_BANDS],
+            "teams": rows,
+            "unknown_teams": unknown,
+        }  # fmt: skip
+
+    def supervision(self, period_id: str) -> dict:
+        """Findings of every team that serves a zone (ListFindings asks per team) and, for
+        a period, its return-visit tasks."""
+        teams = self.team_ids()
+        findings = [
+            finding
+            for team_id in teams
+            for finding in self.evaluation.list_findings(epb.ListFindingsRequest(team_id=team_id)).findings
+        ]
+        tasks: list = []
+        if period_id:
+            request = epb.ListReturnVisitTasksRequest(period_id=period_id)
+            tasks = self.evaluation.call(self._evaluation.ListReturnVisitTasks, request).tasks
+        return {"period": period_id, **supervision_summary(findings, tasks)}

@@ -4,7 +4,9 @@ gRPC caller's would."""
 
 from __future__ import annotations
 
-from google.protobuf import json_format
+from datetime import datetime
+
+from google.protobuf import json_format, timestamp_pb2
 from retailcare.classification.v1 import classification_pb2 as cpb
 from retailcare.classification.v1 import classification_pb2_grpc
 from retailcare.rules.v1 import rule_sets_pb2 as pb
@@ -12,7 +14,12 @@ from retailcare.rules.v1 import rule_sets_pb2 as pb
 from gateway.downstream import passed_on
 from gateway.rule_sets import SERVICE, RuleSetRouter
 from services.classification.client import ClassificationClient
+from services.classification.domain import ENTITLEMENTS_RULE_SET, GRADING_RULE_SET
+from services.common.clients import DownstreamNotFound
 from services.common.errors import InvalidArgument
+
+# Rule sets whose activation reclassifies every customer (classification's job).
+RECLASSIFIED = (GRADING_RULE_SET, ENTITLEMENTS_RULE_SET)
 
 _RESPONSES = {method.name: method.output_type._concrete_class for method in SERVICE.methods}
 
@@ -52,12 +59,38 @@ class RuleSetConsole:
             return self.router.owners[owner]
 
     def list(self) -> dict:
+        """Every rule set per service, with the versions waiting for a scheduled activation."""
         listing = self.router.list_rule_sets(pb.ListRuleSetsRequest(), None)
+        waiting: dict[str, list[dict]] = {}
+        for activation in self._scheduled_everywhere():
+            waiting.setdefault(activation.rule_set, []).append(as_json(activation))
         owner_of = self.router.owner_of
         rule_sets = [
-            {**as_json(summary), "service": owner_of(summary.name) or ""} for summary in listing.rule_sets
+            {
+                **as_json(summary),
+                "service": owner_of(summary.name) or "",
+                "scheduled": waiting.get(summary.name, []),
+            }
+            for summary in listing.rule_sets
         ]
         return {"rule_sets": sorted(rule_sets, key=lambda r: (r["service"], r["name"]))}
+
+    def _scheduled_everywhere(self) -> list:
+        """ListScheduledActivations of every owning service (an empty name: all of its own)."""
+        path = f"/{SERVICE.full_name}/ListScheduledActivations"
+        calls = [
+            (owner, owner.channel.unary_unary(
+                path,
+                request_serializer=pb.ListScheduledActivationsRequest.SerializeToString,
+                response_deserializer=pb.ListScheduledActivationsResponse.FromString,
+            ).future(pb.ListScheduledActivationsRequest(), **owner.call_options()))
+            for owner in self.router.owners.values()
+        ]  # fmt: skip
+        found = []
+        for owner, call in calls:
+            with passed_on(owner, "ListScheduledActivations"):
+                found.extend(call.result().activations)
+        return found
 
     def versions(self, name: str) -> dict:
         return as_json(
@@ -93,9 +126,36 @@ class RuleSetConsole:
         request = cpb.PreviewRuleSetImpactRequest(draft_source=source, sample_size=10)
         return as_json(self.classification.call(self._classification.PreviewRuleSetImpact, request))
 
-    def publish(self, source: str, author: str, comment: str) -> dict:
+    def publish(self, source: str, author: str, comment: str, activate_at: datetime | None = None) -> dict:
+        """Publishes and activates now, or (with activate_at) stores now and activates then."""
         request = pb.PublishRuleSetRequest(source=source, author=author, comment=comment)
+        if activate_at is not None:
+            stamp = timestamp_pb2.Timestamp()
+            stamp.FromDatetime(activate_at)
+            request.activate_at.CopyFrom(stamp)
         return as_json(self._call("PublishRuleSet", request))
+
+    def scheduled(self, name: str) -> dict:
+        request = pb.ListScheduledActivationsRequest(rule_set=name)
+        return as_json(self._call("ListScheduledActivations", request))
+
+    def cancel(self, name: str, version: int, actor: str, comment: str) -> dict:
+        request = pb.CancelScheduledActivationRequest(
+            rule_set=name, version=version, actor=actor, comment=comment
+        )
+        return as_json(self._call("CancelScheduledActivation", request))
+
+    def job(self, name: str) -> dict:
+        """The latest reclassification job of a rule set whose activation reclassifies
+        customers; {"reclassifies": false} for the others, "job": null before the first."""
+        if name not in RECLASSIFIED:
+            return {"rule_set": name, "reclassifies": False, "job": None}
+        request = cpb.GetReclassificationJobRequest(rule_set=name)
+        try:
+            job = self.classification.call(self._classification.GetReclassificationJob, request).job
+        except DownstreamNotFound:
+            return {"rule_set": name, "reclassifies": True, "job": None}
+        return {"rule_set": name, "reclassifies": True, "job": as_json(job)}
 
     def activate(self, name: str, version: int, actor: str, comment: str) -> dict:
         request = pb.ActivateRuleSetVersionRequest(

@@ -4,6 +4,9 @@ strict Content-Security-Policy."""
 
 from __future__ import annotations
 
+import datetime
+import time
+
 import pytest
 
 from gateway import permissions
@@ -163,3 +166,128 @@ def test_the_overview_counts_customers_by_star_level_and_open_complaints(console
     assert {t["team"]: t["open"] for t in complaints["teams"]} == {"team-1": 1, "team-2": 2}
     assert console.request("GET", "/console/api/overview/complaints", "analyst").status == 403
     assert console.request("GET", "/console/api/overview/customers?by=shop", "ops").status == 400
+
+
+def _active_source(console, name: str) -> tuple[int, str]:
+    listing = console.request("GET", "/console/api/rule-sets", "analyst").json()["rule_sets"]
+    active = next(r for r in listing if r["name"] == name)["active_version"]
+    answer = console.request("GET", f"/console/api/rule-sets/{name}/versions/{active}", "analyst")
+    return active, answer.json()["version"]["source"]
+
+
+def test_an_analyst_schedules_a_version_and_cancels_it_ops_only_reads(console):
+    active, source = _active_source(console, GRADING)
+    at = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)).replace(microsecond=0)
+    body = {"source": source + "\n# next week\n", "comment": "later", "activate_at": at.isoformat()}
+    published = console.request("POST", "/console/api/rule-sets/publish", "analyst", body)
+    assert published.status == 200, published.body
+    version = published.json()["version"]
+    assert version["version"] == active + 1 and not version["active"]
+
+    waiting = console.request("GET", f"/console/api/rule-sets/{GRADING}/scheduled", "ops").json()
+    assert [(a["version"], a["author"], a["comment"]) for a in waiting["activations"]] == [
+        (active + 1, "analyst", "later")
+    ]
+    assert waiting["activations"][0]["activate_at"] == at.isoformat().replace("+00:00", "Z")
+    listing = console.request("GET", "/console/api/rule-sets", "ops").json()["rule_sets"]
+    by_name = {r["name"]: r for r in listing}
+    assert [a["version"] for a in by_name[GRADING]["scheduled"]] == [active + 1]
+    assert by_name[GRADING]["active_version"] == active
+    assert all(r["scheduled"] == [] for name, r in by_name.items() if name != GRADING)
+
+    cancel = {"version": active + 1, "comment": "not yet"}
+    assert console.request("POST", f"/console/api/rule-sets/{GRADING}/cancel", "ops", cancel).status == 403
+    cancelled = console.request("POST", f"/console/api/rule-sets/{GRADING}/cancel", "analyst", cancel)
+    assert cancelled.status == 200 and cancelled.json()["cancelled"]["version"] == active + 1
+    assert (
+        console.request("GET", f"/console/api/rule-sets/{GRADING}/scheduled", "ops").json()["activations"]
+        == []
+    )
+    again = console.request("POST", f"/console/api/rule-sets/{GRADING}/cancel", "analyst", cancel)
+    assert again.status in (404, 409), again.body
+    audit = console.request("GET", f"/console/api/rule-sets/{GRADING}/audit", "ops").json()["entries"]
+    assert [(e["action"], e["version"]) for e in audit[:2]] == [
+        ("cancel", active + 1),
+        ("schedule", active + 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    "moment, why",
+    [("tomorrow", "ISO 8601"), ("2030-01-01T10:00:00", "offset"), (20300101, "ISO 8601")],
+)
+def test_a_scheduled_publish_needs_a_moment_with_its_offset(console, moment, why):
+    _, source = _active_source(console, GRADING)
+    body = {"source": source, "activate_at": moment}
+    answer = console.request("POST", "/console/api/rule-sets/publish", "analyst", body)
+    assert answer.status == 400
+    [violation] = answer.json()["violations"]
+    assert violation["field"] == "activate_at" and why in violation["description"]
+
+
+def test_after_an_activation_the_reclassification_job_reports_its_progress(console, populated):
+    active, source = _active_source(console, GRADING)
+    body = {"source": source + "\n# job\n", "comment": "job"}
+    version = console.request("POST", "/console/api/rule-sets/publish", "analyst", body).json()["version"]
+    deadline = time.monotonic() + 60
+    while True:
+        job = console.request("GET", f"/console/api/rule-sets/{GRADING}/job", "ops").json()
+        assert job["reclassifies"]
+        if job["job"] and job["job"]["version"] == version["version"] and job["job"]["state"] == "completed":
+            break
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    assert job["job"]["total"] == job["job"]["done"] == 3
+    assert job["job"]["changed"] == 0  # a comment changes nobody's classification
+    other = console.request("GET", "/console/api/rule-sets/complaint-policy/job", "analyst").json()
+    assert other == {"rule_set": "complaint-policy", "reclassifies": False, "job": None}
+    assert console.request("GET", f"/console/api/rule-sets/{GRADING}/job").status == 401
+
+
+def test_the_team_overview_shows_visits_omissions_complaints_and_results(console, evaluated):
+    answer = console.request("GET", f"/console/api/overview/teams?period={evaluated.period}", "ops")
+    assert answer.status == 200, answer.body
+    teams = answer.json()
+    assert teams["period"]["id"] == evaluated.period and teams["period"]["runs"] == 1
+    assert teams["unknown_teams"] == ["team-2"]  # a zone's team evaluation does not know
+    [team] = teams["teams"]
+    assert team["team"] == "team-1" and team["name"] == "Old town"
+    assert (team["visits"], team["visits_with_omissions"], team["omissions"]) == (2, 1, 1)
+    assert team["omission_rate"] == 0.5
+    assert team["customers"] == 3 == sum(team["stars"].values()) and team["stars"]["5"] == 1
+    assert (team["open_complaints"], team["overdue_complaints"]) == (1, 0)
+    assert team["score"] is not None and team["grade"]
+    assert [m["staff"] for m in team["members"]] == ["manager-9"]
+    assert sum(team["score_bands"].values()) == 1 and list(team["score_bands"]) == teams["bands"]
+    assert team["missing_parts"] == []
+
+    assert console.request("GET", "/console/api/overview/teams?period=1999-01", "ops").status == 404
+    missing = console.request("GET", "/console/api/overview/teams", "ops")
+    assert missing.status == 400 and missing.json()["violations"][0]["field"] == "period"
+    assert (
+        console.request("GET", f"/console/api/overview/teams?period={evaluated.period}", "analyst").status
+        == 403
+    )
+
+
+def test_the_supervision_overview_counts_findings_breaches_and_return_visits(console, evaluated):
+    answer = console.request("GET", f"/console/api/overview/supervision?period={evaluated.period}", "ops")
+    assert answer.status == 200, answer.body
+    seen = answer.json()
+    assert seen["findings"] == 2
+    assert seen["teams"] == [{"team": "team-1", "open": 1, "heard": 0, "upheld": 1, "dismissed": 0}]
+    assert seen["items"] == [{"service": evaluated.service, "checked": 2, "broken": 1}]
+    assert [(f["state"], f["kind"]) for f in seen["recent"]] == [
+        ("open", "not delivered"),
+        ("upheld", "not delivered"),
+    ]
+    zones = {zone["zone"]: zone for zone in seen["zones"]}
+    assert sum(zone["tasks"] for zone in zones.values()) == evaluated.tasks
+    z1 = zones["Z1"]
+    assert z1["answered"] == 1 and z1["coverage"] == round(1 / z1["tasks"], 4) and z1["satisfaction"] == 4.5
+    assert all(
+        zone["answered"] == 0 and zone["satisfaction"] is None for name, zone in zones.items() if name != "Z1"
+    )
+    without = console.request("GET", "/console/api/overview/supervision", "ops").json()
+    assert without["findings"] == 2 and without["zones"] == []
+    assert console.request("GET", "/console/api/overview/supervision", "analyst").status == 403
