@@ -43,6 +43,11 @@ class CustomerRepository(Protocol):
     def add_history(self, customer: Customer) -> None:
         """Appends the customer's current classification to its history."""
 
+    def save_classification(self, customer: Customer) -> bool:
+        """Writes the customer's current classification and a history entry of it, only
+        if the customer is unchanged since it was read (its version); False, writing
+        nothing, when another writer changed it meanwhile."""
+
     def history(self, customer: Customer, offset: int, limit: int) -> list[ClassificationRecord]:
         """Its history, newest first."""
 

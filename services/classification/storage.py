@@ -205,6 +205,13 @@ _SAVE_CUSTOMER = (
     sa.update(customers).where(customers.c.id == sa.bindparam("_id")).values(version=customers.c.version + 1)
 )
 _ADD_HISTORY = sa.insert(classifications)
+_GET_CUSTOMER = sa.select(customers).where(customers.c.licence_number == sa.bindparam("_licence"))
+# The current classification, only where the customer is still the version read.
+_SAVE_CLASSIFICATION = (
+    sa.update(customers)
+    .where(customers.c.id == sa.bindparam("_id"), customers.c.version == sa.bindparam("_version"))
+    .values(version=customers.c.version + 1)
+)
 
 
 class SqlCustomers:
@@ -215,8 +222,8 @@ class SqlCustomers:
         return self.session.execute(statement).mappings().all()
 
     def get(self, licence: str) -> Customer | None:
-        rows = self._rows(sa.select(customers).where(customers.c.licence_number == licence))
-        return _customer(rows[0]) if rows else None
+        row = self.session.execute(_GET_CUSTOMER, {"_licence": licence}).mappings().first()
+        return _customer(row) if row is not None else None
 
     def get_many(self, licences: Iterable[str]) -> dict[str, Customer]:
         rows = self._rows(sa.select(customers).where(customers.c.licence_number.in_(list(licences))))
@@ -238,6 +245,33 @@ class SqlCustomers:
 
     def add_history(self, customer: Customer) -> None:
         self.session.execute(_ADD_HISTORY, self._entry(customer))
+
+    def save_classification(self, customer: Customer) -> bool:
+        record = customer.classification
+        values = _outcome_values(record.outcome)  # once for the row and its history
+        written = self.session.execute(
+            _SAVE_CLASSIFICATION,
+            {
+                "_id": customer.id,
+                "_version": customer.version,
+                **values,
+                "classified_at": record.classified_at,
+                "classification_reason": record.reason,
+            },
+        ).rowcount
+        if not written:
+            return False
+        customer.version += 1
+        self.session.execute(
+            _ADD_HISTORY,
+            {
+                "customer_id": customer.id,
+                **values,
+                "reason": record.reason,
+                "classified_at": record.classified_at,
+            },
+        )
+        return True
 
     @staticmethod
     def _entry(customer: Customer) -> dict:

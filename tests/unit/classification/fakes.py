@@ -80,6 +80,16 @@ class FakeCustomers:
     def add_history(self, customer):
         self.store.history.append((customer.id, customer.classification))
 
+    def save_classification(self, customer):
+        stored = self.store.customers[customer.id]
+        if stored.version != customer.version:
+            return False
+        stored.classification = copy.deepcopy(customer.classification)
+        customer.version = stored.version = stored.version + 1
+        self.store.writes += 1
+        self.add_history(customer)
+        return True
+
     def history(self, customer, offset, limit):
         entries = [record for owner, record in reversed(self.store.history) if owner == customer.id]
         return entries[offset : offset + limit]
