@@ -6,7 +6,8 @@ reclassification_jobs; the job of an older version still running is cancelled an
 replaced) and runs a job whose lease is free or expired, batch by batch through the
 reclassify use case, saving its progress and renewing its lease after each batch. A job
 whose lease holder died is taken over after the lease expires and continues after the
-last customer it saved."""
+last customer it saved. A process stopping in an orderly way releases its lease after the
+batch in hand, so another replica continues at once."""
 
 from __future__ import annotations
 
@@ -121,8 +122,19 @@ class ReclassificationJobs:
                 skipped=skipped + progress.skipped,
                 last_customer_id=progress.last_id,
             )
-            if not kept or self._stop.is_set():
-                return  # cancelled, taken over, or this process is stopping: the lease lapses
+            if not kept:
+                return  # cancelled or taken over
+            if self._stop.is_set():  # an orderly stop: the next replica need not wait for the expiry
+                if self.store.release(job, self.owner, now()):
+                    log.info(
+                        "reclassification job lease released",
+                        extra={
+                            "rule_set": job.rule_set,
+                            "version": job.version,
+                            "done": done + progress.processed,
+                        },
+                    )
+                return
             last_id = progress.last_id
         processed = progress.processed if progress else 0
         moment = now()

@@ -1,0 +1,111 @@
+"""The reclassification job thread over the real jobs' table on SQLite and PostgreSQL: a
+process stopping in an orderly way saves the batch in hand and releases its lease, so
+another replica continues after the last saved customer at once, not after the expiry."""
+
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from services.classification.job_store import JobStore
+from services.classification.reclassification_job import ReclassificationJobs
+from services.classification.service_layer import ReclassifyProgress
+from services.common.config import parse_database_url
+from services.common.database import create_database_engine
+from services.common.migrations import upgrade_to_head
+from services.composition import service_definition
+
+GRADING = "customer-grading"
+DEADLINE = 60
+
+
+@pytest.fixture
+def store(db_url):
+    engine = create_database_engine(parse_database_url("test", db_url))
+    upgrade_to_head(service_definition("classification").migrations_dir, engine)
+    yield JobStore(engine)
+    engine.dispose()
+
+
+def _registry(version: int):
+    """Version ``version`` of the grading is active and serving; no entitlements version."""
+    return SimpleNamespace(
+        store=SimpleNamespace(active_versions=lambda: {GRADING: version}),
+        serving_version=lambda name: version if name == GRADING else 0,
+    )
+
+
+class Batches:
+    """Reclassification in batches of two over customers 1..total; ``hold`` (an event) is
+    awaited after the first batch, as a long batch in hand when the stop comes."""
+
+    def __init__(self, total: int, hold: threading.Event | None = None):
+        self.total, self.hold = total, hold
+        self.calls: list[int] = []
+        self.first_batch_done = threading.Event()
+
+    def reclassify(self, query, after_id=0, batch_size=2, **_):
+        self.calls.append(after_id)
+        progress = ReclassifyProgress(total=self.total)
+        for last in range(after_id + 2, self.total + 1, 2):
+            progress.processed += 2
+            progress.last_id = last
+            yield ReclassifyProgress(**vars(progress))
+            self.first_batch_done.set()
+            if self.hold is not None:
+                self.hold.wait(DEADLINE)
+
+
+def _wait(condition, what: str):
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"not within {DEADLINE} s: {what}")
+
+
+def test_an_orderly_stop_releases_the_lease_and_another_replica_continues_at_once(store):
+    first = ReclassificationJobs(store, _registry(2), None, batch_size=2, poll_seconds=0.05)
+    held = Batches(total=10)
+    first.use_cases = held
+    held.hold = first._stop  # the second batch is in hand until the stop is asked for
+    first.start()
+    _wait(held.first_batch_done.is_set, "the first batch saved")
+    running = store.latest(GRADING)
+    assert (running.lease_owner, running.done) == (first.owner, 2)
+    assert running.lease_expires_at is not None
+
+    first.stop()
+
+    stopped = store.latest(GRADING)
+    # The batch in hand was saved, then the lease given up.
+    assert (stopped.state, stopped.done, stopped.last_customer_id) == ("running", 4, 4)
+    assert (stopped.lease_owner, stopped.lease_expires_at) == ("", None)
+
+    rest = Batches(total=10)
+    second = ReclassificationJobs(store, _registry(2), rest, batch_size=2, poll_seconds=0.05)
+    second.step(GRADING)  # no waiting for the 30-second expiry of the stopped replica's lease
+
+    done = store.latest(GRADING)
+    assert rest.calls == [4]
+    assert (done.state, done.done, done.last_customer_id, done.lease_owner) == ("completed", 10, 10, "")
+
+
+def test_a_lease_not_released_keeps_the_job_from_another_replica(store):
+    """Without the release (a killed process), the lease holds until it expires."""
+    first = ReclassificationJobs(store, _registry(2), None, batch_size=2, poll_seconds=0.05)
+    first.use_cases = Batches(total=10, hold=threading.Event())  # never released
+    holder = threading.Thread(target=first.step, args=(GRADING,), daemon=True)
+    holder.start()
+    _wait(first.use_cases.first_batch_done.is_set, "the first batch saved")
+
+    rest = Batches(total=10)
+    second = ReclassificationJobs(store, _registry(2), rest, batch_size=2, poll_seconds=0.05)
+    second.step(GRADING)
+
+    assert rest.calls == []
+    assert store.latest(GRADING).lease_owner == first.owner
+    first.use_cases.hold.set()
+    holder.join(DEADLINE)
