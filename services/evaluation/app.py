@@ -34,9 +34,12 @@ def register(server: grpc.Server, runtime: Runtime) -> list[str]:
         ClassificationDirectory(classification),
         ComplaintsFigures(complaints),
     )
-    supervision = Supervision(runtime.use_cases.unit_of_work, runtime.use_cases.directory)
+    supervision = Supervision(runtime.use_cases.unit_of_work, runtime.use_cases.directory, runtime.rule_sets)
     return_visits = ReturnVisitPlanning(
-        runtime.use_cases.unit_of_work, runtime.rule_sets, runtime.use_cases.directory
+        runtime.use_cases.unit_of_work,
+        runtime.rule_sets,
+        runtime.use_cases.directory,
+        supervision.commitment_card,
     )
     servicer = EvaluationServicer(runtime.use_cases, supervision, return_visits)
     evaluation_pb2_grpc.add_EvaluationServiceServicer_to_server(servicer, server)

@@ -14,8 +14,14 @@ from services.evaluation.domain.periods import PUBLISHED, Period
 from services.evaluation.domain.plans import ImprovementPlan
 from services.evaluation.domain.ratings import MODES, Rating
 from services.evaluation.domain.results import PeriodResult
-from services.evaluation.domain.return_visits import ReturnVisitTask
+from services.evaluation.domain.return_visits import (
+    DELIVERED_NOT_RECORDED,
+    RECORDED_NOT_DELIVERED,
+    Discrepancy,
+    ReturnVisitTask,
+)
 from services.evaluation.domain.supervision import CommitmentCard, Finding
+from services.evaluation.domain.supervision_report import SupervisionReport
 from services.evaluation.domain.visits import VisitCard, VisitItem
 
 MODE_OF = {
@@ -39,6 +45,10 @@ FINDING_STATE_NUMBER = {
     "heard": pb.FINDING_HEARD,
     "upheld": pb.FINDING_UPHELD,
     "dismissed": pb.FINDING_DISMISSED,
+}
+DISCREPANCY_KIND_NUMBER = {
+    RECORDED_NOT_DELIVERED: pb.RECORDED_NOT_DELIVERED,
+    DELIVERED_NOT_RECORDED: pb.DELIVERED_NOT_RECORDED,
 }
 assert set(MODE_NUMBER) == set(MODES)
 
@@ -199,6 +209,7 @@ def plan_message(plan: ImprovementPlan, today: datetime.date) -> pb.ImprovementP
         follow_up_period_id=plan.follow_up_period_id,
         follow_up_score=plan.follow_up_score,
         overdue=plan.overdue(today),
+        finding_id=plan.finding_id,
     )
 
 
@@ -283,4 +294,62 @@ def task_message(task: ReturnVisitTask, today: datetime.date) -> pb.ReturnVisitT
         answered_by=task.answered_by,
         answered_at=to_timestamp(task.answered_at),
         overdue=task.overdue(today),
+        staff_id=task.staff_id,
+        card_version=task.card_version,
+        discrepancies=[discrepancy_message(d) for d in task.discrepancies],
+    )
+
+
+def discrepancy_message(d: Discrepancy) -> pb.Discrepancy:
+    return pb.Discrepancy(
+        service=d.service,
+        kind=DISCREPANCY_KIND_NUMBER[d.kind],
+        visit_card_ids=d.card_ids,
+        description=d.description,
+    )
+
+
+def report_message(report: SupervisionReport) -> pb.GetSupervisionReportResponse:
+    return pb.GetSupervisionReportResponse(
+        period_id=report.period_id,
+        starts_on=_day(report.starts_on),
+        ends_on=_day(report.ends_on),
+        planned=report.planned,
+        answered=report.answered,
+        zones=[
+            pb.ZoneSupervision(
+                zone=z.zone,
+                planned=z.planned,
+                answered=z.answered,
+                coverage=z.coverage,
+                satisfaction=z.satisfaction,
+                discrepancies=z.discrepancies,
+            )
+            for z in report.zones
+        ],
+        items=[
+            pb.ItemSupervision(
+                service=i.service,
+                asked=i.asked,
+                undelivered=i.undelivered,
+                findings=i.findings,
+                upheld=i.upheld,
+            )
+            for i in report.items
+        ],
+        teams=[
+            pb.TeamSupervision(team_id=t.team_id, findings=t.findings, upheld=t.upheld) for t in report.teams
+        ],
+        discrepancies=[
+            pb.ReportDiscrepancy(
+                task_id=line.task_id,
+                licence_number=line.licence_number,
+                zone=line.zone,
+                staff_id=line.staff_id,
+                discrepancy=discrepancy_message(
+                    Discrepancy(line.service, line.kind, line.card_ids, line.description)
+                ),
+            )
+            for line in report.discrepancies
+        ],
     )

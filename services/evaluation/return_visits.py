@@ -1,5 +1,6 @@
 """Return-visit use cases (定期回访): plan a period's visits by the sampling rule set,
-record answers, list tasks. One transaction each; classification is asked outside any."""
+record answers (checked against the customer's commitment card and the period's visit
+cards), list tasks. One transaction each; classification is asked outside any."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from services.evaluation import metrics
 from services.evaluation.domain.errors import Invalid
 from services.evaluation.domain.people import check_id, parse_date
 from services.evaluation.domain.return_visits import ReturnVisitTask, assign, sample
+from services.evaluation.domain.supervision import CommitmentCard
 from services.evaluation.ports import CustomerDirectory, UnitOfWork
 from services.evaluation.service_layer import domain_errors
 
@@ -20,10 +22,17 @@ ASSIGNEE_ROLES = ("phone_order_clerk", "inspector")
 
 
 class ReturnVisitPlanning:
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork], rule_sets, directory: CustomerDirectory):
+    def __init__(
+        self,
+        unit_of_work: Callable[[], UnitOfWork],
+        rule_sets,
+        directory: CustomerDirectory,
+        commitment_card: Callable[[str], tuple[CommitmentCard, bool]],
+    ):
         self.unit_of_work = unit_of_work
         self.rule_sets = rule_sets
         self.directory = directory
+        self.commitment_card = commitment_card  # the customer's current card (Supervision)
 
     def plan(
         self, period_id: str, assignee_ids: list[str], due_on: str
@@ -76,11 +85,21 @@ class ReturnVisitPlanning:
         problems = check_id("task_id", task_id)
         if problems:
             raise InvalidArgument(problems)
-        with domain_errors(), self.unit_of_work() as uow:
-            task = uow.return_visits.get(task_id, lock=True)
+        with self.unit_of_work() as uow:
+            task = uow.return_visits.get(task_id)
             if task is None:
                 raise NotFound("return visit", task_id)
-            task = task.answered(by, list(satisfaction), opinion, list(delivered), times.now())
+        card, _ = self.commitment_card(task.licence_number)
+        with domain_errors(), self.unit_of_work() as uow:
+            task = uow.return_visits.get(task_id, lock=True)
+            window = uow.periods.get(task.period_id).window()
+            recorded: dict[str, tuple[str, ...]] = {}
+            for visit in uow.cards.find("", task.licence_number, window, False):
+                for item in visit.items:
+                    recorded[item.service] = (*recorded.get(item.service, ()), visit.id)
+            task = task.answered(
+                by, list(satisfaction), opinion, list(delivered), times.now(), card, recorded
+            )
             uow.return_visits.update(task)
         metrics.RETURN_VISITS_ANSWERED.labels(task.zone).inc()
         for answer in task.satisfaction:

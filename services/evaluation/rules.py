@@ -22,7 +22,9 @@ FOLDER = pathlib.Path(__file__).parent / "rule_sets"
 # modes, 0-100), sales_attainment (sales / target), complaints_on_time (share resolved on
 # time), complaints_overdue (count), return_visit_satisfaction (mean 1-5),
 # broken_commitments (upheld inspection findings about the person's commitments in the
-# period; 0 for a person responsible for customers with none). Teams: the
+# period; 0 for a person responsible for customers with none), undelivered_commitments
+# (committed items that customers said in the period's return visits were not delivered,
+# against the card's responsible person; 0 likewise). Teams: the
 # same result indicators for the team, and members_score (the members' mean total).
 INDICATORS = (
     "visit_coverage",
@@ -34,6 +36,7 @@ INDICATORS = (
     "return_visit_satisfaction",
     "members_score",
     "broken_commitments",
+    "undelivered_commitments",
 )
 
 

@@ -27,6 +27,7 @@ from services.evaluation.domain.plans import STATES as PLAN_STATES
 from services.evaluation.domain.plans import ImprovementPlan
 from services.evaluation.domain.ratings import CUSTOMER_SURVEY, Rating, aggregate, check_rater
 from services.evaluation.domain.results import PeriodResult
+from services.evaluation.domain.return_visits import undelivered_commitments
 from services.evaluation.domain.supervision import broken_commitments
 from services.evaluation.domain.visits import VisitCard, coverage
 from services.evaluation.ports import (
@@ -391,6 +392,7 @@ class Evaluation:
             ratings.setdefault(rating.subject_id, []).append(rating)
         actuals = uow.actuals.of_period(period.id)
         broken = broken_commitments(uow.findings.upheld_in(window), window)
+        undelivered = undelivered_commitments(uow.return_visits.answered_in(window), window)
         open_plans: dict[tuple[str, str], list[ImprovementPlan]] = {}
         plan_starts: dict[str, datetime.date] = {}
         for plan in uow.plans.find(not_closed=True):
@@ -413,7 +415,11 @@ class Evaluation:
                     follows.append(plan.id)
             plan_id = ""
             if result.graded and policy.plan_below is not None and result.total_score < policy.plan_below:
-                existing = [p for p in open_plans.get((kind, subject_id), []) if p.period_id == period.id]
+                existing = [  # a low score's plan; a broken commitment's plan is another matter
+                    p
+                    for p in open_plans.get((kind, subject_id), [])
+                    if p.period_id == period.id and not p.finding_id
+                ]
                 if existing:
                     plan_id = existing[0].id
                 else:
@@ -448,6 +454,7 @@ class Evaluation:
                 actuals,
                 by_owner,
                 broken,
+                undelivered,
             )
             result = finish(
                 "staff",
@@ -585,7 +592,9 @@ def _result_values(actual, figures) -> dict[str, float | None]:
     }
 
 
-def _staff_values(period, staff_id, totals, customers, visits_per_month, actuals, by_owner, broken) -> dict:
+def _staff_values(
+    period, staff_id, totals, customers, visits_per_month, actuals, by_owner, broken, undelivered
+) -> dict:
     due = {c: visits_per_month.get(c, 0) * period.months for c in customers}
     due = {c: d for c, d in due.items() if d}
     done, owed = coverage(totals.visits_by_customer if totals else {}, due)
@@ -594,6 +603,10 @@ def _staff_values(period, staff_id, totals, customers, visits_per_month, actuals
         "omission_rate": totals.omissions / totals.items_due if totals and totals.items_due else None,
         # Upheld findings; none for a person responsible for customers; no data for the others.
         "broken_commitments": float(broken[staff_id]) if staff_id in broken else (0.0 if customers else None),
+        # Committed items customers said in return visits were not delivered; the same rule.
+        "undelivered_commitments": (
+            float(undelivered[staff_id]) if staff_id in undelivered else (0.0 if customers else None)
+        ),
     }
     values.update(_result_values(actuals.get(("staff", staff_id)), by_owner.get(staff_id)))
     return values

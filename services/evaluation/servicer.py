@@ -8,6 +8,7 @@ from retailcare.evaluation.v1 import evaluation_pb2_grpc
 from services.common.errors import InvalidArgument
 from services.common.times import now
 from services.evaluation import mapping as m
+from services.evaluation import report_pdf
 from services.evaluation.domain.people import Team
 from services.evaluation.return_visits import ReturnVisitPlanning
 from services.evaluation.service_layer import Evaluation
@@ -219,10 +220,26 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         return pb.RecordHearingResponse(finding=m.finding_message(finding))
 
     def DecideFinding(self, request, context):
-        finding = self.supervision.decide_finding(
-            request.finding_id.strip(), request.upheld, request.decided_by.strip(), request.note
+        finding, plan = self.supervision.decide_finding(
+            request.finding_id.strip(),
+            request.upheld,
+            request.decided_by.strip(),
+            request.note,
+            request.open_plan,
         )
-        return pb.DecideFindingResponse(finding=m.finding_message(finding))
+        response = pb.DecideFindingResponse(finding=m.finding_message(finding))
+        if plan is not None:
+            response.plan.CopyFrom(m.plan_message(plan, now().date()))
+        return response
+
+    def GetSupervisionReport(self, request, context):
+        language = request.language.strip().lower()
+        report = self.supervision.report(request.period_id.strip(), language)
+        response = m.report_message(report)
+        if language:
+            response.pdf = report_pdf.render(report, language)
+            response.filename = f"supervision-{report.period_id}-{language}.pdf"
+        return response
 
     def ListFindings(self, request, context):
         findings = self.supervision.findings(

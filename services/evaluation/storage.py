@@ -18,7 +18,7 @@ from services.evaluation.domain.periods import PUBLISHED, Period
 from services.evaluation.domain.plans import ImprovementPlan, PlanEvent
 from services.evaluation.domain.ratings import Rating
 from services.evaluation.domain.results import PeriodResult
-from services.evaluation.domain.return_visits import ReturnVisitTask
+from services.evaluation.domain.return_visits import Discrepancy, ReturnVisitTask
 from services.evaluation.domain.supervision import CommitmentCard, CommitmentItem, Finding
 from services.evaluation.domain.visits import Omission, VisitCard, VisitItem, VisitTotals
 from services.evaluation.ports import Conflict
@@ -157,6 +157,7 @@ class PlanRow(SQLModel, table=True):
     events: list = _json()
     follow_up_period_id: str
     follow_up_score: float
+    finding_id: str = ""
 
 
 class CommitmentCardRow(SQLModel, table=True):
@@ -205,6 +206,9 @@ class ReturnVisitTaskRow(SQLModel, table=True):
     delivered: list = _json()
     answered_by: str
     answered_at: datetime.datetime | None = _time(nullable=True)
+    staff_id: str = ""
+    card_version: int = 0
+    discrepancies: list = _json()
 
 
 # ---- conversions ---------------------------------------------------------------------
@@ -333,6 +337,7 @@ def _plan(row: PlanRow) -> ImprovementPlan:
         ),
         follow_up_period_id=row.follow_up_period_id,
         follow_up_score=row.follow_up_score,
+        finding_id=row.finding_id,
     )
 
 
@@ -355,6 +360,7 @@ def _plan_row(plan: ImprovementPlan) -> PlanRow:
         ],
         follow_up_period_id=plan.follow_up_period_id,
         follow_up_score=plan.follow_up_score,
+        finding_id=plan.finding_id,
     )
 
 
@@ -421,6 +427,12 @@ def _task(row: ReturnVisitTaskRow) -> ReturnVisitTask:
         delivered=tuple((service, bool(done)) for service, done in row.delivered),
         answered_by=row.answered_by,
         answered_at=utc(row.answered_at),
+        staff_id=row.staff_id,
+        card_version=row.card_version,
+        discrepancies=tuple(
+            Discrepancy(d["service"], d["kind"], tuple(d["card_ids"]), d["description"])
+            for d in row.discrepancies
+        ),
     )
 
 
@@ -430,6 +442,7 @@ def _task_row(task: ReturnVisitTask) -> ReturnVisitTaskRow:
             **task.__dict__,
             "satisfaction": list(task.satisfaction),
             "delivered": [[service, done] for service, done in task.delivered],
+            "discrepancies": [{**d.__dict__, "card_ids": list(d.card_ids)} for d in task.discrepancies],
         }
     )
 
@@ -499,6 +512,10 @@ class SqlPeriods(_Repository):
 
     def save(self, period: Period) -> None:
         self.session.merge(PeriodRow(**period.__dict__))
+
+    def containing(self, day: datetime.date) -> list[Period]:
+        query = select(PeriodRow).where(PeriodRow.starts_on <= day, PeriodRow.ends_on >= day)
+        return [_period(row) for row in self.session.exec(query.order_by(PeriodRow.id))]
 
     def unpublished_ended_before(self, day: datetime.date) -> int:
         """How many periods ended before ``day`` and are not published."""
@@ -767,6 +784,12 @@ class SqlFindings(_Repository):
         query = query.order_by(FindingRow.found_at, FindingRow.id).limit(10_000)
         return [_finding(row) for row in self.session.exec(query)]
 
+    def found_in(self, window) -> list[Finding]:
+        query = select(FindingRow).where(FindingRow.found_at >= window[0], FindingRow.found_at < window[1])
+        return [
+            _finding(row) for row in self.session.exec(query.order_by(FindingRow.found_at).limit(100_000))
+        ]
+
     def upheld_in(self, window) -> list[Finding]:
         query = select(FindingRow).where(
             FindingRow.state == "upheld", FindingRow.found_at >= window[0], FindingRow.found_at < window[1]
@@ -794,6 +817,14 @@ class SqlReturnVisits(_Repository):
         if assignee_id:
             query = query.where(ReturnVisitTaskRow.assignee_id == assignee_id)
         query = query.order_by(ReturnVisitTaskRow.due_on, ReturnVisitTaskRow.licence_number).limit(10_000)
+        return [_task(row) for row in self.session.exec(query)]
+
+    def answered_in(self, window) -> list[ReturnVisitTask]:
+        query = select(ReturnVisitTaskRow).where(
+            ReturnVisitTaskRow.state == "closed",
+            ReturnVisitTaskRow.answered_at >= window[0],
+            ReturnVisitTaskRow.answered_at < window[1],
+        )
         return [_task(row) for row in self.session.exec(query)]
 
 

@@ -1,5 +1,6 @@
 """Supervision use cases (服务监督): commitment cards, inspection findings, their hearing
-and decision. One transaction each; other services are asked outside any transaction."""
+and decision (which can open an improvement plan), the period's supervision report.
+One transaction each; other services are asked outside any transaction."""
 
 from __future__ import annotations
 
@@ -11,17 +12,23 @@ from dataclasses import replace
 from services.common import times
 from services.common.errors import InvalidArgument, NotFound
 from services.evaluation import metrics
+from services.evaluation.domain import supervision_report
 from services.evaluation.domain.errors import Missing
 from services.evaluation.domain.people import check_id, parse_date
+from services.evaluation.domain.plans import ImprovementPlan
 from services.evaluation.domain.supervision import CommitmentCard, Finding
 from services.evaluation.ports import CustomerDirectory, UnitOfWork
-from services.evaluation.service_layer import domain_errors
+from services.evaluation.rules import subject_facts
+from services.evaluation.service_layer import RULE_SET, domain_errors
+
+DEFAULT_PLAN_DUE_DAYS = 30
 
 
 class Supervision:
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork], directory: CustomerDirectory):
+    def __init__(self, unit_of_work: Callable[[], UnitOfWork], directory: CustomerDirectory, rule_sets=None):
         self.unit_of_work = unit_of_work
         self.directory = directory
+        self.rule_sets = rule_sets  # kpi-scoring says when a plan is due
 
     def commitment_card(self, licence_number: str, on_date: str = "") -> tuple[CommitmentCard, bool]:
         """(card, issued now). Without a date: the live menu's card, issued as a new
@@ -85,14 +92,62 @@ class Supervision:
             uow.findings.update(finding)
             return finding
 
-    def decide_finding(self, finding_id: str, upheld: bool, by: str, note: str) -> Finding:
+    def decide_finding(
+        self, finding_id: str, upheld: bool, by: str, note: str, open_plan: bool = False
+    ) -> tuple[Finding, ImprovementPlan | None]:
+        """The decision; an upheld finding with ``open_plan`` also opens a PDCA plan for the
+        responsible staff member in the shortest period the finding falls in."""
+        if open_plan and not upheld:
+            raise InvalidArgument([("open_plan", "only an upheld finding opens an improvement plan")])
+        moment = times.now()
+        plan = None
         with domain_errors(), self.unit_of_work() as uow:
-            finding = self._finding(uow, finding_id).decided(upheld, by, note, times.now())
+            finding = self._finding(uow, finding_id).decided(upheld, by, note, moment)
+            if open_plan:
+                day = finding.found_at.date()
+                periods = uow.periods.containing(day)
+                if not periods:
+                    raise InvalidArgument(
+                        [("open_plan", f"no evaluation period contains {day.isoformat()}; create it first")]
+                    )
+                period = min(periods, key=lambda p: (p.ends_on - p.starts_on, p.id))
+                staff = uow.people.staff(finding.staff_id)
+                due = moment.date() + datetime.timedelta(
+                    days=self._plan_due_days(staff.role if staff else "")
+                )
+                plan = ImprovementPlan.for_breach(uuid.uuid4().hex, finding, period.id, due, moment)
+                uow.plans.save(plan)
             uow.findings.update(finding)
         if finding.broken_commitment:
             metrics.COMMITMENTS_BROKEN.labels(finding.service).inc()
             metrics.BREACHES.labels(finding.team_id).inc()
-        return finding
+        return finding, plan
+
+    def report(self, period_id: str, language: str = "") -> supervision_report.SupervisionReport:
+        """Return-visit coverage and satisfaction by zone, items checked and broken,
+        breaches by team and discrepancies, for the period (``language``: the one it will
+        be printed in, if any)."""
+        problems = check_id("period_id", period_id)
+        if language and language not in supervision_report.LANGUAGES:
+            problems.append(
+                ("language", f"must be one of {', '.join(supervision_report.LANGUAGES)} or empty")
+            )
+        if problems:
+            raise InvalidArgument(problems)
+        with self.unit_of_work() as uow:
+            period = uow.periods.get(period_id)
+            if period is None:
+                raise NotFound("period", period_id)
+            tasks = uow.return_visits.of_period(period_id)
+            findings = uow.findings.found_in(period.window())
+        return supervision_report.build(period, tasks, findings)
+
+    def _plan_due_days(self, role: str) -> int:
+        if self.rule_sets is None:
+            return DEFAULT_PLAN_DUE_DAYS
+        inputs = self.rule_sets.serving(RULE_SET).document.inputs
+        decision = self.rule_sets.decide(RULE_SET, subject_facts(inputs, "staff", role))
+        return int(decision.outputs.get("plan_due_days", DEFAULT_PLAN_DUE_DAYS))
 
     def findings(self, staff_id: str, licence_number: str, team_id: str) -> list[Finding]:
         if not (staff_id or licence_number or team_id):

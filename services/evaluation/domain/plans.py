@@ -1,5 +1,6 @@
-"""PDCA improvement plans (计划-执行-检查-处理): opened by a low result, moved through
-their states by people, every move kept in an audit trail."""
+"""PDCA improvement plans (计划-执行-检查-处理): opened by a low result or by a broken
+commitment (an upheld supervision finding), moved through their states by people, every
+move kept in an audit trail."""
 
 from __future__ import annotations
 
@@ -38,6 +39,11 @@ class ImprovementPlan:
     events: tuple[PlanEvent, ...] = ()
     follow_up_period_id: str = ""
     follow_up_score: float = 0.0
+    finding_id: str = ""  # set when an upheld finding (a broken commitment) opened it
+
+    @property
+    def trigger(self) -> str:
+        return "breach" if self.finding_id else "score"
 
     @classmethod
     def open(cls, plan_id, subject_id, subject_kind, period_id, score, threshold, owner_id, due_on, at):
@@ -46,6 +52,32 @@ class ImprovementPlan:
         )
         return cls(
             plan_id, subject_id, subject_kind, period_id, score, threshold, owner_id, due_on, events=(event,)
+        )
+
+    @classmethod
+    def for_breach(cls, plan_id, finding, period_id, due_on, at):
+        """The plan a broken commitment opens for the responsible staff member, who owns it;
+        the period is the one the finding falls in (a later period's result follows it up)."""
+        if not finding.broken_commitment:
+            raise Refused(
+                f"finding {finding.id} is {finding.state}; only an upheld finding opens a plan", finding.id
+            )
+        note = (
+            f"broken commitment: finding {finding.id} ({finding.kind} of {finding.service} "
+            f"for {finding.licence_number}) upheld in period {period_id}"
+        )
+        event = PlanEvent(at, finding.decided_by or "system", "", PLAN, note)
+        return cls(
+            plan_id,
+            finding.staff_id,
+            "staff",
+            period_id,
+            0.0,
+            0.0,
+            finding.staff_id,
+            due_on,
+            events=(event,),
+            finding_id=finding.id,
         )
 
     def overdue(self, today: datetime.date) -> bool:

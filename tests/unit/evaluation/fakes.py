@@ -66,6 +66,11 @@ class FakePeriods:
     def save(self, period):
         self.s.periods[period.id] = period
 
+    def containing(self, day):
+        return sorted(
+            (p for p in self.s.periods.values() if p.starts_on <= day <= p.ends_on), key=lambda p: p.id
+        )
+
 
 class FakeCards:
     def __init__(self, s):
@@ -223,6 +228,9 @@ class FakeFindings:
             and (not team_id or f.team_id == team_id)
         ]
 
+    def found_in(self, window):
+        return [f for f in self.find() if window[0] <= f.found_at < window[1]]
+
     def upheld_in(self, window):
         return [
             f for f in self.s.findings.values() if f.state == "upheld" and window[0] <= f.found_at < window[1]
@@ -255,6 +263,13 @@ class FakeReturnVisits:
             ),
             key=lambda t: (t.due_on, t.licence_number),
         )
+
+    def answered_in(self, window):
+        return [
+            t
+            for t in self.s.return_visits.values()
+            if t.state == "closed" and window[0] <= t.answered_at < window[1]
+        ]
 
 
 class FakeUnitOfWork:

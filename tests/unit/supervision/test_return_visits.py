@@ -6,8 +6,17 @@ import pytest
 
 from services.evaluation.domain.errors import Invalid, Refused
 from services.evaluation.domain.return_visits import Customer, ReturnVisitTask, assign, sample
+from services.evaluation.domain.supervision import CommitmentCard, CommitmentItem
 
 NOW = datetime.datetime(2026, 11, 24, 9, 0, tzinfo=datetime.UTC)
+CARD = CommitmentCard(
+    "L-1",
+    (CommitmentItem("customer_manager_visit", "visit", "standard", (), "", "", {}),),
+    1,
+    "cm-1",
+    "team-1",
+    version=2,
+)
 CUSTOMERS = [
     Customer(f"L-{star}-{zone}-{n}", star, zone)
     for star in (1, 5)
@@ -41,7 +50,7 @@ def test_a_task_is_answered_once_and_then_no_longer_overdue():
     task = ReturnVisitTask("t-1", "2026", "L-1", 5, "Z1", "lg-1", datetime.date(2026, 11, 20))
     assert task.overdue(NOW.date()) and not task.overdue(datetime.date(2026, 11, 20))
     with pytest.raises(Invalid) as error:
-        task.answered("", [0, 6], "x" * 2001, [("visit", True), ("visit", False)], NOW)
+        task.answered("", [0, 6], "x" * 2001, [("visit", True), ("visit", False)], NOW, CARD, {})
     assert {field for field, _ in error.value.violations} == {
         "answered_by",
         "satisfaction",
@@ -49,9 +58,9 @@ def test_a_task_is_answered_once_and_then_no_longer_overdue():
         "delivered",
     }
     with pytest.raises(Invalid) as error:
-        task.answered("lg-1", [], "", [], NOW)
+        task.answered("lg-1", [], "", [], NOW, CARD, {})
     assert [field for field, _ in error.value.violations] == ["satisfaction"]
-    done = task.answered("lg-1", [5, 4], "fine", [("customer_manager_visit", False)], NOW)
+    done = task.answered("lg-1", [5, 4], "fine", [("customer_manager_visit", False)], NOW, CARD, {})
     assert (done.state, done.answered_at, done.delivered) == (
         "closed",
         NOW,
@@ -59,4 +68,4 @@ def test_a_task_is_answered_once_and_then_no_longer_overdue():
     )
     assert not done.overdue(NOW.date())
     with pytest.raises(Refused, match="already answered"):
-        done.answered("lg-1", [5], "", [], NOW)
+        done.answered("lg-1", [5], "", [], NOW, CARD, {})

@@ -188,8 +188,8 @@ def test_a_refused_finding_writes_nothing_and_a_decision_waits_for_the_hearing(s
     with pytest.raises(FailedPrecondition):
         supervision.decide_finding(recorded.id, True, "tl-1", "")
     supervision.record_hearing(recorded.id, "I was ill")
-    decided = supervision.decide_finding(recorded.id, True, "tl-1", "")
-    assert supervision.findings("cm-1", "", "") == [decided]
+    decided, plan = supervision.decide_finding(recorded.id, True, "tl-1", "")
+    assert supervision.findings("cm-1", "", "") == [decided] and plan is None
     with pytest.raises(NotFound):
         supervision.record_hearing("nope", "x")
     with pytest.raises(InvalidArgument):

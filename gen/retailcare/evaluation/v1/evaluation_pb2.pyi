@@ -158,6 +158,27 @@ FINDING_UPHELD: FindingState.ValueType  # 3
 FINDING_DISMISSED: FindingState.ValueType  # 4
 Global___FindingState: _TypeAlias = FindingState  # noqa: Y015
 
+class _DiscrepancyKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DiscrepancyKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DiscrepancyKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DISCREPANCY_KIND_UNSPECIFIED: _DiscrepancyKind.ValueType  # 0
+    RECORDED_NOT_DELIVERED: _DiscrepancyKind.ValueType  # 1
+    """a visit card records the item; the customer says it was not delivered"""
+    DELIVERED_NOT_RECORDED: _DiscrepancyKind.ValueType  # 2
+    """due at every visit; delivered, says the customer, yet on no visit card"""
+
+class DiscrepancyKind(_DiscrepancyKind, metaclass=_DiscrepancyKindEnumTypeWrapper): ...
+
+DISCREPANCY_KIND_UNSPECIFIED: DiscrepancyKind.ValueType  # 0
+RECORDED_NOT_DELIVERED: DiscrepancyKind.ValueType  # 1
+"""a visit card records the item; the customer says it was not delivered"""
+DELIVERED_NOT_RECORDED: DiscrepancyKind.ValueType  # 2
+"""due at every visit; delivered, says the customer, yet on no visit card"""
+Global___DiscrepancyKind: _TypeAlias = DiscrepancyKind  # noqa: Y015
+
 @_typing.final
 class Staff(_message.Message):
     """---- staff and teams ----------------------------------------------------------------"""
@@ -1805,6 +1826,7 @@ class ImprovementPlan(_message.Message):
     FOLLOW_UP_PERIOD_ID_FIELD_NUMBER: _builtins.int
     FOLLOW_UP_SCORE_FIELD_NUMBER: _builtins.int
     OVERDUE_FIELD_NUMBER: _builtins.int
+    FINDING_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     subject_id: _builtins.str
     subject_kind: _builtins.str
@@ -1820,6 +1842,10 @@ class ImprovementPlan(_message.Message):
     """the next period whose result checks it"""
     follow_up_score: _builtins.float
     overdue: _builtins.bool
+    finding_id: _builtins.str
+    """Set when an upheld supervision finding (a broken commitment) opened the plan; then
+    trigger_score and threshold are 0.
+    """
     @_builtins.property
     def actions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -1846,10 +1872,11 @@ class ImprovementPlan(_message.Message):
         follow_up_period_id: _builtins.str = ...,
         follow_up_score: _builtins.float = ...,
         overdue: _builtins.bool = ...,
+        finding_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "due_on", b"due_on", "events", b"events", "evidence", b"evidence", "follow_up_period_id", b"follow_up_period_id", "follow_up_score", b"follow_up_score", "id", b"id", "overdue", b"overdue", "owner_id", b"owner_id", "period_id", b"period_id", "state", b"state", "subject_id", b"subject_id", "subject_kind", b"subject_kind", "threshold", b"threshold", "trigger_score", b"trigger_score"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "due_on", b"due_on", "events", b"events", "evidence", b"evidence", "finding_id", b"finding_id", "follow_up_period_id", b"follow_up_period_id", "follow_up_score", b"follow_up_score", "id", b"id", "overdue", b"overdue", "owner_id", b"owner_id", "period_id", b"period_id", "state", b"state", "subject_id", b"subject_id", "subject_kind", b"subject_kind", "threshold", b"threshold", "trigger_score", b"trigger_score"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2301,10 +2328,13 @@ class DecideFindingRequest(_message.Message):
     UPHELD_FIELD_NUMBER: _builtins.int
     DECIDED_BY_FIELD_NUMBER: _builtins.int
     NOTE_FIELD_NUMBER: _builtins.int
+    OPEN_PLAN_FIELD_NUMBER: _builtins.int
     finding_id: _builtins.str
     upheld: _builtins.bool
     decided_by: _builtins.str
     note: _builtins.str
+    open_plan: _builtins.bool
+    """Open an improvement plan for the responsible staff member (upheld only)."""
     def __init__(
         self,
         *,
@@ -2312,10 +2342,11 @@ class DecideFindingRequest(_message.Message):
         upheld: _builtins.bool = ...,
         decided_by: _builtins.str = ...,
         note: _builtins.str = ...,
+        open_plan: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decided_by", b"decided_by", "finding_id", b"finding_id", "note", b"note", "upheld", b"upheld"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decided_by", b"decided_by", "finding_id", b"finding_id", "note", b"note", "open_plan", b"open_plan", "upheld", b"upheld"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2326,16 +2357,22 @@ class DecideFindingResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     FINDING_FIELD_NUMBER: _builtins.int
+    PLAN_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def finding(self) -> Global___Finding: ...
+    @_builtins.property
+    def plan(self) -> Global___ImprovementPlan:
+        """the plan open_plan opened"""
+
     def __init__(
         self,
         *,
         finding: Global___Finding | None = ...,
+        plan: Global___ImprovementPlan | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding", "plan", b"plan"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding", "plan", b"plan"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2430,6 +2467,9 @@ class ReturnVisitTask(_message.Message):
     ANSWERED_BY_FIELD_NUMBER: _builtins.int
     ANSWERED_AT_FIELD_NUMBER: _builtins.int
     OVERDUE_FIELD_NUMBER: _builtins.int
+    STAFF_ID_FIELD_NUMBER: _builtins.int
+    CARD_VERSION_FIELD_NUMBER: _builtins.int
+    DISCREPANCIES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     period_id: _builtins.str
     licence_number: _builtins.str
@@ -2442,6 +2482,10 @@ class ReturnVisitTask(_message.Message):
     opinion: _builtins.str
     answered_by: _builtins.str
     overdue: _builtins.bool
+    staff_id: _builtins.str
+    """the card's responsible person when answered"""
+    card_version: _builtins.int
+    """the commitment card the answer was checked against"""
     @_builtins.property
     def satisfaction(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """1-5 per question"""
@@ -2450,6 +2494,8 @@ class ReturnVisitTask(_message.Message):
     def delivered(self) -> _containers.RepeatedCompositeFieldContainer[Global___DeliveredItem]: ...
     @_builtins.property
     def answered_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def discrepancies(self) -> _containers.RepeatedCompositeFieldContainer[Global___Discrepancy]: ...
     def __init__(
         self,
         *,
@@ -2467,14 +2513,48 @@ class ReturnVisitTask(_message.Message):
         answered_by: _builtins.str = ...,
         answered_at: _timestamp_pb2.Timestamp | None = ...,
         overdue: _builtins.bool = ...,
+        staff_id: _builtins.str = ...,
+        card_version: _builtins.int = ...,
+        discrepancies: _abc.Iterable[Global___Discrepancy] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["answered_at", b"answered_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answered_at", b"answered_at", "answered_by", b"answered_by", "assignee_id", b"assignee_id", "closed", b"closed", "delivered", b"delivered", "due_on", b"due_on", "id", b"id", "licence_number", b"licence_number", "opinion", b"opinion", "overdue", b"overdue", "period_id", b"period_id", "satisfaction", b"satisfaction", "star_level", b"star_level", "zone", b"zone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answered_at", b"answered_at", "answered_by", b"answered_by", "assignee_id", b"assignee_id", "card_version", b"card_version", "closed", b"closed", "delivered", b"delivered", "discrepancies", b"discrepancies", "due_on", b"due_on", "id", b"id", "licence_number", b"licence_number", "opinion", b"opinion", "overdue", b"overdue", "period_id", b"period_id", "satisfaction", b"satisfaction", "staff_id", b"staff_id", "star_level", b"star_level", "zone", b"zone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReturnVisitTask: _TypeAlias = ReturnVisitTask  # noqa: Y015
+
+@_typing.final
+class Discrepancy(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    VISIT_CARD_IDS_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    service: _builtins.str
+    kind: Global___DiscrepancyKind.ValueType
+    description: _builtins.str
+    @_builtins.property
+    def visit_card_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """the cards that record it"""
+
+    def __init__(
+        self,
+        *,
+        service: _builtins.str = ...,
+        kind: Global___DiscrepancyKind.ValueType = ...,
+        visit_card_ids: _abc.Iterable[_builtins.str] | None = ...,
+        description: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "kind", b"kind", "service", b"service", "visit_card_ids", b"visit_card_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Discrepancy: _TypeAlias = Discrepancy  # noqa: Y015
 
 @_typing.final
 class PlanReturnVisitsRequest(_message.Message):
@@ -2629,3 +2709,214 @@ class ListReturnVisitTasksResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListReturnVisitTasksResponse: _TypeAlias = ListReturnVisitTasksResponse  # noqa: Y015
+
+@_typing.final
+class GetSupervisionReportRequest(_message.Message):
+    """---- supervision report -----------------------------------------------------------------"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERIOD_ID_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    period_id: _builtins.str
+    language: _builtins.str
+    """zh or en: also the report as a PDF in that language; empty: the figures only."""
+    def __init__(
+        self,
+        *,
+        period_id: _builtins.str = ...,
+        language: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["language", b"language", "period_id", b"period_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSupervisionReportRequest: _TypeAlias = GetSupervisionReportRequest  # noqa: Y015
+
+@_typing.final
+class ZoneSupervision(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ZONE_FIELD_NUMBER: _builtins.int
+    PLANNED_FIELD_NUMBER: _builtins.int
+    ANSWERED_FIELD_NUMBER: _builtins.int
+    COVERAGE_FIELD_NUMBER: _builtins.int
+    SATISFACTION_FIELD_NUMBER: _builtins.int
+    DISCREPANCIES_FIELD_NUMBER: _builtins.int
+    zone: _builtins.str
+    planned: _builtins.int
+    """return-visit tasks"""
+    answered: _builtins.int
+    coverage: _builtins.float
+    """answered / planned"""
+    satisfaction: _builtins.float
+    """mean answer 1-5; 0 when none"""
+    discrepancies: _builtins.int
+    def __init__(
+        self,
+        *,
+        zone: _builtins.str = ...,
+        planned: _builtins.int = ...,
+        answered: _builtins.int = ...,
+        coverage: _builtins.float = ...,
+        satisfaction: _builtins.float = ...,
+        discrepancies: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answered", b"answered", "coverage", b"coverage", "discrepancies", b"discrepancies", "planned", b"planned", "satisfaction", b"satisfaction", "zone", b"zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ZoneSupervision: _TypeAlias = ZoneSupervision  # noqa: Y015
+
+@_typing.final
+class ItemSupervision(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_FIELD_NUMBER: _builtins.int
+    ASKED_FIELD_NUMBER: _builtins.int
+    UNDELIVERED_FIELD_NUMBER: _builtins.int
+    FINDINGS_FIELD_NUMBER: _builtins.int
+    UPHELD_FIELD_NUMBER: _builtins.int
+    service: _builtins.str
+    asked: _builtins.int
+    """return-visit answers that asked about it"""
+    undelivered: _builtins.int
+    """of which the customer said not delivered"""
+    findings: _builtins.int
+    """inspection findings about it in the period"""
+    upheld: _builtins.int
+    """of which upheld: broken commitments"""
+    def __init__(
+        self,
+        *,
+        service: _builtins.str = ...,
+        asked: _builtins.int = ...,
+        undelivered: _builtins.int = ...,
+        findings: _builtins.int = ...,
+        upheld: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["asked", b"asked", "findings", b"findings", "service", b"service", "undelivered", b"undelivered", "upheld", b"upheld"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ItemSupervision: _TypeAlias = ItemSupervision  # noqa: Y015
+
+@_typing.final
+class TeamSupervision(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    FINDINGS_FIELD_NUMBER: _builtins.int
+    UPHELD_FIELD_NUMBER: _builtins.int
+    team_id: _builtins.str
+    findings: _builtins.int
+    upheld: _builtins.int
+    """breaches"""
+    def __init__(
+        self,
+        *,
+        team_id: _builtins.str = ...,
+        findings: _builtins.int = ...,
+        upheld: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["findings", b"findings", "team_id", b"team_id", "upheld", b"upheld"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TeamSupervision: _TypeAlias = TeamSupervision  # noqa: Y015
+
+@_typing.final
+class ReportDiscrepancy(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASK_ID_FIELD_NUMBER: _builtins.int
+    LICENCE_NUMBER_FIELD_NUMBER: _builtins.int
+    ZONE_FIELD_NUMBER: _builtins.int
+    STAFF_ID_FIELD_NUMBER: _builtins.int
+    DISCREPANCY_FIELD_NUMBER: _builtins.int
+    task_id: _builtins.str
+    licence_number: _builtins.str
+    zone: _builtins.str
+    staff_id: _builtins.str
+    @_builtins.property
+    def discrepancy(self) -> Global___Discrepancy: ...
+    def __init__(
+        self,
+        *,
+        task_id: _builtins.str = ...,
+        licence_number: _builtins.str = ...,
+        zone: _builtins.str = ...,
+        staff_id: _builtins.str = ...,
+        discrepancy: Global___Discrepancy | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["discrepancy", b"discrepancy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["discrepancy", b"discrepancy", "licence_number", b"licence_number", "staff_id", b"staff_id", "task_id", b"task_id", "zone", b"zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportDiscrepancy: _TypeAlias = ReportDiscrepancy  # noqa: Y015
+
+@_typing.final
+class GetSupervisionReportResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERIOD_ID_FIELD_NUMBER: _builtins.int
+    STARTS_ON_FIELD_NUMBER: _builtins.int
+    ENDS_ON_FIELD_NUMBER: _builtins.int
+    PLANNED_FIELD_NUMBER: _builtins.int
+    ANSWERED_FIELD_NUMBER: _builtins.int
+    ZONES_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    TEAMS_FIELD_NUMBER: _builtins.int
+    DISCREPANCIES_FIELD_NUMBER: _builtins.int
+    PDF_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    period_id: _builtins.str
+    starts_on: _builtins.str
+    """YYYY-MM-DD"""
+    ends_on: _builtins.str
+    planned: _builtins.int
+    answered: _builtins.int
+    pdf: _builtins.bytes
+    """with a language"""
+    filename: _builtins.str
+    """e.g. supervision-2026-11-zh.pdf"""
+    @_builtins.property
+    def zones(self) -> _containers.RepeatedCompositeFieldContainer[Global___ZoneSupervision]: ...
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___ItemSupervision]: ...
+    @_builtins.property
+    def teams(self) -> _containers.RepeatedCompositeFieldContainer[Global___TeamSupervision]: ...
+    @_builtins.property
+    def discrepancies(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReportDiscrepancy]: ...
+    def __init__(
+        self,
+        *,
+        period_id: _builtins.str = ...,
+        starts_on: _builtins.str = ...,
+        ends_on: _builtins.str = ...,
+        planned: _builtins.int = ...,
+        answered: _builtins.int = ...,
+        zones: _abc.Iterable[Global___ZoneSupervision] | None = ...,
+        items: _abc.Iterable[Global___ItemSupervision] | None = ...,
+        teams: _abc.Iterable[Global___TeamSupervision] | None = ...,
+        discrepancies: _abc.Iterable[Global___ReportDiscrepancy] | None = ...,
+        pdf: _builtins.bytes = ...,
+        filename: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answered", b"answered", "discrepancies", b"discrepancies", "ends_on", b"ends_on", "filename", b"filename", "items", b"items", "pdf", b"pdf", "period_id", b"period_id", "planned", b"planned", "starts_on", b"starts_on", "teams", b"teams", "zones", b"zones"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSupervisionReportResponse: _TypeAlias = GetSupervisionReportResponse  # noqa: Y015

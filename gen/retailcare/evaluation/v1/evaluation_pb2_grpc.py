@@ -174,6 +174,11 @@ class EvaluationServiceStub:
                 request_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListFindingsRequest.SerializeToString,
                 response_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListFindingsResponse.FromString,
                 _registered_method=True)
+        self.GetSupervisionReport = channel.unary_unary(
+                '/retailcare.evaluation.v1.EvaluationService/GetSupervisionReport',
+                request_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.GetSupervisionReportRequest.SerializeToString,
+                response_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.GetSupervisionReportResponse.FromString,
+                _registered_method=True)
         self.PlanReturnVisits = channel.unary_unary(
                 '/retailcare.evaluation.v1.EvaluationService/PlanReturnVisits',
                 request_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.PlanReturnVisitsRequest.SerializeToString,
@@ -397,7 +402,9 @@ class EvaluationServiceServicer:
     def DecideFinding(self, request, context):
         """The decision on a heard finding: upheld (a broken commitment, counted in the
         kpi-scoring indicator broken_commitments of the period the finding falls in) or
-        dismissed. A decision before the hearing is FAILED_PRECONDITION.
+        dismissed. A decision before the hearing is FAILED_PRECONDITION. With open_plan, an
+        upheld finding also opens a PDCA improvement plan for the responsible staff member
+        (in the shortest period the finding falls in; none: INVALID_ARGUMENT on open_plan).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -405,6 +412,16 @@ class EvaluationServiceServicer:
 
     def ListFindings(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSupervisionReport(self, request, context):
+        """The supervision report of a period: return-visit coverage and satisfaction by market
+        zone, committed items asked about, said undelivered, found wanting and broken, by
+        item; findings and breaches by team; the discrepancies between return-visit answers
+        and visit cards. With language zh or en, also the report as a PDF.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -420,7 +437,10 @@ class EvaluationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RecordReturnVisitAnswer(self, request, context):
-        """The answer of a task, which closes it; a closed task is FAILED_PRECONDITION.
+        """The answer of a task, which closes it; a closed task is FAILED_PRECONDITION. Every
+        item asked about must be on the customer's current commitment card (else
+        INVALID_ARGUMENT on delivered[i].service); what the customer says is compared with the
+        period's visit cards and the discrepancies are kept with the answer.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -575,6 +595,11 @@ def add_EvaluationServiceServicer_to_server(servicer, server):
                     servicer.ListFindings,
                     request_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListFindingsRequest.FromString,
                     response_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListFindingsResponse.SerializeToString,
+            ),
+            'GetSupervisionReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSupervisionReport,
+                    request_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.GetSupervisionReportRequest.FromString,
+                    response_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.GetSupervisionReportResponse.SerializeToString,
             ),
             'PlanReturnVisits': grpc.unary_unary_rpc_method_handler(
                     servicer.PlanReturnVisits,
@@ -1348,6 +1373,33 @@ class EvaluationService:
             '/retailcare.evaluation.v1.EvaluationService/ListFindings',
             retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListFindingsRequest.SerializeToString,
             retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ListFindingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSupervisionReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.evaluation.v1.EvaluationService/GetSupervisionReport',
+            retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.GetSupervisionReportRequest.SerializeToString,
+            retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.GetSupervisionReportResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -129,9 +129,17 @@ class EvaluationServiceStub:
     DecideFinding: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.DecideFindingRequest, _evaluation_pb2.DecideFindingResponse]
     """The decision on a heard finding: upheld (a broken commitment, counted in the
     kpi-scoring indicator broken_commitments of the period the finding falls in) or
-    dismissed. A decision before the hearing is FAILED_PRECONDITION.
+    dismissed. A decision before the hearing is FAILED_PRECONDITION. With open_plan, an
+    upheld finding also opens a PDCA improvement plan for the responsible staff member
+    (in the shortest period the finding falls in; none: INVALID_ARGUMENT on open_plan).
     """
     ListFindings: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.ListFindingsRequest, _evaluation_pb2.ListFindingsResponse]
+    GetSupervisionReport: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.GetSupervisionReportRequest, _evaluation_pb2.GetSupervisionReportResponse]
+    """The supervision report of a period: return-visit coverage and satisfaction by market
+    zone, committed items asked about, said undelivered, found wanting and broken, by
+    item; findings and breaches by team; the discrepancies between return-visit answers
+    and visit cards. With language zh or en, also the report as a PDF.
+    """
     PlanReturnVisits: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.PlanReturnVisitsRequest, _evaluation_pb2.PlanReturnVisitsResponse]
     """Periodic return visits (定期回访): samples the period's active customers by star level
     and market zone with the return-visit-sampling rule set and makes one task per
@@ -139,7 +147,11 @@ class EvaluationServiceStub:
     inspectors). One plan per period (ALREADY_EXISTS the second time).
     """
     RecordReturnVisitAnswer: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.RecordReturnVisitAnswerRequest, _evaluation_pb2.RecordReturnVisitAnswerResponse]
-    """The answer of a task, which closes it; a closed task is FAILED_PRECONDITION."""
+    """The answer of a task, which closes it; a closed task is FAILED_PRECONDITION. Every
+    item asked about must be on the customer's current commitment card (else
+    INVALID_ARGUMENT on delivered[i].service); what the customer says is compared with the
+    period's visit cards and the discrepancies are kept with the answer.
+    """
     ListReturnVisitTasks: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.ListReturnVisitTasksRequest, _evaluation_pb2.ListReturnVisitTasksResponse]
     """Tasks of a period, by assignee; overdue_only lists open tasks past their due date."""
 
@@ -230,9 +242,17 @@ class EvaluationServiceAsyncStub(EvaluationServiceStub):
     DecideFinding: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.DecideFindingRequest, _evaluation_pb2.DecideFindingResponse]  # type: ignore[assignment]
     """The decision on a heard finding: upheld (a broken commitment, counted in the
     kpi-scoring indicator broken_commitments of the period the finding falls in) or
-    dismissed. A decision before the hearing is FAILED_PRECONDITION.
+    dismissed. A decision before the hearing is FAILED_PRECONDITION. With open_plan, an
+    upheld finding also opens a PDCA improvement plan for the responsible staff member
+    (in the shortest period the finding falls in; none: INVALID_ARGUMENT on open_plan).
     """
     ListFindings: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.ListFindingsRequest, _evaluation_pb2.ListFindingsResponse]  # type: ignore[assignment]
+    GetSupervisionReport: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.GetSupervisionReportRequest, _evaluation_pb2.GetSupervisionReportResponse]  # type: ignore[assignment]
+    """The supervision report of a period: return-visit coverage and satisfaction by market
+    zone, committed items asked about, said undelivered, found wanting and broken, by
+    item; findings and breaches by team; the discrepancies between return-visit answers
+    and visit cards. With language zh or en, also the report as a PDF.
+    """
     PlanReturnVisits: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.PlanReturnVisitsRequest, _evaluation_pb2.PlanReturnVisitsResponse]  # type: ignore[assignment]
     """Periodic return visits (定期回访): samples the period's active customers by star level
     and market zone with the return-visit-sampling rule set and makes one task per
@@ -240,7 +260,11 @@ class EvaluationServiceAsyncStub(EvaluationServiceStub):
     inspectors). One plan per period (ALREADY_EXISTS the second time).
     """
     RecordReturnVisitAnswer: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.RecordReturnVisitAnswerRequest, _evaluation_pb2.RecordReturnVisitAnswerResponse]  # type: ignore[assignment]
-    """The answer of a task, which closes it; a closed task is FAILED_PRECONDITION."""
+    """The answer of a task, which closes it; a closed task is FAILED_PRECONDITION. Every
+    item asked about must be on the customer's current commitment card (else
+    INVALID_ARGUMENT on delivered[i].service); what the customer says is compared with the
+    period's visit cards and the discrepancies are kept with the answer.
+    """
     ListReturnVisitTasks: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.ListReturnVisitTasksRequest, _evaluation_pb2.ListReturnVisitTasksResponse]  # type: ignore[assignment]
     """Tasks of a period, by assignee; overdue_only lists open tasks past their due date."""
 
@@ -490,7 +514,9 @@ class EvaluationServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_evaluation_pb2.DecideFindingResponse, _abc.Awaitable[_evaluation_pb2.DecideFindingResponse]]:
         """The decision on a heard finding: upheld (a broken commitment, counted in the
         kpi-scoring indicator broken_commitments of the period the finding falls in) or
-        dismissed. A decision before the hearing is FAILED_PRECONDITION.
+        dismissed. A decision before the hearing is FAILED_PRECONDITION. With open_plan, an
+        upheld finding also opens a PDCA improvement plan for the responsible staff member
+        (in the shortest period the finding falls in; none: INVALID_ARGUMENT on open_plan).
         """
 
     @_abc_1.abstractmethod
@@ -499,6 +525,18 @@ class EvaluationServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _evaluation_pb2.ListFindingsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_evaluation_pb2.ListFindingsResponse, _abc.Awaitable[_evaluation_pb2.ListFindingsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetSupervisionReport(
+        self,
+        request: _evaluation_pb2.GetSupervisionReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_pb2.GetSupervisionReportResponse, _abc.Awaitable[_evaluation_pb2.GetSupervisionReportResponse]]:
+        """The supervision report of a period: return-visit coverage and satisfaction by market
+        zone, committed items asked about, said undelivered, found wanting and broken, by
+        item; findings and breaches by team; the discrepancies between return-visit answers
+        and visit cards. With language zh or en, also the report as a PDF.
+        """
 
     @_abc_1.abstractmethod
     def PlanReturnVisits(
@@ -518,7 +556,11 @@ class EvaluationServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _evaluation_pb2.RecordReturnVisitAnswerRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_evaluation_pb2.RecordReturnVisitAnswerResponse, _abc.Awaitable[_evaluation_pb2.RecordReturnVisitAnswerResponse]]:
-        """The answer of a task, which closes it; a closed task is FAILED_PRECONDITION."""
+        """The answer of a task, which closes it; a closed task is FAILED_PRECONDITION. Every
+        item asked about must be on the customer's current commitment card (else
+        INVALID_ARGUMENT on delivered[i].service); what the customer says is compared with the
+        period's visit cards and the discrepancies are kept with the answer.
+        """
 
     @_abc_1.abstractmethod
     def ListReturnVisitTasks(
