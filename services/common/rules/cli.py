@@ -312,6 +312,48 @@ def cmd_actions(args) -> int:
     return 0
 
 
+def cmd_facts(args) -> int:
+    """The facts the owning service supplies to a rule set: name, type, values, and
+    whether every decision has it (``--markdown``: every rule set's, for the guide)."""
+    if args.markdown:
+        print(facts_markdown(args.pack), end="")
+        return 0
+    if not args.name:
+        raise CliError("name a rule set (or give --markdown for all of them)")
+    kinds = args.pack.rule_set_catalogue().all_kinds()
+    kind = kinds.get(args.name)
+    if kind is None:
+        raise CliError(f"unknown rule set {args.name!r} (known: {', '.join(sorted(kinds))})")
+    facts = [
+        {"name": f.name, "type": f.type, "always": f.required, "values": list(f.allowed)}
+        for f in kind.facts.values()
+    ]
+    aliases = dict(kind.aliases)
+    if args.json:
+        print_json({"rule_set": args.name, "facts": facts, "not_facts": aliases})
+        return 0
+    rows = [
+        (f["name"], f["type"], "always" if f["always"] else "when known", ", ".join(f["values"]))
+        for f in facts
+    ]
+    print_table(("fact", "type", "supplied", "values"), rows)
+    for alias, meant in aliases.items():
+        print(f"({alias} is not a fact of {args.name}: use {meant})")
+    return 0
+
+
+def facts_markdown(pack) -> str:
+    """The table of supplied facts of every rule set, as docs/rules.md prints it (a test
+    keeps the two equal; ``retailcare rules facts --markdown`` prints it)."""
+    lines = ["| rule set | fact | type | supplied | values |", "|---|---|---|---|---|"]
+    for name, kind in pack.rule_set_catalogue().all_kinds().items():
+        for f in kind.facts.values():
+            values = ", ".join(f.allowed)
+            supplied = "always" if f.required else "when known"
+            lines.append(f"| {name} | `{f.name}` | {f.type} | {supplied} | {values} |")
+    return "\n".join(lines) + "\n"
+
+
 def _needed(param: dict) -> str:
     return "" if param["name"] == "-" else ("yes" if param["required"] else "no")
 
@@ -790,6 +832,11 @@ def add_rules_commands(commands) -> None:
     actions.add_argument("name")
     _json_option(actions)
     actions.set_defaults(run=cmd_actions)
+    facts = sub.add_parser("facts", help="the facts a rule set may read: names, types, values")
+    facts.add_argument("name", nargs="?")
+    _json_option(facts)
+    facts.add_argument("--markdown", action="store_true", help="every rule set's facts as the guide's table")
+    facts.set_defaults(run=cmd_facts)
     show = sub.add_parser(
         "show", parents=online, help="print a stored version's text (default: the active one)"
     )

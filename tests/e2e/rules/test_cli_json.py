@@ -60,6 +60,14 @@ def test_offline_commands_print_json(tmp_path, capsys):
         d["severity"] == "error" and "level 9 must be at most 5" in d["message"] and d["line"] > 0
         for d in refused["diagnostics"]
     )
+    facts = run_json(capsys, "facts", "service-entitlements")
+    assert {f["name"]: (f["type"], f["always"]) for f in facts["facts"]}["zone_type"] == ("one_of", False)
+    assert facts["not_facts"] == {"market_zone": "zone_type"}
+    assert main(["rules", "facts", "service-entitlements"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["fact", "type", "supplied", "values"]
+    assert ["star_level", "integer", "always"] in [line.split() for line in table]
+    assert "(market_zone is not a fact of service-entitlements: use zone_type)" in table
     broken = tmp_path / "broken.yaml"
     broken.write_text("name: customer-grading\nrules: [\n")
     not_compiled = run_json(capsys, "test", str(broken), code=1)
