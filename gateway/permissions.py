@@ -104,6 +104,7 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
         "RecordHearing": BUSINESS,
         "DecideFinding": BUSINESS,
         "ListFindings": READ,
+        "GetSupervisionReport": READ,
         "PlanReturnVisits": BUSINESS,
         "RecordReturnVisitAnswer": BUSINESS,
         "ListReturnVisitTasks": READ,
