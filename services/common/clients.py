@@ -13,6 +13,7 @@ Which downstream codes mean what to the caller:
 from __future__ import annotations
 
 import collections
+import functools
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -132,6 +133,29 @@ def _split_method(method: str | bytes) -> tuple[str, str]:
     return service, name
 
 
+class _MethodMetrics:
+    """The client metric children of one downstream method, looked up once."""
+
+    def __init__(self, grpc_type: str, method: str | bytes):
+        self.labels = (grpc_type, *_split_method(method))
+        self.started = metrics.CLIENT_STARTED.labels(*self.labels)
+        self.seconds = metrics.CLIENT_HANDLING_SECONDS.labels(*self.labels)
+        self._handled: dict[grpc.StatusCode, object] = {}
+
+    def handled(self, code: grpc.StatusCode):
+        child = self._handled.get(code)
+        if child is None:
+            child = self._handled[code] = metrics.CLIENT_HANDLED.labels(
+                *self.labels, metrics.code_label(code)
+            )
+        return child
+
+
+@functools.lru_cache(maxsize=1024)
+def _method_metrics(grpc_type: str, method: str | bytes) -> _MethodMetrics:
+    return _MethodMetrics(grpc_type, method)
+
+
 class ClientCallInterceptor(
     grpc.UnaryUnaryClientInterceptor,
     grpc.UnaryStreamClientInterceptor,
@@ -146,14 +170,13 @@ class ClientCallInterceptor(
         self._extra = ((SERVICE_TOKEN_HEADER, service_token),) if service_token else ()
 
     def _intercept(self, streaming: tuple[bool, bool], continuation, details, request):
-        labels = (metrics.GRPC_TYPES[streaming], *_split_method(details.method))
-        metrics.CLIENT_STARTED.labels(*labels).inc()
+        method_metrics = _method_metrics(metrics.GRPC_TYPES[streaming], details.method)
+        method_metrics.started.inc()
         started = time.perf_counter()
 
         def finished(call) -> None:
-            code = call.code() or grpc.StatusCode.OK
-            metrics.CLIENT_HANDLED.labels(*labels, metrics.code_label(code)).inc()
-            metrics.CLIENT_HANDLING_SECONDS.labels(*labels).observe(time.perf_counter() - started)
+            method_metrics.handled(call.code() or grpc.StatusCode.OK).inc()
+            method_metrics.seconds.observe(time.perf_counter() - started)
 
         call = continuation(_with_request_id(details, self._extra), request)
         call.add_done_callback(finished)

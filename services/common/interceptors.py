@@ -1,12 +1,19 @@
 """What every call needs, added once per server: a request id, a log line, the
 conventional metrics, domain errors mapped to statuses, and the caller's deadline
-kept at hand for downstream calls."""
+kept at hand for downstream calls.
+
+A request id the caller sent (``x-request-id``) is echoed back in the initial metadata;
+a call without one gets an id made here, for the logs and the downstream calls, and
+nothing extra is sent back (an explicit send of initial metadata costs the server a
+batch of its own on every call)."""
 
 from __future__ import annotations
 
 import contextvars
 import functools
+import itertools
 import logging
+import os
 import random
 import time
 import uuid
@@ -54,6 +61,25 @@ class AccessLog:
         return self.mode == "sampled" and random.random() < self.share
 
 
+class _RequestIds:
+    """Ids unique across processes and cheap to make: a random prefix per process (made
+    again in a forked child) and a counter."""
+
+    def __init__(self):
+        self._reseed()
+        os.register_at_fork(after_in_child=self._reseed)
+
+    def _reseed(self) -> None:
+        self._prefix = os.urandom(6).hex()
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter):08x}"
+
+
+new_request_id = _RequestIds().next
+
+
 def _split_method(full_method: str) -> tuple[str, str]:
     service, _, method = full_method.lstrip("/").rpartition("/")
     return service, method
@@ -68,6 +94,13 @@ class _MethodMetrics:
         self.received = metrics.MSG_RECEIVED.labels(*labels)
         self.sent = metrics.MSG_SENT.labels(*labels)
         self.seconds = metrics.HANDLING_SECONDS.labels(*labels)
+        self._handled: dict[grpc.StatusCode, object] = {}
+
+    def handled(self, code: grpc.StatusCode):
+        child = self._handled.get(code)
+        if child is None:
+            child = self._handled[code] = metrics.HANDLED.labels(*self.labels, metrics.code_label(code))
+        return child
 
 
 @functools.lru_cache(maxsize=1024)
@@ -86,13 +119,14 @@ class _Call:
         self.labels = self.metrics.labels
         self.full_method = full_method
         self.context = context
-        metadata = dict(context.invocation_metadata() or ())
-        self.request_id = metadata.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+        self.given = _given_request_id(context.invocation_metadata())
+        self.request_id = self.given or new_request_id()
         self.started = time.perf_counter()
         self.metrics.started.inc()
 
     def enter(self) -> list[contextvars.Token]:
-        self.context.send_initial_metadata(((REQUEST_ID_HEADER, self.request_id),))
+        if self.given:
+            self.context.send_initial_metadata(((REQUEST_ID_HEADER, self.given),))
         return [request_id_var.set(self.request_id), current_context.set(self.context)]
 
     def count_received(self, request_or_iterator, request_streaming: bool):
@@ -134,7 +168,7 @@ class _Call:
         if code is None:
             code = grpc.StatusCode.OK if self.context.is_active() else self.gone_code()
         elapsed = time.perf_counter() - self.started
-        metrics.HANDLED.labels(*self.labels, metrics.code_label(code)).inc()
+        self.metrics.handled(code).inc()
         self.metrics.seconds.observe(elapsed)
         # Probes call health every few seconds; their lines would drown the rest.
         level = logging.DEBUG if self.labels[1] == "grpc.health.v1.Health" else logging.INFO
@@ -145,6 +179,13 @@ class _Call:
             "call",
             extra={"method": self.full_method, "code": code.name, "ms": round(elapsed * 1000, 2)},
         )
+
+
+def _given_request_id(metadata) -> str:
+    for key, value in metadata or ():
+        if key == REQUEST_ID_HEADER:
+            return value
+    return ""
 
 
 def _counted(items: Iterator, counter) -> Iterator:

@@ -1,6 +1,7 @@
 """The common bootstrap through real channels: health, reflection, metrics, errors."""
 
 import hashlib
+import json
 import re
 import urllib.error
 import urllib.request
@@ -104,6 +105,16 @@ def test_request_id_is_echoed_to_the_caller(tmp_path):
         method = ch.unary_unary(f"/{probe_service.SERVICE}/Sleep")
         _, call = method.with_call(b"0", metadata=(("x-request-id", "abc-123"),), timeout=5)
     assert ("x-request-id", "abc-123") in call.initial_metadata()
+
+
+def test_a_call_without_a_request_id_gets_one_of_its_own(tmp_path):
+    """Made here, different for every call, not sent back (the caller did not ask)."""
+    with running(probe_service.definition, settings_for(tmp_path)) as service, channel_to(service) as ch:
+        whoami = ch.unary_unary(f"/{probe_service.SERVICE}/Whoami")
+        answers = [whoami.with_call(b"", timeout=5) for _ in range(3)]
+    ids = [json.loads(reply)["request_id"] for reply, _ in answers]
+    assert all(ids) and len(set(ids)) == 3
+    assert not [key for _, call in answers for key, _ in call.initial_metadata() if key == "x-request-id"]
 
 
 def test_port_in_use_names_the_port_and_the_service(tmp_path):
