@@ -16,10 +16,9 @@ from retailcare.rules.v1 import rule_sets_pb2 as rules_pb
 
 from services.common import times
 from services.common.errors import field_violations
-from tests.e2e.gateway.conftest import BACKENDS, GatewayPack, customer
+from tests.e2e.gateway.conftest import customer
+from tests.e2e.supervision.conftest import LICENCE
 from tests.support.rule_samples import default_source
-
-LICENCE = "110101100001"
 
 
 def refused(call, code):
@@ -27,51 +26,6 @@ def refused(call, code):
         call()
     assert error.value.code() == code, error.value.details()
     return error.value
-
-
-@pytest.fixture
-def pack(tmp_path, db_url):
-    gateway_pack = GatewayPack(tmp_path, evaluation_database_url=db_url, downstream_timeout_seconds=10)
-    try:
-        for name in (*BACKENDS, "gateway"):
-            gateway_pack.start(name)
-        yield gateway_pack
-    finally:
-        gateway_pack.close()
-
-
-@pytest.fixture
-def admin(pack):
-    stubs = pack.stubs("admin")
-    stubs(
-        stubs.classification.UpsertMarketZone,
-        cpb.UpsertMarketZoneRequest(zone=cpb.MarketZone(code="Z1", name="Old town", team_id="team-1")),
-    )
-    stubs(
-        stubs.classification.CreateCustomer,
-        cpb.CreateCustomerRequest(customer=customer(LICENCE, customer_manager_id="cm-1")),
-    )
-    ev = stubs.evaluation
-    for staff in (
-        epb.Staff(id="cm-1", name="Li", role="customer_manager", line="customer_service", active=True),
-        epb.Staff(id="in-1", name="Wu", role="inspector", line="logistics", level="county", active=True),
-    ):
-        stubs(ev.UpsertStaff, epb.UpsertStaffRequest(staff=staff))
-    stubs(ev.UpsertTeam, epb.UpsertTeamRequest(team=epb.Team(id="team-1", name="Old town")))
-    stubs(
-        ev.AssignTeamMember,
-        epb.AssignTeamMemberRequest(
-            staff_id="cm-1", team_id="team-1", specialty="customer_communication", from_date="2020-01-01"
-        ),
-    )
-    year = times.now().year
-    stubs(
-        ev.CreatePeriod,
-        epb.CreatePeriodRequest(
-            period=epb.Period(id="Y", kind="year", starts_on=f"{year}-01-01", ends_on=f"{year}-12-31")
-        ),
-    )
-    return stubs
 
 
 def card(stubs, **values):
