@@ -302,6 +302,21 @@ def classify(inputs: Mapping[str, Any], decide: Callable[[str, dict], Any]) -> O
     )
 
 
+def entitle_again(inputs: Mapping[str, Any], before: Outcome, decide: Callable[[str, dict], Any]) -> Outcome:
+    """The entitlements decided anew on the stored grading, which is kept with its reasons
+    and fired rules: what a new entitlements version alone changes. The same outcome as
+    :func:`classify` when the grading version is the one that decided ``before``."""
+    decision = decide(ENTITLEMENTS_RULE_SET, entitlement_facts(inputs, before.star_level))
+    grading_reasons = {k: rule for k, rule in before.reasons.items() if rule_set_of(k) == GRADING_RULE_SET}
+    return dataclasses.replace(
+        before,
+        services=decision.outputs.get("services", {}),
+        entitlements_version=decision.version,
+        reasons={**grading_reasons, **{k: rule for k, rule in decision.reasons.items() if k != "services"}},
+        entitlement_fired=tuple(decision.fired),
+    )
+
+
 def classify_with_draft(
     inputs: Mapping[str, Any], before: Outcome | None, draft: str, decide: Callable[[str, dict], Any]
 ) -> Outcome:

@@ -56,9 +56,11 @@ class CustomerRepository(Protocol):
 
     def count(self, query: CustomerQuery) -> int: ...
 
-    def comparable_page(self, query: CustomerQuery, after_id: int, limit: int) -> list[Customer]:
+    def comparable_page(
+        self, query: CustomerQuery, after_id: int, limit: int, explained: bool = False
+    ) -> list[Customer]:
         """Like page, but each classification without its explanation (reasons and fired
-        rules): what a bulk comparison needs, read fast."""
+        rules) unless ``explained``: what a bulk comparison needs, read fast."""
 
     def save_reclassified(self, decided: list[tuple[Customer, Effect]]) -> list[Customer]:
         """Writes each customer's current classification (and a history entry when the

@@ -108,7 +108,9 @@ class ReclassificationJobs:
         done, changed, failed, skipped = job.done, job.changed, job.failed, job.skipped
         last_id = job.last_customer_id
         progress = None
-        for progress in self.use_cases.reclassify(CustomerQuery(), job.last_customer_id, self.batch_size):
+        for progress in self.use_cases.reclassify(
+            CustomerQuery(), job.last_customer_id, self.batch_size, rule_set=job.rule_set
+        ):
             moment = now()
             kept = self.store.save_progress(
                 job,

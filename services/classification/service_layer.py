@@ -126,9 +126,15 @@ class ClassificationUseCases:
             )
 
     # -- helpers -----------------------------------------------------------------------------
-    def _decide(self, inputs: Mapping[str, Any]) -> domain.Outcome:
+    def _decide(
+        self, inputs: Mapping[str, Any], keep_grading: domain.Outcome | None = None
+    ) -> domain.Outcome:
+        """Both rule sets decide; with ``keep_grading``, only the entitlements, on that grading."""
         try:
-            outcome = domain.classify(inputs, self.rule_sets.decide)
+            if keep_grading is None:
+                outcome = domain.classify(inputs, self.rule_sets.decide)
+            else:
+                outcome = domain.entitle_again(inputs, keep_grading, self.rule_sets.decide)
         except (domain.IncompleteDecision, CannotDecide) as problem:
             # The active rule sets cannot decide this customer: not the caller's input.
             raise FailedPrecondition(f"cannot classify: {problem}", subject=GRADING_RULE_SET) from None
@@ -349,32 +355,60 @@ class ClassificationUseCases:
         return ImportResult(created, updated, errors)
 
     def _comparable_batches(
-        self, query: CustomerQuery, after: int = 0, batch_size: int = BATCH
+        self, query: CustomerQuery, after: int = 0, batch_size: int = BATCH, explained: bool = False
     ) -> Iterator[list[Customer]]:
         """The selected customers after id ``after`` in id order, ``batch_size`` at a time,
         each batch its own read."""
         while True:
             with self.new_unit_of_work(read_only=True) as uow:
-                batch = uow.customers.comparable_page(query, after, batch_size)
+                batch = uow.customers.comparable_page(query, after, batch_size, explained)
             if not batch:
                 return
             yield batch
             after = batch[-1].id
 
+    def _decide_again(
+        self, customer: Customer, serving: Mapping[str, int], rule_set: str
+    ) -> domain.Outcome | None:
+        """What the job of an activation of ``rule_set`` decides for a customer: nothing
+        (None) when it is on the serving versions of both rule sets already, since the same
+        inputs on the same versions decide the same; only the entitlements, keeping the
+        stored grading, in a job of the entitlements when its grading version is serving;
+        else both rule sets (a new grading can change the star level the services follow)."""
+        before = customer.outcome
+        if before is None:
+            return self._decide(customer.inputs)
+        grading_serving = before.grading_version == serving.get(GRADING_RULE_SET)
+        if grading_serving and before.entitlements_version == serving.get(ENTITLEMENTS_RULE_SET):
+            return None
+        if grading_serving and rule_set == ENTITLEMENTS_RULE_SET:
+            return self._decide(customer.inputs, keep_grading=before)
+        return self._decide(customer.inputs)
+
     def reclassify(
-        self, query: CustomerQuery, after_id: int = 0, batch_size: int = BATCH
+        self, query: CustomerQuery, after_id: int = 0, batch_size: int = BATCH, rule_set: str = ""
     ) -> Iterator[ReclassifyProgress]:
         """Progress after each batch (of the customers after ``after_id``, which a resumed
         run passes). A customer changed by another writer between the read and the write
-        is left as that writer stored it and counted as skipped."""
+        is left as that writer stored it and counted as skipped. ``rule_set`` is that of
+        the activation a job reclassifies for: then only what is not on the serving
+        versions is decided again (_decide_again); without it, every customer is."""
         with self.new_unit_of_work(read_only=True) as uow:
             progress = ReclassifyProgress(total=uow.customers.count(query))
-        for batch in self._comparable_batches(query, after_id, batch_size):
+        # Keeping the stored grading needs its reasons and fired rules read back.
+        explained = rule_set == ENTITLEMENTS_RULE_SET
+        for batch in self._comparable_batches(query, after_id, batch_size, explained):
             moment = now()
+            serving = self.rule_sets.serving_versions() if rule_set else {}
             decided = []
             for customer in batch:
                 try:
-                    outcome = self._decide(customer.inputs)
+                    if rule_set:
+                        outcome = self._decide_again(customer, serving, rule_set)
+                        if outcome is None:
+                            continue  # on the serving versions already: nothing to write
+                    else:
+                        outcome = self._decide(customer.inputs)
                 except FailedPrecondition as problem:
                     progress.failed += 1  # counted and logged; the others are still reclassified
                     log.error(

@@ -166,16 +166,24 @@ def _customer(row: Mapping) -> Customer:
 
 
 _COMPARABLE_COLUMNS = ("id", "version", *INPUT_NAMES, *COMPARED_PARTS)
+_EXPLAINED_COLUMNS = ("id", "version", *INPUT_NAMES, *OUTCOME_PARTS)
 _INPUTS_END = 2 + len(INPUT_NAMES)
 _GRADE_AT = _COMPARABLE_COLUMNS.index("grade")
+_TUPLES_AT = tuple(_EXPLAINED_COLUMNS.index(name) - _INPUTS_END for name in sorted(_TUPLE_PARTS))
 
 
 def _comparable_customer(row: tuple) -> Customer:
-    """A customer from a row of _COMPARABLE_COLUMNS (the bulk paths read many of them)."""
+    """A customer from a row of _COMPARABLE_COLUMNS, or of _EXPLAINED_COLUMNS (the bulk
+    paths read many of them)."""
     record = None
     if row[_GRADE_AT] is not None:  # None until first classified
         # The compared parts lead Outcome's fields (a unit test holds it to that).
-        record = ClassificationRecord(Outcome(*row[_INPUTS_END:]), "", None)
+        parts = row[_INPUTS_END:]
+        if len(parts) == len(OUTCOME_PARTS):
+            parts = list(parts)
+            for at in _TUPLES_AT:
+                parts[at] = tuple(parts[at])
+        record = ClassificationRecord(Outcome(*parts), "", None)
     inputs = dict(zip(INPUT_NAMES, row[2:_INPUTS_END]))  # noqa: B905 - the slice fits
     return Customer(inputs=inputs, classification=record, id=row[0], version=row[1])
 
@@ -310,10 +318,14 @@ class SqlCustomers:
             sa.select(sa.func.count()).select_from(customers).where(*_clauses(query))
         ).scalar_one()
 
-    def comparable_page(self, query: CustomerQuery, after_id: int, limit: int) -> list[Customer]:
-        # Reasons and fired rules are not read back: decoding them cost a third of the time.
+    def comparable_page(
+        self, query: CustomerQuery, after_id: int, limit: int, explained: bool = False
+    ) -> list[Customer]:
+        # Reasons and fired rules are read back only when asked: decoding them cost a third
+        # of the time.
+        columns = _EXPLAINED_COLUMNS if explained else _COMPARABLE_COLUMNS
         rows = self.session.execute(
-            sa.select(*(customers.c[name] for name in _COMPARABLE_COLUMNS))
+            sa.select(*(customers.c[name] for name in columns))
             .where(customers.c.id > after_id, *_clauses(query))
             .order_by(customers.c.id)
             .limit(limit)

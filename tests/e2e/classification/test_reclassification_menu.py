@@ -108,3 +108,14 @@ def test_a_menu_says_a_newer_version_is_active_until_the_job_reaches_the_custome
         assert (menu.entitlements_version, _visits(menu)) == (2, 3)
         got = after.stub.GetCustomer(pb.GetCustomerRequest(licence_number=licence), timeout=10)
         assert _versions(got.customer.decided_on) == (1, 2, 1, 2, False)
+    # The job decided only the entitlements, keeping each stored grading with its reasons:
+    # the explanation is what deciding both rule sets afresh gives.
+    for licence in LICENCES:
+        request = pb.ExplainClassificationRequest(licence_number=licence)
+        kept = after.stub.ExplainClassification(request, timeout=10)
+        after.stub.ClassifyCustomer(pb.ClassifyCustomerRequest(licence_number=licence), timeout=10)
+        afresh = after.stub.ExplainClassification(request, timeout=10)
+        assert {r.output for r in kept.reasons} >= {"grade", "star_level", "services.customer_manager_visit"}
+        assert kept.reasons == afresh.reasons
+        assert kept.grading_fired_rules == afresh.grading_fired_rules
+        assert kept.entitlement_fired_rules == afresh.entitlement_fired_rules

@@ -101,8 +101,9 @@ class FakeCustomers:
     def count(self, query):
         return sum(1 for c in self.store.customers.values() if _matches(c, query))
 
-    def comparable_page(self, query, after_id, limit):
-        return [_without_explanation(c) for c in self.page(query, after_id, limit)]
+    def comparable_page(self, query, after_id, limit, explained=False):
+        page = self.page(query, after_id, limit)
+        return page if explained else [_without_explanation(c) for c in page]
 
     def save_reclassified(self, decided):
         stale = [c for c, _ in decided if self.store.customers[c.id].version != c.version]
