@@ -13,14 +13,15 @@ RC.svg = function (tag, attributes, text) {
   return node;
 };
 
-// categories: ["team-1", ...]; series: [{name, values: [n per category]}]
-RC.barChart = function (container, title, categories, series, stacked) {
+// categories: ["team-1", ...]; series: [{name, values: [n per category]}];
+// fixedMax: the axis' highest value when it is fixed (scores: 100), else the largest bar's.
+RC.barChart = function (container, title, categories, series, stacked, fixedMax) {
   RC.clear(container);
   const width = 640, height = 280, left = 44, bottom = 46, top = 14, legend = 130;
   const plotWidth = width - left - legend, plotHeight = height - top - bottom;
   const totals = categories.map((_, i) =>
     stacked ? series.reduce((sum, s) => sum + s.values[i], 0) : Math.max(0, ...series.map((s) => s.values[i])));
-  const max = Math.max(1, ...totals);
+  const max = Math.max(1, fixedMax || 0, ...totals);
   const chart = RC.svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img", class: "bar-chart" });
   chart.append(RC.svg("title", {}, title));
   for (let step = 0; step <= 4; step++) {

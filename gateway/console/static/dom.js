@@ -46,3 +46,13 @@ RC.downloadCsv = function (name, header, rows) {
   link.click();
   link.remove();
 };
+
+// A moment of the API (RFC 3339, UTC) in the browser's local time, minutes precision.
+RC.when = function (stamp) {
+  if (!stamp) return "";
+  const moment = new Date(stamp);
+  if (Number.isNaN(moment.getTime())) return stamp;
+  const pad = (n) => String(n).padStart(2, "0");
+  return moment.getFullYear() + "-" + pad(moment.getMonth() + 1) + "-" + pad(moment.getDate()) + " " +
+    pad(moment.getHours()) + ":" + pad(moment.getMinutes());
+};

@@ -10,7 +10,11 @@ RC.Editor = class {
     this.text = RC.el("textarea", { id: "source", spellcheck: "false", wrap: "off", "aria-label": "rule set YAML" });
     container.append(this.gutter, RC.el("div", { class: "stack" }, this.highlight, this.text));
     this.marks = new Map();
-    this.text.addEventListener("input", () => this.render());
+    this.onEdit = null; // called after each edit by the user (validation as you type)
+    this.text.addEventListener("input", () => {
+      this.render();
+      if (this.onEdit) this.onEdit();
+    });
     this.text.addEventListener("scroll", () => {
       this.highlight.scrollTop = this.gutter.scrollTop = this.text.scrollTop;
       this.highlight.scrollLeft = this.text.scrollLeft;
@@ -27,8 +31,18 @@ RC.Editor = class {
     this.render();
   }
 
+  // marks: [{line, severity: "error" | "warning", message}]; several on a line are
+  // merged (an error outweighs a warning).
   mark(marks) {
-    this.marks = new Map(marks.map((m) => [m.line, m]));
+    this.marks = new Map();
+    for (const m of marks) {
+      const seen = this.marks.get(m.line);
+      if (!seen) this.marks.set(m.line, { ...m });
+      else {
+        seen.message += "\n" + m.message;
+        if (m.severity === "error") seen.severity = "error";
+      }
+    }
     this.render();
   }
 

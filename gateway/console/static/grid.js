@@ -74,6 +74,17 @@ RC.grid = {
     return row.indent + "- {" + cells.join(", ") + "}" + row.comment;
   },
 
+  // The column a diagnostic of a row is about: a cell error starts with its column
+  // ("monthly_sales_cartons: cell ..." or "column x: ..."), a gap names the condition
+  // columns it found uncovered; none when it is about the whole row.
+  columnsOf(diagnostic, columns) {
+    const text = diagnostic.message;
+    const named = columns.filter((c) => text.startsWith(c + ":") || text.startsWith("column " + c + ":"));
+    if (named.length) return named;
+    if (text.startsWith("table gap:")) return columns.filter((c) => text.includes(c + " "));
+    return [];
+  },
+
   show() {
     const container = RC.clear(document.getElementById("grid"));
     const table = this.read(RC.editor.value);
@@ -82,30 +93,55 @@ RC.grid = {
       return;
     }
     const columns = this.columns(table);
+    const severity = (d) => (d.severity === "ERROR" ? "error" : "warning");
+    const byLine = new Map();
+    for (const d of RC.rules.diagnostics || []) {
+      if (!d.line) continue;
+      if (!byLine.has(d.line)) byLine.set(d.line, []);
+      byLine.get(d.line).push(d);
+    }
+    const warnings = RC.el("ul", { class: "grid-diagnostics" });
     const head = RC.el("tr", {}, RC.el("th", {}, "line"),
       ...columns.map((c) => RC.el("th", { class: table.conditions.includes(c) ? "condition" : "" }, c)));
     const body = RC.el("tbody");
     for (const row of table.rows) {
       const tr = RC.el("tr", { "data-line": String(row.line) }, RC.el("td", {}, String(row.line)));
-      const mark = RC.editor.marks.get(row.line);
-      if (mark) {
-        tr.classList.add("mark-" + mark.severity);
-        tr.title = mark.message;
+      const cells = new Map(); // column -> [diagnostics]
+      for (const d of byLine.get(row.line) || []) {
+        const at = this.columnsOf(d, columns);
+        if (!at.length) {
+          tr.classList.add("mark-" + severity(d));
+          tr.title = (tr.title ? tr.title + "\n" : "") + d.message;
+        }
+        for (const column of at) {
+          if (!cells.has(column)) cells.set(column, []);
+          cells.get(column).push(d);
+        }
+        warnings.append(RC.el("li", { class: severity(d), "data-line": String(row.line) },
+          "line " + row.line + (at.length ? " (" + at.join(", ") + ")" : "") + ": " + d.message));
       }
       for (const column of columns) {
         const input = RC.el("input", { "data-column": column, size: "10", value: row.cells.get(column) || "" });
+        const td = RC.el("td", {}, input);
+        const marks = cells.get(column);
+        if (marks) {
+          td.classList.add("mark-" + (marks.some((d) => d.severity === "ERROR") ? "error" : "warning"));
+          input.title = marks.map((d) => d.message).join("\n");
+        }
         input.addEventListener("change", () => {
           row.cells.set(column, input.value.trim());
           const lines = RC.editor.value.split("\n");
           lines[row.line - 1] = this.lineOf(row, columns);
-          const marks = [...RC.editor.marks.values()];
+          const kept = [...RC.editor.marks.values()];
           RC.editor.value = lines.join("\n");
-          RC.editor.mark(marks);
+          RC.editor.mark(kept);
+          RC.rules.scheduleValidation();
         });
-        tr.append(RC.el("td", {}, input));
+        tr.append(td);
       }
       body.append(tr);
     }
+    if (warnings.childElementCount) container.append(warnings);
     container.append(RC.el("table", { class: "grid" }, RC.el("thead", {}, head), body));
   },
 };

@@ -26,7 +26,8 @@ RC.signIn = async function () {
   document.getElementById("who").textContent = RC.session.actor + " (" + RC.session.role + ")";
   RC.show("nav", true);
   RC.show("nav-rules", RC.session.may.ListRuleSets);
-  RC.show("nav-overview", RC.session.may.ListCustomers || RC.session.may.ListComplaints);
+  const may = RC.session.may;
+  RC.show("nav-overview", may.ListCustomers || may.ListComplaints || may.GetTeamOverview || may.ListFindings);
   RC.rules.allow(RC.session.may);
   RC.page(RC.session.may.ListRuleSets ? "rules" : "overview");
 };

@@ -6,20 +6,95 @@ RC.overview = {
   stars: null,
   complaints: null,
 
+  tables: {}, // name -> {header, rows, file} for the CSV downloads
+
+  thisMonth() {
+    const today = new Date();
+    return today.getFullYear() + "-" + String(today.getMonth() + 1).padStart(2, "0");
+  },
+
   async load() {
     const error = document.getElementById("overview-error");
     error.textContent = "";
+    const may = RC.session.may;
     const by = document.getElementById("stars-by").value;
-    const [stars, complaints] = await Promise.allSettled([
-      RC.api("GET", "overview/customers?by=" + by),
-      RC.api("GET", "overview/complaints"),
-    ]);
+    const period = document.getElementById("period");
+    if (!period.value) period.value = this.thisMonth();
+    const parts = [];
+    const part = (name, allowed, path, show) => {
+      RC.show(name + "-panel", allowed);
+      if (allowed) parts.push([name, RC.api("GET", path), show]);
+    };
+    const p = encodeURIComponent(period.value.trim());
+    part("stars", may.ListCustomers, "overview/customers?by=" + by, (d) => this.showStars(d));
+    part("complaints", may.ListComplaints, "overview/complaints", (d) => this.showComplaints(d));
+    part("teams", may.GetTeamOverview, "overview/teams?period=" + p, (d) => this.showTeams(d));
+    part("supervision", may.ListFindings, "overview/supervision?period=" + p, (d) => this.showSupervision(d));
+    const settled = await Promise.allSettled(parts.map(([, call]) => call));
     const problems = [];
-    if (stars.status === "fulfilled") this.showStars(stars.value);
-    else problems.push("customers: " + stars.reason.message);
-    if (complaints.status === "fulfilled") this.showComplaints(complaints.value);
-    else problems.push("complaints: " + complaints.reason.message);
+    settled.forEach((outcome, i) => {
+      const [name, , show] = parts[i];
+      if (outcome.status === "fulfilled") show(outcome.value);
+      else problems.push(name + ": " + outcome.reason.message);
+    });
     error.textContent = problems.join("; ");
+  },
+
+  table(name, header, rows, file) {
+    this.tables[name] = { header, rows, file };
+    RC.fillTable(document.getElementById(name + "-table"), header, rows);
+  },
+
+  showTeams(data) {
+    const p = data.period;
+    document.getElementById("teams-period").textContent =
+      "Period " + p.id + " (" + p.starts_on + " to " + p.ends_on + "), " + p.state.toLowerCase() + ", " + p.runs + " run(s)";
+    const teams = data.teams.map((t) => t.team);
+    RC.barChart(document.getElementById("visits-chart"), "Visits and omissions per team", teams, [
+      { name: "visits", values: data.teams.map((t) => t.visits) },
+      { name: "with omissions", values: data.teams.map((t) => t.visits_with_omissions) },
+      { name: "omissions", values: data.teams.map((t) => t.omissions) },
+    ], false);
+    RC.barChart(document.getElementById("scores-chart"), "Team score (latest run)", teams,
+      [{ name: "team score", values: data.teams.map((t) => t.score === null ? 0 : t.score) }], false, 100);
+    RC.barChart(document.getElementById("bands-chart"), "Members by score band", teams,
+      data.bands.map((band) => ({ name: band, values: data.teams.map((t) => t.score_bands[band]) })), true);
+    const header = ["team", "name", "customers", "visits", "visits with omissions", "omission rate", "omissions",
+      "open complaints", "overdue complaints", "team score", "grade", "members scored", ...data.bands, "missing"];
+    const rows = data.teams.map((t) => [t.team, t.name, t.customers, t.visits, t.visits_with_omissions,
+      (100 * t.omission_rate).toFixed(1) + "%", t.omissions, t.open_complaints, t.overdue_complaints,
+      t.score === null ? "not graded" : t.score, t.grade, t.members.length,
+      ...data.bands.map((band) => t.score_bands[band]), t.missing_parts.join(", ")]);
+    this.table("teams", header, rows, "teams-" + p.id + ".csv");
+    document.getElementById("teams-unknown").textContent = data.unknown_teams.length
+      ? "Teams of market zones that evaluation does not know: " + data.unknown_teams.join(", ") : "";
+  },
+
+  showSupervision(data) {
+    const teams = data.teams.map((t) => t.team);
+    RC.barChart(document.getElementById("findings-chart"), "Findings per team by state", teams,
+      data.states.map((state) => ({ name: state, values: data.teams.map((t) => t[state]) })), true);
+    this.table("findings", ["team", ...data.states], data.teams.map((t) => [t.team, ...data.states.map((s) => t[s])]),
+      "findings-per-team.csv");
+    RC.barChart(document.getElementById("items-chart"), "Commitments checked and broken per item",
+      data.items.map((i) => i.service), [
+        { name: "checked", values: data.items.map((i) => i.checked) },
+        { name: "broken", values: data.items.map((i) => i.broken) },
+      ], false);
+    this.table("items", ["item", "checked", "broken"], data.items.map((i) => [i.service, i.checked, i.broken]),
+      "commitments-per-item.csv");
+    RC.barChart(document.getElementById("zones-chart"), "Return visits per zone", data.zones.map((z) => z.zone), [
+      { name: "tasks", values: data.zones.map((z) => z.tasks) },
+      { name: "answered", values: data.zones.map((z) => z.answered) },
+      { name: "overdue", values: data.zones.map((z) => z.overdue) },
+    ], false);
+    this.table("zones", ["zone", "tasks", "answered", "coverage", "mean satisfaction (1-5)", "overdue"],
+      data.zones.map((z) => [z.zone, z.tasks, z.answered, (100 * z.coverage).toFixed(1) + "%",
+        z.satisfaction === null ? "" : z.satisfaction, z.overdue]),
+      "return-visits-" + (data.period || "none") + ".csv");
+    RC.fillTable(document.getElementById("recent-table"),
+      ["found", "team", "staff", "customer", "item", "kind", "state"],
+      data.recent.map((f) => [RC.when(f.found_at), f.team, f.staff, f.licence_number, f.service, f.kind, f.state]));
   },
 
   showStars(data) {
@@ -47,6 +122,13 @@ RC.overview = {
 
   bind() {
     document.getElementById("stars-by").addEventListener("change", () => this.load());
+    document.getElementById("period-show").addEventListener("click", () => this.load());
+    for (const name of ["teams", "findings", "items", "zones"]) {
+      document.getElementById(name + "-csv").addEventListener("click", () => {
+        const t = this.tables[name];
+        if (t) RC.downloadCsv(t.file, t.header, t.rows);
+      });
+    }
     document.getElementById("stars-csv").addEventListener("click", () => {
       if (this.stars) RC.downloadCsv(this.stars.name, this.stars.header, this.stars.rows);
     });

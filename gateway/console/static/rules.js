@@ -6,6 +6,7 @@ window.RC = window.RC || {};
 RC.rules = {
   current: null, // the opened rule set's name
   versions: [],
+  diagnostics: [], // the latest validation's, as the API gave them
 
   async load() {
     const answer = await RC.api("GET", "rule-sets");
@@ -19,7 +20,9 @@ RC.rules = {
       body.append(
         RC.el("tr", {}, RC.el("td", {}, summary.service), RC.el("td", {}, open),
           RC.el("td", { class: "active-version" }, String(summary.active_version)),
-          RC.el("td", {}, String(summary.latest_version)))
+          RC.el("td", {}, String(summary.latest_version)),
+          RC.el("td", { class: "scheduled-versions" },
+            summary.scheduled.map((a) => "v" + a.version + " at " + RC.when(a.activate_at)).join(", ")))
       );
     }
   },
@@ -30,23 +33,28 @@ RC.rules = {
     RC.show("rule-set-detail", true);
     RC.clear(document.getElementById("diagnostics"));
     document.getElementById("outcome").textContent = "";
+    this.jobToken = (this.jobToken || 0) + 1;
+    RC.show("job", false);
     await this.refresh(true);
   },
 
   async refresh(loadDraft) {
     const name = this.current;
-    const [versions, audit] = await Promise.all([
+    const [versions, audit, scheduled] = await Promise.all([
       RC.api("GET", "rule-sets/" + encodeURIComponent(name) + "/versions"),
       RC.api("GET", "rule-sets/" + encodeURIComponent(name) + "/audit"),
+      RC.api("GET", "rule-sets/" + encodeURIComponent(name) + "/scheduled"),
     ]);
     this.versions = versions.versions;
     this.showVersions();
+    this.showScheduled(scheduled.activations);
     RC.fillTable(document.getElementById("audit-table"), null,
       audit.entries.map((e) => [e.at || "", e.action, String(e.version), e.actor, e.comment]));
     const active = this.versions.find((v) => v.active);
     if (loadDraft && active) {
       const answer = await RC.api("GET", "rule-sets/" + encodeURIComponent(name) + "/versions/" + active.version);
       RC.editor.value = answer.version.source;
+      this.diagnostics = [];
       if (document.getElementById("grid-view").open) RC.grid.show();
     }
     await RC.rules.load();
@@ -74,6 +82,92 @@ RC.rules = {
     document.getElementById("roll-back").disabled = !this.previousVersion() || !RC.session.may.ActivateRuleSetVersion;
   },
 
+  showScheduled(activations) {
+    const body = RC.clear(document.querySelector("#scheduled-table tbody"));
+    for (const a of activations) {
+      const cancel = RC.el("button", { type: "button", class: "cancel" }, "cancel");
+      cancel.disabled = !RC.session.may.CancelScheduledActivation;
+      cancel.title = cancel.disabled ? "your role may not call CancelScheduledActivation" : "";
+      cancel.addEventListener("click", () => this.cancel(a.version));
+      body.append(RC.el("tr", { "data-version": String(a.version) }, RC.el("td", {}, String(a.version)),
+        RC.el("td", { title: a.activate_at }, RC.when(a.activate_at)), RC.el("td", {}, a.author),
+        RC.el("td", {}, a.comment), RC.el("td", {}, cancel)));
+    }
+    RC.show("scheduled-table", activations.length > 0);
+    RC.show("scheduled-none", activations.length === 0);
+  },
+
+  async cancel(version) {
+    const result = document.getElementById("activate-result");
+    try {
+      const comment = document.getElementById("comment").value || "cancelled in the console";
+      await RC.api("POST", "rule-sets/" + encodeURIComponent(this.current) + "/cancel", { version, comment });
+      result.textContent = "the scheduled activation of version " + version + " is cancelled";
+      result.className = "ok";
+      await this.refresh(false);
+    } catch (error) {
+      result.textContent = error.message;
+      result.className = "error";
+    }
+  },
+
+  // The id of the rule set's latest reclassification job (0: none, or no such job).
+  async latestJobId() {
+    try {
+      const answer = await RC.api("GET", "rule-sets/" + encodeURIComponent(this.current) + "/job");
+      return answer.job ? Number(answer.job.id) : 0;
+    } catch (error) {
+      return 0;
+    }
+  },
+
+  // Follows the reclassification job that the activation of the version started (one
+  // newer than job `since`), until it has finished or another activation replaced it.
+  async followJob(version, since) {
+    const token = (this.jobToken = (this.jobToken || 0) + 1);
+    const name = this.current;
+    const progress = document.getElementById("job-progress");
+    const status = document.getElementById("job-status");
+    const deadline = Date.now() + 10 * 60 * 1000;
+    RC.show("job", false);
+    while (token === this.jobToken && name === this.current && Date.now() < deadline) {
+      let answer;
+      try {
+        answer = await RC.api("GET", "rule-sets/" + encodeURIComponent(name) + "/job");
+      } catch (error) {
+        status.textContent = "job progress: " + error.message;
+        status.className = "error";
+        RC.show("job", true);
+        return;
+      }
+      if (!answer.reclassifies) return;
+      const job = answer.job;
+      if (job && Number(job.id) > since && job.version !== version) {
+        status.textContent = "a newer activation (version " + job.version + ") started its own reclassification";
+        status.className = "warning";
+        RC.show("job", true);
+        return;
+      }
+      if (!job || Number(job.id) <= since) {
+        status.textContent = "waiting for the reclassification of version " + version + " to start";
+        status.className = "";
+        status.dataset.state = "waiting";
+        RC.show("job", true);
+      } else {
+        progress.max = Math.max(1, job.total);
+        progress.value = job.done;
+        status.textContent = "version " + job.version + ": " + job.done + " of " + job.total + " customers, " +
+          job.changed + " changed, " + job.failed + " failed (" + job.state + ")";
+        status.className = job.state === "completed" ? "ok" : job.state === "running" ? "" : "warning";
+        status.dataset.state = job.state;
+        status.dataset.version = String(job.version);
+        RC.show("job", true);
+        if (job.state !== "running") return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  },
+
   previousVersion() {
     const active = this.versions.find((v) => v.active);
     const older = this.versions.filter((v) => active && v.version < active.version);
@@ -83,6 +177,7 @@ RC.rules = {
   async loadVersion(version) {
     const answer = await RC.api("GET", "rule-sets/" + encodeURIComponent(this.current) + "/versions/" + version);
     RC.editor.value = answer.version.source;
+    this.diagnostics = [];
     if (document.getElementById("grid-view").open) RC.grid.show();
   },
 
@@ -98,7 +193,15 @@ RC.rules = {
     for (const v of error.violations || []) list.append(RC.el("li", { class: "error" }, v.field + ": " + v.description));
   },
 
-  showDiagnostics(diagnostics) {
+  // Validation as you type: a while after the last keystroke, if the role may validate.
+  scheduleValidation() {
+    clearTimeout(this.typing);
+    if (!RC.session.may.ValidateRuleSet || !this.current) return;
+    this.typing = setTimeout(() => this.validate(true), 700);
+  },
+
+  showDiagnostics(diagnostics, quiet) {
+    this.diagnostics = diagnostics;
     const list = RC.clear(document.getElementById("diagnostics"));
     const marks = [];
     for (const d of diagnostics) {
@@ -109,20 +212,25 @@ RC.rules = {
       if (d.line) marks.push({ line: d.line, severity, message: d.message });
     }
     RC.editor.mark(marks);
-    if (marks.length) RC.editor.reveal(marks[0].line);
+    if (marks.length && !quiet) RC.editor.reveal(marks[0].line);
     if (document.getElementById("grid-view").open) RC.grid.show();
   },
 
-  async validate() {
+  // quiet: while typing (no scrolling to the first mark). Only the latest call's answer
+  // is shown.
+  async validate(quiet) {
+    clearTimeout(this.typing);
+    const call = (this.validations = (this.validations || 0) + 1);
     try {
       const answer = await RC.api("POST", "rule-sets/validate", { source: RC.editor.value, editing: this.current });
-      this.showDiagnostics(answer.diagnostics);
+      if (call !== this.validations) return answer.valid;
+      this.showDiagnostics(answer.diagnostics, quiet);
       const errors = answer.diagnostics.filter((d) => d.severity === "ERROR").length;
       if (answer.valid) this.say("valid; " + answer.tests_passed + " embedded test(s) passed", "ok");
       else this.say("invalid: " + errors + " error(s)", "error");
       return answer.valid;
     } catch (error) {
-      this.failed(error);
+      if (call === this.validations) this.failed(error);
       return false;
     }
   },
@@ -169,13 +277,27 @@ RC.rules = {
   },
 
   async publish() {
+    const at = document.getElementById("activate-at").value;
+    const body = { source: RC.editor.value, comment: document.getElementById("comment").value };
+    if (at) {
+      const moment = new Date(at);
+      if (Number.isNaN(moment.getTime())) {
+        this.say("activate at: not a date and time", "error");
+        return;
+      }
+      body.activate_at = moment.toISOString();
+    }
     if (!(await this.validate())) return;
     try {
-      const comment = document.getElementById("comment").value;
-      const answer = await RC.api("POST", "rule-sets/publish", { source: RC.editor.value, comment });
-      this.say("published version " + answer.version.version + " of " + answer.version.rule_set, "ok");
-      if (answer.version.rule_set !== this.current) await this.open(answer.version.rule_set);
+      const since = await this.latestJobId();
+      const answer = await RC.api("POST", "rule-sets/publish", body);
+      const v = answer.version;
+      this.say(at ? "version " + v.version + " of " + v.rule_set + " stored; it activates at " + RC.when(body.activate_at)
+        : "published version " + v.version + " of " + v.rule_set, "ok");
+      document.getElementById("activate-at").value = "";
+      if (v.rule_set !== this.current) await this.open(v.rule_set);
       else await this.refresh(false);
+      if (v.active) this.followJob(v.version, since);
     } catch (error) {
       this.failed(error);
     }
@@ -185,11 +307,13 @@ RC.rules = {
     const result = document.getElementById("activate-result");
     try {
       const comment = document.getElementById("comment").value || "activated in the console";
+      const since = await this.latestJobId();
       const answer = await RC.api("POST", "rule-sets/" + encodeURIComponent(this.current) + "/activate",
         { version, comment });
       result.textContent = "version " + answer.version.version + " active (was " + answer.previous_version + ")";
       result.className = "ok";
       await this.refresh(true);
+      this.followJob(answer.version.version, since);
     } catch (error) {
       result.textContent = error.message;
       result.className = "error";
@@ -214,6 +338,14 @@ RC.rules = {
 
   bind() {
     RC.editor = new RC.Editor(document.getElementById("editor"));
+    RC.editor.onEdit = () => this.scheduleValidation();
+    // A diagnostic (below the editor or above the grid) shows its line when clicked.
+    for (const id of ["diagnostics", "grid"]) {
+      document.getElementById(id).addEventListener("click", (event) => {
+        const item = event.target.closest("li[data-line]");
+        if (item && Number(item.dataset.line)) RC.editor.reveal(Number(item.dataset.line));
+      });
+    }
     document.getElementById("validate").addEventListener("click", () => this.validate());
     document.getElementById("grid-view").addEventListener("toggle", (event) => {
       if (event.target.open) RC.grid.show();

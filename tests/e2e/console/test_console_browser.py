@@ -5,6 +5,7 @@ pages go to docs/console/, which the README shows."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import pathlib
 import re
@@ -99,7 +100,7 @@ def test_sign_in_keeps_the_token_in_the_tab_only(browser, console):
     assert page.context.cookies() == []
 
 
-def test_an_analyst_fixes_publishes_and_rolls_back_a_rule_set(page_for):
+def test_an_analyst_fixes_publishes_and_rolls_back_a_rule_set(page_for, populated):
     page = page_for("analyst")
     page.click(f"a[data-rule-set='{GRADING}']")
     expect(page.locator("#source")).to_have_value(re.compile("name: customer-grading"))
@@ -107,25 +108,50 @@ def test_an_analyst_fixes_publishes_and_rolls_back_a_rule_set(page_for):
     active = int(page.inner_text("#version-table tr.active td:first-child"))
     source = page.input_value("#source")
 
+    # Validation as you type: no button pressed, the error is marked at its line.
     page.fill("#source", source.replace("        - credit_rating: A\n", "        - credit_ratin: A\n", 1))
-    page.click("#validate")
+    page.wait_for_selector(f".gutter .mark-error[data-line='{ERROR_LINE}']")
     page.wait_for_selector("#outcome.error")
-    marked = page.locator(f".gutter [data-line='{ERROR_LINE}']")
-    assert "mark-error" in marked.get_attribute("class")
     assert "unknown input 'credit_ratin'" in page.inner_text(f"#diagnostics li[data-line='{ERROR_LINE}']")
     assert page.locator(".gutter .mark-error").count() == 1
     shot(page, "editor-error")
 
-    # The grade ladder as a grid: a malformed cell is written to its row's line and marked.
+    # The grade ladder as a grid: a malformed cell is written to its row's line and the
+    # cell is marked; a row that leaves a gap below it gets a warning at its cell.
+    page.fill("#source", source)
+    page.wait_for_selector("#outcome.ok")
     page.click("#grid-view summary")
-    cell = page.locator("#grid tr:has(input[value='grade_20']) input[data-column='monthly_sales_cartons']")
+    row_20 = page.locator("#grid tr:has(input[value='grade_20'])")
+    cell = row_20.locator("input[data-column='monthly_sales_cartons']")
     cell.fill("=> 90")
     cell.dispatch_event("change")
     grade_20 = '- {id: grade_20, priority: 20, monthly_sales_cartons: "=> 90", set_grade.grade: 20}'
     assert grade_20 in page.input_value("#source")
-    page.click("#validate")
-    page.wait_for_selector("#grid tr.mark-error:has(input[value='grade_20'])")
+    page.wait_for_selector(
+        "#grid tr:has(input[value='grade_20']) td.mark-error input[data-column='monthly_sales_cartons']"
+    )
     assert "unknown operator '=>'" in page.inner_text("#diagnostics")
+    assert page.locator("#grid td.mark-error").count() == 1
+    cell = page.locator("#grid tr:has(input[value='grade_20']) input[data-column='monthly_sales_cartons']")
+    cell.fill(">= 90")
+    cell.dispatch_event("change")
+    lowest = page.locator("#grid tr:has(input[value='grade_01']) input[data-column='monthly_sales_cartons']")
+    lowest.fill(">= 1")
+    lowest.dispatch_event("change")
+    page.wait_for_selector(
+        "#grid tr:has(input[value='grade_01']) td.mark-warning input[data-column='monthly_sales_cartons']"
+    )
+    assert page.locator("#grid td.mark-error").count() == 0
+    assert "table gap: no row covers monthly_sales_cartons below 1" in page.inner_text(
+        "#grid .grid-diagnostics"
+    )
+    line = page.get_attribute("#grid tr:has(input[value='grade_01'])", "data-line")
+    assert "mark-warning" in page.get_attribute(f".gutter [data-line='{line}']", "class")
+    page.click(f"#grid .grid-diagnostics li[data-line='{line}']")  # shows the line in the text
+    page.wait_for_function(
+        f"document.querySelector('#source').scrollTop > 0 && document.querySelector('#source').scrollTop < "
+        f"{int(line)} * 20"
+    )
     shot(page, "decision-table")
     page.click("#grid-view summary")
 
@@ -142,12 +168,16 @@ def test_an_analyst_fixes_publishes_and_rolls_back_a_rule_set(page_for):
     page.wait_for_selector("#outcome:has-text('fired:')")
 
     page.click("#preview")
-    page.wait_for_selector("#impact-summary:has-text('0 of 0 customers would change (customer-grading)')")
+    page.wait_for_selector("#impact-summary:has-text('0 of 3 customers would change (customer-grading)')")
 
     page.fill("#comment", "reviewed in the console")
     page.click("#publish")
     page.wait_for_selector(f"#version-table tr.active[data-version='{active + 1}']")
-    assert page.inner_text(f"a[data-rule-set='{GRADING}'] >> xpath=../../td[3]") == str(active + 1)
+    expect(page.locator(f"a[data-rule-set='{GRADING}'] >> xpath=../../td[3]")).to_have_text(str(active + 1))
+    # The activation reclassifies every customer: the job's progress until it completes.
+    page.wait_for_selector(f"#job-status[data-state='completed'][data-version='{active + 1}']", timeout=60000)
+    assert page.inner_text("#job-status").startswith(f"version {active + 1}: 3 of 3 customers")
+    assert page.get_attribute("#job-progress", "value") == "3"
     page.select_option("#diff-from", str(active))
     page.select_option("#diff-to", str(active + 1))
     page.click("#diff")
@@ -158,6 +188,44 @@ def test_an_analyst_fixes_publishes_and_rolls_back_a_rule_set(page_for):
     page.click("#roll-back")
     page.wait_for_selector(f"#version-table tr.active[data-version='{active}']")
     assert page.inner_text("#activate-result") == f"version {active} active (was {active + 1})"
+    page.wait_for_selector(f"#job-status[data-state='completed'][data-version='{active}']", timeout=60000)
+    assert page.problems == []
+
+
+def test_an_analyst_schedules_a_version_and_cancels_it(page_for):
+    page = page_for("analyst")
+    page.click(f"a[data-rule-set='{GRADING}']")
+    expect(page.locator("#source")).to_have_value(re.compile("name: customer-grading"))
+    assert page.is_visible("#scheduled-none")
+    active = int(page.inner_text("#version-table tr.active td:first-child"))
+    page.fill("#source", page.input_value("#source") + "\n# for next week\n")
+    tomorrow = datetime.datetime.now() + datetime.timedelta(days=1)  # the browser's local time
+    page.fill("#activate-at", tomorrow.strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#comment", "from tomorrow")
+    page.click("#publish")
+    page.wait_for_selector(f"#scheduled-table tr[data-version='{active + 1}']")
+    assert "activates at" in page.inner_text("#outcome")
+    assert (
+        page.inner_text(f"#scheduled-table tr[data-version='{active + 1}'] td:nth-child(4)")
+        == "from tomorrow"
+    )
+    assert page.inner_text(
+        f"#scheduled-table tr[data-version='{active + 1}'] td:nth-child(2)"
+    ) == tomorrow.strftime("%Y-%m-%d %H:%M")
+    # Stored, not active; the list of rule sets shows it waiting.
+    assert int(page.inner_text("#version-table tr.active td:first-child")) == active
+    listed = f"a[data-rule-set='{GRADING}'] >> xpath=../../td[contains(@class, 'scheduled-versions')]"
+    expect(page.locator(listed)).to_have_text(re.compile(f"^v{active + 1} at "))
+    shot(page, "scheduled")
+
+    page.click(f"#scheduled-table tr[data-version='{active + 1}'] button.cancel")
+    page.wait_for_selector("#scheduled-none:visible")
+    assert (
+        page.inner_text("#activate-result")
+        == f"the scheduled activation of version {active + 1} is cancelled"
+    )
+    expect(page.locator(listed)).to_have_text("")
+    assert "cancel" in page.inner_text("#audit-table")
     assert page.problems == []
 
 
@@ -177,13 +245,13 @@ def test_an_ops_token_reads_but_cannot_publish(page_for):
     assert status == 403
 
 
-def test_the_overview_draws_its_charts_with_data(page_for, populated):
+def test_the_overview_draws_its_charts_with_data(page_for, evaluated):
     page = page_for("ops")
     page.click("#nav-overview")
     page.wait_for_selector("#overview:not([hidden]) #stars-chart svg rect.bar")
     bars = page.locator("#stars-chart rect.bar")
     total = sum(int(bars.nth(i).get_attribute("data-value")) for i in range(bars.count()))
-    assert total == 3
+    assert total == 4
     assert page.locator("#stars-table tbody tr").count() == 2
     page.wait_for_selector(
         "#complaints-chart rect.bar[data-series='open'][data-category='team-2'][data-value='2']"
@@ -193,7 +261,57 @@ def test_the_overview_draws_its_charts_with_data(page_for, populated):
         page.click("#complaints-csv")
     lines = pathlib.Path(download.value.path()).read_text().splitlines()
     assert lines[0] == "team,open,due soon (2 days),overdue" and lines[1:] == ["team-1,1,0,0", "team-2,2,0,0"]
+
+    # Each team's period (this month by default): visits and omissions, scores.
+    assert page.input_value("#period") == evaluated.period
+    page.wait_for_selector(
+        "#visits-chart rect.bar[data-series='visits'][data-category='team-1'][data-value='2']"
+    )
+    page.wait_for_selector(
+        "#visits-chart rect.bar[data-series='with omissions'][data-category='team-1'][data-value='1']"
+    )
+    assert page.locator("#scores-chart rect.bar[data-category='team-1']").count() == 1
+    assert page.locator("#bands-chart rect.bar[data-category='team-1']").count() == 5
+    cells = page.locator("#teams-table tbody tr:first-child td").all_inner_texts()
+    assert cells[:7] == ["team-1", "Old town", "3", "2", "1", "50.0%", "1"]
+    assert page.inner_text("#teams-unknown").endswith("team-2")
+    with page.expect_download() as download:
+        page.click("#teams-csv")
+    lines = pathlib.Path(download.value.path()).read_text().splitlines()
+    assert lines[0].startswith("team,name,customers,visits,visits with omissions,omission rate")
+    assert lines[1].startswith("team-1,Old town,3,2,1,50.0%,1,1,0,")
+
+    # Supervision: findings per team by state, per item, return visits per zone.
+    page.wait_for_selector(
+        "#findings-chart rect.bar[data-series='upheld'][data-category='team-1'][data-value='1']"
+    )
+    page.wait_for_selector(
+        f"#items-chart rect.bar[data-series='broken'][data-category='{evaluated.service}'][data-value='1']"
+    )
+    assert page.locator("#items-table tbody tr").all_inner_texts() == [f"{evaluated.service}\t2\t1"]
+    page.wait_for_selector(
+        "#zones-chart rect.bar[data-series='answered'][data-category='Z1'][data-value='1']"
+    )
+    assert page.locator("#recent-table tbody tr").count() == 2
+    with page.expect_download() as download:
+        page.click("#items-csv")
+    lines = pathlib.Path(download.value.path()).read_text().splitlines()
+    assert lines == ["item,checked,broken", f"{evaluated.service},2,1"]
+    shot(page, "overview")
+
     page.select_option("#stars-by", "zone")
     page.wait_for_selector("#stars-table tbody td:has-text('Z2')")
-    shot(page, "overview")
+    page.fill("#period", "1999-01")
+    page.click("#period-show")
+    page.wait_for_selector("#overview-error:has-text('teams: period')")
+    assert page.problems == [] or all("404" in problem for problem in page.problems)
+
+
+def test_an_analyst_sees_no_team_or_supervision_overview(page_for, populated):
+    page = page_for("analyst")
+    page.click("#nav-overview")
+    page.wait_for_selector("#overview:not([hidden]) #stars-chart svg rect.bar")
+    for panel in ("#teams-panel", "#supervision-panel", "#complaints-panel"):
+        assert page.is_hidden(panel), panel
+    assert page.inner_text("#overview-error") == ""
     assert page.problems == []
