@@ -36,6 +36,7 @@ RC.rules = {
     this.jobToken = (this.jobToken || 0) + 1;
     RC.show("job", false);
     await this.refresh(true);
+    await this.showLatestJob();
   },
 
   async refresh(loadDraft) {
@@ -111,6 +112,20 @@ RC.rules = {
     }
   },
 
+  // On opening a rule set: its active version's job, followed while it runs.
+  async showLatestJob() {
+    const active = this.versions.find((v) => v.active);
+    if (!active || !RC.session.may.GetReclassificationJob) return;
+    try {
+      const answer = await RC.api("GET", "rule-sets/" + encodeURIComponent(this.current) + "/job");
+      if (answer.job && answer.job.version === active.version) {
+        this.followJob(active.version, Number(answer.job.id) - 1);
+      }
+    } catch (error) {
+      // no job to show
+    }
+  },
+
   // The id of the rule set's latest reclassification job (0: none, or no such job).
   async latestJobId() {
     try {
@@ -124,11 +139,13 @@ RC.rules = {
   // Follows the reclassification job that the activation of the version started (one
   // newer than job `since`), until it has finished or another activation replaced it.
   async followJob(version, since) {
+    if (!RC.session.may.GetReclassificationJob) return;
     const token = (this.jobToken = (this.jobToken || 0) + 1);
     const name = this.current;
     const progress = document.getElementById("job-progress");
     const status = document.getElementById("job-status");
     const deadline = Date.now() + 10 * 60 * 1000;
+    const startBy = Date.now() + 30 * 1000; // a job starts within the services' poll interval
     RC.show("job", false);
     while (token === this.jobToken && name === this.current && Date.now() < deadline) {
       let answer;
@@ -146,6 +163,13 @@ RC.rules = {
         status.textContent = "a newer activation (version " + job.version + ") started its own reclassification";
         status.className = "warning";
         RC.show("job", true);
+        return;
+      }
+      if ((!job || Number(job.id) <= since) && Date.now() > startBy) {
+        status.textContent = "no reclassification started for version " + version +
+          " (classification runs none when its reclassification_batch_size is 0)";
+        status.className = "warning";
+        status.dataset.state = "none";
         return;
       }
       if (!job || Number(job.id) <= since) {

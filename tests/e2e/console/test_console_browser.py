@@ -189,6 +189,11 @@ def test_an_analyst_fixes_publishes_and_rolls_back_a_rule_set(page_for, populate
     page.wait_for_selector(f"#version-table tr.active[data-version='{active}']")
     assert page.inner_text("#activate-result") == f"version {active} active (was {active + 1})"
     page.wait_for_selector(f"#job-status[data-state='completed'][data-version='{active}']", timeout=60000)
+    # Opened again later, the rule set shows its active version's job.
+    page.click("a[data-rule-set='complaint-policy']")
+    page.wait_for_selector("#job", state="hidden")
+    page.click(f"a[data-rule-set='{GRADING}']")
+    page.wait_for_selector(f"#job-status[data-state='completed'][data-version='{active}']")
     assert page.problems == []
 
 
