@@ -55,8 +55,8 @@ LABELS = {
         "discrepancies": "Return-visit answers that do not match the visit cards",
         "discrepancy_header": ["customer", "zone", "responsible", "service", "what"],
         "none": "none",
-        "recorded_not_delivered": "on the visit cards, not delivered says the customer (cards {cards})",
-        "delivered_not_recorded": "delivered says the customer, on no visit card of the period",
+        "recorded_not_delivered": "recorded on visit cards {cards}; the customer says not delivered",
+        "delivered_not_recorded": "the customer says delivered; on no visit card of the period",
     },
 }
 
@@ -79,7 +79,7 @@ def _table(styles, header: list[str], rows: list[list], widths: list[float], non
         rows = [[none] + [""] * (len(header) - 1)]
     data = [[Paragraph(escape(h), styles["label"]) for h in header]]
     data += [[Paragraph(escape(str(value)), styles["cell"]) for value in row] for row in rows]
-    table = Table(data, colWidths=[w * mm for w in widths], repeatRows=1)
+    table = Table(data, colWidths=[w * mm for w in widths], repeatRows=1, hAlign="LEFT")
     table.setStyle(
         TableStyle(
             [

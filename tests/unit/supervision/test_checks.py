@@ -308,7 +308,7 @@ def test_the_pdf_prints_the_figures_in_chinese_or_english_and_escapes_the_data()
         "Service supervision report",
         "2 return visits planned, 1 answered",
         "城区<b>",
-        "on the visit cards",
+        "recorded on visit cards c-1; the customer says not delivered",
         "100%",
         "5.00",
     ):
