@@ -302,3 +302,24 @@ def _routes(rules: RuleSetConsole, overview: Overview) -> list[Route]:
             lambda c: overview.supervision(c.period(required=False)),
         ),
     ]  # fmt: skip
+
+
+def markdown_routes() -> str:
+    """The console API's routes as docs/console.md prints them (a test keeps the two equal;
+    ``python -m gateway.console.api`` prints it): each with the gRPC methods it performs
+    and the roles the permission table grants all of them."""
+    lines = ["| route | gRPC methods it performs | roles |", "|---|---|---|"]
+    for route in _routes(None, None):  # type: ignore[arg-type] - the handlers are not called
+        path = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", route.pattern.pattern)
+        if route.grpc_methods:
+            roles = frozenset.intersection(*(permissions.allowed_roles(m) for m in route.grpc_methods))
+            granted = ", ".join(role for role in permissions.ROLES if role in roles)
+        else:
+            granted = "any valid token"
+        methods = ", ".join(m.rpartition("/")[2] for m in route.grpc_methods) or "-"
+        lines.append(f"| `{route.method} {API}{path}` | {methods} | {granted} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_routes())

@@ -5,11 +5,14 @@ strict Content-Security-Policy."""
 from __future__ import annotations
 
 import datetime
+import pathlib
+import re
 import time
 
 import pytest
 
 from gateway import permissions
+from gateway.console.api import _routes, markdown_routes
 from gateway.console.http import CONTENT_SECURITY_POLICY
 from services.common.auth import ROLES
 
@@ -291,3 +294,26 @@ def test_the_supervision_overview_counts_findings_breaches_and_return_visits(con
     without = console.request("GET", "/console/api/overview/supervision", "ops").json()
     assert without["findings"] == 2 and without["zones"] == []
     assert console.request("GET", "/console/api/overview/supervision", "analyst").status == 403
+
+
+def test_every_route_refuses_exactly_the_roles_the_permission_table_refuses(console):
+    for route in _routes(None, None):
+        if not route.grpc_methods:
+            continue
+        granted = frozenset.intersection(*(permissions.allowed_roles(m) for m in route.grpc_methods))
+        path = re.sub(r"\(\?P<name>[^)]*\)", GRADING, route.pattern.pattern)
+        path = re.sub(r"\(\?P<version>[^)]*\)", "1", path)
+        for role in ROLES:
+            body = {} if route.method == "POST" else None
+            answer = console.request(route.method, f"/console/api/{path}?period=2026-01", role, body)
+            if role in granted:
+                assert answer.status not in (401, 403), (route.method, path, role, answer.body)
+            else:
+                assert answer.status == 403, (route.method, path, role)
+                assert answer.json()["code"] == "ROLE_NOT_ALLOWED"
+        assert console.request(route.method, f"/console/api/{path}", None, body).status == 401
+
+
+def test_the_docs_print_the_console_api_as_it_is():
+    docs = (pathlib.Path(__file__).resolve().parents[3] / "docs" / "console.md").read_text(encoding="utf-8")
+    assert markdown_routes() in docs
