@@ -15,6 +15,7 @@ import itertools
 import logging
 import os
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -123,6 +124,7 @@ class _Call:
         self.request_id = self.given or new_request_id()
         self.started = time.perf_counter()
         self.metrics.started.inc()
+        self._finishing = threading.Lock()  # finish() counts a call once
 
     def enter(self) -> list[contextvars.Token]:
         if self.given:
@@ -164,6 +166,8 @@ class _Call:
         return grpc.StatusCode.CANCELLED
 
     def finish(self) -> None:
+        if not self._finishing.acquire(blocking=False):
+            return
         code = self.context.code()
         if code is None:
             code = grpc.StatusCode.OK if self.context.is_active() else self.gone_code()
@@ -237,6 +241,9 @@ def _wrap_streaming(
 ):
     def call(request_or_iterator, context):
         tracked = _Call(grpc_type, method, context, access_log)
+        # When the caller cancels right after a response, grpcio stops driving this
+        # generator without closing it; the call is then counted when the RPC ends.
+        context.add_callback(tracked.finish)
         tokens = tracked.enter()
         sent = tracked.metrics.sent
         try:
