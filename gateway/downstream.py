@@ -18,6 +18,11 @@ from services.common.config import Settings
 from services.common.deadlines import downstream_timeout
 from services.common.tls import channel_credentials
 
+# A server-streaming reply (a reclassification's progress, a draft's impact on every
+# customer) grows with the data: it gets the caller's remaining time up to this, not the
+# default of the unary calls.
+STREAMING_SECONDS = 600.0
+
 
 @dataclass(frozen=True)
 class Downstream:
@@ -30,9 +35,11 @@ class Downstream:
     def close(self) -> None:
         self.channel.close()
 
-    def call_options(self) -> dict:
-        """The caller's remaining deadline, clamped, for one call."""
-        return {"timeout": downstream_timeout(self.default_timeout_seconds)}
+    def call_options(self, streaming: bool = False) -> dict:
+        """The caller's remaining deadline, clamped, for one call (``streaming``: a
+        server-streaming reply, at most STREAMING_SECONDS)."""
+        default = self.default_timeout_seconds
+        return {"timeout": downstream_timeout(max(default, STREAMING_SECONDS) if streaming else default)}
 
 
 def open_downstream(name: str, settings: Settings, contracts: list[ServiceDescriptor]) -> Downstream:

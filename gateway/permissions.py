@@ -54,6 +54,7 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
         "ImportCustomers": BUSINESS,
         "ReclassifyCustomers": (),
         "PreviewRuleSetImpact": (ANALYST,),
+        "StreamRuleSetImpact": (ANALYST,),
         "UpsertMarketZone": (),
         "ListMarketZones": READ,
         "ReassignMarketZone": (),

@@ -59,7 +59,7 @@ def _unary_stream(method: descriptor.MethodDescriptor, route: Route):
     def handle(raw: bytes, context) -> Iterator[bytes]:
         downstream = route(parse(raw))
         with passed_on(downstream, method.name):
-            yield from downstream.channel.unary_stream(path)(raw, **downstream.call_options())
+            yield from downstream.channel.unary_stream(path)(raw, **downstream.call_options(streaming=True))
 
     return grpc.unary_stream_rpc_method_handler(handle)
 

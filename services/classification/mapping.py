@@ -234,6 +234,13 @@ def preview_reply(report: PreviewReport) -> pb.PreviewRuleSetImpactResponse:
     )
 
 
+def impact_reply(item: list | PreviewReport) -> pb.StreamRuleSetImpactResponse:
+    """A chunk of changed customers, or (the last message) the counts."""
+    if isinstance(item, PreviewReport):
+        return pb.StreamRuleSetImpactResponse(summary=preview_reply(item))
+    return pb.StreamRuleSetImpactResponse(rows=[pb.ImpactRow(**vars(row)) for row in item])
+
+
 def _without_versions(message: pb.Classification) -> pb.Classification:
     """A preview's "before" shows what the customer has, not on which versions."""
     message.ClearField("grading_version")

@@ -25,8 +25,7 @@ from services.common.rules.cli import (
 
 SERVICE = "classification"
 SHOWN_SAMPLE = 20
-CSV_SAMPLE = 1_000_000  # every changed customer (bounded by the reply's size)
-CSV_COLUMNS = (
+SHOWN_COLUMNS = (
     "licence_number",
     "grade_before",
     "grade_after",
@@ -35,10 +34,13 @@ CSV_COLUMNS = (
     "services_gained",
     "services_lost",
 )
+CSV_COLUMNS = (*SHOWN_COLUMNS, "services_changed")
 
 
-def _ask(args, method: str, request):
-    return call_service(args, SERVICE, classification_pb2_grpc.ClassificationServiceStub, method, request)
+def _ask(args, method: str, request, stream: bool = False):
+    return call_service(
+        args, SERVICE, classification_pb2_grpc.ClassificationServiceStub, method, request, stream=stream
+    )
 
 
 def customer_facts(args, rule_set: str, licence: str) -> dict:
@@ -55,22 +57,20 @@ def customer_facts(args, rule_set: str, licence: str) -> dict:
 
 
 def cmd_preview(args) -> int:
+    """Every changed customer from StreamRuleSetImpact, counted at the end: the first
+    ``--sample`` shown as examples, all of them written to ``--csv`` as they arrive. No
+    reply holds the whole list, so the customer base has no bound but the time."""
     source, name = read_named_source(args.file)
     if name not in (GRADING_RULE_SET, ENTITLEMENTS_RULE_SET):
         raise CliError(
             f"{args.file}: preview works for {GRADING_RULE_SET} and {ENTITLEMENTS_RULE_SET}, not {name}"
         )
-    sample = CSV_SAMPLE if args.csv else args.sample
-    reply = _ask(
-        args,
-        "PreviewRuleSetImpact",
-        pb.PreviewRuleSetImpactRequest(draft_source=source, sample_size=sample),
-    )
-    rows = [_row(customer) for customer in reply.sample]
     if args.csv:
-        _write_csv(pathlib.Path(args.csv), rows)
+        reply, rows, written = _stream_to_csv(args, source, pathlib.Path(args.csv))
+    else:
+        reply, rows, written = _stream(args, source, lambda chunk: None)
     if args.json:
-        print(json.dumps(_summary(reply, rows[: args.sample]), ensure_ascii=False, indent=2))
+        print(json.dumps(_summary(reply, rows), ensure_ascii=False, indent=2))
         return 0
     print(f"{reply.rule_set}: {reply.changed} of {reply.customers} customers change ({reply.seconds:.1f} s)")
     for title, transitions in (("grade", reply.grade_transitions), ("star level", reply.star_transitions)):
@@ -87,22 +87,58 @@ def cmd_preview(args) -> int:
         )
     if rows:
         print("\nexamples:")
-        print_table(CSV_COLUMNS, [tuple(row[c] for c in CSV_COLUMNS) for row in rows[: args.sample]])
+        print_table(SHOWN_COLUMNS, [tuple(row[c] for c in SHOWN_COLUMNS) for row in rows])
     if args.csv:
-        print(f"\n{len(rows)} changed customers written to {args.csv}")
+        print(f"\n{written} changed customers written to {args.csv}")
     return 0
 
 
-def _row(customer: pb.AffectedCustomer) -> dict:
-    before, after = set(customer.before.services), set(customer.after.services)
+def _stream(args, source: str, each_chunk):
+    """The counts, the first ``--sample`` rows and how many rows came; ``each_chunk(rows)``
+    gets every chunk as it arrives."""
+    request = pb.StreamRuleSetImpactRequest(draft_source=source)
+    summary, shown, received = None, [], 0
+    for reply in _ask(args, "StreamRuleSetImpact", request, stream=True):
+        rows = [_impact_row(row) for row in reply.rows]
+        each_chunk(rows)
+        received += len(rows)
+        shown += rows[: max(0, args.sample - len(shown))]
+        if reply.HasField("summary"):
+            summary = reply.summary
+    if summary is None:
+        raise CliError("the preview ended before its counts arrived; try again")
+    if summary.changed != received:
+        raise CliError(f"the preview counted {summary.changed} changed customers but sent {received}")
+    return summary, shown, received
+
+
+def _stream_to_csv(args, source: str, path: pathlib.Path):
+    """``_stream`` with every row written to ``path`` (through a ``.part`` file renamed
+    when the stream has ended well, so a failed run leaves no half list behind)."""
+    partial = path.with_name(path.name + ".part")
+    try:
+        with partial.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+            writer.writeheader()
+            result = _stream(args, source, writer.writerows)
+        partial.replace(path)
+    except OSError as error:
+        raise CliError(f"cannot write {error.filename}: {error.strerror}") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    return result
+
+
+def _impact_row(row: pb.ImpactRow) -> dict:
     return {
-        "licence_number": customer.licence_number,
-        "grade_before": customer.before.grade,
-        "grade_after": customer.after.grade,
-        "star_before": customer.before.star_level,
-        "star_after": customer.after.star_level,
-        "services_gained": " ".join(sorted(after - before)),
-        "services_lost": " ".join(sorted(before - after)),
+        "licence_number": row.licence_number,
+        "grade_before": row.grade_before,
+        "grade_after": row.grade_after,
+        "star_before": row.star_before,
+        "star_after": row.star_after,
+        "services_gained": " ".join(row.services_gained),
+        "services_lost": " ".join(row.services_lost),
+        "services_changed": " ".join(row.services_changed),
     }
 
 
@@ -127,16 +163,6 @@ def _summary(reply: pb.PreviewRuleSetImpactResponse, rows: list[dict]) -> dict:
         ],
         "examples": rows,
     }
-
-
-def _write_csv(path: pathlib.Path, rows: list[dict]) -> None:
-    try:
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-    except OSError as error:
-        raise CliError(f"cannot write {error.filename}: {error.strerror}") from None
 
 
 def add_rules_commands(commands) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from retailcare.classification.v1 import classification_pb2 as pb
 from retailcare.classification.v1 import classification_pb2_grpc
 
-from services.classification import mapping
+from services.classification import impact, mapping
 from services.classification.reclassification_job import JobReads
 from services.classification.service_layer import ClassificationUseCases
 from services.common.errors import InvalidArgument
@@ -107,6 +107,10 @@ class ClassificationServicer(classification_pb2_grpc.ClassificationServiceServic
     def PreviewRuleSetImpact(self, request, context):
         report = self.use_cases.preview(request.draft_source, request.sample_size or 20)
         return mapping.preview_reply(report)
+
+    def StreamRuleSetImpact(self, request, context):
+        for item in impact.changed_customers(self.use_cases, request.draft_source):
+            yield mapping.impact_reply(item)
 
     def UpsertMarketZone(self, request, context):
         z = request.zone

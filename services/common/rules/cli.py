@@ -30,6 +30,9 @@ from services.common.rules.validation import validate
 from services.common.tls import channel_credentials
 
 CALL_TIMEOUT_SECONDS = 30
+# A streamed reply grows with the data (every customer a draft changes); the gateway
+# gives a stream at most 600 s (gateway/downstream.py).
+STREAM_TIMEOUT_SECONDS = 600
 HISTORY_PAGE = 100
 GATEWAY_TOKEN_ENV = "GATEWAY_TOKEN"
 _SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
@@ -116,7 +119,9 @@ class Connection:
         method, whose replies are yielded as they arrive."""
         call = getattr(self.stub(service, stub_type), method)
         if stream:
-            return self._replies(service, call(request, metadata=self.metadata))
+            return self._replies(
+                service, call(request, timeout=STREAM_TIMEOUT_SECONDS, metadata=self.metadata)
+            )
         try:
             return call(request, timeout=CALL_TIMEOUT_SECONDS, metadata=self.metadata)
         except grpc.RpcError as error:

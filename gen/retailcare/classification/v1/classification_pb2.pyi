@@ -1236,6 +1236,102 @@ class PreviewRuleSetImpactResponse(_message.Message):
 Global___PreviewRuleSetImpactResponse: _TypeAlias = PreviewRuleSetImpactResponse  # noqa: Y015
 
 @_typing.final
+class StreamRuleSetImpactRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DRAFT_SOURCE_FIELD_NUMBER: _builtins.int
+    draft_source: _builtins.str
+    """a customer-grading or service-entitlements document; a YAML document: at most 262,144 characters (and 256 KiB of UTF-8)."""
+    def __init__(
+        self,
+        *,
+        draft_source: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["draft_source", b"draft_source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamRuleSetImpactRequest: _TypeAlias = StreamRuleSetImpactRequest  # noqa: Y015
+
+@_typing.final
+class ImpactRow(_message.Message):
+    """One customer the draft would change."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LICENCE_NUMBER_FIELD_NUMBER: _builtins.int
+    GRADE_BEFORE_FIELD_NUMBER: _builtins.int
+    GRADE_AFTER_FIELD_NUMBER: _builtins.int
+    STAR_BEFORE_FIELD_NUMBER: _builtins.int
+    STAR_AFTER_FIELD_NUMBER: _builtins.int
+    SERVICES_GAINED_FIELD_NUMBER: _builtins.int
+    SERVICES_LOST_FIELD_NUMBER: _builtins.int
+    SERVICES_CHANGED_FIELD_NUMBER: _builtins.int
+    licence_number: _builtins.str
+    grade_before: _builtins.int
+    """0: not classified yet"""
+    grade_after: _builtins.int
+    star_before: _builtins.int
+    star_after: _builtins.int
+    @_builtins.property
+    def services_gained(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def services_lost(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def services_changed(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """kept, with different parameters"""
+
+    def __init__(
+        self,
+        *,
+        licence_number: _builtins.str = ...,
+        grade_before: _builtins.int = ...,
+        grade_after: _builtins.int = ...,
+        star_before: _builtins.int = ...,
+        star_after: _builtins.int = ...,
+        services_gained: _abc.Iterable[_builtins.str] | None = ...,
+        services_lost: _abc.Iterable[_builtins.str] | None = ...,
+        services_changed: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["grade_after", b"grade_after", "grade_before", b"grade_before", "licence_number", b"licence_number", "services_changed", b"services_changed", "services_gained", b"services_gained", "services_lost", b"services_lost", "star_after", b"star_after", "star_before", b"star_before"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImpactRow: _TypeAlias = ImpactRow  # noqa: Y015
+
+@_typing.final
+class StreamRuleSetImpactResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROWS_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___ImpactRow]:
+        """in customer order; at most 500 a message"""
+
+    @_builtins.property
+    def summary(self) -> Global___PreviewRuleSetImpactResponse:
+        """In the last message only: the counts, as PreviewRuleSetImpact gives them (no sample)."""
+
+    def __init__(
+        self,
+        *,
+        rows: _abc.Iterable[Global___ImpactRow] | None = ...,
+        summary: Global___PreviewRuleSetImpactResponse | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["summary", b"summary"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rows", b"rows", "summary", b"summary"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamRuleSetImpactResponse: _TypeAlias = StreamRuleSetImpactResponse  # noqa: Y015
+
+@_typing.final
 class MarketZone(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

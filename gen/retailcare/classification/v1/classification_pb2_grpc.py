@@ -104,6 +104,11 @@ class ClassificationServiceStub:
                 request_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.PreviewRuleSetImpactRequest.SerializeToString,
                 response_deserializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.PreviewRuleSetImpactResponse.FromString,
                 _registered_method=True)
+        self.StreamRuleSetImpact = channel.unary_stream(
+                '/retailcare.classification.v1.ClassificationService/StreamRuleSetImpact',
+                request_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.StreamRuleSetImpactRequest.SerializeToString,
+                response_deserializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.StreamRuleSetImpactResponse.FromString,
+                _registered_method=True)
         self.UpsertMarketZone = channel.unary_unary(
                 '/retailcare.classification.v1.ClassificationService/UpsertMarketZone',
                 request_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.UpsertMarketZoneRequest.SerializeToString,
@@ -229,6 +234,15 @@ class ClassificationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamRuleSetImpact(self, request, context):
+        """The same comparison with every changed customer: rows streamed as the customers are
+        read (at most 500 a message, so no reply grows with the customer base), then the
+        counts. For `retailcare rules preview --csv`; changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UpsertMarketZone(self, request, context):
         """Territories: market zones owned by teams (customer service departments, 客户服务部).
         """
@@ -336,6 +350,11 @@ def add_ClassificationServiceServicer_to_server(servicer, server):
                     servicer.PreviewRuleSetImpact,
                     request_deserializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.PreviewRuleSetImpactRequest.FromString,
                     response_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.PreviewRuleSetImpactResponse.SerializeToString,
+            ),
+            'StreamRuleSetImpact': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamRuleSetImpact,
+                    request_deserializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.StreamRuleSetImpactRequest.FromString,
+                    response_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.StreamRuleSetImpactResponse.SerializeToString,
             ),
             'UpsertMarketZone': grpc.unary_unary_rpc_method_handler(
                     servicer.UpsertMarketZone,
@@ -741,6 +760,33 @@ class ClassificationService:
             '/retailcare.classification.v1.ClassificationService/PreviewRuleSetImpact',
             retailcare_dot_classification_dot_v1_dot_classification__pb2.PreviewRuleSetImpactRequest.SerializeToString,
             retailcare_dot_classification_dot_v1_dot_classification__pb2.PreviewRuleSetImpactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamRuleSetImpact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/retailcare.classification.v1.ClassificationService/StreamRuleSetImpact',
+            retailcare_dot_classification_dot_v1_dot_classification__pb2.StreamRuleSetImpactRequest.SerializeToString,
+            retailcare_dot_classification_dot_v1_dot_classification__pb2.StreamRuleSetImpactResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -59,6 +59,11 @@ class ClassificationServiceStub:
     """Reclassifies all customers (or a filtered set), streaming progress."""
     PreviewRuleSetImpact: _grpc.UnaryUnaryMultiCallable[_classification_pb2.PreviewRuleSetImpactRequest, _classification_pb2.PreviewRuleSetImpactResponse]
     """Runs a draft rule set over all customers and reports what would change; changes nothing."""
+    StreamRuleSetImpact: _grpc.UnaryStreamMultiCallable[_classification_pb2.StreamRuleSetImpactRequest, _classification_pb2.StreamRuleSetImpactResponse]
+    """The same comparison with every changed customer: rows streamed as the customers are
+    read (at most 500 a message, so no reply grows with the customer base), then the
+    counts. For `retailcare rules preview --csv`; changes nothing.
+    """
     UpsertMarketZone: _grpc.UnaryUnaryMultiCallable[_classification_pb2.UpsertMarketZoneRequest, _classification_pb2.UpsertMarketZoneResponse]
     """Territories: market zones owned by teams (customer service departments, 客户服务部)."""
     ListMarketZones: _grpc.UnaryUnaryMultiCallable[_classification_pb2.ListMarketZonesRequest, _classification_pb2.ListMarketZonesResponse]
@@ -100,6 +105,11 @@ class ClassificationServiceAsyncStub(ClassificationServiceStub):
     """Reclassifies all customers (or a filtered set), streaming progress."""
     PreviewRuleSetImpact: _aio.UnaryUnaryMultiCallable[_classification_pb2.PreviewRuleSetImpactRequest, _classification_pb2.PreviewRuleSetImpactResponse]  # type: ignore[assignment]
     """Runs a draft rule set over all customers and reports what would change; changes nothing."""
+    StreamRuleSetImpact: _aio.UnaryStreamMultiCallable[_classification_pb2.StreamRuleSetImpactRequest, _classification_pb2.StreamRuleSetImpactResponse]  # type: ignore[assignment]
+    """The same comparison with every changed customer: rows streamed as the customers are
+    read (at most 500 a message, so no reply grows with the customer base), then the
+    counts. For `retailcare rules preview --csv`; changes nothing.
+    """
     UpsertMarketZone: _aio.UnaryUnaryMultiCallable[_classification_pb2.UpsertMarketZoneRequest, _classification_pb2.UpsertMarketZoneResponse]  # type: ignore[assignment]
     """Territories: market zones owned by teams (customer service departments, 客户服务部)."""
     ListMarketZones: _aio.UnaryUnaryMultiCallable[_classification_pb2.ListMarketZonesRequest, _classification_pb2.ListMarketZonesResponse]  # type: ignore[assignment]
@@ -222,6 +232,17 @@ class ClassificationServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_classification_pb2.PreviewRuleSetImpactResponse, _abc.Awaitable[_classification_pb2.PreviewRuleSetImpactResponse]]:
         """Runs a draft rule set over all customers and reports what would change; changes nothing."""
+
+    @_abc_1.abstractmethod
+    def StreamRuleSetImpact(
+        self,
+        request: _classification_pb2.StreamRuleSetImpactRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_classification_pb2.StreamRuleSetImpactResponse], _abc.AsyncIterator[_classification_pb2.StreamRuleSetImpactResponse]]:
+        """The same comparison with every changed customer: rows streamed as the customers are
+        read (at most 500 a message, so no reply grows with the customer base), then the
+        counts. For `retailcare rules preview --csv`; changes nothing.
+        """
 
     @_abc_1.abstractmethod
     def UpsertMarketZone(
