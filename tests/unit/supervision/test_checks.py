@@ -46,6 +46,7 @@ CARD = CommitmentCard(
     version=3,
 )
 PERIOD = Period("2026-11", "month", datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
+START = datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC)
 
 
 def task(**values):
@@ -229,6 +230,8 @@ def test_the_report_counts_coverage_items_teams_and_discrepancies():
         upheld,
         decided_finding(False),
         Finding("f-9", "in-1", "L-1", "business_guidance", "standard_not_met", ("x",), NOW, team_id="team-2"),
+        # At the first moment of the period, about an item no return visit asked about.
+        Finding("f-7", "in-1", "L-1", "personal_care", "not_delivered", ("x",), START, team_id="team-3"),
         Finding(
             "f-8",
             "in-1",
@@ -260,8 +263,13 @@ def test_the_report_counts_coverage_items_teams_and_discrepancies():
     assert [(i.service, i.asked, i.undelivered, i.findings, i.upheld) for i in report.items] == [
         ("business_guidance", 1, 1, 1, 0),
         ("customer_manager_visit", 2, 1, 2, 1),
+        ("personal_care", 0, 0, 1, 0),
     ]
-    assert [(t.team_id, t.findings, t.upheld) for t in report.teams] == [("team-1", 2, 1), ("team-2", 1, 0)]
+    assert [(t.team_id, t.findings, t.upheld) for t in report.teams] == [
+        ("team-1", 2, 1),
+        ("team-2", 1, 0),
+        ("team-3", 1, 0),
+    ]
     assert [
         (d.task_id, d.licence_number, d.zone, d.staff_id, d.service, d.kind, d.card_ids)
         for d in report.discrepancies
