@@ -444,3 +444,37 @@ def test_the_report_use_case_checks_its_arguments(world):
     assert {field for field, _ in error.value.violations} == {"period_id", "language"}
     with pytest.raises(NotFound):
         supervision.report("2030-01")
+
+
+# ---- in the period's score --------------------------------------------------------------
+
+
+def test_the_run_scores_undelivered_items_and_a_breach_plan_does_not_stand_for_a_low_score(monkeypatch):
+    from services.evaluation.domain.visits import Menu, MenuItem
+    from services.evaluation.service_layer import Evaluation
+    from tests.unit.evaluation.fakes import FakeDirectory, FakeStatistics
+
+    monkeypatch.setattr("services.common.times.now", lambda: NOW)
+    uow = FakeUnitOfWork()
+    menu = Menu("L-1", (MenuItem("customer_manager_visit", 1, visits_per_month=2),), 5)
+    rule_sets = DefaultRuleSets()
+    use_cases = Evaluation(uow, rule_sets, FakeDirectory({"L-1": menu}, {"cm-1": ["L-1"]}), FakeStatistics())
+    use_cases.upsert_staff(Staff("cm-1", "Li", "customer_manager", "customer_service"))
+    use_cases.upsert_staff(Staff("cm-2", "Xu", "customer_manager", "customer_service"))
+    use_cases.create_period("2026-11", "month", "2026-11-01", "2026-11-30")
+    breach = ImprovementPlan.for_breach("p-breach", decided_finding(), "2026-11", NOW.date(), NOW)
+    said = [("customer_manager_visit", False), ("free_phone_ordering", False), ("business_guidance", True)]
+    with uow:
+        uow.plans.save(breach)
+        uow.return_visits.add_all([task().answered("lg-1", [3], "", said, NOW, CARD, {})])
+    _, results, opened, _ = use_cases.run_period("2026-11", "hr")
+    by_subject = {r.subject_id: r for r in results}
+    values = {i["indicator"]: i["value"] for i in by_subject["cm-1"].indicators}
+    assert (values["undelivered_commitments"], values["broken_commitments"]) == (2, 0)
+    # cm-2 is responsible for no customer and nobody said anything about them: no data.
+    assert not {i["indicator"]: i["has_value"] for i in by_subject["cm-2"].indicators}[
+        "undelivered_commitments"
+    ]
+    cm1 = by_subject["cm-1"]
+    assert cm1.total_score < 60 and cm1.opened_plan_id not in ("", "p-breach") and opened == 1
+    rule_sets.close()
