@@ -42,6 +42,8 @@ RECLASSIFICATION_JOB = f"/{permissions.CLASSIFICATION}/GetReclassificationJob"
 LIST_ZONES = f"/{permissions.CLASSIFICATION}/ListMarketZones"
 TEAM_OVERVIEW = f"/{permissions.GATEWAY}/GetTeamOverview"
 GET_PERIOD = f"/{permissions.EVALUATION}/GetPeriod"
+GET_TEAM = f"/{permissions.EVALUATION}/GetTeam"
+LIST_VISIT_CARDS = f"/{permissions.EVALUATION}/ListVisitCards"
 LIST_FINDINGS = f"/{permissions.EVALUATION}/ListFindings"
 LIST_RETURN_VISITS = f"/{permissions.EVALUATION}/ListReturnVisitTasks"
 PERIOD = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -212,6 +214,7 @@ def _permitted(grant: Grant) -> dict[str, bool]:
             LIST_CUSTOMERS,
             LIST_COMPLAINTS,
             TEAM_OVERVIEW,
+            LIST_VISIT_CARDS,
             LIST_FINDINGS,
         )
     }
@@ -229,6 +232,13 @@ def _grouping(call: Call) -> str:
     if by not in ("team", "zone"):
         raise BadRequest("by", "must be team or zone")
     return by
+
+
+def _measure(call: Call) -> str:
+    measure = call.query.get("measure", "star")
+    if measure not in ("star", "grade"):
+        raise BadRequest("measure", "must be star or grade")
+    return measure
 
 
 def _routes(rules: RuleSetConsole, overview: Overview) -> list[Route]:
@@ -292,9 +302,15 @@ def _routes(rules: RuleSetConsole, overview: Overview) -> list[Route]:
                 c.params["name"], c.number("version", c.body), c.actor, c.text("comment", required=False, limit=1000)
             ),
         ),
-        route("GET", "overview/customers", (LIST_CUSTOMERS,), lambda c: overview.customers(_grouping(c))),
+        route("GET", "overview/customers", (LIST_CUSTOMERS,), lambda c: overview.customers(_grouping(c), _measure(c))),
         route("GET", "overview/complaints", (LIST_COMPLAINTS,), lambda c: overview.open_complaints()),
         route("GET", "overview/teams", (TEAM_OVERVIEW, LIST_ZONES, GET_PERIOD), lambda c: overview.teams(c.period())),
+        route(
+            "GET",
+            "overview/items",
+            (LIST_ZONES, GET_TEAM, GET_PERIOD, LIST_VISIT_CARDS),
+            lambda c: overview.items(c.period()),
+        ),
         route(
             "GET",
             "overview/supervision",

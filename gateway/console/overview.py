@@ -7,6 +7,7 @@ and satisfaction per market zone."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
@@ -50,6 +51,10 @@ FINDING_KINDS = {
     epb.FINDING_CARD_MISMATCH: "card mismatch",
 }
 RECENT_FINDINGS = 50
+NEAREST_DEADLINES = 20
+GRADE_BAND = 5  # grades 1-30 are shown in bands of five: 1-5, 6-10, ...
+RECENT_PERIODS = 3  # the period asked for and the two months before it (ids YYYY-MM)
+MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 
 def _pages(fetch, items: str) -> Iterator:
@@ -62,24 +67,73 @@ def _pages(fetch, items: str) -> Iterator:
             return
 
 
-def stars_by_group(customers: Iterable[cpb.Customer], by: str) -> dict:
-    """{"groups": [...], "levels": [...], "counts": {group: {level: n}}} for the chart."""
-    counts: Counter[tuple[str, int]] = Counter()
+def grade_band(grade: int) -> str:
+    low = (max(grade, 1) - 1) // GRADE_BAND * GRADE_BAND + 1
+    return f"{low}-{low + GRADE_BAND - 1}"
+
+
+def stars_by_group(customers: Iterable[cpb.Customer], by: str, measure: str = "star") -> dict:
+    """{"groups": [...], "levels": [...], "counts": {group: {level: n}}} for the chart:
+    levels are star levels ("1".."5") or, with measure "grade", bands of grades ("1-5", ...)."""
+    counts: Counter[tuple[str, str]] = Counter()
     for customer in customers:
         group = customer.team_id if by == "team" else customer.input.market_zone
-        counts[(group or NO_GROUP, customer.classification.star_level)] += 1
+        c = customer.classification
+        level = str(c.star_level) if measure == "star" else grade_band(c.grade)
+        counts[(group or NO_GROUP, level)] += 1
     groups = sorted({group for group, _ in counts})
-    levels = sorted({level for _, level in counts})
+    levels = sorted({level for _, level in counts}, key=lambda level: int(level.split("-")[0]))
     return {
         "by": by,
+        "measure": measure,
         "groups": groups,
         "levels": levels,
-        "counts": {group: {str(level): counts[(group, level)] for level in levels} for group in groups},
+        "counts": {group: {level: counts[(group, level)] for level in levels} for group in groups},
     }
 
 
+def recent_periods(period_id: str) -> list[str]:
+    """The period and, for a month id (YYYY-MM), the months before it, oldest first."""
+    month = MONTH.fullmatch(period_id)
+    if not month:
+        return [period_id]
+    year, number = int(month.group(1)), int(month.group(2))
+    found = []
+    for back in range(RECENT_PERIODS - 1, -1, -1):
+        index = year * 12 + number - 1 - back
+        found.append(f"{index // 12:04d}-{index % 12 + 1:02d}")
+    return found
+
+
+def items_by_period(cards_by_period: dict[str, list[epb.VisitCard]]) -> dict:
+    """Per committed item and period: visits that delivered it, omissions of it, and the
+    omission rate (the share of the period's visit cards that omitted something of it)."""
+    rows = []
+    items = sorted(
+        {item.service for cards in cards_by_period.values() for card in cards for item in card.items}
+        | {o.service for cards in cards_by_period.values() for card in cards for o in card.omissions}
+    )
+    for item in items:
+        for period, cards in cards_by_period.items():
+            omissions = sum(1 for card in cards for o in card.omissions if o.service == item)
+            omitting = sum(1 for card in cards if any(o.service == item for o in card.omissions))
+            rows.append(
+                {
+                    "item": item,
+                    "period": period,
+                    "cards": len(cards),
+                    "visits": sum(1 for card in cards if any(i.service == item for i in card.items)),
+                    "omissions": omissions,
+                    "omission_rate": round(omitting / len(cards), 4) if cards else 0.0,
+                }
+            )
+    return {"periods": list(cards_by_period), "items": items, "rows": rows}
+
+
 def complaint_deadlines(complaints: Iterable[kpb.Complaint], moment: datetime) -> dict:
-    """Per team: open complaints, those due within two days and those overdue."""
+    """Per team: open complaints, those due within two days and those overdue; and the
+    open complaints whose deadline is nearest (the overdue first)."""
+    complaints = list(complaints)
     rows: dict[str, Counter] = {}
     for complaint in complaints:
         row = rows.setdefault(complaint.team_id or NO_GROUP, Counter())
@@ -97,7 +151,25 @@ def complaint_deadlines(complaints: Iterable[kpb.Complaint], moment: datetime) -
             {"team": team, "open": row["open"], "due_soon": row["due_soon"], "overdue": row["overdue"]}
             for team, row in sorted(rows.items())
         ],
+        "nearest": [
+            {
+                "id": c.id,
+                "team": c.team_id,
+                "licence_number": c.licence_number,
+                "category": c.category,
+                "state": kpb.State.Name(c.state).lower(),
+                "deadline_at": c.deadline_at.ToJsonString() if c.HasField("deadline_at") else "",
+                "overdue": c.overdue,
+            }
+            for c in sorted(complaints, key=_deadline_order)[:NEAREST_DEADLINES]
+        ],
     }
+
+
+def _deadline_order(complaint: kpb.Complaint) -> tuple:
+    """Overdue first, then by deadline; a complaint without one last."""
+    has = complaint.HasField("deadline_at")
+    return (not complaint.overdue, not has, complaint.deadline_at.seconds, complaint.id)
 
 
 def score_band(score: float) -> str:
@@ -208,9 +280,35 @@ class Overview:
         self.composer = composer
         self._evaluation = evaluation_pb2_grpc.EvaluationServiceStub(evaluation.channel)
 
-    def customers(self, by: str) -> dict:
+    def customers(self, by: str, measure: str = "star") -> dict:
         fetch = lambda token: self.classification.list_customers(page_size=PAGE_SIZE, page_token=token)  # noqa: E731
-        return stars_by_group(_pages(fetch, "customers"), by)
+        return stars_by_group(_pages(fetch, "customers"), by, measure)
+
+    def items(self, period_id: str) -> dict:
+        """Visits and omissions per committed item over the period and the ones before it
+        that evaluation knows: the visit cards of the members of every team of a zone."""
+        staff = set()
+        for team_id in self.team_ids():
+            try:
+                staff.update(m.staff_id for m in self.evaluation.get_team(team_id).members)
+            except DownstreamNotFound:
+                continue
+        cards_by_period = {}
+        for period in recent_periods(period_id):
+            try:
+                self.evaluation.get_period(period)
+            except DownstreamNotFound:
+                if period == period_id:
+                    raise
+                continue
+            cards_by_period[period] = [
+                card
+                for staff_id in sorted(staff)
+                for card in self.evaluation.list_visit_cards(
+                    epb.ListVisitCardsRequest(staff_id=staff_id, period_id=period)
+                ).cards
+            ]
+        return items_by_period(cards_by_period)
 
     def open_complaints(self) -> dict:
         def fetch(token: str) -> kpb.ListComplaintsResponse:

@@ -17,8 +17,14 @@ RC.svg = function (tag, attributes, text) {
 // fixedMax: the axis' highest value when it is fixed (scores: 100), else the largest bar's.
 RC.barChart = function (container, title, categories, series, stacked, fixedMax) {
   RC.clear(container);
-  const width = 640, height = 280, left = 44, bottom = 46, top = 14, legend = 130;
-  const plotWidth = width - left - legend, plotHeight = height - top - bottom;
+  const width = 640, top = 14, legend = 130;
+  // Labels wider than their band are slanted, with room below and left for the longest.
+  const longest = Math.max(0, ...categories.map((c) => String(c).length));
+  const slanted = longest * 6.5 > (width - 44 - legend) / Math.max(1, categories.length);
+  const left = slanted ? Math.max(44, Math.min(120, longest * 4.5)) : 44;
+  const plotWidth = width - left - legend;
+  const bottom = slanted ? 30 + Math.min(150, longest * 5) : 46;
+  const height = 234 + bottom, plotHeight = height - top - bottom;
   const totals = categories.map((_, i) =>
     stacked ? series.reduce((sum, s) => sum + s.values[i], 0) : Math.max(0, ...series.map((s) => s.values[i])));
   const max = Math.max(1, fixedMax || 0, ...totals);
@@ -44,8 +50,10 @@ RC.barChart = function (container, title, categories, series, stacked, fixedMax)
       chart.append(bar);
       if (stacked) base += value;
     });
-    chart.append(RC.svg("text", { x: left + band * i + band / 2, y: height - bottom + 16, "text-anchor": "middle",
-      class: "axis" }, category));
+    const x = left + band * i + band / 2, y = height - bottom + 16;
+    chart.append(RC.svg("text", slanted
+      ? { x, y, "text-anchor": "end", transform: `rotate(-35 ${x} ${y})`, class: "axis" }
+      : { x, y, "text-anchor": "middle", class: "axis" }, category));
   });
   series.forEach((s, j) => {
     const y = top + 14 + j * 18;

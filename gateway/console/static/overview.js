@@ -18,6 +18,7 @@ RC.overview = {
     error.textContent = "";
     const may = RC.session.may;
     const by = document.getElementById("stars-by").value;
+    const measure = document.getElementById("stars-measure").value;
     const period = document.getElementById("period");
     if (!period.value) period.value = this.thisMonth();
     const parts = [];
@@ -26,9 +27,10 @@ RC.overview = {
       if (allowed) parts.push([name, RC.api("GET", path), show]);
     };
     const p = encodeURIComponent(period.value.trim());
-    part("stars", may.ListCustomers, "overview/customers?by=" + by, (d) => this.showStars(d));
+    part("stars", may.ListCustomers, "overview/customers?by=" + by + "&measure=" + measure, (d) => this.showStars(d));
     part("complaints", may.ListComplaints, "overview/complaints", (d) => this.showComplaints(d));
     part("teams", may.GetTeamOverview, "overview/teams?period=" + p, (d) => this.showTeams(d));
+    part("items", may.ListVisitCards, "overview/items?period=" + p, (d) => this.showItems(d));
     part("supervision", may.ListFindings, "overview/supervision?period=" + p, (d) => this.showSupervision(d));
     const settled = await Promise.allSettled(parts.map(([, call]) => call));
     const problems = [];
@@ -98,12 +100,27 @@ RC.overview = {
   },
 
   showStars(data) {
-    const header = [data.by, ...data.levels.map((l) => l + " star")];
-    const rows = data.groups.map((g) => [g, ...data.levels.map((l) => data.counts[g][String(l)])]);
-    this.stars = { header, rows, name: "customers-by-star-level-per-" + data.by + ".csv" };
-    const series = data.levels.map((l) => ({ name: l + " star", values: data.groups.map((g) => data.counts[g][String(l)]) }));
-    RC.barChart(document.getElementById("stars-chart"), "Customers by star level per " + data.by, data.groups, series, true);
+    const label = (l) => (data.measure === "star" ? l + " star" : "grade " + l);
+    const header = [data.by, ...data.levels.map(label)];
+    const rows = data.groups.map((g) => [g, ...data.levels.map((l) => data.counts[g][l])]);
+    const what = data.measure === "star" ? "star-level" : "grade";
+    this.stars = { header, rows, name: "customers-by-" + what + "-per-" + data.by + ".csv" };
+    const series = data.levels.map((l) => ({ name: label(l), values: data.groups.map((g) => data.counts[g][l]) }));
+    RC.barChart(document.getElementById("stars-chart"), "Customers by " + what + " per " + data.by, data.groups,
+      series, true);
     RC.fillTable(document.getElementById("stars-table"), header, rows);
+  },
+
+  showItems(data) {
+    const rate = (item, period) => {
+      const row = data.rows.find((r) => r.item === item && r.period === period);
+      return row ? Math.round(1000 * row.omission_rate) / 10 : 0;
+    };
+    RC.barChart(document.getElementById("items-rate-chart"), "Omission rate (%) per item and period", data.items,
+      data.periods.map((period) => ({ name: period, values: data.items.map((item) => rate(item, period)) })), false, 100);
+    this.table("item-periods", ["item", "period", "visit cards", "visits with the item", "omissions", "omission rate"],
+      data.rows.map((r) => [r.item, r.period, r.cards, r.visits, r.omissions, (100 * r.omission_rate).toFixed(1) + "%"]),
+      "omissions-per-item.csv");
   },
 
   showComplaints(data) {
@@ -118,12 +135,17 @@ RC.overview = {
     ];
     RC.barChart(document.getElementById("complaints-chart"), "Open complaints per team", teams, series, false);
     RC.fillTable(document.getElementById("complaints-table"), header, rows);
+    RC.fillTable(document.getElementById("deadlines-table"),
+      ["deadline", "overdue", "team", "customer", "category", "state", "complaint"],
+      data.nearest.map((c) => [RC.when(c.deadline_at), c.overdue ? "overdue" : "", c.team, c.licence_number,
+        c.category, c.state.replace(/_/g, " "), c.id]));
   },
 
   bind() {
     document.getElementById("stars-by").addEventListener("change", () => this.load());
+    document.getElementById("stars-measure").addEventListener("change", () => this.load());
     document.getElementById("period-show").addEventListener("click", () => this.load());
-    for (const name of ["teams", "findings", "items", "zones"]) {
+    for (const name of ["teams", "item-periods", "findings", "items", "zones"]) {
       document.getElementById(name + "-csv").addEventListener("click", () => {
         const t = this.tables[name];
         if (t) RC.downloadCsv(t.file, t.header, t.rows);

@@ -169,6 +169,18 @@ def test_the_overview_counts_customers_by_star_level_and_open_complaints(console
     assert {t["team"]: t["open"] for t in complaints["teams"]} == {"team-1": 1, "team-2": 2}
     assert console.request("GET", "/console/api/overview/complaints", "analyst").status == 403
     assert console.request("GET", "/console/api/overview/customers?by=shop", "ops").status == 400
+    nearest = complaints["nearest"]
+    assert sorted(c["licence_number"] for c in nearest) == ["110101100001", "110101100003", "110101100003"]
+    assert [c["deadline_at"] for c in nearest] == sorted(c["deadline_at"] for c in nearest)
+    assert all(c["deadline_at"] and not c["overdue"] and c["state"] == "received" for c in nearest)
+
+    grades = console.request("GET", "/console/api/overview/customers?by=zone&measure=grade", "ops").json()
+    assert grades["measure"] == "grade" and grades["groups"] == ["Z1", "Z2"]
+    assert all(re.fullmatch(r"\d+-\d+", level) for level in grades["levels"])
+    assert sum(sum(levels.values()) for levels in grades["counts"].values()) == 3
+    assert len(grades["levels"]) > 1  # 30, 90 and 400 cartons are not one band of grades
+    bad = console.request("GET", "/console/api/overview/customers?measure=size", "ops")
+    assert bad.status == 400 and bad.json()["violations"][0]["field"] == "measure"
 
 
 def _active_source(console, name: str) -> tuple[int, str]:
@@ -269,6 +281,28 @@ def test_the_team_overview_shows_visits_omissions_complaints_and_results(console
     assert missing.status == 400 and missing.json()["violations"][0]["field"] == "period"
     assert (
         console.request("GET", f"/console/api/overview/teams?period={evaluated.period}", "analyst").status
+        == 403
+    )
+
+
+def test_omissions_per_item_over_the_periods_evaluation_knows(console, evaluated):
+    answer = console.request("GET", f"/console/api/overview/items?period={evaluated.period}", "ops")
+    assert answer.status == 200, answer.body
+    items = answer.json()
+    assert items["periods"] == [evaluated.period]  # the months before it are not periods here
+    rows = {row["item"]: row for row in items["rows"]}
+    assert set(rows) == set(items["items"]) and evaluated.service in rows
+    omitted = rows[evaluated.service]
+    assert (omitted["cards"], omitted["visits"], omitted["omissions"], omitted["omission_rate"]) == (
+        2,
+        2,
+        1,
+        0.5,
+    )
+    assert all(row["omissions"] == 0 for item, row in rows.items() if item != evaluated.service)
+    assert console.request("GET", "/console/api/overview/items?period=1999-01", "ops").status == 404
+    assert (
+        console.request("GET", f"/console/api/overview/items?period={evaluated.period}", "analyst").status
         == 403
     )
 

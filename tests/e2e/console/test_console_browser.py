@@ -266,6 +266,12 @@ def test_the_overview_draws_its_charts_with_data(page_for, evaluated):
         page.click("#complaints-csv")
     lines = pathlib.Path(download.value.path()).read_text().splitlines()
     assert lines[0] == "team,open,due soon (2 days),overdue" and lines[1:] == ["team-1,1,0,0", "team-2,2,0,0"]
+    assert page.locator("#deadlines-table tbody tr").count() == 3
+    assert sorted(page.locator("#deadlines-table tbody td:nth-child(3)").all_inner_texts()) == [
+        "team-1",
+        "team-2",
+        "team-2",
+    ]
 
     # Each team's period (this month by default): visits and omissions, scores.
     assert page.input_value("#period") == evaluated.period
@@ -285,6 +291,16 @@ def test_the_overview_draws_its_charts_with_data(page_for, evaluated):
     lines = pathlib.Path(download.value.path()).read_text().splitlines()
     assert lines[0].startswith("team,name,customers,visits,visits with omissions,omission rate")
     assert lines[1].startswith("team-1,Old town,3,2,1,50.0%,1,1,0,")
+
+    # Omissions per committed item over the recent periods (here only this month is one).
+    page.wait_for_selector(
+        f"#items-rate-chart rect.bar[data-series='{evaluated.period}'][data-category='{evaluated.service}']"
+        "[data-value='50']"
+    )
+    assert (
+        f"{evaluated.service}\t{evaluated.period}\t2\t2\t1\t50.0%"
+        in page.locator("#item-periods-table tbody tr").all_inner_texts()
+    )
 
     # Supervision: findings per team by state, per item, return visits per zone.
     page.wait_for_selector(
@@ -306,6 +322,10 @@ def test_the_overview_draws_its_charts_with_data(page_for, evaluated):
 
     page.select_option("#stars-by", "zone")
     page.wait_for_selector("#stars-table tbody td:has-text('Z2')")
+    page.select_option("#stars-measure", "grade")
+    page.wait_for_selector("#stars-table thead th:has-text('grade ')")
+    bars = page.locator("#stars-chart rect.bar")
+    assert sum(int(bars.nth(i).get_attribute("data-value")) for i in range(bars.count())) == 4
     page.fill("#period", "1999-01")
     page.click("#period-show")
     page.wait_for_selector("#overview-error:has-text('teams: period')")

@@ -7,7 +7,15 @@ from __future__ import annotations
 from retailcare.evaluation.v1 import evaluation_pb2 as epb
 from retailcare.gateway.v1 import gateway_pb2 as gpb
 
-from gateway.console.overview import SCORE_BANDS, score_band, supervision_summary, team_row
+from gateway.console.overview import (
+    SCORE_BANDS,
+    grade_band,
+    items_by_period,
+    recent_periods,
+    score_band,
+    supervision_summary,
+    team_row,
+)
 
 
 def test_scores_fall_in_their_band_at_the_edges():
@@ -89,3 +97,44 @@ def test_findings_and_return_visits_are_counted_per_team_item_and_zone():
     ]
     assert [f["id"] for f in summary["recent"]] == ["f4", "f3", "f2", "f1"]
     assert summary["recent"][0]["kind"] == "card mismatch"
+
+
+def test_recent_periods_are_the_months_before_a_month():
+    assert recent_periods("2026-02") == ["2025-12", "2026-01", "2026-02"]
+    assert recent_periods("2026-11") == ["2026-09", "2026-10", "2026-11"]
+    assert recent_periods("2026-H2") == ["2026-H2"]
+
+
+def test_grades_fall_in_bands_of_five():
+    assert [grade_band(g) for g in (0, 1, 5, 6, 29, 30)] == ["1-5", "1-5", "1-5", "6-10", "26-30", "26-30"]
+
+
+def test_omissions_per_item_and_period():
+    def card(*services: str, omitted: tuple = ()) -> epb.VisitCard:
+        return epb.VisitCard(
+            items=[epb.VisitItem(service=s) for s in services],
+            omissions=[epb.Omission(service=s, step=1) for s in omitted],
+        )
+
+    summary = items_by_period(
+        {
+            "2026-10": [card("visit", "price", omitted=("price",)), card("visit")],
+            "2026-11": [],
+            "2026-12": [card("visit", omitted=("stock", "stock"))],
+        }
+    )
+    assert summary["periods"] == ["2026-10", "2026-11", "2026-12"]
+    assert summary["items"] == ["price", "stock", "visit"]
+    rows = {(r["item"], r["period"]): r for r in summary["rows"]}
+    assert len(rows) == 9
+    assert (rows[("price", "2026-10")]["omissions"], rows[("price", "2026-10")]["omission_rate"]) == (1, 0.5)
+    assert rows[("visit", "2026-10")]["visits"] == 2
+    assert rows[("stock", "2026-12")] == {
+        "item": "stock",
+        "period": "2026-12",
+        "cards": 1,
+        "visits": 0,
+        "omissions": 2,
+        "omission_rate": 1.0,
+    }
+    assert rows[("visit", "2026-11")]["omission_rate"] == 0.0
