@@ -23,6 +23,9 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from services.evaluation.domain.supervision_report import SupervisionReport
 
 CJK_FONT = "STSong-Light"
+# The PDF lists at most this many discrepancies (a thousand rows are about fifty pages);
+# the reply's figures carry them all.
+MAX_LISTED = 1000
 pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
 
 LABELS = {
@@ -41,6 +44,7 @@ LABELS = {
         "none": "无",
         "recorded_not_delivered": "拜访记录卡有记载，客户称未兑现（记录卡 {cards}）",
         "delivered_not_recorded": "客户称已兑现，本期拜访记录卡无记载",
+        "more": "另有 {count} 条未列出（答复的 discrepancies 中列有全部）",
     },
     "en": {
         "title": "Service supervision report",
@@ -57,6 +61,7 @@ LABELS = {
         "none": "none",
         "recorded_not_delivered": "recorded on visit cards {cards}; the customer says not delivered",
         "delivered_not_recorded": "the customer says delivered; on no visit card of the period",
+        "more": "{count} more not listed (the reply's discrepancies list them all)",
     },
 }
 
@@ -154,11 +159,14 @@ def render(report: SupervisionReport, language: str) -> bytes:
                     d.service,
                     labels[d.kind].format(cards=", ".join(d.card_ids)),
                 ]
-                for d in report.discrepancies
+                for d in report.discrepancies[:MAX_LISTED]
             ],
             [28, 20, 22, 35, 75],
             labels["none"],
         ),
     ]
+    unlisted = len(report.discrepancies) - MAX_LISTED
+    if unlisted > 0:
+        story.append(Paragraph(escape(labels["more"].format(count=unlisted)), styles["cell"]))
     document.build(story)
     return buffer.getvalue()

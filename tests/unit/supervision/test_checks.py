@@ -326,6 +326,23 @@ def test_the_pdf_prints_the_figures_in_chinese_or_english_and_escapes_the_data()
     assert nothing.count("none") == 4
 
 
+def test_the_pdf_lists_so_many_discrepancies_and_says_how_many_more(monkeypatch):
+    monkeypatch.setattr(report_pdf, "MAX_LISTED", 2)
+    visits = {"customer_manager_visit": ("c-1",)}
+    tasks = [
+        answered_task(f"t{n}", "Z1", [4], [("customer_manager_visit", False)], visits, licence=f"L-{n}")
+        for n in range(5)
+    ]
+    report = supervision_report.build(PERIOD, tasks, [])
+    assert len(report.discrepancies) == 5
+    en = pdf_text(report_pdf.render(report, "en"))
+    assert "L-0" in en and "L-1" in en and "L-2" not in en and "3 more not listed" in en
+    zh = pdf_text(report_pdf.render(report, "zh"))
+    assert "另有 3 条未列出" in zh
+    two = supervision_report.build(PERIOD, tasks[:2], [])
+    assert "more not listed" not in pdf_text(report_pdf.render(two, "en"))
+
+
 # ---- use cases over in-memory ports ----------------------------------------------------
 
 
