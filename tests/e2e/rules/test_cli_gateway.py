@@ -103,6 +103,17 @@ def test_an_analyst_walks_the_whole_path_through_the_gateway(pack, tmp_path, cap
 
     published = run(capsys, "publish", str(draft), "--comment", "grade 20 from 90", *analyst)
     assert "published customer-grading version 2 (active)" in published
+    job = json.loads(
+        run(capsys, "reclassification", GRADING, "--watch", "--interval", "0.2", *analyst, "--json")
+    )
+    assert job["active_version"] == 2
+    assert {k: job["job"][k] for k in ("version", "state", "total", "done", "changed")} == {
+        "version": 2,
+        "state": "completed",
+        "total": 2,
+        "done": 2,
+        "changed": 1,
+    }
     # The token from the environment, the gateway's address given explicitly.
     monkeypatch.setenv(GATEWAY_TOKEN_ENV, TOKENS["analyst"])
     via = ["--gateway", pack.target()]

@@ -163,6 +163,16 @@ def test_every_failure_is_one_line(classification, tmp_path, capsys):
         capsys, "publish", str(broken), "--comment", "x", "--at", "2027-01-01T00:00"
     )
     assert "not valid JSON" in one_line_failure(capsys, "dry-run", GRADING, str(broken))
+    line = one_line_failure(capsys, "reclassification", GRADING, "--watch", "--start-within", "0.5")
+    assert line.startswith(
+        f"retailcare: no reclassification job for {GRADING} version 1 started within 0.5 s"
+    )
+    assert "reclassification_batch_size is 0" in line
+    assert main(["rules", "reclassification", GRADING]) == 0
+    assert (
+        capsys.readouterr().out
+        == f"{GRADING}: version 1 is active; no reclassification job has started yet\n"
+    )
     token = tmp_path / "empty-token"
     token.write_text("")
     assert "is empty" in one_line_failure(capsys, "list", "--token-file", str(token))
