@@ -191,3 +191,19 @@ def test_an_upheld_finding_opens_an_improvement_plan(admin):
     assert not without.HasField("plan")
     report = admin(ev.GetSupervisionReport, epb.GetSupervisionReportRequest(period_id="Y"))
     assert [(t.team_id, t.findings, t.upheld) for t in report.teams] == [("team-1", 2, 2)]
+
+
+def test_without_classification_an_answer_is_not_taken(pack, admin):
+    ev = admin.evaluation
+    task, _, _ = setup_return_visits(admin)
+    pack.stop("classification")
+    answer = epb.RecordReturnVisitAnswerRequest(
+        task_id=task.id,
+        answered_by="lg-1",
+        satisfaction=[4],
+        delivered=[epb.DeliveredItem(service="customer_manager_visit", delivered=True)],
+    )
+    error = refused(lambda: admin(ev.RecordReturnVisitAnswer, answer), grpc.StatusCode.UNAVAILABLE)
+    assert "classification" in error.details()
+    (still_open,) = admin(ev.ListReturnVisitTasks, epb.ListReturnVisitTasksRequest(period_id="Y")).tasks
+    assert not still_open.closed and not still_open.answered_by
