@@ -3,7 +3,7 @@ Protocols: storage.py implements them over SQL, the unit tests over memory."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -143,6 +143,10 @@ class RuleSets(Protocol):
 
     def describe(self, rule_set: str, version: int, rule_id: str) -> str:
         """The rule's description if that version is the one serving, else ''."""
+
+    def memoised(self) -> Callable[[str, dict], Decision]:
+        """Like decide, for one bulk run: facts a rule set cannot tell apart are decided
+        once (the decisions are shared: never change them)."""
 
     def serving_versions(self) -> dict[str, int]:
         """The version of each rule set deciding now (0 for one not loaded)."""

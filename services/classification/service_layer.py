@@ -8,7 +8,7 @@ import dataclasses
 import logging
 import pathlib
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,20 +126,27 @@ class ClassificationUseCases:
             )
 
     # -- helpers -----------------------------------------------------------------------------
-    def _decide(
-        self, inputs: Mapping[str, Any], keep_grading: domain.Outcome | None = None
+    def _decide(self, inputs: Mapping[str, Any]) -> domain.Outcome:
+        outcome = self._outcome(inputs)
+        classification_metrics.record(outcome)
+        return outcome
+
+    def _outcome(
+        self,
+        inputs: Mapping[str, Any],
+        keep_grading: domain.Outcome | None = None,
+        decide: Callable[[str, dict], Any] | None = None,
     ) -> domain.Outcome:
-        """Both rule sets decide; with ``keep_grading``, only the entitlements, on that grading."""
+        """Both rule sets decide (with ``decide``, a bulk run's memoised one; uncounted);
+        with ``keep_grading``, only the entitlements, on that grading."""
+        decide = decide or self.rule_sets.decide
         try:
             if keep_grading is None:
-                outcome = domain.classify(inputs, self.rule_sets.decide)
-            else:
-                outcome = domain.entitle_again(inputs, keep_grading, self.rule_sets.decide)
+                return domain.classify(inputs, decide)
+            return domain.entitle_again(inputs, keep_grading, decide)
         except (domain.IncompleteDecision, CannotDecide) as problem:
             # The active rule sets cannot decide this customer: not the caller's input.
             raise FailedPrecondition(f"cannot classify: {problem}", subject=GRADING_RULE_SET) from None
-        classification_metrics.record(outcome)
-        return outcome
 
     @staticmethod
     def _check(uow: UnitOfWork, inputs: Mapping[str, Any]) -> None:
@@ -368,7 +375,7 @@ class ClassificationUseCases:
             after = batch[-1].id
 
     def _decide_again(
-        self, customer: Customer, serving: Mapping[str, int], rule_set: str
+        self, customer: Customer, serving: Mapping[str, int], rule_set: str, decide
     ) -> domain.Outcome | None:
         """What the job of an activation of ``rule_set`` decides for a customer: nothing
         (None) when it is on the serving versions of both rule sets already, since the same
@@ -377,13 +384,13 @@ class ClassificationUseCases:
         else both rule sets (a new grading can change the star level the services follow)."""
         before = customer.outcome
         if before is None:
-            return self._decide(customer.inputs)
+            return self._outcome(customer.inputs, decide=decide)
         grading_serving = before.grading_version == serving.get(GRADING_RULE_SET)
         if grading_serving and before.entitlements_version == serving.get(ENTITLEMENTS_RULE_SET):
             return None
         if grading_serving and rule_set == ENTITLEMENTS_RULE_SET:
-            return self._decide(customer.inputs, keep_grading=before)
-        return self._decide(customer.inputs)
+            return self._outcome(customer.inputs, keep_grading=before, decide=decide)
+        return self._outcome(customer.inputs, decide=decide)
 
     def reclassify(
         self, query: CustomerQuery, after_id: int = 0, batch_size: int = BATCH, rule_set: str = ""
@@ -392,23 +399,25 @@ class ClassificationUseCases:
         run passes). A customer changed by another writer between the read and the write
         is left as that writer stored it and counted as skipped. ``rule_set`` is that of
         the activation a job reclassifies for: then only what is not on the serving
-        versions is decided again (_decide_again); without it, every customer is."""
+        versions is decided again (_decide_again); without it, every customer is. Customers
+        the rule sets cannot tell apart are decided once per run (memoised)."""
         with self.new_unit_of_work(read_only=True) as uow:
             progress = ReclassifyProgress(total=uow.customers.count(query))
         # Keeping the stored grading needs its reasons and fired rules read back.
         explained = rule_set == ENTITLEMENTS_RULE_SET
+        decide = self.rule_sets.memoised()
         for batch in self._comparable_batches(query, after_id, batch_size, explained):
             moment = now()
             serving = self.rule_sets.serving_versions() if rule_set else {}
-            decided = []
+            decided, outcomes = [], []
             for customer in batch:
                 try:
                     if rule_set:
-                        outcome = self._decide_again(customer, serving, rule_set)
+                        outcome = self._decide_again(customer, serving, rule_set, decide)
                         if outcome is None:
                             continue  # on the serving versions already: nothing to write
                     else:
-                        outcome = self._decide(customer.inputs)
+                        outcome = self._outcome(customer.inputs, decide=decide)
                 except FailedPrecondition as problem:
                     progress.failed += 1  # counted and logged; the others are still reclassified
                     log.error(
@@ -416,9 +425,11 @@ class ClassificationUseCases:
                         extra={"customer_id": customer.id, "problem": problem.message},
                     )
                     continue
+                outcomes.append(outcome)
                 effect = customer.record(outcome, domain.RECLASSIFY, moment)
                 if effect is not Effect.NOTHING:
                     decided.append((customer, effect))
+            classification_metrics.record_many(outcomes)
             skipped = set()
             if decided:
                 with self.new_unit_of_work() as uow:

@@ -258,6 +258,9 @@ class FakeRuleSets:
     def serving_versions(self):
         return dict(self.versions)
 
+    def memoised(self):
+        return self.decide
+
     def draft(self, source):
         if source not in self.drafts:
             raise InvalidDraft(["line 1: not a rule set document"])
