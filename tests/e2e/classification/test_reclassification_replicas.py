@@ -1,0 +1,196 @@
+"""Two replicas of classification, each its own process, sharing one database (SQLite and
+PostgreSQL): a published version's reclassification job runs on one of them; that one is
+killed mid-job (SIGKILL: no orderly stop, its lease is left to expire); the other takes
+the job over after the expiry and continues after the last saved customer, and every
+stored customer ends on the new version. Meanwhile, reads through the survivor say which
+customers the job has not reached yet."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import subprocess
+import sys
+import time
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from retailcare.classification.v1 import classification_pb2 as pb
+from retailcare.classification.v1 import classification_pb2_grpc
+from retailcare.rules.v1 import rule_sets_pb2 as rules_pb
+from retailcare.rules.v1 import rule_sets_pb2_grpc
+
+from services.classification import domain
+from services.classification.job_store import JobStore
+from services.classification.storage import customer_row, customers
+from services.common.database import create_database_engine
+from services.common.times import now
+from tests.support.ports import free_port, pack_environment
+from tests.support.rule_samples import default_source
+from tests.support.services import child_environment, wait_serving
+
+GRADING, ENTITLEMENTS = "customer-grading", "service-entitlements"
+CUSTOMERS = 4000
+BATCH = 10  # small batches: the job runs for many of them, long enough to be caught mid-way
+DEADLINE = 240  # the lease expires after 30 s; a loaded machine may take much longer to get there
+
+
+class Replica:
+    """`python -m services.composition serve classification` with its own ports and log."""
+
+    def __init__(self, tmp_path, db_url: str, name: str):
+        env = pack_environment(str(tmp_path))
+        self.port = free_port()
+        env.update(
+            RETAILCARE_CLASSIFICATION_GRPC_PORT=str(self.port),
+            RETAILCARE_CLASSIFICATION_HTTP_PORT=str(free_port()),
+            RETAILCARE_CLASSIFICATION_DATABASE_URL=db_url,
+            RETAILCARE_RULES_POLL_SECONDS="0.2",
+            RETAILCARE_RECLASSIFICATION_BATCH_SIZE=str(BATCH),
+            RETAILCARE_SHUTDOWN_GRACE_SECONDS="5",
+        )
+        self.log_path = tmp_path / f"{name}.log"
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "services.composition", "serve", "classification"],
+            env=child_environment(env),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_serving(f"127.0.0.1:{self.port}", self.process, timeout=120)
+        except AssertionError as problem:
+            self.stop()
+            raise AssertionError(f"{problem}\n{self.log_path.read_text()[-3000:]}") from None
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
+        self.stub = classification_pb2_grpc.ClassificationServiceStub(self.channel)
+        self.admin = rule_sets_pb2_grpc.RuleSetAdminStub(self.channel)
+
+    def stop(self) -> None:
+        with contextlib.suppress(AttributeError):
+            self.channel.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(30)
+        self._log.close()
+
+
+@pytest.fixture
+def replicas(tmp_path, db_url):
+    started: list[Replica] = []
+
+    def start(name: str) -> Replica:
+        started.append(Replica(tmp_path, db_url, name))
+        return started[-1]
+
+    yield start
+    for replica in started:
+        replica.stop()
+
+
+@pytest.fixture
+def engine(db_url):
+    engine = create_database_engine(sa.engine.make_url(db_url))
+    yield engine
+    engine.dispose()
+
+
+def _insert_customers(engine) -> None:
+    """Customers as an earlier system's data would arrive: stored, not yet classified."""
+    moment = now()
+    rows = []
+    for index in range(CUSTOMERS):
+        inputs = domain.normalised_inputs(
+            {
+                "licence_number": f"R{index:06d}",
+                "name": f"Shop {index}",
+                "business_format": ("grocery", "supermarket", "convenience_store")[index % 3],
+                "market_type": ("urban", "rural")[index % 2],
+                "monthly_sales_cartons": float(index % 700),
+            }
+        )
+        rows.append(customer_row(domain.Customer(inputs=inputs, created_at=moment, updated_at=moment)))
+    with engine.begin() as connection:
+        connection.execute(sa.insert(customers), rows)
+
+
+def _wait(condition, what: str, deadline: float = DEADLINE):
+    ends = time.monotonic() + deadline
+    while time.monotonic() < ends:
+        if value := condition():
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"not within {deadline} s: {what}")
+
+
+def _not_on(engine, version: int) -> int:
+    with engine.connect() as connection:
+        return connection.execute(
+            sa.select(sa.func.count()).select_from(customers).where(customers.c.grading_version != version)
+        ).scalar_one()
+
+
+def _menu(replica: Replica, licence: str) -> pb.GetServiceMenuResponse:
+    return replica.stub.GetServiceMenu(pb.GetServiceMenuRequest(licence_number=licence), timeout=30)
+
+
+def test_the_job_survives_the_kill_of_its_replica_and_every_customer_ends_on_the_new_version(
+    replicas, engine
+):
+    first = replicas("first")  # migrates; its start-up jobs run over no customers
+    second = replicas("second")
+    store = JobStore(engine)
+    _wait(lambda: all(store.latest(name) for name in (GRADING, ENTITLEMENTS)), "the start-up jobs")
+    _insert_customers(engine)
+    by_pid = {replica.process.pid: replica for replica in (first, second)}
+
+    source = default_source(GRADING) + "\n# revision 2\n"
+    request = rules_pb.PublishRuleSetRequest(source=source, author="analyst", comment="revision 2")
+    assert first.admin.PublishRuleSet(request, timeout=30).version.version == 2
+
+    running = _wait(
+        lambda: (
+            (job := store.latest(GRADING))
+            and job.version == 2
+            and job.state == "running"
+            and job.lease_owner
+            and job.done > 0
+            and job
+        ),
+        "the job of version 2 under way",
+    )
+    holder = by_pid[int(running.lease_owner.split("-")[-2])]  # owner: host-pid-random
+    survivor = second if holder is first else first
+    holder.process.send_signal(signal.SIGKILL)
+    holder.process.wait(30)
+
+    stopped = store.get(running.id)
+    assert stopped.state == "running" and 0 < stopped.done < CUSTOMERS, stopped  # killed mid-job
+    assert stopped.lease_owner == running.lease_owner  # nobody released it
+    # Until the job reaches a customer, the survivor says a newer version is active.
+    _wait(lambda: _menu(survivor, "R000000").decided_on.active_grading_version == 2, "version 2 loaded")
+    last = _menu(survivor, f"R{CUSTOMERS - 1:06d}")
+    assert (last.decided_on.grading_version, last.decided_on.newer_version_active) == (0, True)
+    reached = _menu(survivor, "R000000")
+    assert (reached.decided_on.grading_version, reached.decided_on.newer_version_active) == (2, False)
+
+    done = _wait(
+        lambda: (job := store.get(running.id)) and job.state == "completed" and job,
+        "the survivor completing the job after the lease expired",
+    )
+
+    assert store.latest(GRADING).id == running.id  # the same job, taken over, not a new one
+    assert (done.done, done.total, done.failed, done.lease_owner) == (CUSTOMERS, CUSTOMERS, 0, "")
+    assert _not_on(engine, 2) == 0
+    with engine.connect() as connection:
+        entitlements = set(
+            connection.execute(sa.select(customers.c.entitlements_version).distinct()).scalars()
+        )
+    assert entitlements == {1}
+    assert _menu(survivor, f"R{CUSTOMERS - 1:06d}").decided_on.newer_version_active is False
+    assert survivor.process.poll() is None
