@@ -46,7 +46,7 @@ def discrepancies(delivered, recorded: dict[str, tuple[str, ...]]) -> tuple[Disc
     ``recorded`` names, per service, the cards that record it."""
     found = []
     for service, done in delivered:
-        cards = recorded.get(service, ())
+        cards = tuple(recorded.get(service, ()))
         if not done and cards:
             found.append(
                 Discrepancy(

@@ -111,6 +111,15 @@ def test_a_finding_against_the_card_keeps_a_named_staff_member_and_takes_the_car
     assert error.value.violations == [
         ("finding.service", "customer L-1 is not entitled to it (entitled: none)")
     ]
+    other = CommitmentItem("retail_price_upkeep", "", "", (), "", "", {})
+    with pytest.raises(Invalid) as error:
+        finding(service="personal_care").against(CommitmentCard("L-1", (ITEM, other), 3, "cm-1", "team-1"))
+    assert error.value.violations == [
+        (
+            "finding.service",
+            "customer L-1 is not entitled to it (entitled: customer_manager_visit, retail_price_upkeep)",
+        )
+    ]
 
 
 def test_the_limits_of_a_hearing_and_a_decision():
