@@ -1,6 +1,6 @@
 """`retailcare rules preview FILE --csv PATH` lists every changed customer even when the
 list is far larger than one reply may be: the rows come over StreamRuleSetImpact in
-chunks and are written as they arrive. Classification runs with a 64 KiB message limit,
+chunks and are written as they arrive. Classification runs with a 16 KiB message limit,
 under which the one-reply preview of the same list is refused; on SQLite and PostgreSQL."""
 
 import csv
@@ -21,8 +21,8 @@ from tests.support.services import channel_to, running
 GRADING = "customer-grading"
 # Grade 20 from 90 cartons instead of 95: every 92-carton shop moves from 19 to 20.
 EDITED = default_source(GRADING).replace('">= 95", set_grade.grade: 20', '">= 90", set_grade.grade: 20')
-MESSAGE_LIMIT = 64 * 1024
-MOVING, STAYING = 2600, 150  # 2,600 rows of ~40 bytes: more than one 64 KiB reply holds
+MESSAGE_LIMIT = 16 * 1024
+MOVING, STAYING = 1100, 100  # more rows than one 16 KiB reply holds (checked below)
 
 
 def shop(number: int, cartons: float) -> pb.CustomerInput:
@@ -85,6 +85,7 @@ def test_the_full_list_streams_past_the_reply_limit(stub, tmp_path, capsys):
         MOVING // impact.ROWS_PER_CHUNK
     ) + [MOVING % impact.ROWS_PER_CHUNK]
     assert all(c.ByteSize() < MESSAGE_LIMIT for c in chunks)
+    assert sum(c.ByteSize() for c in chunks) > MESSAGE_LIMIT
     assert (chunks[-1].summary.changed, chunks[-1].summary.customers, len(chunks[-1].rows)) == (
         MOVING,
         MOVING + STAYING,
