@@ -1,5 +1,8 @@
-"""``retailcare rules ...``: validate and test documents offline; publish (now or at a
-moment), list, history, diff, roll back and dry-run against the owning service over gRPC."""
+"""``retailcare rules ...``: validate and test documents, list facts and actions offline;
+show, dry-run, publish (now or at a moment), list, history, diff, roll back and cancel
+against the owning service over gRPC, or with ``--gateway`` through the gateway with a
+bearer token. Every command prints tables (or lines) on a terminal and JSON with
+``--json``; every failure is one line on stderr (CliError) with a non-zero exit."""
 
 from __future__ import annotations
 
