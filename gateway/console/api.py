@@ -38,6 +38,8 @@ RULES = f"/{permissions.RULE_SET_ADMIN}/"
 LIST_CUSTOMERS = f"/{permissions.CLASSIFICATION}/ListCustomers"
 LIST_COMPLAINTS = f"/{permissions.COMPLAINTS}/ListComplaints"
 PREVIEW_IMPACT = f"/{permissions.CLASSIFICATION}/PreviewRuleSetImpact"
+GET_CUSTOMER = f"/{permissions.CLASSIFICATION}/GetCustomer"
+LICENCE = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 RECLASSIFICATION_JOB = f"/{permissions.CLASSIFICATION}/GetReclassificationJob"
 LIST_ZONES = f"/{permissions.CLASSIFICATION}/ListMarketZones"
 TEAM_OVERVIEW = f"/{permissions.GATEWAY}/GetTeamOverview"
@@ -211,6 +213,7 @@ def _permitted(grant: Grant) -> dict[str, bool]:
             *(f"{RULES}{name}" for name in permissions.methods_of(permissions.RULE_SET_ADMIN)),
             PREVIEW_IMPACT,
             RECLASSIFICATION_JOB,
+            GET_CUSTOMER,
             LIST_CUSTOMERS,
             LIST_COMPLAINTS,
             TEAM_OVERVIEW,
@@ -232,6 +235,13 @@ def _grouping(call: Call) -> str:
     if by not in ("team", "zone"):
         raise BadRequest("by", "must be team or zone")
     return by
+
+
+def _licence(call: Call) -> str:
+    licence = call.query.get("licence", "").strip()
+    if not LICENCE.fullmatch(licence):
+        raise BadRequest("licence", "is required: a customer's licence number")
+    return licence
 
 
 def _measure(call: Call) -> str:
@@ -292,6 +302,12 @@ def _routes(rules: RuleSetConsole, overview: Overview) -> list[Route]:
             lambda c: rules.cancel(
                 c.params["name"], c.number("version", c.body), c.actor, c.text("comment", required=False, limit=1000)
             ),
+        ),
+        route(
+            "GET",
+            f"rule-sets/{NAME}/customer-facts",
+            (GET_CUSTOMER,),
+            lambda c: rules.customer_facts(c.params["name"], _licence(c)),
         ),
         route("GET", f"rule-sets/{NAME}/job", (RECLASSIFICATION_JOB,), lambda c: rules.job(c.params["name"])),
         route(

@@ -34,7 +34,7 @@ RC.rules = {
     RC.clear(document.getElementById("diagnostics"));
     document.getElementById("outcome").textContent = "";
     this.jobToken = (this.jobToken || 0) + 1;
-    RC.show("job", false);
+    for (const id of ["job", "tests-table", "dry-run-result", "impact"]) RC.show(id, false);
     await this.refresh(true);
     await this.showLatestJob();
   },
@@ -250,6 +250,7 @@ RC.rules = {
       if (call !== this.validations) return answer.valid;
       this.showDiagnostics(answer.diagnostics, quiet);
       const errors = answer.diagnostics.filter((d) => d.severity === "ERROR").length;
+      this.showTests(answer);
       if (answer.valid) this.say("valid; " + answer.tests_passed + " embedded test(s) passed", "ok");
       else this.say("invalid: " + errors + " error(s)", "error");
       return answer.valid;
@@ -259,7 +260,44 @@ RC.rules = {
     }
   },
 
-  async dryRun() {
+  // The draft's embedded tests (its `tests:` cases written `- name: ...`), each passed or
+  // failed with what differs; "not run" when the draft did not get as far as its tests.
+  showTests(answer) {
+    const lines = RC.editor.value.split("\n");
+    const start = lines.findIndex((line) => /^tests:\s*(#.*)?$/.test(line));
+    const cases = [];
+    for (let i = start + 1; start >= 0 && i < lines.length && !/^\S/.test(lines[i]); i++) {
+      const named = /^\s*-\s+(?:\{\s*)?name:\s*("[^"]*"|'[^']*'|[^,}#]+)/.exec(lines[i]);
+      if (named) cases.push({ name: RC.grid.unquote(named[1].trim()), line: i + 1 });
+    }
+    const failures = new Map();
+    for (const d of answer.diagnostics) {
+      const failed = /^test (['"])(.*)\1 failed: (.*)$/s.exec(d.message);
+      if (failed) failures.set(failed[2], failed[3]);
+    }
+    const ran = answer.tests_passed > 0 || failures.size > 0;
+    RC.fillTable(document.getElementById("tests-table"), null, cases.map((c) => [c.name, String(c.line),
+      !ran ? "not run" : failures.has(c.name) ? "failed" : "passed", failures.get(c.name) || ""]));
+    document.querySelectorAll("#tests-table tbody tr").forEach((tr, i) => {
+      tr.className = !ran ? "" : failures.has(cases[i].name) ? "error" : "ok";
+      tr.dataset.test = cases[i].name;
+    });
+    RC.show("tests-table", cases.length > 0);
+  },
+
+  async dryRunForCustomer() {
+    const licence = document.getElementById("dry-run-customer").value.trim();
+    try {
+      const answer = await RC.api("GET", "rule-sets/" + encodeURIComponent(this.current) +
+        "/customer-facts?licence=" + encodeURIComponent(licence));
+      document.getElementById("facts").value = JSON.stringify(answer.facts);
+      await this.dryRun("customer " + answer.licence_number);
+    } catch (error) {
+      this.failed(error);
+    }
+  },
+
+  async dryRun(whose) {
     let facts;
     try {
       facts = JSON.parse(document.getElementById("facts").value || "{}");
@@ -272,6 +310,13 @@ RC.rules = {
       this.showDiagnostics(answer.diagnostics);
       const d = answer.decision;
       this.say("fired: " + (d.fired_rules.join(", ") || "none") + "; outputs: " + JSON.stringify(d.outputs), "ok");
+      document.getElementById("dry-run-facts").textContent =
+        "Decided " + (typeof whose === "string" ? whose + "'s" : "the") + " facts " + JSON.stringify(facts) + ":";
+      RC.fillTable(document.getElementById("dry-run-table"), ["", "value"], [
+        ["rules fired, in order", d.fired_rules.join(", ") || "none"],
+        ...Object.entries(d.outputs).map(([name, value]) => [name, JSON.stringify(value)]),
+      ]);
+      RC.show("dry-run-result", true);
     } catch (error) {
       this.failed(error);
     }
@@ -375,6 +420,7 @@ RC.rules = {
       if (event.target.open) RC.grid.show();
     });
     document.getElementById("dry-run").addEventListener("click", () => this.dryRun());
+    document.getElementById("dry-run-for-customer").addEventListener("click", () => this.dryRunForCustomer());
     document.getElementById("preview").addEventListener("click", () => this.preview());
     document.getElementById("publish").addEventListener("click", () => this.publish());
     document.getElementById("diff").addEventListener("click", () => this.diff());
@@ -389,6 +435,7 @@ RC.rules = {
     };
     refuse("validate", "ValidateRuleSet");
     refuse("dry-run", "DryRunRuleSet");
+    refuse("dry-run-for-customer", may.GetCustomer ? "DryRunRuleSet" : "GetCustomer");
     refuse("preview", "PreviewRuleSetImpact");
     refuse("publish", "PublishRuleSet");
     refuse("roll-back", "ActivateRuleSetVersion");

@@ -351,3 +351,28 @@ def test_every_route_refuses_exactly_the_roles_the_permission_table_refuses(cons
 def test_the_docs_print_the_console_api_as_it_is():
     docs = (pathlib.Path(__file__).resolve().parents[3] / "docs" / "console.md").read_text(encoding="utf-8")
     assert markdown_routes() in docs
+
+
+def test_a_dry_run_takes_a_stored_customers_facts(console, populated):
+    base = "/console/api/rule-sets"
+    grading = console.request("GET", f"{base}/{GRADING}/customer-facts?licence=110101100002", "analyst")
+    assert grading.status == 200, grading.body
+    facts = grading.json()["facts"]
+    assert facts == {"monthly_sales_cartons": 400.0, "business_format": "grocery", "market_type": "urban"}
+    decided = console.request(
+        "POST", f"{base}/dry-run", "analyst", {"source": _active_source(console, GRADING)[1], "facts": facts}
+    )
+    assert decided.status == 200 and decided.json()["decision"]["fired_rules"]
+
+    entitled = console.request(
+        "GET", f"{base}/service-entitlements/customer-facts?licence=110101100002", "ops"
+    )
+    assert entitled.status == 200 and entitled.json()["facts"]["star_level"] >= 1
+    other = console.request("GET", f"{base}/complaint-policy/customer-facts?licence=110101100002", "analyst")
+    assert other.status == 400 and other.json()["violations"][0]["field"] == "rule_set"
+    assert (
+        console.request("GET", f"{base}/{GRADING}/customer-facts?licence=999999999999", "analyst").status
+        == 404
+    )
+    missing = console.request("GET", f"{base}/{GRADING}/customer-facts", "analyst")
+    assert missing.status == 400 and missing.json()["violations"][0]["field"] == "licence"

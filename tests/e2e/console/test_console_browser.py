@@ -155,11 +155,31 @@ def test_an_analyst_fixes_publishes_and_rolls_back_a_rule_set(page_for, populate
     shot(page, "decision-table")
     page.click("#grid-view summary")
 
+    # The embedded tests, one row each: a wrong expectation fails with what differs.
+    village = "a small village shop"
+    page.fill(
+        "#source", source.replace("expect: {grade: 4, star_level: 1,", "expect: {grade: 5, star_level: 1,", 1)
+    )
+    page.wait_for_selector(f"#tests-table tr.error[data-test='{village}']")
+    differs = page.inner_text(f"#tests-table tr[data-test='{village}'] td:nth-child(4)")
+    assert "grade" in differs and "5" in differs and "4" in differs
+    assert page.locator("#tests-table tr.error").count() == 1
+
     page.fill("#source", source + "\n# reviewed in the console\n")
     page.click("#validate")
     page.wait_for_selector("#outcome.ok")
-    assert re.search(r"valid; [1-9]\d* embedded test\(s\) passed", page.inner_text("#outcome"))
+    passed = re.search(r"valid; ([1-9]\d*) embedded test\(s\) passed", page.inner_text("#outcome"))
+    assert passed
     assert page.locator(".gutter .mark-error").count() == 0
+    results = page.locator("#tests-table tbody td:nth-child(3)").all_inner_texts()
+    assert results == ["passed"] * int(passed.group(1))
+
+    page.fill("#dry-run-customer", "110101100002")
+    page.click("#dry-run-for-customer")
+    page.wait_for_selector("#dry-run-facts:has-text('customer 110101100002')")
+    assert '"monthly_sales_cartons":400' in page.input_value("#facts")
+    fired = page.inner_text("#dry-run-table tbody tr:first-child td:nth-child(2)")
+    assert "star_" in fired and "grade_" in fired
 
     page.fill(
         "#facts", '{"monthly_sales_cartons": 250, "business_format": "grocery", "market_type": "urban"}'
