@@ -47,6 +47,20 @@ RETURN_VISIT_SATISFACTION = Histogram(
     ["zone"],
     buckets=(1, 2, 3, 4, 5),
 )
+RETURN_VISIT_UNDELIVERED = Counter(
+    "evaluation_return_visit_undelivered_total",
+    "Committed items a customer said in a return visit were not delivered, per service item.",
+    ["service"],
+)
+RETURN_VISIT_DISCREPANCIES = Counter(
+    "evaluation_return_visit_discrepancies_total",
+    "Return-visit answers at odds with the visit cards, per service item and kind.",
+    ["service", "kind"],
+)
+BREACH_PLANS = Counter(
+    "evaluation_breach_plans_opened_total",
+    "Improvement plans opened by an upheld finding (a broken commitment).",
+)
 COMMITMENT_CARDS = Counter(
     "evaluation_commitment_cards_issued_total", "Commitment card versions issued (a changed menu)."
 )

@@ -104,6 +104,11 @@ class ReturnVisitPlanning:
         metrics.RETURN_VISITS_ANSWERED.labels(task.zone).inc()
         for answer in task.satisfaction:
             metrics.RETURN_VISIT_SATISFACTION.labels(task.zone).observe(answer)
+        for service, delivered in task.delivered:
+            if not delivered:
+                metrics.RETURN_VISIT_UNDELIVERED.labels(service).inc()
+        for found in task.discrepancies:
+            metrics.RETURN_VISIT_DISCREPANCIES.labels(found.service, found.kind).inc()
         return task
 
     def tasks(self, period_id: str, assignee_id: str, overdue_only: bool) -> list[ReturnVisitTask]:

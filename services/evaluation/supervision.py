@@ -121,6 +121,8 @@ class Supervision:
         if finding.broken_commitment:
             metrics.COMMITMENTS_BROKEN.labels(finding.service).inc()
             metrics.BREACHES.labels(finding.team_id).inc()
+        if plan is not None:
+            metrics.BREACH_PLANS.inc()
         return finding, plan
 
     def report(self, period_id: str, language: str = "") -> supervision_report.SupervisionReport:

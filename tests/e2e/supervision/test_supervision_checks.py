@@ -14,7 +14,7 @@ from retailcare.evaluation.v1 import evaluation_pb2 as epb
 from services.common import times
 from services.common.errors import field_violations
 from tests.e2e.supervision.conftest import LICENCE
-from tests.e2e.supervision.test_supervision import card, refused
+from tests.e2e.supervision.test_supervision import card, refused, sample
 
 
 def setup_return_visits(admin):
@@ -93,7 +93,16 @@ def test_an_answer_is_checked_scored_and_reported(admin):
         opinion="客户经理本月没有来过",
         delivered=[epb.DeliveredItem(service="customer_manager_visit", delivered=False)],
     )
+    labels = {"service": "customer_manager_visit", "kind": "recorded_not_delivered"}
+    before = (
+        sample("evaluation_return_visit_undelivered_total", service="customer_manager_visit"),
+        sample("evaluation_return_visit_discrepancies_total", **labels),
+    )
     done = admin(ev.RecordReturnVisitAnswer, answer).task
+    assert (
+        sample("evaluation_return_visit_undelivered_total", service="customer_manager_visit"),
+        sample("evaluation_return_visit_discrepancies_total", **labels),
+    ) == (before[0] + 1, before[1] + 1)
     assert done.closed and done.staff_id == "cm-1" and done.card_version >= 1
     (discrepancy,) = done.discrepancies
     assert (discrepancy.service, discrepancy.kind, list(discrepancy.visit_card_ids)) == (
@@ -167,10 +176,12 @@ def test_an_upheld_finding_opens_an_improvement_plan(admin):
     listed = admin(ev.ListFindings, epb.ListFindingsRequest(licence_number=LICENCE)).findings
     assert [f.state for f in listed] == [epb.FINDING_HEARD]  # nothing half-written
 
+    plans_before = sample("evaluation_breach_plans_opened_total")
     decided = admin(
         ev.DecideFinding,
         epb.DecideFindingRequest(finding_id=first.id, upheld=True, decided_by="tl-1", open_plan=True),
     )
+    assert sample("evaluation_breach_plans_opened_total") == plans_before + 1
     assert decided.finding.state == epb.FINDING_UPHELD
     plan = decided.plan
     assert (plan.subject_id, plan.owner_id, plan.period_id, plan.finding_id, plan.state) == (
