@@ -12,7 +12,7 @@ from services.common.errors import AlreadyExists, InvalidArgument, NotFound
 from services.evaluation import metrics
 from services.evaluation.domain.errors import Invalid
 from services.evaluation.domain.people import check_id, parse_date
-from services.evaluation.domain.return_visits import ReturnVisitTask, assign, sample
+from services.evaluation.domain.return_visits import ReturnVisitTask, answer_problems, assign, sample
 from services.evaluation.domain.supervision import CommitmentCard
 from services.evaluation.ports import CustomerDirectory, UnitOfWork
 from services.evaluation.service_layer import domain_errors
@@ -82,7 +82,8 @@ class ReturnVisitPlanning:
         return len(customers), tasks, version
 
     def answer(self, task_id: str, by: str, satisfaction, opinion: str, delivered) -> ReturnVisitTask:
-        problems = check_id("task_id", task_id)
+        # Everything but the card first: bad input is refused even when classification is away.
+        problems = check_id("task_id", task_id) + answer_problems(by, satisfaction, opinion, delivered)
         if problems:
             raise InvalidArgument(problems)
         with self.unit_of_work() as uow:

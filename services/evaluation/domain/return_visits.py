@@ -114,26 +114,7 @@ class ReturnVisitTask:
     ) -> ReturnVisitTask:
         """Closes the task with the answer, checked against the customer's commitment
         ``card`` and the services the period's visit cards ``recorded``."""
-        problems = check_id("answered_by", by)
-        if not satisfaction or len(satisfaction) > MAX_QUESTIONS:
-            problems.append(("satisfaction", f"give 1-{MAX_QUESTIONS} answers"))
-        elif any(not 1 <= answer <= 5 for answer in satisfaction):
-            problems.append(("satisfaction", "each answer is 1 to 5"))
-        if len(opinion) > MAX_TEXT:
-            problems.append(("opinion", f"at most {MAX_TEXT} characters"))
-        services = [service for service, _ in delivered]
-        if len(services) > MAX_ITEMS or any(check_id("delivered", s) for s in services):
-            problems.append(("delivered", f"at most {MAX_ITEMS} items, each naming a service"))
-        elif len(set(services)) != len(services):
-            problems.append(("delivered", "each service at most once"))
-        else:
-            listed = ", ".join(card.services()) or "none"
-            problems += [
-                (f"delivered[{index}].service", f"{service} is not on the customer's card (on it: {listed})")
-                for index, service in enumerate(services)
-                if service not in card.services()
-            ]
-        require(problems)
+        require(answer_problems(by, satisfaction, opinion, delivered, card))
         if self.state == CLOSED:
             raise Refused(f"return visit {self.id} is already answered and closed", self.id)
         return replace(
@@ -169,6 +150,31 @@ def sample(customers, share_of: Callable[[int, str], float], seed: str) -> list[
 def assign(customers, assignees: list[str]) -> list[tuple[Customer, str]]:
     """Round robin over the assignees, in the sampled order."""
     return [(customer, assignees[index % len(assignees)]) for index, customer in enumerate(customers)]
+
+
+def answer_problems(by: str, satisfaction, opinion: str, delivered, card: CommitmentCard | None = None):
+    """What is wrong with an answer, field by field; without a ``card``, all but whether
+    the items asked about are on it."""
+    problems = check_id("answered_by", by)
+    if not satisfaction or len(satisfaction) > MAX_QUESTIONS:
+        problems.append(("satisfaction", f"give 1-{MAX_QUESTIONS} answers"))
+    elif any(not 1 <= answer <= 5 for answer in satisfaction):
+        problems.append(("satisfaction", "each answer is 1 to 5"))
+    if len(opinion) > MAX_TEXT:
+        problems.append(("opinion", f"at most {MAX_TEXT} characters"))
+    services = [service for service, _ in delivered]
+    if len(services) > MAX_ITEMS or any(check_id("delivered", s) for s in services):
+        problems.append(("delivered", f"at most {MAX_ITEMS} items, each naming a service"))
+    elif len(set(services)) != len(services):
+        problems.append(("delivered", "each service at most once"))
+    elif card is not None:
+        listed = ", ".join(card.services()) or "none"
+        problems += [
+            (f"delivered[{index}].service", f"{service} is not on the customer's card (on it: {listed})")
+            for index, service in enumerate(services)
+            if service not in card.services()
+        ]
+    return problems
 
 
 def undelivered_commitments(tasks, window: tuple[datetime.datetime, datetime.datetime]) -> dict[str, int]:

@@ -216,5 +216,9 @@ def test_without_classification_an_answer_is_not_taken(pack, admin):
     )
     error = refused(lambda: admin(ev.RecordReturnVisitAnswer, answer), grpc.StatusCode.UNAVAILABLE)
     assert "classification" in error.details()
+    # Bad input is named even so.
+    bad = epb.RecordReturnVisitAnswerRequest(task_id=task.id, answered_by="lg-1", satisfaction=[0])
+    error = refused(lambda: admin(ev.RecordReturnVisitAnswer, bad), grpc.StatusCode.INVALID_ARGUMENT)
+    assert set(field_violations(error)) == {"satisfaction"}
     (still_open,) = admin(ev.ListReturnVisitTasks, epb.ListReturnVisitTasksRequest(period_id="Y")).tasks
     assert not still_open.closed and not still_open.answered_by

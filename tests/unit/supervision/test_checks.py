@@ -405,6 +405,10 @@ def test_an_answer_is_checked_against_the_current_card_and_the_periods_visit_car
         planning.answer("t-404", "lg-1", [4], "", [])
     with pytest.raises(NotFound, match="L-2"):  # the customer is gone from classification
         planning.answer("t-2", "lg-1", [4], "", [])
+    # Bad input is refused before classification is asked: the fields, not the customer.
+    with pytest.raises(InvalidArgument) as error:
+        planning.answer("t-2", "", [9], "", [("a b", True)])
+    assert [field for field, _ in error.value.violations] == ["answered_by", "satisfaction", "delivered"]
     with pytest.raises(InvalidArgument):
         planning.answer(" ", "lg-1", [4], "", [])
 
