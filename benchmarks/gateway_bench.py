@@ -2,13 +2,19 @@
 multi-process load generator keeping a fixed number of calls in flight. Scenarios:
 classify through the gateway and straight to classification (the gateway's cost shows
 as their ratio), a bare gateway call (its health check: auth, interceptors, no
-downstream), the customer profile and complaint filing through the gateway. Prints
-throughput, p50 / p95 / p99 and errors per scenario; asserts nothing.
+downstream: the bare hop), reading a customer and its service menu straight from
+classification, the customer profile and complaint filing through the gateway. The
+scenarios run interleaved, round after round, so a machine whose load changes affects
+them alike; each figure is the median of the rounds. Prints throughput, p50 / p95 / p99
+and errors per scenario; asserts nothing.
 
 Targets on this machine (load generator included): classify through the gateway at
-least 40 % of the direct throughput, p99 at most 25 ms at 16 calls in flight, no errors.
+least 40 % of the direct throughput, p99 at most 25 ms at 16 calls in flight, no errors
+(issue 11); straight to classification, `GetCustomer` at least 0.6x and
+`ClassifyCustomer` and `GetServiceMenu` at least 0.45x of the bare hop's throughput
+(issue 15).
 
-    make bench-gateway     # or: python -m benchmarks.gateway_bench --seconds 5 --in-flight 16
+    make bench-gateway     # or: python -m benchmarks.gateway_bench --seconds 4 --rounds 3 --in-flight 16
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from retailcare.classification.v1 import classification_pb2_grpc
 from retailcare.complaints.v1 import complaints_pb2 as kpb
 from retailcare.gateway.v1 import gateway_pb2 as gpb
 
+from benchmarks import summary
 from services.common.auth import hash_token
 from tests.support.ports import free_port, pack_environment
 from tests.support.services import start_child, wait_serving
@@ -38,6 +45,7 @@ SERVICE_TOKEN = "bench-service-token"
 ADMIN_TOKEN = "bench-admin-token"
 CLASSIFY = "/retailcare.classification.v1.ClassificationService/ClassifyCustomer"
 GET = "/retailcare.classification.v1.ClassificationService/GetCustomer"
+MENU = "/retailcare.classification.v1.ClassificationService/GetServiceMenu"
 HEALTH = "/grpc.health.v1.Health/Check"
 PROFILE = "/retailcare.gateway.v1.Gateway/GetCustomerProfile"
 FILE = "/retailcare.gateway.v1.Gateway/FileComplaint"
@@ -58,6 +66,8 @@ class Scenario:
             return cpb.ClassifyCustomerRequest(licence_number=licence(n % CUSTOMERS)).SerializeToString()
         if self.method == GET:
             return cpb.GetCustomerRequest(licence_number=licence(n % CUSTOMERS)).SerializeToString()
+        if self.method == MENU:
+            return cpb.GetServiceMenuRequest(licence_number=licence(n % CUSTOMERS)).SerializeToString()
         if self.method == HEALTH:
             return health_pb2.HealthCheckRequest().SerializeToString()
         if self.method == PROFILE:
@@ -79,6 +89,7 @@ SCENARIOS = (
     Scenario("get customer via gateway", "gateway", GET),
     Scenario("get customer direct", "classification", GET),
     Scenario("get customer via asyncio relay", "gateway-asyncio", GET),
+    Scenario("service menu direct", "classification", MENU),
     Scenario("bare gateway call (health)", "gateway", HEALTH),
     Scenario("profile via gateway", "gateway", PROFILE),
     Scenario("file complaint via gateway", "gateway", FILE),
@@ -222,12 +233,39 @@ def wait_answering(target: str, seconds: float = 30.0) -> None:
                 time.sleep(0.1)
 
 
-def print_table(rows: list[dict], in_flight: int) -> None:
-    print(f"\n{in_flight} calls in flight")
-    print(f"{'scenario':<30}{'calls':>8}{'calls/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
+def median_rows(rounds: list[list[dict]]) -> list[dict]:
+    """Per scenario: calls and errors summed over the rounds, the rest the median."""
+    merged = []
+    for runs in zip(*rounds, strict=True):
+        row = {key: statistics.median(run[key] for run in runs) for key in MEASURED}
+        row.update(
+            name=runs[0]["name"],
+            calls=sum(run["calls"] for run in runs),
+            errors=sum(run["errors"] for run in runs),
+            example_error=next((run["example_error"] for run in runs if run["errors"]), ""),
+            rounds=[run["per_second"] for run in runs],
+        )
+        merged.append(row)
+    return merged
+
+
+MEASURED = ("per_second", "p50", "p95", "p99", "mean")
+BARE = "bare gateway call (health)"
+# (scenario, figure, least share of the bare hop's throughput) - issue 15
+AGAINST_BARE = (
+    ("get customer direct", "GetCustomer direct / bare hop", 0.6),
+    ("classify direct", "ClassifyCustomer direct / bare hop", 0.45),
+    ("service menu direct", "GetServiceMenu direct / bare hop", 0.45),
+)
+P99_TARGET_MS = 25.0
+
+
+def print_table(rows: list[dict], in_flight: int, rounds: int) -> None:
+    print(f"\n{in_flight} calls in flight, median of {rounds} interleaved rounds")
+    print(f"{'scenario':<32}{'calls':>8}{'calls/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for row in rows:
         print(
-            f"{row['name']:<30}{row['calls']:>8}{row['per_second']:>10.0f}{row['p50']:>9.1f}"
+            f"{row['name']:<32}{row['calls']:>8}{row['per_second']:>10.0f}{row['p50']:>9.1f}"
             f"{row['p95']:>9.1f}{row['p99']:>9.1f}{row['errors']:>8}"
         )
         if row["errors"]:
@@ -240,12 +278,40 @@ def print_table(rows: list[dict], in_flight: int) -> None:
             f"{call}: through the gateway {via['per_second'] / direct:.0%} of direct, p99 {via['p99']:.1f} ms; "
             f"asyncio relay candidate {relay['per_second'] / direct:.0%}, p99 {relay['p99']:.1f} ms"
         )
-    print("targets: classify through the gateway >= 40 % of direct, p99 <= 25 ms, no errors")
+    bare = by_name[BARE]["per_second"] or float("nan")
+    print(
+        "straight to classification, as a share of the bare hop's throughput: "
+        + ", ".join(f"{name} {by_name[name]['per_second'] / bare:.2f}x" for name, _, _ in AGAINST_BARE)
+    )
+    print(
+        "targets: classify through the gateway >= 40 % of direct, p99 <= 25 ms, no errors; "
+        "GetCustomer >= 0.6x, ClassifyCustomer and GetServiceMenu >= 0.45x of the bare hop"
+    )
+    record_summary(by_name, in_flight)
+
+
+def record_summary(by_name: dict[str, dict], in_flight: int) -> None:
+    bare = by_name[BARE]["per_second"] or float("nan")
+    for name, figure, least in AGAINST_BARE:
+        share = by_name[name]["per_second"] / bare
+        summary.record("gateway", figure, share, "x", f">= {least}x", share >= least)
+    classify = by_name["classify via gateway"]["per_second"] / (by_name["classify direct"]["per_second"] or 1)
+    summary.record(
+        "gateway", "classify via gateway / direct", classify * 100, "%", ">= 40 %", classify >= 0.4
+    )
+    for name in ("classify via gateway", "profile via gateway"):
+        p99 = by_name[name]["p99"]
+        summary.record(
+            "gateway", f"{name}: p99 at {in_flight} in flight", p99, "ms", "<= 25 ms", p99 <= P99_TARGET_MS
+        )
+    errors = sum(row["errors"] for row in by_name.values())
+    summary.record("gateway", "errors, every scenario", errors, "", "0", errors == 0)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="per scenario")
+    parser.add_argument("--seconds", type=float, default=4.0, help="per scenario and round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--in-flight", type=int, default=16)
     parser.add_argument("--processes", type=int, default=2, help="load-generator processes")
     args = parser.parse_args()
@@ -253,13 +319,15 @@ def main() -> None:
         children, targets = start_pack(data_dir, {})
         try:
             seed_customers(targets["gateway"])
-            rows = [run_scenario(targets, scenario, args) for scenario in SCENARIOS]
+            rounds = [
+                [run_scenario(targets, scenario, args) for scenario in SCENARIOS] for _ in range(args.rounds)
+            ]
         finally:
             for child in children:
                 child.terminate()
             for child in children:
                 child.wait(30)
-    print_table(rows, args.in_flight)
+    print_table(median_rows(rounds), args.in_flight, args.rounds)
 
 
 if __name__ == "__main__":
