@@ -85,6 +85,26 @@ RC.grid = {
     return [];
   },
 
+  // Changes the lines of the text, shows the grid again and validates (the marks of the
+  // old lines no longer apply).
+  edit(change) {
+    const lines = RC.editor.value.split("\n");
+    change(lines);
+    RC.editor.value = lines.join("\n");
+    RC.rules.diagnostics = [];
+    this.show();
+    RC.rules.scheduleValidation();
+  },
+
+  copyRow(table, row, columns) {
+    const taken = new Set(table.rows.map((r) => r.cells.get("id")));
+    let id = row.cells.get("id") + "_copy";
+    for (let n = 2; taken.has(id); n++) id = row.cells.get("id") + "_copy" + n;
+    const copy = { ...row, cells: new Map(row.cells), comment: "" };
+    copy.cells.set("id", id);
+    this.edit((lines) => lines.splice(row.line, 0, this.lineOf(copy, columns)));
+  },
+
   show() {
     const container = RC.clear(document.getElementById("grid"));
     const table = this.read(RC.editor.value);
@@ -102,7 +122,8 @@ RC.grid = {
     }
     const warnings = RC.el("ul", { class: "grid-diagnostics" });
     const head = RC.el("tr", {}, RC.el("th", {}, "line"),
-      ...columns.map((c) => RC.el("th", { class: table.conditions.includes(c) ? "condition" : "" }, c)));
+      ...columns.map((c) => RC.el("th", { class: table.conditions.includes(c) ? "condition" : "" }, c)),
+      RC.el("th", {}, "row"));
     const body = RC.el("tbody");
     for (const row of table.rows) {
       const tr = RC.el("tr", { "data-line": String(row.line) }, RC.el("td", {}, String(row.line)));
@@ -139,6 +160,11 @@ RC.grid = {
         });
         tr.append(td);
       }
+      const copy = RC.el("button", { type: "button", class: "copy-row", title: "a copy of this row below it" }, "copy");
+      copy.addEventListener("click", () => this.copyRow(table, row, columns));
+      const remove = RC.el("button", { type: "button", class: "remove-row", title: "remove this row" }, "remove");
+      remove.addEventListener("click", () => this.edit((lines) => lines.splice(row.line - 1, 1)));
+      tr.append(RC.el("td", { class: "row-actions" }, copy, " ", remove));
       body.append(tr);
     }
     if (warnings.childElementCount) container.append(warnings);

@@ -217,6 +217,42 @@ def test_an_analyst_fixes_publishes_and_rolls_back_a_rule_set(page_for, populate
     assert page.problems == []
 
 
+def test_decision_table_rows_are_copied_and_removed_and_an_overlap_is_marked_at_its_row(page_for):
+    page = page_for("analyst")
+    page.click(f"a[data-rule-set='{GRADING}']")
+    expect(page.locator("#source")).to_have_value(re.compile("name: customer-grading"))
+    page.click("#grid-view summary")
+    page.wait_for_selector("#grid tr:has(input[value='grade_30'])")
+    rows = page.locator("#grid tbody tr")
+    count = rows.count()
+    page.click("#grid tr:has(input[value='grade_05']) button.copy-row")
+    expect(rows).to_have_count(count + 1)
+    copied = page.locator("#grid tr:has(input[value='grade_05_copy'])")
+    assert copied.locator("input[data-column='monthly_sales_cartons']").input_value() == ">= 8"
+    assert '- {id: grade_05_copy, priority: 5, monthly_sales_cartons: ">= 8", set_grade.grade: 5}' in (
+        page.input_value("#source")
+    )
+    # The copy fires too: the test that lists the rules fired names it.
+    page.wait_for_selector("#tests-table tr.error:has-text('grade_05_copy')")
+    copied.locator("button.remove-row").click()
+    expect(rows).to_have_count(count)
+    assert "grade_05_copy" not in page.input_value("#source")
+    page.wait_for_selector("#outcome.ok")
+
+    # Under first match, two rows that can match together at one priority overlap.
+    first = page.input_value("#source").replace("hit_policy: collect", "hit_policy: first", 1)
+    page.fill("#source", first)
+    cell = page.locator("#grid tr:has(input[value='grade_02']) input[data-column='priority']")
+    cell.fill("1")
+    cell.dispatch_event("change")
+    overlap = page.locator("#grid tr.mark-warning:has(input[value='grade_02'])")
+    expect(overlap).to_have_attribute("title", re.compile("can match together with rule grade_01"))
+    line = overlap.get_attribute("data-line")
+    assert "mark-warning" in page.get_attribute(f".gutter [data-line='{line}']", "class")
+    assert page.locator(f"#grid .grid-diagnostics li[data-line='{line}']").count() >= 1
+    assert page.problems == []
+
+
 def test_an_analyst_schedules_a_version_and_cancels_it(page_for):
     page = page_for("analyst")
     page.click(f"a[data-rule-set='{GRADING}']")
