@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-unit protos lint format bench bench-rules bench-classification bench-complaints bench-gateway bench-evaluation clean lock mutation
+.PHONY: run test test-unit protos lint format bench bench-rules bench-classification bench-complaints bench-gateway bench-evaluation bench-reclassify clean lock mutation
 
 # Installs exactly the versions in constraints.txt (the lock); `make lock` renews it.
 $(STAMP): pyproject.toml constraints.txt
@@ -51,7 +51,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: bench-rules bench-classification bench-complaints bench-gateway bench-evaluation
+bench: bench-rules bench-classification bench-complaints bench-gateway bench-evaluation bench-reclassify
 
 bench-rules: $(STAMP)
 	$(BIN)/python -m benchmarks.rules_bench
@@ -70,3 +70,7 @@ bench-gateway: $(STAMP)
 
 bench-evaluation: $(STAMP)
 	$(BIN)/python -m benchmarks.evaluation_bench
+
+# Publish -> every customer on the new version, 100,000 customers; BENCH_ARGS=--postgres for PostgreSQL.
+bench-reclassify: $(STAMP)
+	$(BIN)/python -m benchmarks.reclassify_bench $(BENCH_ARGS)
