@@ -31,7 +31,7 @@ from tests.support.rule_samples import default_source
 from tests.support.services import child_environment, wait_serving
 
 GRADING, ENTITLEMENTS = "customer-grading", "service-entitlements"
-CUSTOMERS = 4000
+CUSTOMERS = 6000
 BATCH = 10  # small batches: the job runs for many of them, long enough to be caught mid-way
 DEADLINE = 240  # the lease expires after 30 s; a loaded machine may take much longer to get there
 
