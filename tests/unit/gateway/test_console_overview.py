@@ -25,7 +25,7 @@ def shop(team: str, zone: str, stars: int) -> cpb.Customer:
 def test_customers_are_counted_by_star_level_per_team_or_zone_with_zeros_filled_in():
     customers = [shop("t1", "Z1", 2), shop("t1", "Z2", 2), shop("t1", "Z2", 5), shop("", "Z3", 1)]
     by_team = stars_by_group(customers, "team")
-    assert by_team["groups"] == ["(none)", "t1"] and by_team["levels"] == [1, 2, 5]
+    assert by_team["groups"] == ["(none)", "t1"] and by_team["levels"] == ["1", "2", "5"]
     assert by_team["counts"] == {"(none)": {"1": 1, "2": 0, "5": 0}, "t1": {"1": 0, "2": 2, "5": 1}}
     assert stars_by_group(customers, "zone")["counts"]["Z2"] == {"1": 0, "2": 1, "5": 1}
 
@@ -46,10 +46,18 @@ def test_open_complaints_are_due_soon_within_two_days_unless_already_overdue():
         complaint("t1", timedelta(hours=-1), overdue=True),  # overdue, not also due soon
         complaint("t2", None),  # no deadline: open only
     ]
-    assert complaint_deadlines(complaints, NOW) == {
+    counted = complaint_deadlines(complaints, NOW)
+    assert {key: counted[key] for key in ("due_soon_days", "teams")} == {
         "due_soon_days": 2,
         "teams": [
             {"team": "t1", "open": 3, "due_soon": 1, "overdue": 1},
             {"team": "t2", "open": 1, "due_soon": 0, "overdue": 0},
         ],
     }
+    # The nearest deadlines: the overdue first, then by deadline, none last.
+    assert [(c["team"], c["overdue"], c["deadline_at"]) for c in counted["nearest"]] == [
+        ("t1", True, "2026-03-02T08:00:00Z"),
+        ("t1", False, "2026-03-04T09:00:00Z"),
+        ("t1", False, "2026-03-04T09:00:01Z"),
+        ("t2", False, ""),
+    ]
