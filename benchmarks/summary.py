@@ -16,9 +16,10 @@ import sys
 ENVIRONMENT = "BENCH_SUMMARY"
 
 
-def record(bench: str, figure: str, value: float, unit: str, target: str, met: bool | None) -> None:
+def record(bench: str, figure: str, value: float | None, unit: str, target: str, met: bool | None) -> None:
     """One figure: ``value`` in ``unit``, the ``target`` as a reader reads it, and whether
-    it is met (None: a figure printed for comparison, without a target)."""
+    it is met (None: a figure printed for comparison, without a target). A value of None
+    is a target this run could not measure; the table says so."""
     path = os.environ.get(ENVIRONMENT)
     if not path:
         return
@@ -29,6 +30,8 @@ def record(bench: str, figure: str, value: float, unit: str, target: str, met: b
 
 def _value(entry: dict) -> str:
     value, unit = entry["value"], entry["unit"]
+    if value is None:
+        return "not measured"
     if unit == "x":
         return f"{value:.2f}x"
     if unit == "%":
@@ -40,13 +43,25 @@ def _value(entry: dict) -> str:
 def table(entries: list[dict]) -> str:
     verdicts = {True: "met", False: "NOT MET", None: "-"}
     rows = [("bench", "figure", "measured", "target", "")]
-    rows += [(e["bench"], e["figure"], _value(e), e["target"] or "-", verdicts[e["met"]]) for e in entries]
+    rows += [
+        (
+            e["bench"],
+            e["figure"],
+            _value(e),
+            e["target"] or "-",
+            "?" if e["value"] is None else verdicts[e["met"]],
+        )
+        for e in entries
+    ]
     widths = [max(len(row[column]) for row in rows) for column in range(5)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
-    judged = [e for e in entries if e["met"] is not None]
-    missed = sum(1 for e in judged if not e["met"])
-    lines.append(f"\n{len(judged) - missed} of {len(judged)} targets met")
+    judged = [e for e in entries if e["met"] is not None or e["value"] is None]
+    met = sum(1 for e in judged if e["met"] and e["value"] is not None)
+    unmeasured = sum(1 for e in judged if e["value"] is None)
+    lines.append(
+        f"\n{met} of {len(judged)} targets met" + (f", {unmeasured} not measured" if unmeasured else "")
+    )
     return "\n".join(line.rstrip() for line in lines)
 
 
