@@ -51,7 +51,13 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: bench-rules bench-classification bench-complaints bench-gateway bench-evaluation bench-reclassify
+BENCHES := bench-rules bench-classification bench-complaints bench-gateway bench-evaluation bench-reclassify
+
+# Every benchmark, then one table of their figures against the targets (benchmarks/summary.py).
+bench: $(STAMP)
+	@figures=$$(mktemp); \
+	BENCH_SUMMARY=$$figures $(MAKE) --no-print-directory -k $(BENCHES); status=$$?; \
+	$(BIN)/python -m benchmarks.summary $$figures; rm -f $$figures; exit $$status
 
 bench-rules: $(STAMP)
 	$(BIN)/python -m benchmarks.rules_bench

@@ -24,6 +24,7 @@ from retailcare.classification.v1 import classification_pb2_grpc
 from retailcare.evaluation.v1 import evaluation_pb2 as pb
 from retailcare.evaluation.v1 import evaluation_pb2_grpc
 
+from benchmarks import summary
 from services.composition import service_definition
 from services.evaluation.storage import (
     ActualRow,
@@ -254,6 +255,14 @@ def main() -> None:
                 print(
                     f"  {label:<8} {reply.staff_scored} staff and {reply.teams_scored} teams scored, "
                     f"{reply.plans_opened} plans opened: {elapsed:.1f} s (target < 30 s)"
+                )
+                summary.record(
+                    "evaluation",
+                    f"period evaluation {label}, {args.customers:,} customers",
+                    elapsed,
+                    "s",
+                    "< 30 s",
+                    elapsed < 30,
                 )
 
 
