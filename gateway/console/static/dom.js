@@ -37,7 +37,8 @@ RC.fillTable = function (table, header, rows) {
 
 RC.downloadCsv = function (name, header, rows) {
   const quote = (value) => {
-    const text = String(value);
+    // A text a spreadsheet would take for a formula is kept as text.
+    const text = (typeof value === "string" && /^[=+@\t\r]/.test(value) ? "'" : "") + String(value);
     return /[",\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
   };
   const text = [header, ...rows].map((row) => row.map(quote).join(",")).join("\n") + "\n";

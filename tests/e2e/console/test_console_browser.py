@@ -11,6 +11,7 @@ import pathlib
 import re
 
 import pytest
+from retailcare.evaluation.v1 import evaluation_pb2 as epb
 
 from tests.e2e.gateway.conftest import TOKENS
 
@@ -306,7 +307,7 @@ def test_an_ops_token_reads_but_cannot_publish(page_for):
     assert status == 403
 
 
-def test_the_overview_draws_its_charts_with_data(page_for, evaluated):
+def test_the_overview_draws_its_charts_with_data(page_for, populated, evaluated):
     page = page_for("ops")
     page.click("#nav-overview")
     page.wait_for_selector("#overview:not([hidden]) #stars-chart svg rect.bar")
@@ -382,6 +383,17 @@ def test_the_overview_draws_its_charts_with_data(page_for, evaluated):
     page.wait_for_selector("#stars-table thead th:has-text('grade ')")
     bars = page.locator("#stars-chart rect.bar")
     assert sum(int(bars.nth(i).get_attribute("data-value")) for i in range(bars.count())) == 4
+    # A team name with markup and a spreadsheet formula: shown as text, kept as text.
+    stubs = populated.stubs("admin")
+    name = "=1+1 <b>Old</b> town"
+    stubs(stubs.evaluation.UpsertTeam, epb.UpsertTeamRequest(team=epb.Team(id="team-1", name=name)))
+    page.click("#period-show")
+    expect(page.locator("#teams-table tbody tr:first-child td:nth-child(2)")).to_have_text(name)
+    assert page.locator("#teams-table b").count() == 0
+    with page.expect_download() as download:
+        page.click("#teams-csv")
+    assert pathlib.Path(download.value.path()).read_text().splitlines()[1].startswith(f"team-1,'{name},3,")
+
     page.fill("#period", "1999-01")
     page.click("#period-show")
     page.wait_for_selector("#overview-error:has-text('teams: period')")
