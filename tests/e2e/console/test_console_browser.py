@@ -291,13 +291,30 @@ def test_an_analyst_schedules_a_version_and_cancels_it(page_for):
     assert page.problems == []
 
 
-def test_an_ops_token_reads_but_cannot_publish(page_for):
+def test_an_ops_token_reads_but_cannot_publish(page_for, console):
+    # An analyst scheduled a version: ops sees it waiting and may not cancel it.
+    source = console.request("GET", f"/console/api/rule-sets/{GRADING}/versions/1", "analyst").json()
+    at = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=2)).isoformat()
+    body = {"source": source["version"]["source"] + "\n# later\n", "activate_at": at}
+    assert console.request("POST", "/console/api/rule-sets/publish", "analyst", body).status == 200
     page = page_for("ops")
     page.click(f"a[data-rule-set='{GRADING}']")
     expect(page.locator("#source")).to_have_value(re.compile("name: customer-grading"))
-    for button in ("#publish", "#validate", "#preview", "#roll-back"):
+    page.wait_for_selector("#scheduled-table tr[data-version='2']")
+    for button in (
+        "#publish",
+        "#validate",
+        "#preview",
+        "#roll-back",
+        "#dry-run",
+        "#scheduled-table button.cancel",
+    ):
         assert page.is_disabled(button), button
     assert page.locator("#version-table button.activate:not([disabled])").count() == 0
+    # Typing schedules no validation for a role that may not validate.
+    page.fill("#source", "not: [yaml")
+    assert page.evaluate("RC.rules.typing === undefined")
+    assert page.inner_text("#outcome") == "" and page.locator("#diagnostics li").count() == 0
     status = page.evaluate(
         """async () => (await fetch('/console/api/rule-sets/publish', {method: 'POST',
              headers: {Authorization: 'Bearer ' + sessionStorage.getItem(RC.TOKEN_KEY),
