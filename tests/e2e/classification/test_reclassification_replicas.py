@@ -3,7 +3,8 @@ PostgreSQL): a published version's reclassification job runs on one of them; tha
 killed mid-job (SIGKILL: no orderly stop, its lease is left to expire); the other takes
 the job over after the expiry and continues after the last saved customer, and every
 stored customer ends on the new version. Meanwhile, reads through the survivor say which
-customers the job has not reached yet."""
+customers the job has not reached yet. Stopped in an orderly way (SIGTERM) instead, the
+holder releases the lease as it stops, and the other replica continues."""
 
 from __future__ import annotations
 
@@ -100,11 +101,11 @@ def engine(db_url):
     engine.dispose()
 
 
-def _insert_customers(engine) -> None:
+def _insert_customers(engine, count: int = CUSTOMERS) -> None:
     """Customers as an earlier system's data would arrive: stored, not yet classified."""
     moment = now()
     rows = []
-    for index in range(CUSTOMERS):
+    for index in range(count):
         inputs = domain.normalised_inputs(
             {
                 "licence_number": f"R{index:06d}",
@@ -193,4 +194,49 @@ def test_the_job_survives_the_kill_of_its_replica_and_every_customer_ends_on_the
         )
     assert entitlements == {1}
     assert _menu(survivor, f"R{CUSTOMERS - 1:06d}").decided_on.newer_version_active is False
+    assert survivor.process.poll() is None
+
+
+def _publish_and_catch_the_job(first: Replica, second: Replica, engine, count: int):
+    """Starts the job of grading version 2 over ``count`` new customers; its job row once
+    under way, the replica holding it, and the other."""
+    store = JobStore(engine)
+    _wait(lambda: all(store.latest(name) for name in (GRADING, ENTITLEMENTS)), "the start-up jobs")
+    _insert_customers(engine, count)
+    source = default_source(GRADING) + "\n# revision 2\n"
+    request = rules_pb.PublishRuleSetRequest(source=source, author="analyst", comment="revision 2")
+    assert first.admin.PublishRuleSet(request, timeout=30).version.version == 2
+    running = _wait(
+        lambda: (
+            (job := store.latest(GRADING))
+            and job.version == 2
+            and job.state == "running"
+            and job.lease_owner
+            and job.done > 0
+            and job
+        ),
+        "the job of version 2 under way",
+    )
+    holder = {r.process.pid: r for r in (first, second)}[int(running.lease_owner.split("-")[-2])]
+    return running, holder, second if holder is first else first
+
+
+def test_an_orderly_stop_of_the_holder_releases_the_lease_for_the_other_replica(replicas, engine):
+    count = 2 * CUSTOMERS  # long enough to be under way still when the stop reaches the job thread
+    running, holder, survivor = _publish_and_catch_the_job(
+        replicas("first"), replicas("second"), engine, count
+    )
+    store = JobStore(engine)
+
+    holder.process.send_signal(signal.SIGTERM)
+    assert holder.process.wait(60) == 0
+
+    handed = store.get(running.id)
+    assert handed.lease_owner != running.lease_owner, handed  # released (or taken over since)
+    assert "reclassification job lease released" in holder.log_path.read_text()
+    done = _wait(
+        lambda: (job := store.get(running.id)) and job.state == "completed" and job, "the job completed"
+    )
+    assert (done.done, done.total, done.failed) == (count, count, 0)
+    assert _not_on(engine, 2) == 0
     assert survivor.process.poll() is None
