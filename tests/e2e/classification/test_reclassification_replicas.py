@@ -144,29 +144,8 @@ def test_the_job_survives_the_kill_of_its_replica_and_every_customer_ends_on_the
     replicas, engine
 ):
     first = replicas("first")  # migrates; its start-up jobs run over no customers
-    second = replicas("second")
+    running, holder, survivor = _publish_and_catch_the_job(first, replicas("second"), engine, CUSTOMERS)
     store = JobStore(engine)
-    _wait(lambda: all(store.latest(name) for name in (GRADING, ENTITLEMENTS)), "the start-up jobs")
-    _insert_customers(engine)
-    by_pid = {replica.process.pid: replica for replica in (first, second)}
-
-    source = default_source(GRADING) + "\n# revision 2\n"
-    request = rules_pb.PublishRuleSetRequest(source=source, author="analyst", comment="revision 2")
-    assert first.admin.PublishRuleSet(request, timeout=30).version.version == 2
-
-    running = _wait(
-        lambda: (
-            (job := store.latest(GRADING))
-            and job.version == 2
-            and job.state == "running"
-            and job.lease_owner
-            and job.done > 0
-            and job
-        ),
-        "the job of version 2 under way",
-    )
-    holder = by_pid[int(running.lease_owner.split("-")[-2])]  # owner: host-pid-random
-    survivor = second if holder is first else first
     holder.process.send_signal(signal.SIGKILL)
     holder.process.wait(30)
 
