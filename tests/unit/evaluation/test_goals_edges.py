@@ -81,3 +81,9 @@ def test_each_target_is_rounded_to_four_places():
     assert split == {"a": 333.3333, "b": 333.3333, "c": 333.3333}
     by_specialty = split_goal(10, MEMBERS, {}, {"customer_communication": 1 / 3, "market_analysis": 2 / 3})
     assert by_specialty == {"a": 1.6667, "b": 1.6667, "c": 6.6667}
+
+
+def test_the_parts_add_up_to_the_target_even_with_a_member_listed_twice():
+    twice = [*MEMBERS, Membership("a", "t", "customer_communication", D(2026, 1, 1))]
+    split = split_goal(90, twice, {}, {"customer_communication": 0.6, "market_analysis": 0.4})
+    assert split == {"a": 36.0, "b": 18.0, "c": 36.0} and sum(split.values()) == 90

@@ -1,0 +1,273 @@
+"""The compiled rule set at its edges, on a small document: facts checking word for word,
+priority order and first match, the memo's key and limit, the JSON durable-rules reads,
+the decision's metrics and timing from a set clock, and closing."""
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from prometheus_client import REGISTRY
+
+from services.common.rules import engine
+from services.common.rules.engine import Decision, FactsError, RuleSetClosed, _copy, _number_json
+from services.common.rules.validation import validate
+from tests.support.rule_samples import KINDS, minimal
+
+RULES = (
+    "  - {id: base, priority: 1, then: [{set_grade: {grade: 1}}, {set_segment: {segment: low}}]}\n"
+    "  - id: big\n"
+    "    priority: 5\n"
+    "    when: {monthly_sales_cartons: {at_least: 100}}\n"
+    "    then: [{set_grade: {grade: 5}}]\n"
+    "  - id: urban_a\n"
+    "    priority: 5\n"
+    "    when: {all: [{market_type: urban}, {credit_rating: A}]}\n"
+    "    then: [{set_segment: {segment: prime}}]\n"
+    "  - id: rated\n"
+    "    when: {credit_rating: {is_present: true}}\n"
+    "    then: [{set_grade: {grade: 3}}]\n"
+)
+BASE = {"monthly_sales_cartons": 10, "business_format": "grocery", "market_type": "urban"}
+
+
+def compile_(policy="collect", rules=RULES, version=904):
+    result = validate(minimal(rules, policy), KINDS, version)
+    assert result.valid, [str(d) for d in result.diagnostics]
+    return result.compiled
+
+
+@pytest.fixture
+def rules():
+    compiled = compile_()
+    yield compiled
+    compiled.close()
+
+
+def sample(name, labels):
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+# ---- facts -------------------------------------------------------------------------
+
+
+def test_facts_errors_name_each_field_once_in_order(rules):
+    with pytest.raises(FactsError) as error:
+        rules.prepare_facts({"colour": "red", "monthly_sales_cartons": "many", "business_format": None})
+    assert error.value.violations == [
+        ("colour", "not an input of rule set customer-grading"),
+        ("monthly_sales_cartons", "must be a number"),
+        ("business_format", "is required"),
+        ("market_type", "is required"),
+    ]
+    assert str(error.value) == (
+        "colour: not an input of rule set customer-grading; monthly_sales_cartons: must be a number; "
+        "business_format: is required; market_type: is required"
+    )
+
+
+def test_prepared_facts_are_converted_and_a_none_optional_is_dropped(rules):
+    assert rules.prepare_facts({**BASE, "monthly_sales_cartons": 7, "credit_rating": None}) == {
+        "monthly_sales_cartons": 7.0,
+        "business_format": "grocery",
+        "market_type": "urban",
+    }
+
+
+# ---- matching and applying ---------------------------------------------------------
+
+
+def test_collect_applies_every_match_by_priority_then_position_and_keeps_the_first_reason(rules):
+    decision = rules.decide({**BASE, "monthly_sales_cartons": 100, "credit_rating": "A"})
+    assert decision.fired == ("big", "urban_a", "base", "rated")
+    assert decision.outputs == {"grade": 5, "segment": "prime"}  # the first value set stands
+    assert decision.reasons == {"grade": "big", "segment": "urban_a"}
+    assert (decision.rule_set, decision.version) == ("customer-grading", 904)
+
+
+def test_first_applies_the_highest_priority_match_only():
+    compiled = compile_("first")
+    try:
+        assert compiled.apply(["rated", "base", "urban_a", "big"]) == (
+            ("big",),
+            {"grade": 5},
+            {"grade": "big"},
+        )
+        assert compiled.apply([]) == ((), {}, {})
+    finally:
+        compiled.close()
+
+
+def test_the_three_matchers_agree_on_a_few_facts(rules):
+    for facts in (
+        BASE,
+        {**BASE, "credit_rating": "A"},
+        {**BASE, "monthly_sales_cartons": 100.0, "market_type": "rural"},
+    ):
+        prepared = rules.prepare_facts(facts)
+        expected = rules.match_with_python(prepared)
+        assert rules.match_with_engine(prepared) == expected
+        assert rules.match_with_host(prepared) == expected
+
+
+# ---- the memo ----------------------------------------------------------------------
+
+
+def test_the_memo_key_tells_apart_what_the_conditions_can(rules):
+    # inputs compared with literals: credit_rating (A, and present), market_type (urban),
+    # monthly_sales_cartons (100); in the order of their names
+    assert [name for name, _ in rules._key_parts] == ["credit_rating", "market_type", "monthly_sales_cartons"]
+    assert rules._key_parts[1] == ("market_type", ["urban"])
+    assert rules.decision_key({"monthly_sales_cartons": 100.0, "market_type": "urban"}) == (
+        None,
+        (0, True),
+        (0, True),
+    )
+    assert rules.decision_key(
+        {"monthly_sales_cartons": 99.5, "market_type": "rural", "credit_rating": "B"}
+    ) == (
+        (1, False),
+        (0, False),
+        (0, False),
+    )
+    assert rules.decision_key({"monthly_sales_cartons": 100.5}) == (None, None, (1, False))
+
+
+def test_a_full_memo_is_emptied_before_it_grows(rules, monkeypatch):
+    monkeypatch.setattr(engine, "CACHE_LIMIT", 2)
+    for sales in (1, 100):
+        rules.decide({**BASE, "monthly_sales_cartons": sales})
+    assert len(rules._cache) == 2
+    rules.decide({**BASE, "monthly_sales_cartons": 200})
+    assert list(rules._cache) == [
+        rules.decision_key(rules.prepare_facts({**BASE, "monthly_sales_cartons": 200}))
+    ]
+    assert rules.decide({**BASE, "monthly_sales_cartons": 300}).fired == (
+        "big",
+        "base",
+    )  # the same key: a hit
+    assert len(rules._cache) == 1
+
+
+def test_a_memoised_decision_is_a_copy_and_equals_an_unmemoised_one(rules):
+    first = rules.decide(BASE)
+    first.outputs["grade"] = 99
+    again = rules.decide(BASE)
+    assert again.outputs == {"grade": 1, "segment": "low"} == rules.decide(BASE, memoise=False).outputs
+
+
+def test_copy_is_deep_for_dicts_and_lists():
+    value = {"a": [1, {"b": 2}], "c": "x"}
+    copied = _copy(value)
+    assert copied == value
+    copied["a"][1]["b"] = 3
+    copied["a"].append(4)
+    assert value == {"a": [1, {"b": 2}], "c": "x"}
+
+
+# ---- JSON for durable-rules --------------------------------------------------------
+
+
+def test_numbers_in_exponent_form_get_a_decimal_point():
+    assert [_number_json(v) for v in (1e-07, 1.5e-07, -1e-07, 0.5, 3.0, 1e20)] == [
+        "1.0e-07",
+        "1.5e-07",
+        "-1.0e-07",
+        "0.5",
+        "3.0",
+        "1.0e+20",
+    ]
+
+
+def test_the_fact_text_writes_tiny_decimals_with_a_point_and_leaves_the_rest(rules):
+    text = rules._fact_json({"monthly_sales_cartons": 1e-05, "market_type": "urban"}, "7")
+    assert (
+        text
+        == '{"monthly_sales_cartons": 1.0e-05, "market_type": "urban", "sid": "7", "$present": 1}'.replace(
+            "$present", engine.c.ALWAYS_PRESENT
+        )
+    )
+    assert (
+        json.loads(rules._fact_json({"monthly_sales_cartons": 0.0001}, "8"))["monthly_sales_cartons"]
+        == 0.0001
+    )
+    plain = rules._fact_json({"monthly_sales_cartons": 0.0, "market_type": "中"}, "9")
+    assert plain == json.dumps(
+        {"monthly_sales_cartons": 0.0, "market_type": "中", "sid": "9", engine.c.ALWAYS_PRESENT: 1},
+        ensure_ascii=False,
+    )
+    negative = rules._fact_json({"monthly_sales_cartons": -2e-05}, "1")
+    assert negative.startswith('{"monthly_sales_cartons": -2.0e-05, "sid": "1"')
+
+
+# ---- decisions: metrics, timing, closing -------------------------------------------
+
+
+class Clock:
+    def __init__(self, *readings):
+        self.readings = list(readings)
+
+    def __call__(self):
+        return self.readings.pop(0)
+
+
+def test_a_decision_is_timed_counted_and_its_fired_rules_tallied(rules, monkeypatch):
+    labels = {"rule_set": "customer-grading", "version": "904", "outcome": "decided"}
+    before = sample("rules_decisions_total", labels)
+    monkeypatch.setattr(engine, "time", SimpleNamespace(perf_counter=Clock(10.0, 10.25, 20.0, 20.5)))
+    decided = rules.decide(BASE)
+    served = rules.serve(BASE)
+    assert decided == Decision(
+        "customer-grading",
+        904,
+        {"grade": 1, "segment": "low"},
+        ("base",),
+        0.25,
+        {"grade": "base", "segment": "base"},
+    )
+    assert served.seconds == 0.5 and served.fired == ("base",)
+    assert sample("rules_decisions_total", labels) == before + 2
+    assert rules.fired_totals() == {"base": 2}
+
+
+def test_bad_facts_and_failures_are_counted_by_outcome(rules, monkeypatch):
+    def labels(outcome):
+        return {"rule_set": "customer-grading", "version": "904", "outcome": outcome}
+
+    invalid, error = (
+        sample("rules_decisions_total", labels("invalid_facts")),
+        sample("rules_decisions_total", labels("error")),
+    )
+    for call in (rules.decide, rules.serve):
+        with pytest.raises(FactsError):
+            call({})
+    monkeypatch.setattr(rules, "decide_generated", lambda facts: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        rules.serve(BASE)
+    monkeypatch.setattr(rules, "match_with_engine", lambda facts: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        rules.decide(BASE, memoise=False)
+    assert sample("rules_decisions_total", labels("invalid_facts")) == invalid + 2
+    assert sample("rules_decisions_total", labels("error")) == error + 2
+
+
+def test_serve_with_refuses_an_unknown_source_word_for_word(rules):
+    with pytest.raises(ValueError) as error:
+        rules.serve_with("zen", 0.5)
+    assert str(error.value) == "serve_from must be one of generated, durable, got 'zen'"
+    rules.serve_with("durable", 0.5)
+    assert (rules.serve_from, rules.shadow_share) == ("durable", 0.5)
+
+
+def test_a_closed_rule_set_refuses_every_matcher_and_closing_twice_is_harmless():
+    compiled = compile_()
+    compiled.decide(BASE)
+    compiled.close()
+    compiled.close()
+    assert compiled.closed and compiled._cache == {}
+    for match in (compiled.match_with_engine, compiled.match_with_host):
+        with pytest.raises(RuleSetClosed) as error:
+            match(compiled.prepare_facts(BASE))
+        assert str(error.value) == "customer-grading"
+    compiled.serve_with("generated", 1.0)
+    with pytest.raises(RuleSetClosed):
+        compiled.serve(BASE)  # the shadow check reaches the closed engine
