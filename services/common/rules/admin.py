@@ -77,9 +77,28 @@ def _activation_moment(request) -> datetime.datetime | None:
     return moment
 
 
+def _struct_value(value):
+    """A decision's output as a Struct can carry it: keys as text (score bands are keyed
+    by their lower bound, a number), sequences as lists, anything else unknown as text."""
+    if isinstance(value, dict):
+        return {_struct_key(key): _struct_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_struct_value(item) for item in value]
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    return str(value)
+
+
+def _struct_key(key) -> str:
+    """A number as text the way the rule set writes it: 1, not 1.0."""
+    if isinstance(key, float) and key.is_integer():
+        return str(int(key))
+    return str(key)
+
+
 def _decision(decision: Decision) -> pb.Decision:
     outputs = struct_pb2.Struct()
-    outputs.update(decision.outputs)
+    outputs.update(_struct_value(decision.outputs))
     return pb.Decision(
         rule_set=decision.rule_set,
         version=decision.version,
