@@ -11,7 +11,9 @@ def test_a_dry_run_of_kpi_scoring_carries_its_bands(pack):
     facts.update({"subject_kind": "staff", "role": "customer_manager"})
     with pack.service("evaluation") as channel:
         admin = rule_sets_pb2_grpc.RuleSetAdminStub(channel)
-        decision = admin.DryRunRuleSet(pb.DryRunRuleSetRequest(rule_set="kpi-scoring", facts=facts), timeout=10)
+        decision = admin.DryRunRuleSet(
+            pb.DryRunRuleSetRequest(rule_set="kpi-scoring", facts=facts), timeout=10
+        )
     outputs = json_format.MessageToDict(decision.decision.outputs)
     assert outputs["bands"]["broken_commitments"] == {"0": 1, "1": 0.4, "3": 0}
     assert outputs["indicators"]["visit_coverage"]["weight"] == 20
