@@ -47,10 +47,11 @@ RC.rules = {
       RC.api("GET", "rule-sets/" + encodeURIComponent(name) + "/scheduled"),
     ]);
     this.versions = versions.versions;
+    this.scheduled = scheduled.activations;
     this.showVersions();
     this.showScheduled(scheduled.activations);
     RC.fillTable(document.getElementById("audit-table"), null,
-      audit.entries.map((e) => [e.at || "", e.action, String(e.version), e.actor, e.comment]));
+      audit.entries.map((e) => [RC.when(e.at), e.action, String(e.version), e.actor, e.comment]));
     const active = this.versions.find((v) => v.active);
     if (loadDraft && active) {
       const answer = await RC.api("GET", "rule-sets/" + encodeURIComponent(name) + "/versions/" + active.version);
@@ -72,8 +73,10 @@ RC.rules = {
       activate.disabled = v.active || !RC.session.may.ActivateRuleSetVersion;
       activate.addEventListener("click", () => this.activate(v.version));
       body.append(RC.el("tr", { "data-version": String(v.version), class: v.active ? "active" : "" },
-        RC.el("td", {}, String(v.version)), RC.el("td", {}, v.active ? "active" : ""),
-        RC.el("td", {}, v.author), RC.el("td", {}, v.comment), RC.el("td", {}, v.created_at || ""),
+        RC.el("td", {}, String(v.version)),
+        RC.el("td", {}, v.active ? "active" : (this.scheduled || []).some((a) => a.version === v.version) ? "scheduled" : ""),
+        RC.el("td", {}, v.author), RC.el("td", {}, v.comment),
+        RC.el("td", { title: v.created_at || "" }, RC.when(v.created_at)),
         RC.el("td", { class: "checksum", title: v.checksum }, v.checksum.slice(0, 12)),
         RC.el("td", {}, view, " ", activate)));
       from.append(RC.el("option", { value: String(v.version) }, String(v.version)));

@@ -276,6 +276,7 @@ def test_an_analyst_schedules_a_version_and_cancels_it(page_for):
     ) == tomorrow.strftime("%Y-%m-%d %H:%M")
     # Stored, not active; the list of rule sets shows it waiting.
     assert int(page.inner_text("#version-table tr.active td:first-child")) == active
+    assert page.inner_text(f"#version-table tr[data-version='{active + 1}'] td:nth-child(2)") == "scheduled"
     listed = f"a[data-rule-set='{GRADING}'] >> xpath=../../td[contains(@class, 'scheduled-versions')]"
     expect(page.locator(listed)).to_have_text(re.compile(f"^v{active + 1} at "))
     shot(page, "scheduled")
@@ -288,6 +289,7 @@ def test_an_analyst_schedules_a_version_and_cancels_it(page_for):
     )
     expect(page.locator(listed)).to_have_text("")
     assert "cancel" in page.inner_text("#audit-table")
+    assert page.inner_text(f"#version-table tr[data-version='{active + 1}'] td:nth-child(2)") == ""
     assert page.problems == []
 
 
