@@ -119,11 +119,16 @@ class RegistryRuleSets:
         (CompiledRuleSet.decision_key: equal keys, equal decisions) are decided once by it,
         so rules_decisions_total counts those. A version swapped in meanwhile has keys of
         its own. Its decisions are shared between customers: read them, never change them."""
-        cache: dict[tuple, Decision] = {}
+        cache: dict[tuple, Decision] = {}  # by what the version tells apart
+        seen: dict[tuple, Decision] = {}  # by the facts as given: repeats skip preparing them
 
         def decide(rule_set: str, facts: dict) -> Decision:
             while True:
                 compiled = self.registry.serving(rule_set)
+                given = (rule_set, compiled.version, *facts.items())
+                hit = seen.get(given)
+                if hit is not None:
+                    return hit
                 try:
                     prepared = compiled.prepare_facts(facts)
                 except FactsError:
@@ -131,12 +136,16 @@ class RegistryRuleSets:
                 key = (rule_set, compiled.version, compiled.decision_key(prepared))
                 hit = cache.get(key)
                 if hit is None:
-                    if len(cache) >= MEMO_LIMIT:
-                        cache.clear()
                     try:
-                        hit = cache[key] = compiled.serve(prepared, prepared=True)
+                        hit = compiled.serve(prepared, prepared=True)
                     except RuleSetClosed:
                         continue  # swapped meanwhile: decide on the new version
+                    if len(cache) >= MEMO_LIMIT:
+                        cache.clear()
+                    cache[key] = hit
+                if len(seen) >= MEMO_LIMIT:
+                    seen.clear()
+                seen[given] = hit
                 return hit
 
         return decide
