@@ -1,6 +1,7 @@
 """``retailcare customers import FILE``: customers from CSV or XLSX into the classification
 service, in batches over one streaming call, with a progress line; row errors are listed
-and every good row is kept. ``retailcare customers reclassify-status``: the automatic
+and every good row is kept (straight to classification, with TLS and the service token
+when configured, or through the gateway with ``--gateway``). ``retailcare customers reclassify-status``: the automatic
 reclassification job of each rule set, with a progress bar (``--watch`` until done)."""
 
 from __future__ import annotations
@@ -15,12 +16,8 @@ from retailcare.classification.v1 import classification_pb2_grpc
 
 from services.classification import domain
 from services.classification.domain import ENTITLEMENTS_RULE_SET, GRADING_RULE_SET
-from services.common.clients import open_channel
-from services.common.config import load_settings
-from services.common.rules.cli import CliError
+from services.common.rules.cli import CliError, connection, connection_options, served
 from services.common.rules.tables import read_rows
-
-CALL_TIMEOUT_SECONDS = 3600
 
 
 def _row_message(number: int, row: dict[str, str], errors: list) -> pb.CustomerInput | None:
@@ -60,26 +57,21 @@ def cmd_import(args) -> int:
                 update_existing=args.update_existing,
             )
 
-    target = load_settings(args.pack).target("classification")
-    channel = open_channel(target)
-    stub = classification_pb2_grpc.ClassificationServiceStub(channel)
     created = updated = done = 0
     errors = list(local_errors)
     total = len(rows)
-    try:
-        for reply in stub.ImportCustomers(batches(), timeout=CALL_TIMEOUT_SECONDS):
-            created, updated, done = created + reply.created, updated + reply.updated, done + reply.rows_done
-            errors.extend((e.row, e.field, e.message) for e in reply.errors)
-            if done % args.batch_size == 0 or done == len(messages):
-                _progress(done + len(local_errors), total, created, updated, len(errors))
-    except grpc.RpcError as error:
-        if error.code() == grpc.StatusCode.UNAVAILABLE:
-            raise CliError(
-                f"cannot reach classification at {target}; is the pack running (make run)?"
-            ) from None
-        raise CliError(f"{error.code().name}: {error.details()}") from None
-    finally:
-        channel.close()
+    replies = connection(args).call(
+        "classification",
+        classification_pb2_grpc.ClassificationServiceStub,
+        "ImportCustomers",
+        batches(),
+        stream=True,
+    )
+    for reply in replies:
+        created, updated, done = created + reply.created, updated + reply.updated, done + reply.rows_done
+        errors.extend((e.row, e.field, e.message) for e in reply.errors)
+        if done % args.batch_size == 0 or done == len(messages):
+            _progress(done + len(local_errors), total, created, updated, len(errors))
     print(file=sys.stderr)
     for number, field, message in sorted(errors):
         print(f"row {number}: {field}: {message}", file=sys.stderr)
@@ -115,51 +107,45 @@ def _job_line(job: pb.ReclassificationJob) -> str:
 
 def cmd_reclassify_status(args) -> int:
     rule_sets = [args.rule_set] if args.rule_set else [GRADING_RULE_SET, ENTITLEMENTS_RULE_SET]
-    target = load_settings(args.pack).target("classification")
-    channel = open_channel(target)
-    stub = classification_pb2_grpc.ClassificationServiceStub(channel)
-    try:
-        while True:
-            jobs = []
-            for rule_set in rule_sets:
-                try:
-                    request = pb.GetReclassificationJobRequest(rule_set=rule_set)
-                    jobs.append(stub.GetReclassificationJob(request, timeout=10).job)
-                except grpc.RpcError as error:
-                    if error.code() != grpc.StatusCode.NOT_FOUND:
-                        raise
-                    print(f"{rule_set}: no reclassification job yet")
-            for job in jobs:
-                print(_job_line(job))
-            if not args.watch or all(job.state != "running" for job in jobs):
-                return 0
-            time.sleep(args.interval)
-    except grpc.RpcError as error:
-        if error.code() == grpc.StatusCode.UNAVAILABLE:
-            raise CliError(
-                f"cannot reach classification at {target}; is the pack running (make run)?"
-            ) from None
-        raise CliError(f"{error.code().name}: {error.details()}") from None
-    finally:
-        channel.close()
+    to = connection(args)
+    stub = to.stub("classification", classification_pb2_grpc.ClassificationServiceStub)
+    while True:
+        jobs = []
+        for rule_set in rule_sets:
+            try:
+                request = pb.GetReclassificationJobRequest(rule_set=rule_set)
+                jobs.append(stub.GetReclassificationJob(request, timeout=10, metadata=to.metadata).job)
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.NOT_FOUND:
+                    raise to.failure("classification", error) from None
+                print(f"{rule_set}: no reclassification job yet")
+        for job in jobs:
+            print(_job_line(job))
+        if not args.watch or all(job.state != "running" for job in jobs):
+            return 0
+        time.sleep(args.interval)
 
 
 def add_customer_commands(commands) -> None:
     customers = commands.add_parser("customers", help="bulk work on retail customers")
     sub = customers.add_subparsers(dest="customers_command", required=True)
     importing = sub.add_parser(
-        "import", help="import customers from a CSV or XLSX file (header row = field names)"
+        "import",
+        parents=[connection_options()],
+        help="import customers from a CSV or XLSX file (header row = field names)",
     )
     importing.add_argument("file")
     importing.add_argument(
         "--update-existing", action="store_true", help="update customers whose licence exists"
     )
     importing.add_argument("--batch-size", type=int, default=500)
-    importing.set_defaults(run=cmd_import)
+    importing.set_defaults(run=served(cmd_import))
     status = sub.add_parser(
-        "reclassify-status", help="progress of the automatic reclassification after a rule-set activation"
+        "reclassify-status",
+        parents=[connection_options()],
+        help="progress of the automatic reclassification after a rule-set activation",
     )
     status.add_argument("rule_set", nargs="?", choices=[GRADING_RULE_SET, ENTITLEMENTS_RULE_SET])
     status.add_argument("--watch", action="store_true", help="print again until no job is running")
     status.add_argument("--interval", type=float, default=1.0, help="seconds between prints with --watch")
-    status.set_defaults(run=cmd_reclassify_status)
+    status.set_defaults(run=served(cmd_reclassify_status))
