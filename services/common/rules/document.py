@@ -67,7 +67,19 @@ class LineDict(dict):
 
 
 class _Loader(yaml.SafeLoader):
-    pass
+    def construct_object(self, node, deep=False):
+        """A value its tag cannot read (``2026-02-30``, ``!!int abc``, ``!!bool maybe``)
+        is a YAML error on its line, not an exception out of the parser."""
+        try:
+            return super().construct_object(node, deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError) as problem:
+            if isinstance(node, yaml.ScalarNode):
+                why = f"{node.value!r} is not a valid {node.tag.rsplit(':', 1)[-1]}"
+            else:
+                why = f"a {node.id} that cannot be read ({problem})"
+            raise yaml.constructor.ConstructorError(None, None, why, node.start_mark) from None
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
