@@ -195,11 +195,12 @@ class Authorizer:
         grant = self.tokens.grant_for(token)
         if grant is None:
             return Refusal(grpc.StatusCode.UNAUTHENTICATED, "unknown_token", "the token is not valid")
-        if grant.role not in self.allowed_roles(method):
+        allowed = self.allowed_roles(method)
+        if grant.role not in allowed:
             return Refusal(
                 grpc.StatusCode.PERMISSION_DENIED,
                 "role_not_allowed",
-                f"role {grant.role} may not call {method}",
+                f"role {grant.role} may not call {method} (roles that may: {', '.join(sorted(allowed)) or 'none'})",
             )
         return None
 

@@ -144,7 +144,7 @@ class Connection:
         if self.via_gateway and code == grpc.StatusCode.UNAUTHENTICATED:
             hint = f" (the gateway did not accept the token from --token-file or {GATEWAY_TOKEN_ENV})"
         elif self.via_gateway and code == grpc.StatusCode.PERMISSION_DENIED:
-            hint = " (ask for a token of a role that may: publishing, activating and cancelling need analyst)"
+            hint = " (ask for a token of a role that may; the gateway's permission table says which)"
         violations = "".join(f"; {field}: {why}" for field, why in field_violations(error).items())
         return CliError(f"{code.name}: {error.details()}{violations}{hint}")
 

@@ -133,7 +133,7 @@ def test_an_ops_token_reads_but_is_refused_publishing_in_one_line(pack, tmp_path
     draft.write_text(EDITED)
     line = one_line(capsys, "publish", str(draft), "--comment", "x", *ops)
     assert line.startswith("retailcare: PERMISSION_DENIED: role ops may not call ")
-    assert "PublishRuleSet" in line and "need analyst" in line
+    assert "PublishRuleSet" in line and "roles that may: admin, analyst)" in line
     assert one_line(capsys, "rollback", GRADING, "1", *ops).startswith("retailcare: PERMISSION_DENIED")
     assert json.loads(run(capsys, "history", GRADING, *ops, "--json"))["versions"][0]["version"] == 1
 
@@ -152,3 +152,19 @@ def test_a_wrong_or_missing_token_and_a_stopped_gateway_are_one_line(pack, tmp_p
     pack.stop("gateway")
     line = one_line(capsys, "list", "--gateway")
     assert line == f"retailcare: cannot reach the gateway at {pack.target()}; is the pack running (make run)?"
+
+
+def test_customers_are_imported_and_their_job_read_through_the_gateway(pack, tmp_path, capsys):
+    rows = tmp_path / "customers.csv"
+    rows.write_text(
+        "licence_number,name,business_format,market_type,market_zone,monthly_sales_cartons\n"
+        "110101100500,Corner shop,grocery,urban,Z1,40\n"
+    )
+    service = ["--token-file", token_file(tmp_path, "service")]
+    assert main(["customers", "import", str(rows), *service]) == 0
+    assert "1 created" in capsys.readouterr().out
+    assert main(["customers", "reclassify-status", "customer-grading", *service]) == 0
+    assert "customer-grading" in capsys.readouterr().out
+    assert main(["customers", "import", str(rows), "--token-file", token_file(tmp_path, "ops")]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("retailcare: PERMISSION_DENIED: role ops may not call"), line
