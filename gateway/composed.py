@@ -18,6 +18,7 @@ from services.classification.client import ClassificationClient
 from services.common.clients import DownstreamUnavailable
 from services.common.errors import InvalidArgument
 from services.common.interceptors import current_context
+from services.common.licences import normalise_licence
 from services.complaints.client import ComplaintsClient
 from services.evaluation.client import EvaluationClient
 
@@ -212,7 +213,7 @@ class Composer:
     def get_commitment_card(self, request: pb.GetCommitmentCardRequest) -> pb.GetCommitmentCardResponse:
         """Evaluation's card (it versions them) and classification's name of the customer,
         asked at once; the printable page when a language is asked for."""
-        licence = _required("licence_number", request.licence_number).strip().upper()
+        licence = normalise_licence(_required("licence_number", request.licence_number))
         if request.language and request.language not in commitment_card.LANGUAGES:
             raise InvalidArgument([("language", f"must be one of {', '.join(commitment_card.LANGUAGES)}")])
         customer = self.fan_out.submit(self.classification.get_customer, licence)

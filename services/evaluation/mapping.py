@@ -8,6 +8,7 @@ import json
 from retailcare.evaluation.v1 import evaluation_pb2 as pb
 
 from services.common.errors import InvalidArgument
+from services.common.licences import normalise_licence
 from services.common.times import from_timestamp, to_timestamp
 from services.evaluation.domain.people import Membership, Staff, Team
 from services.evaluation.domain.periods import PUBLISHED, Period
@@ -101,7 +102,7 @@ def card_from(request: pb.RecordVisitCardRequest) -> VisitCard:
     return VisitCard(
         id="",
         staff_id=request.staff_id.strip(),
-        licence_number=request.licence_number.strip().upper(),
+        licence_number=normalise_licence(request.licence_number),
         visited_at=from_timestamp(request, "visited_at")
         or datetime.datetime.min.replace(tzinfo=datetime.UTC),
         items=tuple(VisitItem(i.service.strip(), tuple(i.steps_done), i.note) for i in request.items),
@@ -248,7 +249,7 @@ def finding_from(message: pb.Finding) -> Finding:
     return Finding(
         id="",
         inspector_id=message.inspector_id.strip(),
-        licence_number=message.licence_number.strip().upper(),
+        licence_number=normalise_licence(message.licence_number),
         service=message.service.strip(),
         kind=FINDING_KIND_OF.get(message.kind, ""),
         evidence=tuple(message.evidence),

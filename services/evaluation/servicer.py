@@ -6,6 +6,7 @@ from retailcare.evaluation.v1 import evaluation_pb2 as pb
 from retailcare.evaluation.v1 import evaluation_pb2_grpc
 
 from services.common.errors import InvalidArgument
+from services.common.licences import normalise_licence
 from services.common.times import now
 from services.evaluation import mapping as m
 from services.evaluation import report_pdf
@@ -83,7 +84,7 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
     def ListVisitCards(self, request, context):
         cards = self.use_cases.list_cards(
             request.staff_id.strip(),
-            request.licence_number.strip().upper(),
+            normalise_licence(request.licence_number),
             request.period_id.strip(),
             request.include_superseded,
         )
@@ -207,7 +208,7 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
     # supervision
     def GetCommitmentCard(self, request, context):
         card, issued = self.supervision.commitment_card(
-            request.licence_number.strip().upper(), request.on_date.strip()
+            normalise_licence(request.licence_number), request.on_date.strip()
         )
         return pb.GetCommitmentCardResponse(card=m.commitment_card_message(card), new_version=issued)
 
@@ -243,7 +244,7 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
 
     def ListFindings(self, request, context):
         findings = self.supervision.findings(
-            request.staff_id.strip(), request.licence_number.strip().upper(), request.team_id.strip()
+            request.staff_id.strip(), normalise_licence(request.licence_number), request.team_id.strip()
         )
         return pb.ListFindingsResponse(findings=[m.finding_message(f) for f in findings])
 

@@ -64,12 +64,13 @@ def test_a_full_year_for_a_team(stubs):
     sloppy = ev.RecordVisitCard(
         pb.RecordVisitCardRequest(
             staff_id="cm-1",
-            licence_number="L-2",
+            licence_number=" l\uff0d2 ",  # L-2, spelled with a full-width hyphen
             visited_at=stamp(visited),
             items=[pb.VisitItem(service="customer_manager_visit", steps_done=[1, 2, 3])],
         ),
         timeout=T,
     ).card
+    assert sloppy.licence_number == "L-2"
     assert {(o.service, o.step) for o in sloppy.omissions} == {
         ("storefront_image_upkeep", 0),
         ("retail_price_upkeep", 0),
@@ -91,7 +92,7 @@ def test_a_full_year_for_a_team(stubs):
     cards = ev.ListVisitCards(pb.ListVisitCardsRequest(staff_id="cm-1", period_id="2026"), timeout=T).cards
     assert {c.id for c in cards} == {sloppy.id, corrected.id}
     history = ev.ListVisitCards(
-        pb.ListVisitCardsRequest(licence_number="L-1", include_superseded=True), timeout=T
+        pb.ListVisitCardsRequest(licence_number="l-1", include_superseded=True), timeout=T
     )
     assert [c.superseded_by_card_id for c in history.cards] == [corrected.id, ""]
 
