@@ -4,6 +4,7 @@ their row numbers, empty cells and the shortest form of spreadsheet numbers."""
 
 import csv
 import datetime
+import zipfile
 
 import openpyxl
 import pytest
@@ -163,3 +164,56 @@ def test_inlined_rows_keep_the_indent_the_file_name_and_the_rest_of_the_text(tmp
 def test_a_source_without_rows_from_is_returned_unchanged(tmp_path):
     source = "name: x\nrows_from: top-level is not a table's\n"
     assert inline_rows_from(source, tmp_path) is source
+
+
+def test_a_textual_list_keeps_numbers_as_text():
+    assert parse_cell("01, 2", True) == ("in", ["01", "2"])
+    assert parse_cell("01, 2", False) == ("in", [1, 2])
+
+
+def test_a_quoted_csv_cell_keeps_its_line_break_as_written(tmp_path):
+    (tmp_path / "q.csv").write_bytes(b'id,note\r\na,"two\r\nlines"\r\n')
+    assert read_rows(tmp_path / "q.csv") == [(2, {"id": "a", "note": "two\r\nlines"})]
+
+
+def test_an_xlsx_formula_is_read_as_its_stored_value_never_as_its_text(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.append(["id", "n", "f"])
+    book.active.append(["a", 1, "=1+1"])  # saved without a computed value
+    book.save(tmp_path / "f.xlsx")
+    assert read_rows(tmp_path / "f.xlsx") == [(2, {"id": "a", "n": 1})]
+
+
+def test_a_whole_number_stored_as_a_decimal_in_xlsx_reads_as_a_whole_number(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.append(["id", "n"])
+    book.active.append(["a", 12])
+    book.save(tmp_path / "w.xlsx")
+    # another tool may store 12 as "12.0", which openpyxl reads as a float
+    with zipfile.ZipFile(tmp_path / "w.xlsx") as source, zipfile.ZipFile(tmp_path / "d.xlsx", "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                assert b"<v>12</v>" in data
+                data = data.replace(b"<v>12</v>", b"<v>12.0</v>")
+            target.writestr(item, data)
+    assert read_rows(tmp_path / "d.xlsx") == [(2, {"id": "a", "n": 12})]
+    assert type(read_rows(tmp_path / "d.xlsx")[0][1]["n"]) is int
+    assert read_rows(tmp_path / "d.xlsx", as_text=True) == [(2, {"id": "a", "n": "12"})]
+
+
+def test_a_file_name_is_unquoted_but_otherwise_kept(tmp_path):
+    write_csv(tmp_path / "Xtiers.csv", [["id", "flag"], ["a", "yes"]])
+    source = 'table:\n  rows_from: "Xtiers.csv"\n'
+    assert inline_rows_from(source, tmp_path) == (
+        "table:\n  # rows imported from Xtiers.csv\n  rows:\n    - {id: a, flag: 'yes'}\n"
+    )
+
+
+def test_an_imported_row_stays_on_one_line_up_to_a_width_of_1000(tmp_path):
+    def inlined(words):
+        write_csv(tmp_path / "long.csv", [["id", "note"], ["a", " ".join(["w"] * words)]])
+        return inline_rows_from("table:\n  rows_from: long.csv\n", tmp_path).splitlines()[3:]
+
+    assert len(inlined(493)) == 1  # 1,002 characters: PyYAML breaks only past the width
+    assert len(inlined(494)) == 2
