@@ -14,7 +14,7 @@ from services.common.rules.engine import Decision, FactsError
 from services.common.rules.model import Diagnostic
 from services.common.rules.registry import RuleSetRegistry
 from services.common.rules.store import AuditRecord, ScheduleRecord, VersionRecord
-from services.common.rules.validation import ValidationResult, validate
+from services.common.rules.validation import TestOutcome, ValidationResult, validate
 from services.common.times import from_timestamp, now, to_timestamp
 
 SCHEDULE_PAST = datetime.timedelta(minutes=1)  # clock skew between the analyst and the service
@@ -25,7 +25,20 @@ _SEVERITY = {"error": pb.Diagnostic.ERROR, "warning": pb.Diagnostic.WARNING}
 
 
 def _diagnostic(d: Diagnostic) -> pb.Diagnostic:
-    return pb.Diagnostic(severity=_SEVERITY[d.severity], rule_id=d.rule_id, line=d.line, message=d.message)
+    return pb.Diagnostic(
+        severity=_SEVERITY[d.severity],
+        rule_id=d.rule_id,
+        line=d.line,
+        message=d.message,
+        table_row=d.table_row,
+        table_columns=d.table_columns,
+    )
+
+
+def _test_result(outcome: TestOutcome) -> pb.TestResult:
+    return pb.TestResult(
+        name=outcome.name, line=outcome.line, passed=outcome.passed, failures=outcome.failures
+    )
 
 
 def _version(record: VersionRecord, with_source: bool = True) -> pb.RuleSetVersion:
@@ -166,6 +179,7 @@ class RuleSetAdminServicer(rule_sets_pb2_grpc.RuleSetAdminServicer):
             rule_set=result.document.name if result.document else "",
             diagnostics=[_diagnostic(d) for d in result.diagnostics],
             tests_passed=result.tests_passed,
+            tests=[_test_result(outcome) for outcome in result.tests],
         )
 
     def DryRunRuleSet(self, request, context):

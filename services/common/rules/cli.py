@@ -223,7 +223,16 @@ def print_json(value) -> None:
 
 
 def _diagnostic(d) -> dict:
-    return {"severity": d.severity, "line": d.line, "rule_id": d.rule_id, "message": d.message}
+    """A diagnostic as --json prints it; a decision-table problem with its row (1-based)
+    and the columns it is about, as the gRPC Diagnostic gives them."""
+    return {
+        "severity": d.severity,
+        "line": d.line,
+        "rule_id": d.rule_id,
+        "message": d.message,
+        "table_row": d.table_row,
+        "table_columns": list(d.table_columns),
+    }
 
 
 # -- offline --------------------------------------------------------------------------

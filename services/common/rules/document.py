@@ -3,6 +3,7 @@ collecting every problem with the line it is on instead of stopping at the first
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import difflib
 from collections.abc import Mapping
@@ -121,8 +122,20 @@ class _Reader:
         self.table_columns: tuple = ()
         self.aliases: Mapping[str, str] = {}
 
-    def error(self, message: str, line: int = 0, rule_id: str = "") -> None:
-        self.diagnostics.append(Diagnostic("error", message, rule_id, line))
+    def error(
+        self, message: str, line: int = 0, rule_id: str = "", table_columns: tuple[str, ...] = ()
+    ) -> None:
+        self.diagnostics.append(Diagnostic("error", message, rule_id, line, table_columns=table_columns))
+
+    def locate(self, since: int, table_row: int, table_columns: tuple[str, ...] = ()) -> None:
+        """Puts the decision-table row (and the columns, when they name none) on the
+        diagnostics added since index ``since``."""
+        self.diagnostics[since:] = [
+            d
+            if d.table_row
+            else dataclasses.replace(d, table_row=table_row, table_columns=d.table_columns or table_columns)
+            for d in self.diagnostics[since:]
+        ]
 
     # -- inputs -------------------------------------------------------------
     def read_inputs(self, raw: Any, line: int) -> None:
@@ -294,7 +307,13 @@ class _Reader:
         return c.Compare(name, op, value)
 
     # -- actions ------------------------------------------------------------
-    def action(self, name: str, params: Any, rule_id: str, line: int) -> ActionCall | None:
+    def action(
+        self, name: str, params: Any, rule_id: str, line: int, columns: Mapping[str, str] | None = None
+    ) -> ActionCall | None:
+        """``columns``: a table row's column of each parameter (``set_grade.grade``), which a
+        problem with that parameter names; a problem with the whole action names them all."""
+        columns = columns or {}
+        every = tuple(columns.values())
         if params is not None and not isinstance(params, dict):
             self.error(f"action {name}: parameters must be a mapping", line, rule_id)
             return None
@@ -304,20 +323,25 @@ class _Reader:
         spec = self.vocabulary.actions.get(name)
         if spec is None:
             known = ", ".join(sorted(self.vocabulary.actions))
-            self.error(f"unknown action {name!r}; this rule set's actions are: {known}", line, rule_id)
+            self.error(f"unknown action {name!r}; this rule set's actions are: {known}", line, rule_id, every)
             return None
         checked = {}
         for param in _sorted(set(params) - set(spec.params)):
-            self.error(f"action {name}: unknown parameter {param!r}", line, rule_id)
+            self.error(f"action {name}: unknown parameter {param!r}", line, rule_id, _named(columns, param))
         for param, param_spec in spec.params.items():
             if param not in params or params[param] is None:
                 if param_spec.required:
-                    self.error(f"action {name}: parameter {param!r} is required", line, rule_id)
+                    self.error(f"action {name}: parameter {param!r} is required", line, rule_id, every)
                 continue
             try:
                 checked[param] = param_spec.check(params[param])
             except ValueError as problem:
-                self.error(f"action {name}: {param} {_shown(params[param])} {problem}", line, rule_id)
+                self.error(
+                    f"action {name}: {param} {_shown(params[param])} {problem}",
+                    line,
+                    rule_id,
+                    _named(columns, param),
+                )
         return ActionCall(name, checked)
 
     def actions(self, raw: Any, rule_id: str, line: int) -> list[ActionCall]:
@@ -395,28 +419,43 @@ class _Reader:
         for column in columns:
             if column not in self.inputs:
                 self.error(
-                    f"table: condition column {column!r} is not a declared input{self.hint(column)}", line
+                    f"table: condition column {column!r} is not a declared input{self.hint(column)}",
+                    line,
+                    table_columns=(column,),
                 )
         rows = raw.get("rows")
         if not isinstance(rows, list) or not rows:
             self.error("table: rows must be a non-empty list", line)
             return []
         self.table_columns = tuple(columns)
-        return [rule for row in rows if (rule := self.row(row, columns, line))]
+        return [
+            rule for number, row in enumerate(rows, start=1) if (rule := self.row(row, columns, line, number))
+        ]
 
-    def row(self, row: Any, columns: list, line: int) -> Rule | None:
+    def row(self, row: Any, columns: list, line: int, number: int) -> Rule | None:
+        """Row ``number`` (1-based) of the table; its problems carry that row and the
+        column of the cell they are about."""
         where = getattr(row, "line", line)
+        since = len(self.diagnostics)
+        try:
+            return self._row(row, columns, where, number)
+        finally:
+            self.locate(since, number)
+
+    def _row(self, row: Any, columns: list, where: int, number: int) -> Rule | None:
         if not isinstance(row, dict):
             self.error("a table row is a mapping of column to cell", where)
             return None
         rule_id = str(row.get("id", ""))
         if not rule_id:
-            self.error("a table row needs an id", where)
+            self.error("a table row needs an id", where, table_columns=("id",))
         tests = []
         actions: dict[str, dict] = {}
+        action_columns: dict[str, dict[str, str]] = {}  # action -> parameter ("" when marked) -> column
         for column, cell in row.items():
             if column in ROW_KEYS:
                 continue
+            since = len(self.diagnostics)
             if column in columns:
                 spec = self.inputs.get(column)
                 if spec is None:
@@ -424,34 +463,46 @@ class _Reader:
                 try:
                     parsed = parse_cell(cell, spec.type in ("text", "one_of"))
                 except ValueError as problem:
-                    self.error(f"{column}: cell {_shown(cell)}: {problem}", where, rule_id)
+                    self.error(f"{column}: cell {_shown(cell)}: {problem}", where, rule_id, (str(column),))
                     continue
                 if parsed is not None:
                     tests.append(self.comparison(spec, parsed[0], parsed[1], rule_id, where))
+                self.locate(since, number, (str(column),))
                 continue
             action, _, param = str(column).partition(".")
             if cell is None or cell == "":
                 continue
             if param:
                 actions.setdefault(action, {})[param] = cell
+                action_columns.setdefault(action, {})[param] = str(column)
             elif cell in (True, "yes", "x"):
                 actions.setdefault(action, {})
+                action_columns.setdefault(action, {})[""] = str(column)
             else:
                 self.error(
-                    f"column {column}: mark the action with yes, or use {column}.parameter", where, rule_id
+                    f"column {column}: mark the action with yes, or use {column}.parameter",
+                    where,
+                    rule_id,
+                    (str(column),),
                 )
         calls = [
-            call for name, params in actions.items() if (call := self.action(name, params, rule_id, where))
+            call
+            for name, params in actions.items()
+            if (call := self.action(name, params, rule_id, where, action_columns[name]))
         ]
         if not calls:
             self.error("the row has no action", where, rule_id)
+        since = len(self.diagnostics)
+        priority = self.priority(row.get("priority", 0), rule_id, where)
+        self.locate(since, number, ("priority",))
         return Rule(
             id=rule_id,
             condition=c.AllOf(tuple(tests)),
             actions=calls,
-            priority=self.priority(row.get("priority", 0), rule_id, where),
+            priority=priority,
             description=str(row.get("description", "")),
             line=where,
+            table_row=number,
         )
 
     # -- tests --------------------------------------------------------------
@@ -482,6 +533,12 @@ class _Reader:
                 )
             )
         return cases
+
+
+def _named(columns: Mapping[str, str], param: str) -> tuple[str, ...]:
+    """The column of an action's parameter, or every column of the action when the
+    parameter has none (it is not written in the row)."""
+    return (columns[param],) if param in columns else tuple(columns.values())
 
 
 def _shown(value: Any) -> str:
@@ -549,7 +606,10 @@ def read_document(
     seen: dict[str, int] = {}
     for rule in rules:
         if rule.id in seen:
+            since = len(reader.diagnostics)
             reader.error(f"duplicate rule id (first at line {seen[rule.id]})", rule.line, rule.id)
+            if rule.table_row:
+                reader.locate(since, rule.table_row, ("id",))
         seen.setdefault(rule.id, rule.line)
     tests = reader.tests(raw.get("tests", []), raw.line)
     document = RuleSetDocument(

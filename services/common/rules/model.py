@@ -20,6 +20,9 @@ class Diagnostic:
     message: str
     rule_id: str = ""
     line: int = 0
+    # In the decision table: the 1-based row (0: not one row's) and the columns it is about.
+    table_row: int = 0
+    table_columns: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         where = f"line {self.line}" if self.line else "document"
@@ -180,6 +183,9 @@ class Rule:
     priority: int = 0
     description: str = ""
     line: int = 0
+    # 1-based row of the decision table it was read from, 0 for `rules:` (where it was
+    # written, not what it is: not compared)
+    table_row: int = field(default=0, compare=False)
 
 
 @dataclass

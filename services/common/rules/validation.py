@@ -225,7 +225,9 @@ def _warnings(document: RuleSetDocument) -> list[Diagnostic]:
         box = boxes[rule.id] = _box(rule.condition)
         why = _empty(box) if box is not None else None
         if why:
-            found.append(Diagnostic("warning", f"this rule can never fire: {why}", rule.id, rule.line))
+            found.append(
+                Diagnostic("warning", f"this rule can never fire: {why}", rule.id, rule.line, rule.table_row)
+            )
     if document.hit_policy == "first":
         found.extend(_first_match_conflicts(document.rules, boxes))
     found.extend(table_gaps(document))
@@ -251,10 +253,14 @@ def table_gaps(document: RuleSetDocument) -> list[Diagnostic]:
     normalised = [c.normalise(rule.condition) for rule in rows]
     axes = [_pieces(spec, normalised) for spec in columns]
     line = rows[0].line
+    named = tuple(spec.name for spec in columns)
     if math.prod(len(axis) for axis in axes) > MAX_GAP_POINTS:
         return [
             Diagnostic(
-                "warning", "table: too many combinations of condition values to check for gaps", line=line
+                "warning",
+                "table: too many combinations of condition values to check for gaps",
+                line=line,
+                table_columns=named,
             )
         ]
     matchers = [c.to_python(condition) for condition in normalised]
@@ -272,7 +278,7 @@ def table_gaps(document: RuleSetDocument) -> list[Diagnostic]:
     shown = "; ".join(gaps[:SHOWN_GAPS]) + (
         f"; and {len(gaps) - SHOWN_GAPS} more" if len(gaps) > SHOWN_GAPS else ""
     )
-    return [Diagnostic("warning", f"table gap: no row covers {shown}", line=line)]
+    return [Diagnostic("warning", f"table gap: no row covers {shown}", line=line, table_columns=named)]
 
 
 def _pieces(spec, conditions) -> list[tuple]:
@@ -336,6 +342,7 @@ def _first_match_conflicts(rules: list[Rule], boxes: dict) -> list[Diagnostic]:
                     "with different outputs; under first match only the earlier one applies",
                     second.id,
                     second.line,
+                    second.table_row,
                 )
             )
     return found

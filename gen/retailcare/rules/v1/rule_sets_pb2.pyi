@@ -162,12 +162,25 @@ class Diagnostic(_message.Message):
     RULE_ID_FIELD_NUMBER: _builtins.int
     LINE_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
+    TABLE_ROW_FIELD_NUMBER: _builtins.int
+    TABLE_COLUMNS_FIELD_NUMBER: _builtins.int
     severity: Global___Diagnostic.Severity.ValueType
     rule_id: _builtins.str
     """empty when the problem is not inside one rule"""
     line: _builtins.int
     """1-based line in the document, 0 when unknown"""
     message: _builtins.str
+    table_row: _builtins.int
+    """Where in the decision table (`table:`) the problem is, when it is there. A cell's
+    problem names its row and column; a whole row's (an overlap, a rule that can never
+    fire) its row and no column; the table's own (a gap, an undeclared condition column)
+    row 0 and the columns it is about (a gap: the condition columns it names).
+    1-based row of the table's `rows`, 0 when not one row's
+    """
+    @_builtins.property
+    def table_columns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """column names as the table writes them (`set_grade.grade`)"""
+
     def __init__(
         self,
         *,
@@ -175,14 +188,52 @@ class Diagnostic(_message.Message):
         rule_id: _builtins.str = ...,
         line: _builtins.int = ...,
         message: _builtins.str = ...,
+        table_row: _builtins.int = ...,
+        table_columns: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["line", b"line", "message", b"message", "rule_id", b"rule_id", "severity", b"severity"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["line", b"line", "message", b"message", "rule_id", b"rule_id", "severity", b"severity", "table_columns", b"table_columns", "table_row", b"table_row"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Diagnostic: _TypeAlias = Diagnostic  # noqa: Y015
+
+@_typing.final
+class TestResult(_message.Message):
+    """One embedded test case (`tests:`) as `retailcare rules test` reports it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    LINE_FIELD_NUMBER: _builtins.int
+    PASSED_FIELD_NUMBER: _builtins.int
+    FAILURES_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    line: _builtins.int
+    """1-based line of the case in the document"""
+    passed: _builtins.bool
+    @_builtins.property
+    def failures(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Each value that differs, named by its path (`grade: expected 5, got 4`), or why the
+        case could not be decided (`given facts: ...`); empty when it passed.
+        """
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        line: _builtins.int = ...,
+        passed: _builtins.bool = ...,
+        failures: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["failures", b"failures", "line", b"line", "name", b"name", "passed", b"passed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TestResult: _TypeAlias = TestResult  # noqa: Y015
 
 @_typing.final
 class Decision(_message.Message):
@@ -327,11 +378,18 @@ class ValidateRuleSetResponse(_message.Message):
     RULE_SET_FIELD_NUMBER: _builtins.int
     DIAGNOSTICS_FIELD_NUMBER: _builtins.int
     TESTS_PASSED_FIELD_NUMBER: _builtins.int
+    TESTS_FIELD_NUMBER: _builtins.int
     valid: _builtins.bool
     rule_set: _builtins.str
     tests_passed: _builtins.int
     @_builtins.property
     def diagnostics(self) -> _containers.RepeatedCompositeFieldContainer[Global___Diagnostic]: ...
+    @_builtins.property
+    def tests(self) -> _containers.RepeatedCompositeFieldContainer[Global___TestResult]:
+        """Every embedded test case in the document's order; empty when the draft did not get
+        as far as its tests (it does not read or compile).
+        """
+
     def __init__(
         self,
         *,
@@ -339,10 +397,11 @@ class ValidateRuleSetResponse(_message.Message):
         rule_set: _builtins.str = ...,
         diagnostics: _abc.Iterable[Global___Diagnostic] | None = ...,
         tests_passed: _builtins.int = ...,
+        tests: _abc.Iterable[Global___TestResult] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["diagnostics", b"diagnostics", "rule_set", b"rule_set", "tests_passed", b"tests_passed", "valid", b"valid"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["diagnostics", b"diagnostics", "rule_set", b"rule_set", "tests", b"tests", "tests_passed", b"tests_passed", "valid", b"valid"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
