@@ -271,3 +271,105 @@ def test_a_closed_rule_set_refuses_every_matcher_and_closing_twice_is_harmless()
     compiled.serve_with("generated", 1.0)
     with pytest.raises(RuleSetClosed):
         compiled.serve(BASE)  # the shadow check reaches the closed engine
+
+
+# ---- more edges: versions, the host path's failures, prepared facts, sampling, logs ---
+
+
+def test_a_rule_set_compiled_without_a_version_is_version_0_and_open():
+    document = compile_()
+    try:
+        compiled = engine.CompiledRuleSet(document.document, document.vocabulary)
+        assert (compiled.version, compiled.closed) == (0, False)
+        assert compiled.decide(BASE).version == 0
+        compiled.close()
+        assert compiled.closed is True and compiled._host is None
+    finally:
+        document.close()
+
+
+def test_an_action_that_fails_on_the_host_path_is_an_error_naming_it(rules):
+    def failing(action_name):
+        raise LookupError(f"cannot record {action_name}")
+
+    host = engine._RecordingHost(failing)  # a host whose every action fails
+    always = {"all": [{"m": engine.c.to_durable_rule(engine.c.TRUE)}], "run": "always"}
+    host.register_rulesets({rules._engine_name: {"always": always}})
+    rules._host = host
+    with pytest.raises(RuntimeError) as error:
+        rules.match_with_host(rules.prepare_facts(BASE))
+    assert str(error.value).startswith("rule action failed: exception caught cannot record ")
+
+
+def test_prepared_facts_are_not_checked_again(rules):
+    unchecked = {"monthly_sales_cartons": 150.0}  # two required inputs missing
+    assert rules.decide(unchecked, prepared=True).fired == ("big", "base")
+    assert rules.serve(unchecked, prepared=True).fired == ("big", "base")
+    rules.serve_with("durable", 0.0)
+    assert rules.serve(unchecked, prepared=True).fired == ("big", "base")
+    with pytest.raises(FactsError):
+        rules.serve(unchecked)
+
+
+def test_a_served_decision_names_its_rule_set_and_version(rules):
+    served = rules.serve(BASE)
+    assert (served.rule_set, served.version, served.outputs, served.reasons) == (
+        "customer-grading",
+        904,
+        {"grade": 1, "segment": "low"},
+        {"grade": "base", "segment": "base"},
+    )
+
+
+def test_a_memo_hit_does_not_ask_the_engine_again(rules, monkeypatch):
+    first = rules.decide(BASE)
+
+    def refuse(facts):
+        raise AssertionError("the engine was asked again")
+
+    monkeypatch.setattr(rules, "match_with_engine", refuse)
+    again = rules.decide(BASE)
+    assert (again.fired, again.outputs, again.reasons) == (first.fired, first.outputs, first.reasons)
+
+
+def test_the_shadow_sample_takes_draws_strictly_below_the_share(rules, monkeypatch):
+    labels = {"rule_set": "customer-grading"}
+    rules.serve_with("generated", 0.5)
+    checks = sample("rules_shadow_checks_total", labels)
+    for draw in (0.5, 0.9):
+        monkeypatch.setattr(engine.random, "random", lambda draw=draw: draw)
+        rules.serve(BASE)
+    assert sample("rules_shadow_checks_total", labels) == checks
+    monkeypatch.setattr(engine.random, "random", lambda: 0.4999)
+    rules.serve(BASE)
+    assert sample("rules_shadow_checks_total", labels) == checks + 1
+
+
+def test_a_shadow_mismatch_is_logged_with_both_decisions(rules, caplog):
+    rules.serve_with("generated", 1.0)
+    rules.decide_generated = lambda facts: (("urban_a",), {"segment": "prime"}, {"segment": "urban_a"})
+    prepared = rules.prepare_facts(BASE)
+    with caplog.at_level("ERROR", logger="retailcare.rules"):
+        assert rules.serve(BASE).fired == ("base",)
+    (record,) = caplog.records
+    assert (
+        record.getMessage()
+        == "the served decision differs from durable-rules'; durable-rules' decision stands"
+    )
+    assert (record.rule_set, record.version, record.facts) == ("customer-grading", 904, prepared)
+    assert (record.served_fired, record.durable_fired) == (["urban_a"], ["base"])
+
+
+def test_a_shadow_check_durable_rules_cannot_make_is_logged_with_the_facts(rules, caplog, monkeypatch):
+    rules.serve_with("generated", 1.0)
+    monkeypatch.setattr(rules, "match_with_engine", lambda facts: 1 / 0)
+    with caplog.at_level("ERROR", logger="retailcare.rules"):
+        assert rules.serve(BASE).fired == ("base",)
+    (record,) = caplog.records
+    assert record.getMessage() == "durable-rules could not decide facts the served function decided"
+    assert (record.rule_set, record.version, record.facts) == (
+        "customer-grading",
+        904,
+        rules.prepare_facts(BASE),
+    )
+    assert record.exc_info[0] is ZeroDivisionError
