@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
@@ -169,20 +170,36 @@ _COMPARABLE_COLUMNS = ("id", "version", *INPUT_NAMES, *COMPARED_PARTS)
 _EXPLAINED_COLUMNS = ("id", "version", *INPUT_NAMES, *OUTCOME_PARTS)
 _INPUTS_END = 2 + len(INPUT_NAMES)
 _GRADE_AT = _COMPARABLE_COLUMNS.index("grade")
-_TUPLES_AT = tuple(_EXPLAINED_COLUMNS.index(name) - _INPUTS_END for name in sorted(_TUPLE_PARTS))
+# The JSON parts (position among the outcome's parts, whether a tuple), read as their text.
+_JSON_PARTS = tuple(
+    (index, name in _TUPLE_PARTS)
+    for index, name in enumerate(OUTCOME_PARTS)
+    if _PART_TYPES[next(f.type for f in dataclasses.fields(Outcome) if f.name == name)] is sa.JSON
+)
 
 
-def _comparable_customer(row: tuple) -> Customer:
+def _bulk_column(name: str):
+    """A column as the bulk reads select it: a JSON part as its stored text, which many
+    customers share (the same menu, the same reasons) and which is decoded once per page."""
+    column = customers.c[name]
+    return sa.cast(column, sa.Text) if isinstance(column.type, sa.JSON) else column
+
+
+def _comparable_customer(row: tuple, decoded: dict) -> Customer:
     """A customer from a row of _COMPARABLE_COLUMNS, or of _EXPLAINED_COLUMNS (the bulk
-    paths read many of them)."""
+    paths read many of them); ``decoded`` holds the JSON texts of the page decoded so far.
+    Decoded values are shared between the page's customers: never change them."""
     record = None
     if row[_GRADE_AT] is not None:  # None until first classified
         # The compared parts lead Outcome's fields (a unit test holds it to that).
-        parts = row[_INPUTS_END:]
-        if len(parts) == len(OUTCOME_PARTS):
-            parts = list(parts)
-            for at in _TUPLES_AT:
-                parts[at] = tuple(parts[at])
+        parts = list(row[_INPUTS_END:])
+        for at, as_tuple in _JSON_PARTS:
+            if at < len(parts):
+                key = (parts[at], as_tuple)
+                value = decoded.get(key)
+                if value is None:
+                    value = decoded[key] = tuple(json.loads(key[0])) if as_tuple else json.loads(key[0])
+                parts[at] = value
         record = ClassificationRecord(Outcome(*parts), "", None)
     inputs = dict(zip(INPUT_NAMES, row[2:_INPUTS_END]))  # noqa: B905 - the slice fits
     return Customer(inputs=inputs, classification=record, id=row[0], version=row[1])
@@ -325,12 +342,13 @@ class SqlCustomers:
         # of the time.
         columns = _EXPLAINED_COLUMNS if explained else _COMPARABLE_COLUMNS
         rows = self.session.execute(
-            sa.select(*(customers.c[name] for name in columns))
+            sa.select(*(_bulk_column(name) for name in columns))
             .where(customers.c.id > after_id, *_clauses(query))
             .order_by(customers.c.id)
             .limit(limit)
         ).all()
-        return [_comparable_customer(row) for row in rows]
+        decoded: dict = {}
+        return [_comparable_customer(row, decoded) for row in rows]
 
     def save_reclassified(self, decided: list[tuple[Customer, Effect]]) -> list[Customer]:
         if not decided:
