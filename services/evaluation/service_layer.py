@@ -32,6 +32,7 @@ from services.evaluation.domain.supervision import broken_commitments
 from services.evaluation.domain.visits import VisitCard, coverage
 from services.evaluation.ports import (
     ComplaintStatistics,
+    Conflict,
     CustomerDirectory,
     UnitOfWork,
     Unreachable,
@@ -124,10 +125,14 @@ class Evaluation:
             if problems:
                 raise Invalid(problems)
             period = Period(period_id, kind, start, end).validate()
-        with self.unit_of_work() as uow:
-            if uow.periods.get(period_id) is not None:
-                raise AlreadyExists("period", period_id)
-            uow.periods.save(period)
+        try:
+            with self.unit_of_work() as uow:
+                if uow.periods.get(period_id) is not None:
+                    raise AlreadyExists("period", period_id)
+                uow.periods.save(period)
+        except Conflict:
+            # Created by a concurrent call between the read and the write: its key clashed.
+            raise AlreadyExists("period", period_id) from None
         return period
 
     def get_period(self, period_id: str) -> Period:
