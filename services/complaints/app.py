@@ -1,5 +1,5 @@
-"""The complaints service process: its servicers, the escalation sweep, and what it
-needs before SERVING."""
+"""The complaints service process: its servicers, the escalation sweep, the jobs that move
+open complaints onto a newly activated policy version, and what it needs before SERVING."""
 
 import functools
 import logging
@@ -14,6 +14,7 @@ from services.common.server import Runtime, ServiceDefinition
 from services.complaints.calendar_source import ChineseCalendarLibrary
 from services.complaints.customers import CustomerDirectory
 from services.complaints.metrics import ComplaintGauges
+from services.complaints.policy_jobs import FollowJobStore, PolicyFollowJobs
 from services.complaints.ports import CalendarSource
 from services.complaints.rules import RULE_SETS
 from services.complaints.service_layer import Complaints
@@ -63,6 +64,11 @@ def prepare(runtime: Runtime) -> None:
     sweeper.start()
     runtime.on_stop(lambda: (stop.set(), sweeper.join(10)))
     runtime.register_collector(ComplaintGauges(runtime.engine))
+    jobs = PolicyFollowJobs(
+        FollowJobStore(runtime.engine), runtime.rule_sets, use_cases, runtime.settings.rules_poll_seconds
+    )
+    jobs.start()
+    runtime.on_stop(jobs.stop)
 
 
 def definition_for(calendar_source: CalendarSource) -> ServiceDefinition:

@@ -1,6 +1,6 @@
 """Complaints (投诉): the state machine, the deadline clock, the escalation ladder, the
 checks on intake, and the policy snapshot each complaint keeps (so a later policy change
-never rewrites an existing deadline).
+never rewrites an existing deadline, unless the new version says open complaints follow it).
 
 Standard library only. Every change is a method of ``Complaint`` that takes the moment
 (and the working calendar where days are counted) and returns the events to record;
@@ -77,6 +77,11 @@ CLOCK_SKEW = datetime.timedelta(minutes=1)
 # little ahead is tolerated by CLOCK_SKEW, a day ahead is refused outright.
 RECEIVED_NOT_BEFORE = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
 SYSTEM = "system"
+# What a complaint-policy version says of the complaints still open when it is activated
+# (its output open_complaints): their deadline follows it, or they keep theirs (the default).
+FOLLOW_NEW_VERSION, KEEP = "follow_new_version", "keep"
+OPEN_COMPLAINTS_CHOICES = (FOLLOW_NEW_VERSION, KEEP)
+DEADLINE_RECOMPUTED = "deadline_recomputed"  # the event of a deadline that moved
 
 
 class Refused(Exception):
@@ -237,6 +242,12 @@ class PolicySnapshot:
         )
 
 
+def follows_new_version(outputs: dict) -> bool:
+    """Whether a policy decision says the complaint's deadline follows its version when the
+    complaint is still open at the version's activation (output open_complaints)."""
+    return outputs.get("open_complaints", KEEP) == FOLLOW_NEW_VERSION
+
+
 @dataclass
 class Complaint:
     id: str
@@ -313,6 +324,10 @@ class Complaint:
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
 
+    def facts(self) -> dict:
+        """What the complaint policy decides on (as at intake)."""
+        return {"category": self.category, "severity": self.severity, "channel": self.channel}
+
     # -- the clock ----------------------------------------------------------------------
     def _set_deadline(self, due_at: datetime.datetime, estimated: bool) -> None:
         self.deadline_at, self.deadline_estimated = due_at, estimated
@@ -348,7 +363,52 @@ class Complaint:
         self._set_deadline(deadline.due_at, deadline.estimated)
         self.updated_at = moment
         note = f"{why}: {before.isoformat()} -> {deadline.due_at.isoformat()}"
-        return [Event(moment, SYSTEM, "deadline_recomputed", self.state, self.state, note)]
+        return [Event(moment, SYSTEM, DEADLINE_RECOMPUTED, self.state, self.state, note)]
+
+    def may_follow(self, version: int, moment: datetime.datetime) -> bool:
+        """Whether a newly activated policy ``version`` may still move this complaint's
+        deadline: it is open, decided on another version, and its deadline has not passed
+        (a deadline that passed, and the overdue it made, stand)."""
+        return (
+            self.is_open
+            and self.policy.version != version
+            and self.overdue_at is None
+            and self.deadline_at > moment
+        )
+
+    def follow_policy(
+        self, policy: PolicySnapshot, calendar: WorkingCalendar, moment: datetime.datetime
+    ) -> list[Event]:
+        """A newly activated version whose decision for this complaint says open complaints
+        follow it: the complaint takes its snapshot, and its deadline (the paused days still
+        added), warning and next escalation are computed again under it. One event: the
+        deadline moved, or it stayed where it was. Nothing when the complaint may not follow."""
+        if not self.may_follow(policy.version, moment):
+            return []
+        before, before_days, before_version = (
+            self.deadline_at,
+            self.policy.deadline_working_days,
+            self.policy.version,
+        )
+        self.policy = policy
+        deadline = calendar.deadline(
+            self.received_at, policy.deadline_working_days + self.paused_working_days
+        )
+        self._set_deadline(deadline.due_at, deadline.estimated)
+        if self.escalation_level:  # escalated by hand: the next level on the new ladder
+            self.next_escalation_at = self._next_escalation(calendar)
+        self.updated_at = moment
+        why = (
+            f"complaint-policy version {policy.version} (was {before_version}) says open complaints follow it"
+        )
+        if deadline.due_at == before:
+            note = f"{why}: deadline unchanged at {before.isoformat()}"
+            return [Event(moment, SYSTEM, "policy_followed", self.state, self.state, note)]
+        note = (
+            f"{why}: {before_days} -> {policy.deadline_working_days} working days,"
+            f" {before.isoformat()} -> {deadline.due_at.isoformat()}"
+        )
+        return [Event(moment, SYSTEM, DEADLINE_RECOMPUTED, self.state, self.state, note)]
 
     # -- the state machine --------------------------------------------------------------
     def act(

@@ -12,7 +12,7 @@ from services.common.licences import normalise_licence
 from services.common.times import to_timestamp
 from services.complaints.domain import Complaint, Event, Figures, Intake
 from services.complaints.ports import ComplaintFilter
-from services.complaints.service_layer import CalendarView, DayChange
+from services.complaints.service_layer import CalendarView, DayChange, PolicyStanding
 
 STATES = {name.lower(): value for name, value in pb.State.items() if value}
 _STATE_NAMES = {value: name for name, value in STATES.items()}
@@ -56,7 +56,8 @@ def complaint_filter(message: pb.ComplaintFilter) -> ComplaintFilter:
     )
 
 
-def complaint_message(complaint: Complaint) -> pb.Complaint:
+def complaint_message(complaint: Complaint, standing: PolicyStanding | None = None) -> pb.Complaint:
+    standing = standing or PolicyStanding(0)
     return pb.Complaint(
         id=complaint.id,
         licence_number=complaint.licence_number,
@@ -81,6 +82,8 @@ def complaint_message(complaint: Complaint) -> pb.Complaint:
         satisfaction=complaint.satisfaction or 0,
         return_visit_due_at=to_timestamp(complaint.return_visit_due_at),
         idempotency_key=complaint.idempotency_key,
+        active_policy_version=standing.active_version,
+        pending_policy_version=standing.pending_version,
     )
 
 

@@ -21,6 +21,16 @@ RESOLUTION_WORKING_DAYS = Histogram(
     buckets=(0, 1, 2, 3, 4, 5, 7, 10, 15, 20),
 )
 
+POLICY_FOLLOW_JOBS = Counter(
+    "complaint_policy_follow_jobs_total",
+    "Policy follow jobs (open complaints onto a newly activated version), per outcome.",
+    ["outcome"],
+)
+POLICY_FOLLOWED = Counter(
+    "complaint_policy_followed_total",
+    "Open complaints that took a newly activated complaint-policy version (deadline recomputed).",
+)
+
 
 class ComplaintGauges:
     """A Prometheus collector over the complaints and calendar tables. Every replica reads

@@ -36,9 +36,12 @@ class Customers(Protocol):
 
 class PolicyDecider(Protocol):
     """The rule-set registry as the use cases see it: ``decide`` returns a decision with
-    ``version`` and ``outputs``, or raises."""
+    ``version`` and ``outputs``, or raises; ``serving_version`` says which version decides."""
 
     def decide(self, name: str, facts: dict): ...
+
+    def serving_version(self, name: str) -> int:
+        """The version this process decides with (0 before it has loaded one)."""
 
 
 class DuplicateKey(Exception):
@@ -93,6 +96,18 @@ class ComplaintRepository(Protocol):
     def open_between(self, start: datetime.datetime, end: datetime.datetime) -> list[Complaint]:
         """Open complaints whose clock runs over part of [start, end): received before
         end, deadline after start; locked for this unit of work."""
+
+    def may_follow(
+        self,
+        version: int,
+        moment: datetime.datetime,
+        after_id: str,
+        limit: int,
+        created_since: datetime.datetime | None = None,
+    ) -> list[Complaint]:
+        """Up to ``limit`` open complaints a newly activated policy ``version`` may still move
+        (Complaint.may_follow at ``moment``) with an id after ``after_id``, by id; only those
+        created at or after ``created_since`` when given; locked for this unit of work."""
 
     def outcomes(
         self, period_from: datetime.datetime, period_to: datetime.datetime, group_by: str

@@ -4,7 +4,13 @@ import pathlib
 
 from services.common.rules.actions import set_many_once, set_once
 from services.common.rules.model import ActionSpec, Param, RuleSetKind, Vocabulary, supplied_facts
-from services.complaints.domain import CATEGORIES, CHANNELS, ESCALATION_LEVELS, SEVERITIES
+from services.complaints.domain import (
+    CATEGORIES,
+    CHANNELS,
+    ESCALATION_LEVELS,
+    OPEN_COMPLAINTS_CHOICES,
+    SEVERITIES,
+)
 
 FOLDER = pathlib.Path(__file__).parent / "rule_sets"
 
@@ -39,6 +45,13 @@ COMPLAINT_POLICY = RuleSetKind(
                 }
             ),
             "when to warn, and who is escalated to, level by level, once the deadline passes",
+        ),
+        ActionSpec(
+            "open_complaints",
+            {"deadlines": Param("one_of", allowed=OPEN_COMPLAINTS_CHOICES)},
+            set_once("open_complaints", "deadlines"),
+            "when this version is activated, whether the complaints it decides that are still open"
+            " get their deadline under it (follow_new_version) or keep theirs (keep, the default)",
         ),
     ),
     default_path=FOLDER / "complaint-policy.yaml",

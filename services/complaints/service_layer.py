@@ -51,6 +51,30 @@ class DayChange:
 
 
 @dataclass(frozen=True)
+class PolicyStanding:
+    """A complaint's deadline against the complaint-policy version active now (as loaded
+    by this process): ``pending_version`` is that version when it says open complaints
+    like this one follow it and its job has not reached the complaint yet (the deadline
+    will move); 0 when the deadline stands."""
+
+    active_version: int
+    pending_version: int = 0
+
+
+@dataclass(frozen=True)
+class FollowBatch:
+    """One batch of a policy follow job: complaints looked at, those that took the version
+    (``moved`` of them got another deadline), those the policy could not decide."""
+
+    done: int = 0
+    followed: int = 0
+    moved: int = 0
+    failed: int = 0
+    last_id: str = ""
+    stale: bool = False  # this process no longer decides with the job's version: nothing was saved
+
+
+@dataclass(frozen=True)
 class CalendarView:
     """A year as the calendar counts it, with the administrator's changes of its days."""
 
@@ -282,6 +306,57 @@ class Complaints:
         except Exception:
             log.exception("complaint policy could not decide; using the defaults", extra={"facts": facts})
             return PolicySnapshot.defaults()
+
+    # -- policy versions ------------------------------------------------------------------
+    def standing(self, complaint: Complaint) -> PolicyStanding:
+        active = self.registry.serving_version(COMPLAINT_POLICY.name)
+        if not complaint.may_follow(active, now()):
+            return PolicyStanding(active)
+        try:
+            decision = self.registry.decide(COMPLAINT_POLICY.name, complaint.facts())
+        except Exception:  # a read never fails for the policy; the job counts what it cannot decide
+            return PolicyStanding(active)
+        if decision.version == active and domain.follows_new_version(decision.outputs):
+            return PolicyStanding(active, active)
+        return PolicyStanding(active)
+
+    def follow_policy(
+        self,
+        version: int,
+        after_id: str,
+        limit: int,
+        created_since: datetime.datetime | None = None,
+    ) -> FollowBatch:
+        """One transaction of a policy follow job: the next ``limit`` open complaints (by id,
+        after ``after_id``) that ``version`` may still move are decided under it, and those
+        it says follow it take it (Complaint.follow_policy), each with its event."""
+        moment = now()
+        done = followed = moved = failed = 0
+        last_id = after_id
+        with self.uow() as uow:
+            for complaint in uow.complaints.may_follow(version, moment, after_id, limit, created_since):
+                done, last_id = done + 1, complaint.id
+                try:
+                    decision = self.registry.decide(COMPLAINT_POLICY.name, complaint.facts())
+                except Exception:
+                    log.exception(
+                        "complaint policy could not decide an open complaint; its deadline stands",
+                        extra={"complaint_id": complaint.id, "version": version},
+                    )
+                    failed += 1
+                    continue
+                if decision.version != version:
+                    return FollowBatch(stale=True)  # swapped meanwhile: leave without saving
+                if not domain.follows_new_version(decision.outputs):
+                    continue
+                snapshot = PolicySnapshot.from_outputs(version, decision.outputs)
+                events = complaint.follow_policy(snapshot, self.calendar, moment)
+                if events:
+                    uow.complaints.save(complaint, events)
+                    followed += 1
+                    moved += events[0].action == domain.DEADLINE_RECOMPUTED
+            uow.commit()
+        return FollowBatch(done, followed, moved, failed, last_id)
 
     def _replay(self, intake: Intake) -> Complaint:
         with self.uow(read_only=True) as uow:

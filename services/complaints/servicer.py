@@ -13,39 +13,38 @@ class ComplaintsServicer(complaints_pb2_grpc.ComplaintsServiceServicer):
     def __init__(self, use_cases: Complaints):
         self.use_cases = use_cases
 
+    def _message(self, complaint) -> pb.Complaint:
+        return mapping.complaint_message(complaint, self.use_cases.standing(complaint))
+
     def FileComplaint(self, request, context):
         complaint, replayed = self.use_cases.file(mapping.intake(request))
-        return pb.FileComplaintResponse(complaint=mapping.complaint_message(complaint), replayed=replayed)
+        return pb.FileComplaintResponse(complaint=self._message(complaint), replayed=replayed)
 
     def GetComplaint(self, request, context):
-        return pb.GetComplaintResponse(complaint=mapping.complaint_message(self.use_cases.get(request.id)))
+        return pb.GetComplaintResponse(complaint=self._message(self.use_cases.get(request.id)))
 
     def ListComplaints(self, request, context):
         found, token = self.use_cases.list(
             mapping.complaint_filter(request.filter), request.page_size, request.page_token
         )
-        return pb.ListComplaintsResponse(
-            complaints=[mapping.complaint_message(c) for c in found], next_page_token=token
-        )
+        return pb.ListComplaintsResponse(complaints=[self._message(c) for c in found], next_page_token=token)
 
     def ChangeComplaintState(self, request, context):
         action = mapping.ACTIONS.get(request.action, "")
         complaint = self.use_cases.change_state(request.id, action, request.actor.strip(), request.note)
-        return pb.ChangeComplaintStateResponse(complaint=mapping.complaint_message(complaint))
+        return pb.ChangeComplaintStateResponse(complaint=self._message(complaint))
 
     def HandOffComplaint(self, request, context):
         complaint = self.use_cases.hand_off(
             request.id, request.handler.strip(), request.reason.strip(), request.actor.strip()
         )
-        return pb.HandOffComplaintResponse(complaint=mapping.complaint_message(complaint))
+        return pb.HandOffComplaintResponse(complaint=self._message(complaint))
 
     def RecordReturnVisit(self, request, context):
         complaint = self.use_cases.return_visit(
             request.id, request.satisfaction, request.comment, request.visited_by.strip()
         )
-        return pb.RecordReturnVisitResponse(
-            complaint=mapping.complaint_message(complaint), reopened=complaint.reopened
-        )
+        return pb.RecordReturnVisitResponse(complaint=self._message(complaint), reopened=complaint.reopened)
 
     def ListComplaintEvents(self, request, context):
         events = self.use_cases.events(request.id)

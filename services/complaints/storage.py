@@ -324,6 +324,26 @@ class SqlComplaints:
         )
         return [self._read(row) for row in rows]
 
+    def may_follow(
+        self,
+        version: int,
+        moment: datetime.datetime,
+        after_id: str,
+        limit: int,
+        created_since: datetime.datetime | None = None,
+    ) -> list[Complaint]:
+        query = select(ComplaintRow).where(
+            ComplaintRow.state.in_(domain.OPEN_STATES),
+            ComplaintRow.policy_version != version,
+            ComplaintRow.overdue_at.is_(None),
+            ComplaintRow.deadline_at > moment,
+            ComplaintRow.id > after_id,
+        )
+        if created_since is not None:
+            query = query.where(ComplaintRow.created_at >= created_since)
+        rows = self.session.exec(query.order_by(ComplaintRow.id).limit(limit).with_for_update())
+        return [self._read(row) for row in rows]
+
     def outcomes(
         self, period_from: datetime.datetime, period_to: datetime.datetime, group_by: str
     ) -> list[Outcome]:

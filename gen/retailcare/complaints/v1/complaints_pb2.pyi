@@ -111,6 +111,8 @@ class Complaint(_message.Message):
     SATISFACTION_FIELD_NUMBER: _builtins.int
     RETURN_VISIT_DUE_AT_FIELD_NUMBER: _builtins.int
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    ACTIVE_POLICY_VERSION_FIELD_NUMBER: _builtins.int
+    PENDING_POLICY_VERSION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     licence_number: _builtins.str
     channel: _builtins.str
@@ -131,7 +133,11 @@ class Complaint(_message.Message):
     """the calendar lacked data for a year the deadline spans"""
     deadline_working_days: _builtins.int
     policy_version: _builtins.int
-    """complaint-policy version the deadline was computed under"""
+    """The complaint-policy version the deadline was decided on: the one the complaint was
+    filed under, or a later one it followed (its open_complaints output said
+    follow_new_version when it was activated; docs/complaints.md). 0: the documented
+    defaults, the policy could not decide.
+    """
     needs_verification: _builtins.bool
     """classification could not be reached at intake"""
     overdue: _builtins.bool
@@ -142,6 +148,16 @@ class Complaint(_message.Message):
     satisfaction: _builtins.int
     """last return visit, 1-5; 0 = none yet"""
     idempotency_key: _builtins.str
+    active_policy_version: _builtins.int
+    """The complaint-policy version active now, as loaded by the replica that answered
+    (within rules_poll_seconds of an activation).
+    """
+    pending_policy_version: _builtins.int
+    """Set (to the active version) while that version says open complaints like this one
+    follow it and its job has not reached this complaint yet: the deadline is about to
+    be recomputed. 0: the deadline stands (the complaint is on the active version, the
+    version says keep, it is closed or resolved, or its deadline has passed).
+    """
     @_builtins.property
     def received_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -176,10 +192,12 @@ class Complaint(_message.Message):
         satisfaction: _builtins.int = ...,
         return_visit_due_at: _timestamp_pb2.Timestamp | None = ...,
         idempotency_key: _builtins.str = ...,
+        active_policy_version: _builtins.int = ...,
+        pending_policy_version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["deadline_at", b"deadline_at", "received_at", b"received_at", "resolved_at", b"resolved_at", "return_visit_due_at", b"return_visit_due_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "channel", b"channel", "deadline_at", b"deadline_at", "deadline_estimated", b"deadline_estimated", "deadline_working_days", b"deadline_working_days", "description", b"description", "escalated_to", b"escalated_to", "escalation_level", b"escalation_level", "handler", b"handler", "id", b"id", "idempotency_key", b"idempotency_key", "licence_number", b"licence_number", "needs_verification", b"needs_verification", "overdue", b"overdue", "owner", b"owner", "policy_version", b"policy_version", "received_at", b"received_at", "resolved_at", b"resolved_at", "return_visit_due_at", b"return_visit_due_at", "satisfaction", b"satisfaction", "severity", b"severity", "state", b"state", "team_id", b"team_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_policy_version", b"active_policy_version", "category", b"category", "channel", b"channel", "deadline_at", b"deadline_at", "deadline_estimated", b"deadline_estimated", "deadline_working_days", b"deadline_working_days", "description", b"description", "escalated_to", b"escalated_to", "escalation_level", b"escalation_level", "handler", b"handler", "id", b"id", "idempotency_key", b"idempotency_key", "licence_number", b"licence_number", "needs_verification", b"needs_verification", "overdue", b"overdue", "owner", b"owner", "pending_policy_version", b"pending_policy_version", "policy_version", b"policy_version", "received_at", b"received_at", "resolved_at", b"resolved_at", "return_visit_due_at", b"return_visit_due_at", "satisfaction", b"satisfaction", "severity", b"severity", "state", b"state", "team_id", b"team_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
