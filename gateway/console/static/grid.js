@@ -4,7 +4,7 @@
 window.RC = window.RC || {};
 
 RC.grid = {
-  rows: [], // {line (1-based), indent, cells: Map column -> text, comment}
+  rows: [], // {line (1-based), number (1-based row of the table), indent, cells: Map column -> text, comment}
 
   // "a: 1, b: \">= 2\"" -> [["a", "1"], ["b", ">= 2"]], respecting quotes.
   pairs(inner) {
@@ -45,20 +45,30 @@ RC.grid = {
     return /^(-?\d+(\.\d+)?|[A-Za-z_][\w.-]*)$/.test(text) ? text : JSON.stringify(text);
   },
 
-  // The table of the text: its condition columns and its one-line rows.
+  // The table of the text: its condition columns and its one-line rows, each with its
+  // number among all the rows (as the validator counts them: a row written over several
+  // lines counts, though the grid does not show it).
   read(source) {
     const lines = source.split("\n");
     const start = lines.findIndex((line) => /^table:\s*(#.*)?$/.test(line));
     if (start < 0) return null;
     let conditions = [];
     const rows = [];
+    let itemIndent = null; // the indent of the items of `rows:`
+    let number = 0;
     for (let i = start + 1; i < lines.length; i++) {
       const line = lines[i];
       if (/^\S/.test(line)) break; // the next top-level key
       const listed = /^\s+conditions:\s*\[(.*)\]/.exec(line);
       if (listed) conditions = listed[1].split(",").map((c) => c.trim()).filter(Boolean);
+      if (/^\s+rows:\s*(#.*)?$/.test(line)) itemIndent = "";
+      const item = /^(\s*)- /.exec(line);
+      if (item && itemIndent !== null && (itemIndent === "" || item[1] === itemIndent)) {
+        itemIndent = item[1];
+        number++;
+      }
       const row = /^(\s*)- \{(.*)\}(\s*#.*)?$/.exec(line);
-      if (row) rows.push({ line: i + 1, indent: row[1], cells: new Map(this.pairs(row[2])), comment: row[3] || "" });
+      if (row) rows.push({ line: i + 1, number, indent: row[1], cells: new Map(this.pairs(row[2])), comment: row[3] || "" });
     }
     return { conditions, rows };
   },
@@ -74,15 +84,42 @@ RC.grid = {
     return row.indent + "- {" + cells.join(", ") + "}" + row.comment;
   },
 
-  // The column a diagnostic of a row is about: a cell error starts with its column
-  // ("monthly_sales_cartons: cell ..." or "column x: ..."), a gap names the condition
-  // columns it found uncovered; none when it is about the whole row.
+  // The columns of the grid a diagnostic is about, as the validator names them (a cell's
+  // column; a gap's condition columns); none when it is about the whole row.
   columnsOf(diagnostic, columns) {
-    const text = diagnostic.message;
-    const named = columns.filter((c) => text.startsWith(c + ":") || text.startsWith("column " + c + ":"));
-    if (named.length) return named;
-    if (text.startsWith("table gap:")) return columns.filter((c) => text.includes(c + " "));
-    return [];
+    return (diagnostic.table_columns || []).filter((c) => columns.includes(c));
+  },
+
+  // The grid row a diagnostic is marked at: the row the validator names; a problem of
+  // the table itself (a gap) at the row of its line (the first row); another problem on
+  // a row's line (a YAML error) at that row.
+  rowOf(diagnostic, rows) {
+    if (diagnostic.table_row) return rows.find((r) => r.number === diagnostic.table_row) || null;
+    return (diagnostic.line && rows.find((r) => r.line === diagnostic.line)) || null;
+  },
+
+  // The cell that has the focus (and what is typed in it), to be given back after the
+  // grid is drawn again.
+  focused() {
+    const input = document.activeElement;
+    if (!input || !input.matches("#grid input[data-column]")) return null;
+    const tr = input.closest("tr[data-row]");
+    return { row: tr.dataset.row, column: input.dataset.column, value: input.value,
+      start: input.selectionStart, end: input.selectionEnd };
+  },
+
+  refocus(kept) {
+    if (!kept) return;
+    const tr = document.querySelector("#grid tr[data-row='" + kept.row + "']");
+    const input = tr && [...tr.querySelectorAll("input[data-column]")].find((i) => i.dataset.column === kept.column);
+    if (!input) return;
+    input.value = kept.value;
+    input.focus();
+    try {
+      input.setSelectionRange(kept.start, kept.end);
+    } catch (error) {
+      // not a text input
+    }
   },
 
   // Changes the lines of the text, shows the grid again and validates (the marks of the
@@ -106,6 +143,7 @@ RC.grid = {
   },
 
   show() {
+    const kept = this.focused();
     const container = RC.clear(document.getElementById("grid"));
     const table = this.read(RC.editor.value);
     if (!table || !table.rows.length) {
@@ -114,11 +152,12 @@ RC.grid = {
     }
     const columns = this.columns(table);
     const severity = (d) => (d.severity === "ERROR" ? "error" : "warning");
-    const byLine = new Map();
+    const byRow = new Map(); // grid row -> [diagnostics]
     for (const d of RC.rules.diagnostics || []) {
-      if (!d.line) continue;
-      if (!byLine.has(d.line)) byLine.set(d.line, []);
-      byLine.get(d.line).push(d);
+      const row = this.rowOf(d, table.rows);
+      if (!row) continue;
+      if (!byRow.has(row)) byRow.set(row, []);
+      byRow.get(row).push(d);
     }
     const warnings = RC.el("ul", { class: "grid-diagnostics" });
     const head = RC.el("tr", {}, RC.el("th", {}, "line"),
@@ -126,9 +165,10 @@ RC.grid = {
       RC.el("th", {}, "row"));
     const body = RC.el("tbody");
     for (const row of table.rows) {
-      const tr = RC.el("tr", { "data-line": String(row.line) }, RC.el("td", {}, String(row.line)));
+      const tr = RC.el("tr", { "data-line": String(row.line), "data-row": String(row.number) },
+        RC.el("td", {}, String(row.line)));
       const cells = new Map(); // column -> [diagnostics]
-      for (const d of byLine.get(row.line) || []) {
+      for (const d of byRow.get(row) || []) {
         const at = this.columnsOf(d, columns);
         if (!at.length) {
           tr.classList.add("mark-" + severity(d));
@@ -138,8 +178,9 @@ RC.grid = {
           if (!cells.has(column)) cells.set(column, []);
           cells.get(column).push(d);
         }
+        const where = d.table_row ? "row " + d.table_row + ", line " + row.line : "table, line " + row.line;
         warnings.append(RC.el("li", { class: severity(d), "data-line": String(row.line) },
-          "line " + row.line + (at.length ? " (" + at.join(", ") + ")" : "") + ": " + d.message));
+          where + (at.length ? " (" + at.join(", ") + ")" : "") + ": " + d.message));
       }
       for (const column of columns) {
         const input = RC.el("input", { "data-column": column, size: "10", value: row.cells.get(column) || "" });
@@ -169,5 +210,6 @@ RC.grid = {
     }
     if (warnings.childElementCount) container.append(warnings);
     container.append(RC.el("table", { class: "grid" }, RC.el("thead", {}, head), body));
+    this.refocus(kept);
   },
 };

@@ -48,6 +48,7 @@ RC.rules = {
     ]);
     this.versions = versions.versions;
     this.scheduled = scheduled.activations;
+    this.watchScheduled();
     this.showVersions();
     this.showScheduled(scheduled.activations);
     RC.fillTable(document.getElementById("audit-table"), null,
@@ -112,6 +113,39 @@ RC.rules = {
     } catch (error) {
       result.textContent = error.message;
       result.className = "error";
+    }
+  },
+
+  // While a version waits for its scheduled activation, asks for the rule set's active
+  // version now and then (at the moment it is due, else every 30 s; every 5 s once it is
+  // due, until the owning service has activated it); when another version has become
+  // active, shows the rule set again and follows the reclassification job it started.
+  async watchScheduled() {
+    const token = (this.watchToken = (this.watchToken || 0) + 1);
+    const name = this.current;
+    const active = (this.versions.find((v) => v.active) || {}).version;
+    if (!(this.scheduled || []).length) return;
+    const since = await this.latestJobId();
+    while (token === this.watchToken && name === this.current) {
+      const due = Math.min(...this.scheduled.map((a) => new Date(a.activate_at).getTime()));
+      const wait = due > Date.now() ? Math.min(30000, Math.max(2000, due - Date.now() + 500)) : 5000;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      if (token !== this.watchToken || name !== this.current) return;
+      let now;
+      try {
+        const answer = await RC.api("GET", "rule-sets/" + encodeURIComponent(name) + "/versions");
+        now = (answer.versions.find((v) => v.active) || {}).version;
+      } catch (error) {
+        continue; // asked again at the next turn
+      }
+      if (now === active || token !== this.watchToken || name !== this.current) continue;
+      const scheduled = (this.scheduled || []).some((a) => a.version === now);
+      document.getElementById("activate-result").textContent =
+        "version " + now + " became active" + (scheduled ? " at its scheduled moment" : "");
+      document.getElementById("activate-result").className = "ok";
+      await this.refresh(false); // starts a new watch when another version still waits
+      this.followJob(now, since);
+      return;
     }
   },
 
@@ -234,8 +268,12 @@ RC.rules = {
     for (const d of diagnostics) {
       const severity = d.severity === "ERROR" ? "error" : "warning";
       const where = d.line ? "line " + d.line : "document";
+      const cell = d.table_row || (d.table_columns || []).length
+        ? ", table " + (d.table_row ? "row " + d.table_row : "") +
+          ((d.table_columns || []).length ? (d.table_row ? " " : "") + "column " + d.table_columns.join(", ") : "")
+        : "";
       list.append(RC.el("li", { class: severity, "data-line": String(d.line) },
-        where + (d.rule_id ? " (" + d.rule_id + ")" : "") + ": " + d.message));
+        where + (d.rule_id ? " (" + d.rule_id + ")" : "") + cell + ": " + d.message));
       if (d.line) marks.push({ line: d.line, severity, message: d.message });
     }
     RC.editor.mark(marks);
@@ -263,29 +301,32 @@ RC.rules = {
     }
   },
 
-  // The draft's embedded tests (its `tests:` cases written `- name: ...`), each passed or
-  // failed with what differs; "not run" when the draft did not get as far as its tests.
+  // The draft's embedded tests as the service ran them, each passed or failed with the
+  // values that differ (as `retailcare rules test` prints them). None ran when the draft
+  // does not read or compile: the list of the last run stays, marked "not run".
   showTests(answer) {
-    const lines = RC.editor.value.split("\n");
-    const start = lines.findIndex((line) => /^tests:\s*(#.*)?$/.test(line));
-    const cases = [];
-    for (let i = start + 1; start >= 0 && i < lines.length && !/^\S/.test(lines[i]); i++) {
-      const named = /^\s*-\s+(?:\{\s*)?name:\s*("[^"]*"|'[^']*'|[^,}#]+)/.exec(lines[i]);
-      if (named) cases.push({ name: RC.grid.unquote(named[1].trim()), line: i + 1 });
+    const table = document.getElementById("tests-table");
+    const tests = answer.tests || [];
+    if (!tests.length && answer.valid) {
+      RC.show("tests-table", false); // the draft has no tests
+      return;
     }
-    const failures = new Map();
-    for (const d of answer.diagnostics) {
-      const failed = /^test (['"])(.*)\1 failed: (.*)$/s.exec(d.message);
-      if (failed) failures.set(failed[2], failed[3]);
+    if (!tests.length) {
+      table.querySelectorAll("tbody tr").forEach((tr) => {
+        tr.className = "";
+        tr.cells[2].textContent = "not run";
+        tr.cells[3].textContent = "";
+      });
+      return;
     }
-    const ran = answer.tests_passed > 0 || failures.size > 0;
-    RC.fillTable(document.getElementById("tests-table"), null, cases.map((c) => [c.name, String(c.line),
-      !ran ? "not run" : failures.has(c.name) ? "failed" : "passed", failures.get(c.name) || ""]));
-    document.querySelectorAll("#tests-table tbody tr").forEach((tr, i) => {
-      tr.className = !ran ? "" : failures.has(cases[i].name) ? "error" : "ok";
-      tr.dataset.test = cases[i].name;
+    RC.fillTable(table, null, tests.map((t) => [t.name, String(t.line), t.passed ? "passed" : "failed",
+      t.failures.join("; ")]));
+    table.querySelectorAll("tbody tr").forEach((tr, i) => {
+      tr.className = tests[i].passed ? "ok" : "error";
+      tr.dataset.test = tests[i].name;
+      tr.dataset.line = String(tests[i].line);
     });
-    RC.show("tests-table", cases.length > 0);
+    RC.show("tests-table", true);
   },
 
   async dryRunForCustomer() {
@@ -412,9 +453,9 @@ RC.rules = {
     RC.editor = new RC.Editor(document.getElementById("editor"));
     RC.editor.onEdit = () => this.scheduleValidation();
     // A diagnostic (below the editor or above the grid) shows its line when clicked.
-    for (const id of ["diagnostics", "grid"]) {
+    for (const id of ["diagnostics", "grid", "tests-table"]) {
       document.getElementById(id).addEventListener("click", (event) => {
-        const item = event.target.closest("li[data-line]");
+        const item = event.target.closest("li[data-line], #tests-table tr[data-line]");
         if (item && Number(item.dataset.line)) RC.editor.reveal(Number(item.dataset.line));
       });
     }

@@ -134,6 +134,36 @@ def test_an_analyst_previews_a_grading_draft_over_all_customers(console, populat
     assert console.request("POST", "/console/api/rule-sets/preview", "ops", {"source": source}).status == 403
 
 
+def test_validation_names_a_cell_by_row_and_column_and_answers_each_test(console):
+    source = console.request("GET", f"/console/api/rule-sets/{GRADING}/versions/0", "analyst").json()
+    source = source["version"]["source"]
+    row = '- {id: grade_20, priority: 20, monthly_sales_cartons: ">= 95", set_grade.grade: 20}'
+    assert row in source
+    line = source[: source.index(row)].count("\n") + 1
+    malformed = source.replace(row, row.replace(">= 95", "=> 95"))
+    checked = console.request(
+        "POST", "/console/api/rule-sets/validate", "analyst", {"source": malformed}
+    ).json()
+    (cell,) = [d for d in checked["diagnostics"] if d["table_columns"]]
+    assert (cell["severity"], cell["rule_id"], cell["line"]) == ("ERROR", "grade_20", line)
+    assert (cell["table_row"], cell["table_columns"]) == (20, ["monthly_sales_cartons"])
+    assert cell["message"].startswith("monthly_sales_cartons: cell '=> 95': unknown operator '=>'")
+    assert checked["tests"] == []  # the draft did not get as far as its tests
+
+    # Each embedded test with the values that differ, as `retailcare rules test` says them.
+    expected = "expect: {grade: 4, star_level: 1,"
+    wrong = source.replace(expected, expected.replace("grade: 4", "grade: 5"), 1)
+    checked = console.request("POST", "/console/api/rule-sets/validate", "analyst", {"source": wrong}).json()
+    assert not checked["valid"]
+    results = {t["name"]: t for t in checked["tests"]}
+    village = results.pop("a small village shop")
+    assert (village["passed"], village["failures"]) == (False, ["grade: expected 5, got 4"])
+    assert village["line"] == source[: source.index("  - name: a small village shop")].count("\n") + 1
+    assert results and all(t["passed"] and t["failures"] == [] for t in results.values())
+    assert checked["tests_passed"] == len(results)
+    assert all(d["table_row"] == 0 and d["table_columns"] == [] for d in checked["diagnostics"])
+
+
 def test_bad_requests_are_400_with_the_field_never_a_stack_trace(console):
     answer = console.request("POST", "/console/api/rule-sets/validate", "analyst", b"{not json")
     assert answer.status == 400 and answer.json()["violations"] == [

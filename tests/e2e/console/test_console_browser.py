@@ -132,6 +132,8 @@ def test_an_analyst_fixes_publishes_and_rolls_back_a_rule_set(page_for, populate
         "#grid tr:has(input[value='grade_20']) td.mark-error input[data-column='monthly_sales_cartons']"
     )
     assert "unknown operator '=>'" in page.inner_text("#diagnostics")
+    # The validator names the cell (row 20 of the table, its column): the grid marks it there.
+    assert "table row 20 column monthly_sales_cartons: " in page.inner_text("#diagnostics")
     assert page.locator("#grid td.mark-error").count() == 1
     cell = page.locator("#grid tr:has(input[value='grade_20']) input[data-column='monthly_sales_cartons']")
     cell.fill(">= 90")
@@ -163,7 +165,9 @@ def test_an_analyst_fixes_publishes_and_rolls_back_a_rule_set(page_for, populate
     )
     page.wait_for_selector(f"#tests-table tr.error[data-test='{village}']")
     differs = page.inner_text(f"#tests-table tr[data-test='{village}'] td:nth-child(4)")
-    assert "grade" in differs and "5" in differs and "4" in differs
+    assert differs == "grade: expected 5, got 4"  # as `retailcare rules test` prints it
+    case_line = source[: source.index(f"  - name: {village}")].count("\n") + 1
+    assert page.inner_text(f"#tests-table tr[data-test='{village}'] td:nth-child(2)") == str(case_line)
     assert page.locator("#tests-table tr.error").count() == 1
 
     page.fill("#source", source + "\n# reviewed in the console\n")
@@ -251,6 +255,48 @@ def test_decision_table_rows_are_copied_and_removed_and_an_overlap_is_marked_at_
     line = overlap.get_attribute("data-line")
     assert "mark-warning" in page.get_attribute(f".gutter [data-line='{line}']", "class")
     assert page.locator(f"#grid .grid-diagnostics li[data-line='{line}']").count() >= 1
+
+    # The validation's answer draws the grid again: the cell being typed in keeps the
+    # focus and what is typed so far.
+    row_10 = "#grid tr:has(input[value='grade_10'])"
+    cell = page.locator(f"{row_10} input[data-column='monthly_sales_cartons']")
+    cell.click()
+    cell.fill("=> 40")
+    cell.press("Tab")  # the cell's change goes to the text; the next cell has the focus
+    page.keyboard.type("2")
+    page.wait_for_selector(f"{row_10} td.mark-error input[data-column='monthly_sales_cartons']")
+    focused = (
+        "document.activeElement.dataset.column + '@' + document.activeElement.closest('tr').dataset.line"
+    )
+    assert page.evaluate(focused) == "set_grade.grade@" + page.get_attribute(row_10, "data-line")
+    page.keyboard.type("5")
+    page.keyboard.press("Tab")
+    assert '- {id: grade_10, priority: 10, monthly_sales_cartons: "=> 40", set_grade.grade: 25}' in (
+        page.input_value("#source")
+    )
+    assert page.problems == []
+
+
+def test_a_scheduled_activation_that_comes_while_the_page_is_open_is_followed(page_for, console, populated):
+    page = page_for("analyst")
+    page.click(f"a[data-rule-set='{GRADING}']")
+    expect(page.locator("#source")).to_have_value(re.compile("name: customer-grading"))
+    active = int(page.inner_text("#version-table tr.active td:first-child"))
+    source = page.input_value("#source")
+    # Scheduled by someone else a little ahead; the page is opened again and sees it waiting.
+    at = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=20)
+    body = {"source": source + "\n# soon\n", "comment": "soon", "activate_at": at.isoformat()}
+    assert console.request("POST", "/console/api/rule-sets/publish", "analyst", body).status == 200
+    page.click(f"a[data-rule-set='{GRADING}']")
+    page.wait_for_selector(f"#scheduled-table tr[data-version='{active + 1}']")
+    # Its moment comes: the page notices the new active version and follows the job.
+    page.wait_for_selector(f"#version-table tr.active[data-version='{active + 1}']", timeout=90000)
+    assert (
+        page.inner_text("#activate-result") == f"version {active + 1} became active at its scheduled moment"
+    )
+    page.wait_for_selector(f"#job-status[data-state='completed'][data-version='{active + 1}']", timeout=60000)
+    page.wait_for_selector("#scheduled-none:visible")
+    expect(page.locator(f"a[data-rule-set='{GRADING}'] >> xpath=../../td[3]")).to_have_text(str(active + 1))
     assert page.problems == []
 
 
