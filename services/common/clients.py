@@ -28,7 +28,7 @@ from services.common.auth import SERVICE_TOKEN_HEADER, read_service_token
 from services.common.config import Settings
 from services.common.deadlines import downstream_timeout
 from services.common.errors import DomainError, build_status
-from services.common.interceptors import REQUEST_ID_HEADER
+from services.common.interceptors import PACK_USER_AGENT, REQUEST_ID_HEADER
 from services.common.logs import request_id_var
 from services.common.tls import channel_credentials
 
@@ -93,6 +93,8 @@ def open_channel(
         ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_MS),
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),
+        # Servers of the pack do not echo the request id to their own callers.
+        ("grpc.primary_user_agent", PACK_USER_AGENT),
     ]
     if credentials is None:
         channel = grpc.insecure_channel(target, options=options)

@@ -2,10 +2,11 @@
 conventional metrics, domain errors mapped to statuses, and the caller's deadline
 kept at hand for downstream calls.
 
-A request id the caller sent (``x-request-id``) is echoed back in the initial metadata;
-a call without one gets an id made here, for the logs and the downstream calls, and
-nothing extra is sent back (an explicit send of initial metadata costs the server a
-batch of its own on every call)."""
+A request id the caller sent (``x-request-id``) is echoed back in the initial metadata,
+except to the pack's own clients (their user agent starts with ``PACK_USER_AGENT``),
+which made the id and do not read it back; a call without one gets an id made here, for
+the logs and the downstream calls, and nothing extra is sent back. (An explicit send of
+initial metadata costs the server a batch of its own on every call.)"""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from services.common.logs import request_id_var
 log = logging.getLogger("retailcare.calls")
 
 REQUEST_ID_HEADER = "x-request-id"
+# The user agent the pack's channels announce (services/common/clients.py).
+PACK_USER_AGENT = "retailcare-pack"
 current_context: contextvars.ContextVar[grpc.ServicerContext | None] = contextvars.ContextVar(
     "current_context", default=None
 )
@@ -120,14 +123,14 @@ class _Call:
         self.labels = self.metrics.labels
         self.full_method = full_method
         self.context = context
-        self.given = _given_request_id(context.invocation_metadata())
+        self.given, self.echo = _given_request_id(context.invocation_metadata())
         self.request_id = self.given or new_request_id()
         self.started = time.perf_counter()
         self.metrics.started.inc()
         self._finishing = threading.Lock()  # finish() counts a call once
 
     def enter(self) -> list[contextvars.Token]:
-        if self.given:
+        if self.echo:
             self.context.send_initial_metadata(((REQUEST_ID_HEADER, self.given),))
         return [request_id_var.set(self.request_id), current_context.set(self.context)]
 
@@ -185,11 +188,15 @@ class _Call:
         )
 
 
-def _given_request_id(metadata) -> str:
+def _given_request_id(metadata) -> tuple[str, bool]:
+    """The caller's request id ('' if none) and whether to echo it."""
+    given, from_pack = "", False
     for key, value in metadata or ():
         if key == REQUEST_ID_HEADER:
-            return value
-    return ""
+            given = given or value
+        elif key == "user-agent":
+            from_pack = value.startswith(PACK_USER_AGENT)
+    return given, bool(given) and not from_pack
 
 
 def _counted(items: Iterator, counter) -> Iterator:

@@ -12,7 +12,13 @@ from prometheus_client import REGISTRY
 
 from services.classification.app import definition as classification
 from services.classification.client import ClassificationClient
-from services.common.clients import DownstreamError, DownstreamNotFound, DownstreamUnavailable, ServiceClient
+from services.common.clients import (
+    DownstreamError,
+    DownstreamNotFound,
+    DownstreamUnavailable,
+    ServiceClient,
+    open_channel,
+)
 from services.common.errors import field_violations
 from tests.support import probe_service
 from tests.support.ports import free_port
@@ -138,3 +144,17 @@ def test_classification_client_maps_not_found_and_bad_input(tmp_path):
     assert missing.value.code == grpc.StatusCode.NOT_FOUND
     assert invalid.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert not isinstance(invalid.value, DownstreamNotFound)
+
+
+def test_the_packs_own_channel_is_not_sent_its_request_id_back(two_probes):
+    """A server echoes the request id a caller sent, but not to the pack's own clients:
+    they made the id, and an echo costs the server a batch of its own on every call."""
+    _, downstream = two_probes
+    channel = open_channel(_target(downstream))
+    try:
+        whoami = channel.unary_unary(f"/{probe_service.SERVICE}/Whoami")
+        reply, call = whoami.with_call(b"", metadata=(("x-request-id", "req-7"),), timeout=5)
+    finally:
+        channel.close()
+    assert json.loads(reply)["request_id"] == "req-7"
+    assert not [value for key, value in call.initial_metadata() if key == "x-request-id"]
