@@ -1,14 +1,20 @@
-"""The commitment card (服务承诺卡) as a printable HTML page, in Chinese or English.
+"""The commitment card (服务承诺卡) as a printable HTML page or an A4 PDF, in Chinese or
+English.
 
 Every text from the card is escaped: service names, procedures and standards are written
-by administrators and must not become markup on the printed page."""
+by administrators and must not become markup on the printed page. The PDF is drawn with
+services.common.pdf (Chinese in the STSong-Light CID font, as the supervision report)."""
 
 from __future__ import annotations
 
 import html
 import json
 
+from reportlab.lib.units import mm
+from reportlab.platypus import PageBreak, Spacer
 from retailcare.evaluation.v1 import evaluation_pb2 as epb
+
+from services.common import pdf
 
 LANGUAGES = ("zh", "en")
 
@@ -69,9 +75,9 @@ def _parameters(text: str, none: str) -> str:
     return "<br>".join(f"{_e(key)}: {_e(value)}" for key, value in sorted(values.items()))
 
 
-def _section(card: epb.CommitmentCard, customer_name: str, t: dict) -> str:
+def _head(card: epb.CommitmentCard, customer_name: str, t: dict) -> list[tuple[str, object]]:
     issued = card.issued_at.ToDatetime().strftime("%Y-%m-%d %H:%M UTC") if card.HasField("issued_at") else ""
-    head = [
+    return [
         (t["customer"], customer_name),
         (t["licence"], card.licence_number),
         (t["version"], card.version),
@@ -80,6 +86,10 @@ def _section(card: epb.CommitmentCard, customer_name: str, t: dict) -> str:
         (t["responsible"], card.responsible_person or t["none"]),
         (t["team"], card.team_id or t["none"]),
     ]
+
+
+def _section(card: epb.CommitmentCard, customer_name: str, t: dict) -> str:
+    head = _head(card, customer_name, t)
     rows = []
     for item in card.items:
         steps = "".join(f"<li>{_e(step)}</li>" for step in item.procedure_steps)
@@ -119,3 +129,71 @@ def render_many(cards: list[tuple[epb.CommitmentCard, str]], title: str, languag
 def render(card: epb.CommitmentCard, customer_name: str, language: str) -> str:
     """The page of one card; ``language`` is one of LANGUAGES."""
     return render_many([(card, customer_name)], card.licence_number, language)
+
+
+# Column widths (mm) of the items table, in the order of COLUMNS: 180 mm inside the margins.
+COLUMNS = ("service", "kind", "content", "procedure", "standard", "parameters")
+PDF_WIDTHS = (36, 18, 32, 42, 26, 26)
+
+
+def _parameter_lines(text: str, none: str) -> list[str]:
+    values = json.loads(text) if text else {}
+    return [f"{key}: {value}" for key, value in sorted(values.items())] or [none]
+
+
+def _pdf_section(card: epb.CommitmentCard, customer_name: str, t: dict, styles) -> list:
+    cell = styles["cell"]
+    items = [
+        [
+            pdf.lines([item.name, item.service], cell),
+            item.kind,
+            item.commitment,
+            pdf.lines([f"{number}. {step}" for number, step in enumerate(item.procedure_steps, 1)], cell),
+            item.standard,
+            pdf.lines(_parameter_lines(item.parameters_json, t["none"]), cell),
+        ]
+        for item in card.items
+    ]
+    return [
+        pdf.text(t["title"], styles["title"]),
+        pdf.table(
+            styles,
+            None,
+            [[pdf.text(k, styles["label"]), v] for k, v in _head(card, customer_name, t)],
+            (60, 120),
+            t["none"],
+        ),
+        Spacer(1, 4 * mm),
+        pdf.table(styles, [t[c] for c in COLUMNS], items, PDF_WIDTHS, t["none"]),
+        Spacer(1, 4 * mm),
+        pdf.text(t["footer"], styles["cell"]),
+    ]
+
+
+def render_many_pdf(cards: list[tuple[epb.CommitmentCard, str]], title: str, language: str) -> bytes:
+    """One A4 page (or more) per card (``(card, customer name)``), in one PDF."""
+    t = LABELS[language]
+    styles = pdf.styles(language)
+    story: list = []
+    for card, name in cards:
+        if story:
+            story.append(PageBreak())
+        story += _pdf_section(card, name, t, styles)
+    if not story:
+        story = [pdf.text(t["title"], styles["title"]), pdf.text(t["none"], styles["cell"])]
+    return pdf.build(story, f"{t['title']} {title}")
+
+
+def render_pdf(card: epb.CommitmentCard, customer_name: str, language: str) -> bytes:
+    """The PDF of one card; ``language`` is one of LANGUAGES."""
+    return render_many_pdf([(card, customer_name)], card.licence_number, language)
+
+
+def card_filename(card: epb.CommitmentCard, language: str) -> str:
+    """e.g. commitment-card-110101200002-v3-zh.pdf (the licence made safe for a file name)."""
+    return f"commitment-card-{pdf.filename_part(card.licence_number)}-v{card.version}-{language}.pdf"
+
+
+def zone_filename(zone: str, language: str) -> str:
+    """e.g. commitment-cards-Z1-zh.pdf (the zone code made safe for a file name)."""
+    return f"commitment-cards-{pdf.filename_part(zone)}-{language}.pdf"

@@ -216,6 +216,8 @@ class Composer:
         licence = normalise_licence(_required("licence_number", request.licence_number))
         if request.language and request.language not in commitment_card.LANGUAGES:
             raise InvalidArgument([("language", f"must be one of {', '.join(commitment_card.LANGUAGES)}")])
+        if request.pdf and not request.language:
+            raise InvalidArgument([("language", "a PDF is printed in zh or en: give the language")])
         customer = self.fan_out.submit(self.classification.get_customer, licence)
         try:
             issued = self.evaluation.get_commitment_card(licence, request.on_date.strip())
@@ -228,6 +230,9 @@ class Composer:
         )
         if request.language:
             reply.html = commitment_card.render(issued.card, name, request.language)
+        if request.pdf:
+            reply.pdf = commitment_card.render_pdf(issued.card, name, request.language)
+            reply.filename = commitment_card.card_filename(issued.card, request.language)
         return reply
 
     def get_zone_commitment_cards(
@@ -251,10 +256,15 @@ class Composer:
             for call in calls:
                 call.cancel()
             raise
-        html = commitment_card.render_many(
-            [(card, c.input.name) for card, c in zip(cards, customers, strict=True)], zone, request.language
+        named = [(card, c.input.name) for card, c in zip(cards, customers, strict=True)]
+        html = commitment_card.render_many(named, zone, request.language)
+        reply = pb.GetZoneCommitmentCardsResponse(
+            cards=cards, html=html, next_page_token=page.next_page_token
         )
-        return pb.GetZoneCommitmentCardsResponse(cards=cards, html=html, next_page_token=page.next_page_token)
+        if request.pdf:
+            reply.pdf = commitment_card.render_many_pdf(named, zone, request.language)
+            reply.filename = commitment_card.zone_filename(zone, request.language)
+        return reply
 
     def _star_levels(self, team_id: str) -> dict[int, int]:
         counts: dict[int, int] = {}

@@ -1,32 +1,22 @@
 """The supervision report (服务监督报告) drawn as a PDF in Chinese or English.
 
-Chinese text is set in STSong-Light, the Adobe-GB1 CID font whose metrics ReportLab
-ships: the PDF names the font and carries no glyphs, so any conforming reader shows
-it with its own Chinese font (Acrobat, browsers, poppler with a CJK font installed) and
-every text can be extracted and searched. Latin labels use Helvetica, one of the
-standard fonts. Every text from the data is escaped before it reaches the layout, so a
-description can never become markup."""
+The fonts, styles, tables and page come from services.common.pdf (STSong-Light for
+Chinese and for every text from the data, Helvetica for Latin labels; every text escaped
+before layout, so a description can never become markup)."""
 
 from __future__ import annotations
 
-import io
 from xml.sax.saxutils import escape
 
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer
 
+from services.common import pdf
 from services.evaluation.domain.supervision_report import SupervisionReport
 
-CJK_FONT = "STSong-Light"
 # The PDF lists at most this many discrepancies (a thousand rows are about fifty pages);
 # the reply's figures carry them all.
 MAX_LISTED = 1000
-pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
 
 LABELS = {
     "zh": {
@@ -66,52 +56,10 @@ LABELS = {
 }
 
 
-def _styles(language: str) -> dict[str, ParagraphStyle]:
-    label_font = CJK_FONT if language == "zh" else "Helvetica"
-    return {
-        "title": ParagraphStyle("title", fontName=label_font, fontSize=16, leading=22, spaceAfter=6),
-        "heading": ParagraphStyle(
-            "heading", fontName=label_font, fontSize=11, leading=16, spaceBefore=10, spaceAfter=4
-        ),
-        "label": ParagraphStyle("label", fontName=label_font, fontSize=8, leading=11),
-        # Data may hold Chinese in either language: always the CJK font, wrapped per character.
-        "cell": ParagraphStyle("cell", fontName=CJK_FONT, fontSize=8, leading=11, wordWrap="CJK"),
-    }
-
-
-def _table(styles, header: list[str], rows: list[list], widths: list[float], none: str) -> Table:
-    if not rows:
-        rows = [[none] + [""] * (len(header) - 1)]
-    data = [[Paragraph(escape(h), styles["label"]) for h in header]]
-    data += [[Paragraph(escape(str(value)), styles["cell"]) for value in row] for row in rows]
-    table = Table(data, colWidths=[w * mm for w in widths], repeatRows=1, hAlign="LEFT")
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ]
-        )
-    )
-    return table
-
-
 def render(report: SupervisionReport, language: str) -> bytes:
     """The report as PDF bytes; ``language`` is one of LANGUAGES."""
     labels = LABELS[language]
-    styles = _styles(language)
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-        title=f"{labels['title']} {report.period_id}",
-        author="RetailCare",
-    )
+    styles = pdf.styles(language)
     period = f"{labels['period']} {report.period_id}: {report.starts_on.isoformat()} - {report.ends_on.isoformat()}"
     story = [
         Paragraph(escape(labels["title"]), styles["title"]),
@@ -121,7 +69,7 @@ def render(report: SupervisionReport, language: str) -> bytes:
         ),
         Spacer(1, 4 * mm),
         Paragraph(escape(labels["zones"]), styles["heading"]),
-        _table(
+        pdf.table(
             styles,
             labels["zone_header"],
             [
@@ -132,7 +80,7 @@ def render(report: SupervisionReport, language: str) -> bytes:
             labels["none"],
         ),
         Paragraph(escape(labels["items"]), styles["heading"]),
-        _table(
+        pdf.table(
             styles,
             labels["item_header"],
             [[i.service, i.asked, i.undelivered, i.findings, i.upheld] for i in report.items],
@@ -140,7 +88,7 @@ def render(report: SupervisionReport, language: str) -> bytes:
             labels["none"],
         ),
         Paragraph(escape(labels["teams"]), styles["heading"]),
-        _table(
+        pdf.table(
             styles,
             labels["team_header"],
             [[t.team_id, t.findings, t.upheld] for t in report.teams],
@@ -148,7 +96,7 @@ def render(report: SupervisionReport, language: str) -> bytes:
             labels["none"],
         ),
         Paragraph(escape(labels["discrepancies"]), styles["heading"]),
-        _table(
+        pdf.table(
             styles,
             labels["discrepancy_header"],
             [
@@ -168,5 +116,4 @@ def render(report: SupervisionReport, language: str) -> bytes:
     unlisted = len(report.discrepancies) - MAX_LISTED
     if unlisted > 0:
         story.append(Paragraph(escape(labels["more"].format(count=unlisted)), styles["cell"]))
-    document.build(story)
-    return buffer.getvalue()
+    return pdf.build(story, f"{labels['title']} {report.period_id}")

@@ -353,22 +353,26 @@ class GetCommitmentCardRequest(_message.Message):
     LICENCE_NUMBER_FIELD_NUMBER: _builtins.int
     ON_DATE_FIELD_NUMBER: _builtins.int
     LANGUAGE_FIELD_NUMBER: _builtins.int
+    PDF_FIELD_NUMBER: _builtins.int
     licence_number: _builtins.str
     """At most 40 printable characters."""
     on_date: _builtins.str
     """YYYY-MM-DD: the version held on that day; empty: the current card."""
     language: _builtins.str
     """zh or en: also render the printable page; empty: no page."""
+    pdf: _builtins.bool
+    """Also the card as an A4 PDF in the language (which is then required)."""
     def __init__(
         self,
         *,
         licence_number: _builtins.str = ...,
         on_date: _builtins.str = ...,
         language: _builtins.str = ...,
+        pdf: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["language", b"language", "licence_number", b"licence_number", "on_date", b"on_date"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["language", b"language", "licence_number", b"licence_number", "on_date", b"on_date", "pdf", b"pdf"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -382,10 +386,16 @@ class GetCommitmentCardResponse(_message.Message):
     CUSTOMER_NAME_FIELD_NUMBER: _builtins.int
     NEW_VERSION_FIELD_NUMBER: _builtins.int
     HTML_FIELD_NUMBER: _builtins.int
+    PDF_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
     customer_name: _builtins.str
     new_version: _builtins.bool
     html: _builtins.str
     """the printable page, when a language was asked for"""
+    pdf: _builtins.bytes
+    """the card as a PDF, when pdf was asked for"""
+    filename: _builtins.str
+    """with pdf: e.g. commitment-card-110101200002-v3-zh.pdf"""
     @_builtins.property
     def card(self) -> _evaluation_pb2.CommitmentCard: ...
     def __init__(
@@ -395,10 +405,12 @@ class GetCommitmentCardResponse(_message.Message):
         customer_name: _builtins.str = ...,
         new_version: _builtins.bool = ...,
         html: _builtins.str = ...,
+        pdf: _builtins.bytes = ...,
+        filename: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["card", b"card"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["card", b"card", "customer_name", b"customer_name", "html", b"html", "new_version", b"new_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["card", b"card", "customer_name", b"customer_name", "filename", b"filename", "html", b"html", "new_version", b"new_version", "pdf", b"pdf"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -412,6 +424,7 @@ class GetZoneCommitmentCardsRequest(_message.Message):
     LANGUAGE_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    PDF_FIELD_NUMBER: _builtins.int
     market_zone: _builtins.str
     """The market zone code; at most 40 printable characters."""
     language: _builtins.str
@@ -420,6 +433,8 @@ class GetZoneCommitmentCardsRequest(_message.Message):
     """customers per page: default 50, at most 100"""
     page_token: _builtins.str
     """As issued in next_page_token; at most 200 characters."""
+    pdf: _builtins.bool
+    """Also the page of cards as one A4 PDF (each card on a new page)."""
     def __init__(
         self,
         *,
@@ -427,10 +442,11 @@ class GetZoneCommitmentCardsRequest(_message.Message):
         language: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        pdf: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["language", b"language", "market_zone", b"market_zone", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["language", b"language", "market_zone", b"market_zone", "page_size", b"page_size", "page_token", b"page_token", "pdf", b"pdf"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -443,8 +459,14 @@ class GetZoneCommitmentCardsResponse(_message.Message):
     CARDS_FIELD_NUMBER: _builtins.int
     HTML_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    PDF_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
     html: _builtins.str
     next_page_token: _builtins.str
+    pdf: _builtins.bytes
+    """when pdf was asked for"""
+    filename: _builtins.str
+    """with pdf: e.g. commitment-cards-Z1-zh.pdf"""
     @_builtins.property
     def cards(self) -> _containers.RepeatedCompositeFieldContainer[_evaluation_pb2.CommitmentCard]: ...
     def __init__(
@@ -453,10 +475,12 @@ class GetZoneCommitmentCardsResponse(_message.Message):
         cards: _abc.Iterable[_evaluation_pb2.CommitmentCard] | None = ...,
         html: _builtins.str = ...,
         next_page_token: _builtins.str = ...,
+        pdf: _builtins.bytes = ...,
+        filename: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cards", b"cards", "html", b"html", "next_page_token", b"next_page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cards", b"cards", "filename", b"filename", "html", b"html", "next_page_token", b"next_page_token", "pdf", b"pdf"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -104,7 +104,8 @@ class GatewayServicer:
         menu's items with content, procedure, standard, the responsible person and team, the
         entitlements rule-set version; a changed menu makes a new version; with on_date, the
         version held on that day) with the customer's name from classification, and, with
-        a language, the card as a printable HTML page. NOT_FOUND for an unknown customer.
+        a language, the card as a printable HTML page, and with pdf also as an A4 PDF.
+        NOT_FOUND for an unknown customer.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -112,7 +113,8 @@ class GatewayServicer:
 
     def GetZoneCommitmentCards(self, request, context):
         """The current commitment cards of the active customers of a market zone, a page at a
-        time, as one printable HTML document (one card a printed page).
+        time, as one printable HTML document (one card a printed page), and with pdf also
+        as one A4 PDF (each card on a new page).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -73,11 +73,13 @@ class GatewayStub:
     menu's items with content, procedure, standard, the responsible person and team, the
     entitlements rule-set version; a changed menu makes a new version; with on_date, the
     version held on that day) with the customer's name from classification, and, with
-    a language, the card as a printable HTML page. NOT_FOUND for an unknown customer.
+    a language, the card as a printable HTML page, and with pdf also as an A4 PDF.
+    NOT_FOUND for an unknown customer.
     """
     GetZoneCommitmentCards: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.GetZoneCommitmentCardsRequest, _gateway_pb2.GetZoneCommitmentCardsResponse]
     """The current commitment cards of the active customers of a market zone, a page at a
-    time, as one printable HTML document (one card a printed page).
+    time, as one printable HTML document (one card a printed page), and with pdf also
+    as one A4 PDF (each card on a new page).
     """
 
 @_typing.type_check_only
@@ -110,11 +112,13 @@ class GatewayAsyncStub(GatewayStub):
     menu's items with content, procedure, standard, the responsible person and team, the
     entitlements rule-set version; a changed menu makes a new version; with on_date, the
     version held on that day) with the customer's name from classification, and, with
-    a language, the card as a printable HTML page. NOT_FOUND for an unknown customer.
+    a language, the card as a printable HTML page, and with pdf also as an A4 PDF.
+    NOT_FOUND for an unknown customer.
     """
     GetZoneCommitmentCards: _aio.UnaryUnaryMultiCallable[_gateway_pb2.GetZoneCommitmentCardsRequest, _gateway_pb2.GetZoneCommitmentCardsResponse]  # type: ignore[assignment]
     """The current commitment cards of the active customers of a market zone, a page at a
-    time, as one printable HTML document (one card a printed page).
+    time, as one printable HTML document (one card a printed page), and with pdf also
+    as one A4 PDF (each card on a new page).
     """
 
 class GatewayServicer(metaclass=_abc_1.ABCMeta):
@@ -168,7 +172,8 @@ class GatewayServicer(metaclass=_abc_1.ABCMeta):
         menu's items with content, procedure, standard, the responsible person and team, the
         entitlements rule-set version; a changed menu makes a new version; with on_date, the
         version held on that day) with the customer's name from classification, and, with
-        a language, the card as a printable HTML page. NOT_FOUND for an unknown customer.
+        a language, the card as a printable HTML page, and with pdf also as an A4 PDF.
+        NOT_FOUND for an unknown customer.
         """
 
     @_abc_1.abstractmethod
@@ -178,7 +183,8 @@ class GatewayServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_gateway_pb2.GetZoneCommitmentCardsResponse, _abc.Awaitable[_gateway_pb2.GetZoneCommitmentCardsResponse]]:
         """The current commitment cards of the active customers of a market zone, a page at a
-        time, as one printable HTML document (one card a printed page).
+        time, as one printable HTML document (one card a printed page), and with pdf also
+        as one A4 PDF (each card on a new page).
         """
 
 def add_GatewayServicer_to_server(servicer: GatewayServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
