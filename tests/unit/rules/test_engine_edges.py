@@ -9,7 +9,9 @@ import pytest
 from prometheus_client import REGISTRY
 
 from services.common.rules import engine
+from services.common.rules.document import read_document
 from services.common.rules.engine import Decision, FactsError, RuleSetClosed, _copy, _number_json
+from services.common.rules.model import ActionSpec, Vocabulary
 from services.common.rules.validation import validate
 from tests.support.rule_samples import KINDS, minimal
 
@@ -373,3 +375,36 @@ def test_a_shadow_check_durable_rules_cannot_make_is_logged_with_the_facts(rules
         rules.prepare_facts(BASE),
     )
     assert record.exc_info[0] is ZeroDivisionError
+
+
+def test_a_new_rule_set_serves_the_generated_function_with_no_shadow_check(rules):
+    assert (rules.serve_from, rules.shadow_share) == ("generated", 0.0)
+    assert rules.decide_generated.__code__.co_filename == "<rules customer-grading v904>"
+
+
+def test_decision_time_is_observed_per_rule_set(rules):
+    labels = {"rule_set": "customer-grading"}
+    before = sample("rules_decision_seconds_count", labels)
+    rules.decide(BASE)
+    rules.serve(BASE)
+    assert sample("rules_decision_seconds_count", labels) == before + 2
+
+
+def test_tiny_decimals_are_written_in_place_whatever_the_names_and_other_texts():
+    """Input names and texts outside ASCII, and a text that reads null, stay as they are."""
+    source = (
+        "name: any\ninputs:\n  note: {type: text}\n  销量: {type: decimal}\n"
+        "rules: [{id: r, when: {销量: {less_than: 1}}, then: [flag]}]\n"
+    )
+    document, found = read_document(source, None)
+    assert found == []
+    compiled = engine.CompiledRuleSet(
+        document, Vocabulary.of(ActionSpec("flag", {}, lambda outputs, params: None))
+    )
+    try:
+        facts = {"note": "null 备注", "销量": 2.5e-05}
+        text = compiled._fact_json(facts, "3")
+        assert text == f'{{"note": "null 备注", "销量": 2.5e-05, "sid": "3", "{engine.c.ALWAYS_PRESENT}": 1}}'
+        assert compiled.decide(facts).fired == ("r",)
+    finally:
+        compiled.close()
