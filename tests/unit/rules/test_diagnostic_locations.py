@@ -2,6 +2,7 @@
 the columns it is about, so that a grid can mark the cell without reading the message."""
 
 from services.common.rules.admin import _diagnostic, _test_result
+from services.common.rules.cli import _diagnostic as as_json
 from services.common.rules.document import read_document
 from services.common.rules.model import ActionSpec, InputSpec, Param, RuleSetKind, Vocabulary
 from services.common.rules.validation import validate
@@ -191,3 +192,16 @@ def test_the_api_message_carries_the_location_and_each_test_result():
     assert (top.name, top.line, top.passed, list(top.failures)) == ("top", 13, True, [])
     assert (wrong.name, wrong.line, wrong.passed) == ("wrong", 14, False)
     assert list(wrong.failures) == ["grade: expected 2, got 1", "fired: expected ['a'], got ['b']"]
+
+
+def test_the_cli_json_carries_the_location_too():
+    source = HEAD + "table:\n  conditions: [stars]\n  rows:\n    - {id: a, stars: '=> 1', flag: yes}\n"
+    (cell,) = read_document(source, kinds())[1]
+    assert as_json(cell) == {
+        "severity": "error",
+        "line": 10,
+        "rule_id": "a",
+        "message": "stars: cell '=> 1': unknown operator '=>'; use one of >=, <=, !=, >, <, =",
+        "table_row": 1,
+        "table_columns": ["stars"],
+    }
