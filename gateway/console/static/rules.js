@@ -131,11 +131,13 @@ RC.rules = {
       const wait = due > Date.now() ? Math.min(30000, Math.max(2000, due - Date.now() + 500)) : 5000;
       await new Promise((resolve) => setTimeout(resolve, wait));
       if (token !== this.watchToken || name !== this.current) return;
+      if (!sessionStorage.getItem(RC.TOKEN_KEY)) return; // signed out
       let now;
       try {
         const answer = await RC.api("GET", "rule-sets/" + encodeURIComponent(name) + "/versions");
         now = (answer.versions.find((v) => v.active) || {}).version;
       } catch (error) {
+        if (error.status === 401 || error.status === 403) return;
         continue; // asked again at the next turn
       }
       if (now === active || token !== this.watchToken || name !== this.current) continue;
