@@ -11,7 +11,7 @@ from services.common.errors import InvalidArgument
 from services.common.licences import normalise_licence
 from services.common.times import from_timestamp, to_timestamp
 from services.evaluation.domain.people import Membership, Staff, Team
-from services.evaluation.domain.periods import PUBLISHED, Period
+from services.evaluation.domain.periods import PUBLISHED, Period, ScoredOn
 from services.evaluation.domain.plans import ImprovementPlan
 from services.evaluation.domain.ratings import MODES, Rating
 from services.evaluation.domain.results import PeriodResult
@@ -84,8 +84,17 @@ def membership_message(m: Membership) -> pb.Membership:
     )
 
 
-def period_message(p: Period) -> pb.Period:
+def scored_on_message(scored: ScoredOn) -> pb.ScoredOn:
+    return pb.ScoredOn(
+        rule_set_version=scored.version,
+        active_rule_set_version=scored.active_version,
+        newer_version_active=scored.newer_version_active,
+    )
+
+
+def period_message(p: Period, scored: ScoredOn | None = None) -> pb.Period:
     return pb.Period(
+        scored_on=scored_on_message(scored) if scored is not None else None,
         id=p.id,
         kind=p.kind,
         starts_on=_day(p.starts_on),

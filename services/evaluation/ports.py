@@ -69,6 +69,8 @@ class Actuals(Protocol):
 class Results(Protocol):
     def replace(self, period_id: str, results: Iterable[PeriodResult]) -> None: ...
     def of_period(self, period_id: str, subject_kind: str = "", team_id: str = "") -> list[PeriodResult]: ...
+    def versions(self, period_id: str) -> list[int]:
+        """The distinct rule-set versions of the period's results, ascending."""
 
 
 class Plans(Protocol):

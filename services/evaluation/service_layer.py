@@ -22,7 +22,7 @@ from services.evaluation.domain.people import (
     move,
     parse_date,
 )
-from services.evaluation.domain.periods import Period
+from services.evaluation.domain.periods import Period, ScoredOn
 from services.evaluation.domain.plans import STATES as PLAN_STATES
 from services.evaluation.domain.plans import ImprovementPlan
 from services.evaluation.domain.ratings import CUSTOMER_SURVEY, Rating, aggregate, check_rater
@@ -42,6 +42,11 @@ from services.evaluation.rules import subject_facts
 RULE_SET = "kpi-scoring"
 SUBJECT_KINDS = ("staff", "team")
 CHECK_BATCH = 500
+RUN_ATTEMPTS = 3  # a version activated in the middle of a run's scoring: score it all again
+
+
+class _VersionSwapped(Exception):
+    """A run's policies came from two kpi-scoring versions (one was activated meanwhile)."""
 
 
 @contextlib.contextmanager
@@ -138,6 +143,18 @@ class Evaluation:
     def get_period(self, period_id: str) -> Period:
         with self.unit_of_work() as uow:
             return self._period(uow, period_id)
+
+    def scored_on(self, period: Period, results: list[PeriodResult] | None = None) -> ScoredOn:
+        """Which kpi-scoring version the period's stored results were decided on, against
+        the version this process scores with now; ``results`` when the caller has them all."""
+        if results is not None:
+            versions = tuple(sorted({r.rule_set_version for r in results}))
+        elif period.runs == 0:
+            versions = ()
+        else:
+            with self.unit_of_work() as uow:
+                versions = tuple(uow.results.versions(period.id))
+        return ScoredOn(versions, self.rule_sets.serving_version(RULE_SET), period.published)
 
     def publish_period(self, period_id: str, by: str) -> Period:
         with domain_errors(), self.unit_of_work() as uow:
@@ -364,17 +381,30 @@ class Evaluation:
                 fetched[licence] = self.directory.menu(licence)
             except Missing:
                 continue
-        moment = times.now()
-        with domain_errors(), self.unit_of_work() as uow:
-            # Locked: a concurrent run of the period waits for this one; still open?
-            period = self._period(uow, period_id, "period_id", lock=True).ran(moment)
-            for licence, menu in fetched.items():
-                uow.cards.save_menu(licence, menu.visits_per_month, menu.entitlements_version, moment)
-            visits_per_month = {**known_menus, **{c: m.visits_per_month for c, m in fetched.items()}}
-            results, opened = self._score(uow, period, managed, visits_per_month, by_owner, by_team, moment)
-            uow.results.replace(period.id, results)
-            uow.periods.save(period)
-        return period, results, opened
+        for attempt in range(1, RUN_ATTEMPTS + 1):
+            moment = times.now()
+            try:
+                with domain_errors(), self.unit_of_work() as uow:
+                    # Locked: a concurrent run of the period waits for this one; still open?
+                    period = self._period(uow, period_id, "period_id", lock=True).ran(moment)
+                    for licence, menu in fetched.items():
+                        uow.cards.save_menu(licence, menu.visits_per_month, menu.entitlements_version, moment)
+                    visits_per_month = {**known_menus, **{c: m.visits_per_month for c, m in fetched.items()}}
+                    results, opened = self._score(
+                        uow, period, managed, visits_per_month, by_owner, by_team, moment
+                    )
+                    if len({r.rule_set_version for r in results}) > 1:
+                        raise _VersionSwapped()  # leaves the block: nothing of this attempt is kept
+                    uow.results.replace(period.id, results)
+                    uow.periods.save(period)
+                return period, results, opened
+            except _VersionSwapped:
+                if attempt == RUN_ATTEMPTS:
+                    raise FailedPrecondition(
+                        f"{RULE_SET} versions were activated during the run of {period_id} again and"
+                        " again; run it again",
+                        subject=period_id,
+                    ) from None
 
     def _policy(self, cache: dict, subject_kind: str, role: str) -> scoring.ScoringPolicy:
         key = (subject_kind, role)

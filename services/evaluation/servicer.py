@@ -61,17 +61,20 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         )
 
     # periods
+    def _period(self, period, results=None) -> pb.Period:
+        return m.period_message(period, self.use_cases.scored_on(period, results))
+
     def CreatePeriod(self, request, context):
         p = request.period
         period = self.use_cases.create_period(p.id.strip(), p.kind, p.starts_on.strip(), p.ends_on.strip())
-        return pb.CreatePeriodResponse(period=m.period_message(period))
+        return pb.CreatePeriodResponse(period=self._period(period))
 
     def GetPeriod(self, request, context):
-        return pb.GetPeriodResponse(period=m.period_message(self.use_cases.get_period(request.id.strip())))
+        return pb.GetPeriodResponse(period=self._period(self.use_cases.get_period(request.id.strip())))
 
     def PublishPeriod(self, request, context):
         period = self.use_cases.publish_period(request.id.strip(), request.published_by)
-        return pb.PublishPeriodResponse(period=m.period_message(period))
+        return pb.PublishPeriodResponse(period=self._period(period))
 
     # visit cards
     def RecordVisitCard(self, request, context):
@@ -149,7 +152,7 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
             request.period_id.strip(), request.run_by
         )
         return pb.RunPeriodEvaluationResponse(
-            period=m.period_message(period),
+            period=self._period(period, results),
             staff_scored=sum(1 for r in results if r.subject_kind == "staff"),
             teams_scored=sum(1 for r in results if r.subject_kind == "team"),
             plans_opened=opened,
@@ -158,10 +161,12 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         )
 
     def ListPeriodResults(self, request, context):
-        results = self.use_cases.results(
-            request.period_id.strip(), request.subject_kind, request.team_id.strip()
+        period_id = request.period_id.strip()
+        results = self.use_cases.results(period_id, request.subject_kind, request.team_id.strip())
+        scored = self.use_cases.scored_on(self.use_cases.get_period(period_id))
+        return pb.ListPeriodResultsResponse(
+            results=[m.result_message(r) for r in results], scored_on=m.scored_on_message(scored)
         )
-        return pb.ListPeriodResultsResponse(results=[m.result_message(r) for r in results])
 
     def GetTeamOverview(self, request, context):
         team, period, team_result, members = self.use_cases.team_overview(
@@ -169,7 +174,7 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         )
         return pb.GetTeamOverviewResponse(
             team=m.team_message(team),
-            period=m.period_message(period),
+            period=self._period(period),
             team_result=m.result_message(team_result) if team_result else None,
             member_results=[m.result_message(r) for r in members],
         )

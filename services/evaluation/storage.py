@@ -718,6 +718,15 @@ class SqlResults(_Repository):
         query = query.order_by(ResultRow.subject_kind, ResultRow.subject_id)
         return [_result(row) for row in self.session.exec(query)]
 
+    def versions(self, period_id: str) -> list[int]:
+        query = (
+            select(ResultRow.rule_set_version)
+            .where(ResultRow.period_id == period_id)
+            .distinct()
+            .order_by(ResultRow.rule_set_version)
+        )
+        return list(self.session.exec(query))
+
 
 class SqlPlans(_Repository):
     def get(self, plan_id: str) -> ImprovementPlan | None:

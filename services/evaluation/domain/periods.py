@@ -1,4 +1,5 @@
-"""Evaluation periods: open while results may be re-run, frozen once published."""
+"""Evaluation periods: open while results may be re-run, frozen once published; which
+kpi-scoring version their results were decided on."""
 
 from __future__ import annotations
 
@@ -69,3 +70,31 @@ class Period:
         if self.runs == 0:
             raise Refused(f"period {self.id} has no results yet; run it before publishing", self.id)
         return replace(self, state=PUBLISHED, published_at=at, published_by=by)
+
+
+@dataclass(frozen=True)
+class ScoredOn:
+    """The kpi-scoring versions a period's stored results (its last run) were decided on,
+    against the version active now (0 while none is loaded)."""
+
+    versions: tuple[int, ...]  # every version among the results; empty before the first run
+    active_version: int
+    published: bool
+
+    @property
+    def version(self) -> int:
+        """The results' version (the oldest, should a run ever have mixed two); 0: no results."""
+        return min(self.versions) if self.versions else 0
+
+    @property
+    def newer_version_active(self) -> bool:
+        """An open period whose results were decided on another version than the active one
+        (newer by number, or one a rollback activated): the next run scores differently.
+        A published period's results are final, and a period without results has nothing
+        to be stale."""
+        return (
+            not self.published
+            and bool(self.versions)
+            and self.active_version > 0
+            and any(version != self.active_version for version in self.versions)
+        )

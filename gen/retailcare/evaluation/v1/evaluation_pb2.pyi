@@ -522,6 +522,7 @@ class Period(_message.Message):
     LAST_RUN_AT_FIELD_NUMBER: _builtins.int
     PUBLISHED_AT_FIELD_NUMBER: _builtins.int
     PUBLISHED_BY_FIELD_NUMBER: _builtins.int
+    SCORED_ON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """e.g. 2026-11, 2026-H2, 2026"""
     kind: _builtins.str
@@ -538,6 +539,12 @@ class Period(_message.Message):
     def last_run_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def published_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def scored_on(self) -> Global___ScoredOn:
+        """In replies only (ignored in CreatePeriod): which kpi-scoring version the period's
+        results were decided on, against the version active now.
+        """
+
     def __init__(
         self,
         *,
@@ -550,14 +557,51 @@ class Period(_message.Message):
         last_run_at: _timestamp_pb2.Timestamp | None = ...,
         published_at: _timestamp_pb2.Timestamp | None = ...,
         published_by: _builtins.str = ...,
+        scored_on: Global___ScoredOn | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["last_run_at", b"last_run_at", "published_at", b"published_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_run_at", b"last_run_at", "published_at", b"published_at", "scored_on", b"scored_on"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ends_on", b"ends_on", "id", b"id", "kind", b"kind", "last_run_at", b"last_run_at", "published_at", b"published_at", "published_by", b"published_by", "runs", b"runs", "starts_on", b"starts_on", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ends_on", b"ends_on", "id", b"id", "kind", b"kind", "last_run_at", b"last_run_at", "published_at", b"published_at", "published_by", b"published_by", "runs", b"runs", "scored_on", b"scored_on", "starts_on", b"starts_on", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Period: _TypeAlias = Period  # noqa: Y015
+
+@_typing.final
+class ScoredOn(_message.Message):
+    """The kpi-scoring version of a period's stored results (its last run) against the version
+    active now, as loaded by the replica that answered (within rules_poll_seconds of an
+    activation).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_SET_VERSION_FIELD_NUMBER: _builtins.int
+    ACTIVE_RULE_SET_VERSION_FIELD_NUMBER: _builtins.int
+    NEWER_VERSION_ACTIVE_FIELD_NUMBER: _builtins.int
+    rule_set_version: _builtins.int
+    """0: not run yet"""
+    active_rule_set_version: _builtins.int
+    newer_version_active: _builtins.bool
+    """The period is open, has results, and another version has been activated since they
+    were decided (publish, activate, rollback or a scheduled activation): the results
+    stay as they are until the next RunPeriodEvaluation, which scores with the active
+    version. Always false for a published period (its results are final).
+    """
+    def __init__(
+        self,
+        *,
+        rule_set_version: _builtins.int = ...,
+        active_rule_set_version: _builtins.int = ...,
+        newer_version_active: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_rule_set_version", b"active_rule_set_version", "newer_version_active", b"newer_version_active", "rule_set_version", b"rule_set_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScoredOn: _TypeAlias = ScoredOn  # noqa: Y015
 
 @_typing.final
 class CreatePeriodRequest(_message.Message):
@@ -1661,16 +1705,22 @@ class ListPeriodResultsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     RESULTS_FIELD_NUMBER: _builtins.int
+    SCORED_ON_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___Result]: ...
+    @_builtins.property
+    def scored_on(self) -> Global___ScoredOn:
+        """the period's results as a whole, whatever the filter"""
+
     def __init__(
         self,
         *,
         results: _abc.Iterable[Global___Result] | None = ...,
+        scored_on: Global___ScoredOn | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["scored_on", b"scored_on"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results", "scored_on", b"scored_on"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
