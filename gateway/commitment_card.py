@@ -131,43 +131,46 @@ def render(card: epb.CommitmentCard, customer_name: str, language: str) -> str:
     return render_many([(card, customer_name)], card.licence_number, language)
 
 
-# Column widths (mm) of the items table, in the order of COLUMNS: 180 mm inside the margins.
-COLUMNS = ("service", "kind", "content", "procedure", "standard", "parameters")
-PDF_WIDTHS = (36, 18, 32, 42, 26, 26)
+# The PDF sets each card as label | value rows (mm; 180 mm inside the margins): a row for
+# each field of an item and one for each procedure step and parameter, so that no row,
+# even of the longest texts the contract allows, is taller than a page.
+PDF_WIDTHS = (45, 135)
 
 
-def _parameter_lines(text: str, none: str) -> list[str]:
+def _parameter_lines(text: str) -> list[str]:
     values = json.loads(text) if text else {}
-    return [f"{key}: {value}" for key, value in sorted(values.items())] or [none]
+    return [f"{key}: {value}" for key, value in sorted(values.items())]
+
+
+def _item_rows(item: epb.CommitmentItem, t: dict) -> list[list[str]]:
+    steps = [f"{number}. {step}" for number, step in enumerate(item.procedure_steps, 1)] or [t["none"]]
+    parameters = _parameter_lines(item.parameters_json) or [t["none"]]
+    return [
+        [t["service"], f"{item.name} ({item.service})"],
+        [t["kind"], item.kind],
+        [t["content"], item.commitment or t["none"]],
+        *([t["procedure"] if i == 0 else "", step] for i, step in enumerate(steps)),
+        [t["standard"], item.standard or t["none"]],
+        *([t["parameters"] if i == 0 else "", line] for i, line in enumerate(parameters)),
+    ]
 
 
 def _pdf_section(card: epb.CommitmentCard, customer_name: str, t: dict, styles) -> list:
-    cell = styles["cell"]
-    items = [
-        [
-            pdf.lines([item.name, item.service], cell),
-            item.kind,
-            item.commitment,
-            pdf.lines([f"{number}. {step}" for number, step in enumerate(item.procedure_steps, 1)], cell),
-            item.standard,
-            pdf.lines(_parameter_lines(item.parameters_json, t["none"]), cell),
-        ]
-        for item in card.items
-    ]
-    return [
+    def labelled(rows):
+        return [[pdf.text(label, styles["label"]), value] for label, value in rows]
+
+    story = [
         pdf.text(t["title"], styles["title"]),
-        pdf.table(
-            styles,
-            None,
-            [[pdf.text(k, styles["label"]), v] for k, v in _head(card, customer_name, t)],
-            (60, 120),
-            t["none"],
-        ),
-        Spacer(1, 4 * mm),
-        pdf.table(styles, [t[c] for c in COLUMNS], items, PDF_WIDTHS, t["none"]),
-        Spacer(1, 4 * mm),
-        pdf.text(t["footer"], styles["cell"]),
+        pdf.table(styles, None, labelled(_head(card, customer_name, t)), PDF_WIDTHS, t["none"]),
     ]
+    for item in card.items:
+        story += [
+            Spacer(1, 3 * mm),
+            pdf.table(styles, None, labelled(_item_rows(item, t)), PDF_WIDTHS, t["none"]),
+        ]
+    if not card.items:
+        story += [Spacer(1, 3 * mm), pdf.text(f"{t['service']}: {t['none']}", styles["cell"])]
+    return [*story, Spacer(1, 4 * mm), pdf.text(t["footer"], styles["cell"])]
 
 
 def render_many_pdf(cards: list[tuple[epb.CommitmentCard, str]], title: str, language: str) -> bytes:

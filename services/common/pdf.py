@@ -73,7 +73,13 @@ def table(
 
     data = [[text(h, style_sheet["label"]) for h in header]] if header else []
     data += [[cell(value) for value in row] for row in rows]
-    grid = Table(data, colWidths=[w * mm for w in widths_mm], repeatRows=1 if header else 0, hAlign="LEFT")
+    grid = Table(
+        data,
+        colWidths=[w * mm for w in widths_mm],
+        repeatRows=1 if header else 0,
+        hAlign="LEFT",
+        splitInRow=1,  # a row taller than a page (long procedures) goes on over the next
+    )
     commands = [
         ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),

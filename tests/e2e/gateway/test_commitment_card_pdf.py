@@ -106,3 +106,28 @@ def test_a_zone_prints_every_card_on_its_own_pages(service, admin):
     pages, text = pdf_text(first.pdf)
     assert text.count("Servicecommitmentcard") == 1 and first.cards[0].licence_number in text
     assert not print_zone(market_zone="Z1", language="en").pdf
+
+
+def test_the_longest_texts_the_contract_allows_flow_over_pages(service, admin):
+    """50 procedure steps of 1,000 characters and a 2,000-character standard: no row is
+    taller than a page, every step is printed."""
+    menu = admin(admin.classification.GetServiceMenu, cpb.GetServiceMenuRequest(licence_number=LICENCE))
+    _, before = pdf_text(card(service, language="en", pdf=True).pdf)  # the other items' texts
+    changed = menu.items[0].description
+    before = {c: before.count(c) - (changed.standard + changed.commitment).count(c) for c in "程标诺"}
+    before["程"] -= "".join(changed.procedure_steps).count("程")
+    changed.procedure_steps[:] = [f"第{number}步" + "程" * 990 for number in range(1, 51)]
+    changed.standard = "标" * 2000
+    changed.commitment = "诺" * 2000
+    admin(
+        admin.classification.UpdateServiceDescription,
+        cpb.UpdateServiceDescriptionRequest(description=changed),
+    )
+
+    reply = card(service, language="en", pdf=True)
+    pages, text = pdf_text(reply.pdf)
+    assert pages > 10
+    assert all(f"{number}.第{number}步" in text for number in range(1, 51))
+    assert text.count("程") - before["程"] == 50 * 990
+    assert (text.count("标") - before["标"], text.count("诺") - before["诺"]) == (2000, 2000)
+    assert all(squeezed(item.description.name) in text for item in menu.items)
