@@ -1,0 +1,150 @@
+"""Validation at its edges, word for word: failing embedded tests, rules that can never
+fire, first-match conflicts, table gaps and their limit, a refusing engine and a kind's
+own check; and what a result reports."""
+
+import pytest
+
+from services.common.rules import validation
+from services.common.rules.validation import TestOutcome as Outcome
+from services.common.rules.validation import differences, validate
+from tests.support.rule_samples import KINDS, minimal
+
+BIG = (
+    "  - id: big\n"
+    "    when: {monthly_sales_cartons: {at_least: 100}}\n"
+    "    then: [{set_grade: {grade: 20}}, {set_segment: {segment: key}}]\n"
+)
+FACTS = "{monthly_sales_cartons: 150, business_format: grocery, market_type: urban}"
+
+
+def diagnostics(source):
+    result = validate(source, KINDS)
+    if result.compiled is not None:
+        result.compiled.close()
+    return result, [str(d) for d in result.diagnostics]
+
+
+def test_failing_embedded_tests_say_every_difference_and_bad_facts():
+    source = minimal(BIG) + (
+        "tests:\n"
+        f"  - {{name: passes, given: {FACTS}, expect: {{grade: 20}}, fired: [big]}}\n"
+        f"  - {{name: fails twice, given: {FACTS}, expect: {{grade: 21, segment: small}}, fired: [other]}}\n"
+        "  - {name: bad facts, given: {monthly_sales_cartons: many, colour: red}}\n"
+    )
+    result, found = diagnostics(source)
+    assert found == [
+        "error: line 15: test 'fails twice' failed: grade: expected 21, got 20; "
+        "segment: expected 'small', got 'key'; fired: expected ['other'], got ['big']",
+        "error: line 16: test 'bad facts' failed: given facts: monthly_sales_cartons: must be a number; "
+        "colour: not an input of rule set customer-grading; business_format: is required; "
+        "market_type: is required",
+    ]
+    assert (result.valid, result.compiled, result.tests_passed) == (False, None, 1)
+    assert [(t.name, t.line, t.passed) for t in result.tests] == [
+        ("passes", 14, True),
+        ("fails twice", 15, False),
+        ("bad facts", 16, False),
+    ]
+    assert result.errors == result.diagnostics and result.warnings == []
+
+
+def test_an_outcome_passes_without_failures():
+    assert Outcome("t", 1, ()).passed and not Outcome("t", 1, ("x",)).passed
+
+
+def test_list_differences_name_only_what_is_missing_or_extra():
+    assert differences("s", ["a", "b"], ["a"]) == ["s: missing ['b']"]
+    assert differences("s", ["a"], ["a", "c"]) == ["s: unexpected ['c']"]
+    assert differences("s", ["a"], ["a"]) == []
+    assert differences("s", ["a"], "a") == ["s: expected ['a'], got 'a'"]
+
+
+def test_rules_that_can_never_fire_say_why():
+    never = (
+        "  - {id: n1, when: {all: [{credit_rating: A}, {credit_rating: B}]}, then: [{set_grade: {grade: 2}}]}\n"
+        "  - {id: n2, when: {all: [{credit_rating: {is_missing: true}}, {credit_rating: A}]},"
+        " then: [{set_grade: {grade: 2}}]}\n"
+        "  - {id: n3, when: {all: [{monthly_sales_cartons: {at_least: 10}}, {monthly_sales_cartons: {less_than: 10}}]},"
+        " then: [{set_grade: {grade: 2}}]}\n"
+        "  - {id: any, when: {any: [{credit_rating: A}, {credit_rating: B}]}, then: [{set_grade: {grade: 2}}]}\n"
+    )
+    result, found = diagnostics(minimal(BIG + never))
+    assert found == [
+        "warning: line 12, rule n1: this rule can never fire: no value of credit_rating satisfies all its comparisons",
+        "warning: line 13, rule n2: this rule can never fire: credit_rating is required to be missing and compared at once",
+        "warning: line 14, rule n3: this rule can never fire: monthly_sales_cartons cannot be above 10.0 and below "
+        "10.0 at once",
+    ]
+    assert result.valid and result.warnings == result.diagnostics and result.errors == []
+
+
+def test_first_match_conflicts_only_between_rules_that_can_match_together_at_one_priority():
+    rules = (
+        "  - {id: a, when: {market_type: urban}, then: [{set_grade: {grade: 5}}]}\n"
+        "  - {id: b, priority: 1, when: {market_type: urban}, then: [{set_grade: {grade: 6}}]}\n"
+        "  - {id: c, when: {market_type: urban}, then: [{set_grade: {grade: 5}}]}\n"
+        "  - {id: d, when: {all: [{market_type: urban}, {credit_rating: A}]}, then: [{set_grade: {grade: 7}}]}\n"
+        "  - {id: e, when: {any: [{market_type: urban}, {credit_rating: A}]}, then: [{set_grade: {grade: 8}}]}\n"
+        "  - {id: f, when: {market_type: rural}, then: [{set_grade: {grade: 9}}]}\n"
+        "  - {id: g, when: {all: [{credit_rating: A}, {credit_rating: B}]}, then: [{set_grade: {grade: 1}}]}\n"
+    )
+    _, found = diagnostics(minimal(rules, policy="first"))
+    tail = "at the same priority with different outputs; under first match only the earlier one applies"
+    assert found == [
+        "warning: line 15, rule g: this rule can never fire: no value of credit_rating satisfies all its comparisons",
+        f"warning: line 12, rule d: can match together with rule a (line 9) {tail}",
+        f"warning: line 12, rule d: can match together with rule c (line 11) {tail}",
+    ]
+    _, collected = diagnostics(minimal(rules))
+    assert collected == found[:1]  # collect applies every match: no conflict
+
+
+def test_table_gaps_show_five_and_count_the_rest():
+    source = minimal("").replace("rules:\n", "") + (
+        "table:\n  conditions: [monthly_sales_cartons, credit_rating]\n  rows:\n"
+        "    - {id: a, monthly_sales_cartons: '>= 10', credit_rating: A, set_grade.grade: 1}\n"
+    )
+    _, found = diagnostics(source)
+    below = "monthly_sales_cartons below 10.0"
+    assert found == [
+        f"warning: line 12: table gap: no row covers {below}, credit_rating missing; {below}, credit_rating = A; "
+        f"{below}, credit_rating = B; {below}, credit_rating = C; {below}, credit_rating = D; and 8 more"
+    ]
+
+
+def test_a_table_with_too_many_combinations_is_not_checked_for_gaps(monkeypatch):
+    source = minimal("").replace("rules:\n", "") + (
+        "table:\n  conditions: [monthly_sales_cartons, credit_rating]\n  rows:\n"
+        "    - {id: a, monthly_sales_cartons: '>= 10', credit_rating: A, set_grade.grade: 1}\n"
+    )
+    monkeypatch.setattr(validation, "MAX_GAP_POINTS", 14)  # 3 pieces of sales x 5 of credit_rating = 15
+    _, found = diagnostics(source)
+    assert found == ["warning: line 12: table: too many combinations of condition values to check for gaps"]
+    monkeypatch.setattr(validation, "MAX_GAP_POINTS", 15)
+    assert "too many" not in diagnostics(source)[1][0]
+
+
+def test_an_engine_refusal_is_an_error(monkeypatch):
+    def refuse(*args):
+        raise RuntimeError("ruleset too deep")
+
+    monkeypatch.setattr(validation, "CompiledRuleSet", refuse)
+    result, found = diagnostics(minimal(BIG))
+    assert found == ["error: document: the rules engine refused the rule set: ruleset too deep"]
+    assert result.compiled is None and result.tests == []
+
+
+def test_a_kinds_own_check_refuses_the_version(monkeypatch):
+    kind = KINDS["customer-grading"]
+    monkeypatch.setitem(
+        KINDS, "customer-grading", type(kind)(**{**kind.__dict__, "check": lambda c: ["no", "never"]})
+    )
+    result, found = diagnostics(minimal(BIG))
+    assert found == ["error: document: no", "error: document: never"]
+    assert not result.valid and result.compiled is None
+
+
+@pytest.mark.parametrize("source", ["name: [", "rules: []\n"])
+def test_a_document_that_cannot_be_read_is_not_compiled(source):
+    result, found = diagnostics(source)
+    assert result.compiled is None and found and all(f.startswith("error") for f in found)
