@@ -1,8 +1,45 @@
+"""Ports for the servers a test starts.
+
+A port the kernel hands out for ``bind(("127.0.0.1", 0))`` comes from the ephemeral
+range, which the outgoing connections of every test also draw from: between picking
+such a port and the server binding it, a client socket can take it ("port already in
+use"). So the ports are drawn at random from below the ephemeral range, never twice in
+one test run, and checked free."""
+
+import random
 import socket
+
+_EPHEMERAL = "/proc/sys/net/ipv4/ip_local_port_range"
+_handed_out: set[int] = set()
+
+
+def _range() -> tuple[int, int]:
+    """Ports below the ephemeral range (Linux default 32768-60999), above the well-known ones."""
+    try:
+        with open(_EPHEMERAL) as limits:
+            low = int(limits.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return (10_000, low - 1) if low > 12_000 else (low + 30_000, 65_000)
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
+    low, high = _range()
+    for _ in range(200):
+        port = random.randint(low, high)
+        if port not in _handed_out and _is_free(port):
+            _handed_out.add(port)
+            return port
+    with socket.socket() as probe:  # a crowded range: let the kernel choose
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
