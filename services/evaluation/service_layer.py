@@ -134,7 +134,7 @@ class Evaluation:
             with self.unit_of_work() as uow:
                 if uow.periods.get(period_id) is not None:
                     raise AlreadyExists("period", period_id)
-                uow.periods.save(period)
+                uow.periods.add(period)
         except Conflict:
             # Created by a concurrent call between the read and the write: its key clashed.
             raise AlreadyExists("period", period_id) from None

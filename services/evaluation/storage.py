@@ -510,6 +510,11 @@ class SqlPeriods(_Repository):
         row = self.session.get(PeriodRow, period_id, with_for_update=lock or None)
         return _period(row) if row else None
 
+    def add(self, period: Period) -> None:
+        """A new period: an insert, so an id written meanwhile clashes (Conflict) instead of
+        being overwritten."""
+        self.session.add(PeriodRow(**period.__dict__))
+
     def save(self, period: Period) -> None:
         self.session.merge(PeriodRow(**period.__dict__))
 

@@ -36,7 +36,7 @@ def _create(ev, period_id: str, barrier: threading.Barrier | None = None):
 
 def test_two_calls_at_once_one_creates_the_other_already_exists(stubs):
     ev = stubs[0]
-    for attempt in range(6):
+    for attempt in range(12):  # each a fresh race; the window between read and write is narrow
         period_id = f"2026-03-c{attempt}"
         barrier = threading.Barrier(2)
         with ThreadPoolExecutor(2) as pool:
