@@ -71,7 +71,8 @@ class _RequestIds:
 
     def __init__(self):
         self._reseed()
-        os.register_at_fork(after_in_child=self._reseed)
+        if hasattr(os, "register_at_fork"):  # POSIX only
+            os.register_at_fork(after_in_child=self._reseed)
 
     def _reseed(self) -> None:
         self._prefix = os.urandom(6).hex()
