@@ -3,16 +3,30 @@
 (its deadline, warning and escalation under the new snapshot, one event), on the made-up
 calendar year 2030."""
 
+import copy
 import dataclasses
+import functools
 
 import pytest
 
 from services.common.rules.validation import validate
-from services.complaints import domain
+from services.complaints import domain, service_layer
 from services.complaints.domain import Complaint, Intake, PolicySnapshot
 from services.complaints.rules import COMPLAINT_POLICY, RULE_SETS
+from services.complaints.service_layer import Complaints, PolicyStanding
 from tests.support.rule_samples import default_source
-from tests.unit.complaints.fakes import CALENDAR, cst, end_of
+from tests.unit.complaints.fakes import (
+    CALENDAR,
+    Decision,
+    FakeComplaints,
+    FakeCustomers,
+    FakePolicy,
+    FakeUnitOfWork,
+    FixedCalendarSource,
+    Store,
+    cst,
+    end_of,
+)
 
 KINDS = {kind.name: kind for kind in RULE_SETS}
 MONDAY = "2030-03-04T09:00"
@@ -194,3 +208,116 @@ def test_a_complaint_reopened_and_not_overdue_follows():
 def test_facts_are_those_of_the_intake():
     complaint = filed(category="price", severity="critical", channel="visit")
     assert complaint.facts() == {"category": "price", "severity": "critical", "channel": "visit"}
+
+
+# -- the use cases over in-memory ports ------------------------------------------------------------
+class FollowingComplaints(FakeComplaints):
+    def may_follow(self, version, moment, after_id, limit, created_since=None):
+        found = sorted(
+            (c for c in self.store.complaints.values() if c.may_follow(version, moment) and c.id > after_id),
+            key=lambda c: c.id,
+        )
+        if created_since is not None:
+            found = [c for c in found if c.created_at >= created_since]
+        return [copy.deepcopy(c) for c in found[:limit]]
+
+
+class FollowingUnitOfWork(FakeUnitOfWork):
+    def __enter__(self):
+        super().__enter__()
+        self.complaints = FollowingComplaints(self._working)
+        return self
+
+
+class ServingPolicy(FakePolicy):
+    """FakePolicy that also says which version it serves; per-severity outputs."""
+
+    def __init__(self, version, by_severity: dict[str, dict], failure=None):
+        super().__init__(version, failure=failure)
+        self.by_severity = by_severity
+
+    def serving_version(self, name):
+        return self.version
+
+    def decide(self, name, facts):
+        self.asked.append(facts)
+        if self.failure is not None:
+            raise self.failure
+        return Decision(self.version, dict(self.by_severity.get(facts["severity"], {})))
+
+
+FOLLOW = {"open_complaints": "follow_new_version", "deadline_working_days": 5}
+
+
+def use_cases_with(store: Store, policy) -> Complaints:
+    use_cases = Complaints(
+        functools.partial(FollowingUnitOfWork, store), policy, FakeCustomers(), FixedCalendarSource([])
+    )
+    use_cases.calendar = CALENDAR
+    return use_cases
+
+
+def stored(store: Store, complaint_id: str, severity: str) -> Complaint:
+    complaint = dataclasses.replace(filed(severity=severity), id=complaint_id, idempotency_key=complaint_id)
+    store.complaints[complaint_id], store.events[complaint_id] = complaint, []
+    return complaint
+
+
+@pytest.fixture
+def in_march(monkeypatch):
+    """The clock on Tuesday 5 March 2030, between the filing and the deadline."""
+    monkeypatch.setattr(service_layer, "now", lambda: cst("2030-03-05T10:00"))
+
+
+def test_the_reply_says_a_deadline_is_about_to_follow_the_active_version(in_march):
+    store = Store()
+    critical, normal = stored(store, "c-1", "critical"), stored(store, "c-2", "normal")
+    use_cases = use_cases_with(store, ServingPolicy(2, {"critical": FOLLOW}))
+    assert use_cases.standing(critical) == PolicyStanding(2, 2)
+    assert use_cases.standing(normal) == PolicyStanding(2, 0)  # the version says keep for it
+    on_it = dataclasses.replace(critical, policy=version(2, 5))
+    asked = len(use_cases.registry.asked)
+    assert use_cases.standing(on_it) == PolicyStanding(2, 0)
+    assert len(use_cases.registry.asked) == asked  # on the active version: nothing to decide
+
+
+def test_a_policy_that_cannot_decide_leaves_the_reply_saying_the_deadline_stands(in_march):
+    store = Store()
+    critical = stored(store, "c-1", "critical")
+    use_cases = use_cases_with(store, ServingPolicy(2, {}, failure=RuntimeError("broken")))
+    assert use_cases.standing(critical) == PolicyStanding(2, 0)
+
+
+def test_a_batch_moves_those_the_version_says_follow_and_saves_their_events(in_march):
+    store = Store()
+    for complaint_id, severity in (("c-1", "critical"), ("c-2", "normal"), ("c-3", "critical")):
+        stored(store, complaint_id, severity)
+    use_cases = use_cases_with(store, ServingPolicy(2, {"critical": FOLLOW}))
+    first = use_cases.follow_policy(2, "", 2)
+    assert (first.done, first.followed, first.moved, first.failed, first.last_id) == (2, 1, 1, 0, "c-2")
+    second = use_cases.follow_policy(2, first.last_id, 2)
+    assert (second.done, second.followed, second.last_id) == (1, 1, "c-3")
+    assert use_cases.follow_policy(2, second.last_id, 2).done == 0
+    assert {c.id: c.policy.version for c in store.complaints.values()} == {"c-1": 2, "c-2": 1, "c-3": 2}
+    assert store.complaints["c-1"].deadline_at == end_of("2030-03-11")
+    assert [e.action for e in store.events["c-1"]] == ["deadline_recomputed"]
+    assert store.events["c-2"] == []
+    again = use_cases.follow_policy(2, "", 10)  # idempotent: only the one that keeps is looked at
+    assert (again.done, again.followed) == (1, 0)
+
+
+def test_a_batch_decided_on_another_version_is_not_saved(in_march):
+    store = Store()
+    stored(store, "c-1", "critical")
+    use_cases = use_cases_with(store, ServingPolicy(3, {"critical": FOLLOW}))
+    assert use_cases.follow_policy(2, "", 10).stale
+    assert store.complaints["c-1"].policy.version == 1 and store.events["c-1"] == []
+
+
+def test_a_complaint_the_policy_cannot_decide_is_counted_and_keeps_its_deadline(in_march):
+    store = Store()
+    stored(store, "c-1", "critical")
+    use_cases = use_cases_with(store, ServingPolicy(2, {}, failure=RuntimeError("broken")))
+    batch = use_cases.follow_policy(2, "", 10)
+    assert (batch.done, batch.failed, batch.followed) == (1, 1, 0)
+    assert store.complaints["c-1"].policy.version == 1
