@@ -7,6 +7,7 @@ import pytest
 
 from services.evaluation.domain.errors import Invalid, Refused
 from services.evaluation.domain.plans import ImprovementPlan, PlanEvent
+from services.evaluation.domain.supervision import Finding
 
 D = datetime.date
 AT = datetime.datetime(2026, 6, 1, 12, tzinfo=datetime.UTC)
@@ -116,3 +117,43 @@ def test_overdue_only_after_the_due_day_and_while_not_closed():
 def test_a_follow_up_records_the_period_and_score():
     plan = opened().followed_up("2026-06", 71.5)
     assert (plan.follow_up_period_id, plan.follow_up_score) == ("2026-06", 71.5)
+
+
+def breach(state, decided_by=""):
+    return Finding(
+        "f-9",
+        "in-1",
+        "L-7",
+        "retail_price_upkeep",
+        "not_delivered",
+        ("photo",),
+        AT,
+        staff_id="cm-3",
+        state=state,
+        decided_by=decided_by,
+    )
+
+
+def test_a_breach_plan_without_a_decider_is_opened_by_the_system():
+    plan = ImprovementPlan.for_breach("p9", breach("upheld"), "2026-05", D(2026, 7, 1), AT)
+    assert plan.events == (
+        PlanEvent(
+            AT,
+            "system",
+            "",
+            "plan",
+            "broken commitment: finding f-9 (not_delivered of retail_price_upkeep for L-7) upheld in period 2026-05",
+        ),
+    )
+    assert (plan.subject_id, plan.owner_id, plan.finding_id) == ("cm-3", "cm-3", "f-9")
+    decided = ImprovementPlan.for_breach("p9", breach("upheld", "tl-1"), "2026-05", D(2026, 7, 1), AT)
+    assert decided.events[0].by == "tl-1"
+
+
+def test_only_an_upheld_finding_opens_a_breach_plan():
+    with pytest.raises(Refused) as error:
+        ImprovementPlan.for_breach("p9", breach("dismissed"), "2026-05", D(2026, 7, 1), AT)
+    assert (error.value.message, error.value.subject) == (
+        "finding f-9 is dismissed; only an upheld finding opens a plan",
+        "f-9",
+    )
