@@ -3,9 +3,10 @@ and wording, the conditions and actions a well-formed document becomes, and valu
 itself cannot read reported as diagnostics, never as exceptions."""
 
 import pytest
+import yaml
 
 from services.common.rules import conditions as c
-from services.common.rules.document import read_document
+from services.common.rules.document import read_document, yaml_problem
 from services.common.rules.model import (
     ActionCall,
     ActionSpec,
@@ -540,4 +541,81 @@ tests:
     assert type(tests[0].given) is dict and type(tests[0].expect["grade"]) is dict
     assert problems(HEAD + "rules: [{id: a, then: [flag]}]\ntests: {a: 1}\n") == [
         "error: line 1: tests: expected a list of test cases"
+    ]
+
+
+# ---- more edges: YAML errors without marks, hints, cells of text columns, rows ------
+
+
+def test_a_yaml_error_is_told_by_its_problem_or_first_line_and_located_by_either_mark():
+    mark = yaml.Mark("<source>", 0, 4, 2, None, None)
+    context_only = yaml.MarkedYAMLError(context="while reading a flow", context_mark=mark)
+    assert yaml_problem(context_only, "") == Diagnostic("error", "YAML syntax: while reading a flow", line=5)
+    problem = yaml.MarkedYAMLError(
+        problem="found a tab", problem_mark=yaml.Mark("<source>", 0, 8, 0, None, None)
+    )
+    assert yaml_problem(problem, "") == Diagnostic("error", "YAML syntax: found a tab", line=9)
+    assert yaml_problem(yaml.YAMLError("no marks\nat all"), "") == Diagnostic(
+        "error", "YAML syntax: no marks", line=0
+    )
+
+
+def test_the_hint_looks_among_supplied_facts_not_only_declared_ones():
+    source = "name: demo\ninputs:\n  sales: {type: decimal, required: true}\nrules: [{id: a, when: {satrs: 1}, then: [flag]}]\n"
+    assert problems(source) == ["error: line 4, rule a: unknown input 'satrs'; did you mean 'stars'?"]
+
+
+def test_a_hint_takes_a_name_at_least_half_alike():
+    rules = "rules: [{id: a, when: {salxyz: 1}, then: [flag]}]\n"  # 0.545 alike 'sales'
+    assert problems(HEAD + rules) == ["error: line 9, rule a: unknown input 'salxyz'; did you mean 'sales'?"]
+
+
+def test_with_no_usable_input_an_unknown_one_gets_no_hint():
+    source = "name: any\ninputs:\n  sid: {type: text}\nrules: [{id: a, when: {zzz: 1}, then: [x]}]\n"
+    assert problems(source, with_kinds=False) == [
+        "error: line 3: input sid: the name is reserved by the engine",
+        "error: line 4, rule a: unknown input 'zzz'",
+    ]
+
+
+def test_a_text_column_reads_its_cells_as_text():
+    source = HEAD + "table:\n  conditions: [note]\n  rows:\n    - {id: r, note: '007', flag: yes}\n"
+    document, found = read_document(source, kinds())
+    assert found == []
+    assert document.rules[0].condition == c.AllOf((c.Compare("note", "eq", "007"),))
+
+
+def test_a_column_not_declared_skips_only_its_own_cell():
+    source = (
+        HEAD + "table:\n  conditions: [salez, stars]\n  rows:\n    - {id: r, salez: 1, stars: 2, flag: yes}\n"
+    )
+    document, found = read_document(source, kinds())
+    assert [str(d) for d in found] == [
+        "error: line 10: table: condition column 'salez' is not a declared input; did you mean 'sales'?"
+    ]
+    assert document.rules[0].condition == c.AllOf((c.Compare("stars", "eq", 2),))
+    assert document.rules[0].actions == [ActionCall("flag", {})]
+
+
+def test_table_problems_carry_their_row_and_column():
+    source = HEAD + (
+        "table:\n  conditions: [stars]\n  rows:\n"
+        "    - {id: a, stars: 1, flag: yes}\n"
+        "    - {stars: '=> 1', flag: maybe, priority: high}\n"
+    )
+    found = read_document(source, kinds())[1]
+    assert [(d.message.split(":")[0], d.table_row, d.table_columns) for d in found] == [
+        ("a table row needs an id", 2, ("id",)),
+        ("stars", 2, ("stars",)),
+        ("column flag", 2, ("flag",)),
+        ("the row has no action", 2, ()),
+        ("priority must be a whole number, got 'high'", 2, ("priority",)),
+    ]
+
+
+def test_a_quoted_value_is_shown_whole_up_to_60_characters():
+    exactly = "x" * 58  # 60 characters with its quotes
+    rules = f"rules: [{{id: a, when: {{stars: {{equals: {exactly}}}}}, then: [flag]}}]\n"
+    assert problems(HEAD + rules) == [
+        f"error: line 9, rule a: stars: value '{exactly}' must be a whole number"
     ]
