@@ -75,7 +75,7 @@ class ReturnVisitPlanning:
             for c, staff_id in assign(chosen, assignee_ids)
         ]
         with self.unit_of_work() as uow:
-            self._check_plannable(uow, period_id, assignee_ids)  # again, in the writing transaction
+            self._check_plannable(uow, period_id, assignee_ids, lock=True)  # again, while writing
             uow.return_visits.add_all(tasks)
         for task in tasks:
             metrics.RETURN_VISITS_PLANNED.labels(task.zone).inc()
@@ -122,8 +122,10 @@ class ReturnVisitPlanning:
         return [t for t in tasks if t.overdue(today)] if overdue_only else tasks
 
     @staticmethod
-    def _check_plannable(uow, period_id: str, assignee_ids: list[str]) -> None:
-        if uow.periods.get(period_id) is None:
+    def _check_plannable(uow, period_id: str, assignee_ids: list[str], lock: bool = False) -> None:
+        """``lock``: in the writing transaction, hold the period's row, so that of two plans
+        of one period made at once the second sees the first's tasks (PostgreSQL)."""
+        if uow.periods.get(period_id, lock=lock) is None:
             raise NotFound("period", period_id)
         problems = []
         for index, staff_id in enumerate(assignee_ids):

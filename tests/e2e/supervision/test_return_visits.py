@@ -148,3 +148,37 @@ def test_a_plan_samples_by_star_level_and_tasks_are_answered_once(admin):
         ev.ListReturnVisitTasks, epb.ListReturnVisitTasksRequest(period_id="Y", overdue_only=True)
     )
     assert len(overdue.tasks) == len(plan.tasks) - 1 and task.id not in {t.id for t in overdue.tasks}
+
+
+def test_two_plans_of_one_period_at_once_make_one_plan(admin):
+    """Replicas asked at the same moment: one plan is made, the other is ALREADY_EXISTS,
+    never both (the period's row is held while the plan is written)."""
+    import concurrent.futures
+
+    ev = admin.evaluation
+    for index in range(3):
+        shop = customer(f"11010130000{index}", **FIVE_STARS)
+        admin(admin.classification.CreateCustomer, cpb.CreateCustomerRequest(customer=shop))
+    clerk = epb.Staff(id="lg-1", name="Sun", role="phone_order_clerk", line="logistics", active=True)
+    admin(ev.UpsertStaff, epb.UpsertStaffRequest(staff=clerk))
+    today = times.now().date()
+    due = (today + datetime.timedelta(days=7)).isoformat()
+
+    def plan(period_id):
+        try:
+            request = epb.PlanReturnVisitsRequest(period_id=period_id, assignee_ids=["lg-1"], due_on=due)
+            return len(admin(ev.PlanReturnVisits, request).tasks)
+        except grpc.RpcError as error:
+            return error.code()
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        for round_ in range(6):
+            period_id = f"M{round_}"
+            period = epb.Period(
+                id=period_id, kind="year", starts_on=f"{today.year}-01-01", ends_on=f"{today.year}-12-31"
+            )
+            admin(ev.CreatePeriod, epb.CreatePeriodRequest(period=period))
+            outcomes = sorted(map(str, pool.map(plan, [period_id, period_id])))
+            assert outcomes == ["3", str(grpc.StatusCode.ALREADY_EXISTS)], outcomes
+            tasks = admin(ev.ListReturnVisitTasks, epb.ListReturnVisitTasksRequest(period_id=period_id)).tasks
+            assert len(tasks) == 3
