@@ -619,3 +619,24 @@ def test_a_quoted_value_is_shown_whole_up_to_60_characters():
     assert problems(HEAD + rules) == [
         f"error: line 9, rule a: stars: value '{exactly}' must be a whole number"
     ]
+
+
+def test_an_action_column_is_marked_with_yes_as_text_too_and_empty_cells_are_skipped():
+    source = HEAD + (
+        "table:\n  conditions: [stars]\n  rows:\n"
+        "    - {id: r, stars: 1, grant.tier: '', flag: 'yes'}\n"
+        "    - {id: s, stars: 2, grant.service: ~, flag: x}\n"
+    )
+    document, found = read_document(source, kinds())
+    assert found == []
+    assert [rule.actions for rule in document.rules] == [[ActionCall("flag", {})], [ActionCall("flag", {})]]
+
+
+def test_a_one_of_column_reads_its_cells_as_text():
+    source = (
+        "name: any\ninputs:\n  level: {type: one_of, values: ['01', '2']}\n"
+        "table:\n  conditions: [level]\n  rows:\n    - {id: r, level: '01', flag: yes}\n"
+    )
+    document, found = read_document(source, None)
+    assert found == []
+    assert document.rules[0].condition == c.AllOf((c.Compare("level", "eq", "01"),))
