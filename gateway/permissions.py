@@ -75,6 +75,7 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
         "ChangeCalendarDays": (),
         "ListCalendarChanges": READ,
         "RemoveCalendarChange": (),
+        "GetPolicyFollowJob": (SERVICE, ANALYST, OPS),
     },
     EVALUATION: {
         "UpsertStaff": BUSINESS,

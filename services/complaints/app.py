@@ -33,7 +33,9 @@ def _register(calendar_source: CalendarSource, server: grpc.Server, runtime: Run
         functools.partial(SqlUnitOfWork, engine), runtime.rule_sets, directory, calendar_source
     )
     runtime.on_stop(directory.close)
-    complaints_pb2_grpc.add_ComplaintsServiceServicer_to_server(ComplaintsServicer(runtime.use_cases), server)
+    complaints_pb2_grpc.add_ComplaintsServiceServicer_to_server(
+        ComplaintsServicer(runtime.use_cases, FollowJobStore(engine)), server
+    )
     return [SERVICE_NAME, *names]
 
 

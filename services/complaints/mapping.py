@@ -11,6 +11,7 @@ from services.common.errors import InvalidArgument
 from services.common.licences import normalise_licence
 from services.common.times import to_timestamp
 from services.complaints.domain import Complaint, Event, Figures, Intake
+from services.complaints.policy_jobs import FollowJob
 from services.complaints.ports import ComplaintFilter
 from services.complaints.service_layer import CalendarView, DayChange, PolicyStanding
 
@@ -128,4 +129,19 @@ def calendar_message(view: CalendarView) -> pb.GetCalendarYearResponse:
         holidays=sorted(d.isoformat() for d in view.data.holidays),
         make_up_workdays=sorted(d.isoformat() for d in view.data.make_up_workdays),
         changes=[calendar_change_message(c) for c in view.changes if c.active],
+    )
+
+
+def follow_job_message(job: FollowJob) -> pb.PolicyFollowJob:
+    return pb.PolicyFollowJob(
+        id=job.id,
+        version=job.version,
+        state=job.state,
+        done=job.done,
+        moved=job.moved,
+        followed=job.followed,
+        failed=job.failed,
+        lease_owner=job.lease_owner,
+        created_at=to_timestamp(job.created_at),
+        updated_at=to_timestamp(job.updated_at),
     )

@@ -5,13 +5,16 @@ from __future__ import annotations
 from retailcare.complaints.v1 import complaints_pb2 as pb
 from retailcare.complaints.v1 import complaints_pb2_grpc
 
+from services.common.errors import NotFound
 from services.complaints import mapping
+from services.complaints.policy_jobs import FollowJobStore
 from services.complaints.service_layer import Complaints
 
 
 class ComplaintsServicer(complaints_pb2_grpc.ComplaintsServiceServicer):
-    def __init__(self, use_cases: Complaints):
+    def __init__(self, use_cases: Complaints, follow_jobs: FollowJobStore):
         self.use_cases = use_cases
+        self.follow_jobs = follow_jobs
 
     def _message(self, complaint) -> pb.Complaint:
         return mapping.complaint_message(complaint, self.use_cases.standing(complaint))
@@ -98,3 +101,9 @@ class ComplaintsServicer(complaints_pb2_grpc.ComplaintsServiceServicer):
         return pb.RemoveCalendarChangeResponse(
             calendar=mapping.calendar_message(view), deadlines_recomputed=recomputed
         )
+
+    def GetPolicyFollowJob(self, request, context):
+        job = self.follow_jobs.latest()
+        if job is None:
+            raise NotFound("policy follow job", "latest", "no complaint-policy version was activated yet")
+        return pb.GetPolicyFollowJobResponse(job=mapping.follow_job_message(job))

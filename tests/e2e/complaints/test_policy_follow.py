@@ -146,6 +146,15 @@ def test_a_version_that_says_follow_moves_the_open_deadlines_it_names_once(pack,
             again = _get(stub, critical.id)
             assert (again.policy_version, again.deadline_at) == (2, moved.deadline_at)
             assert [(j.id, j.state) for j in store.list(10) if j.version == 2] == [(job.id, COMPLETED)]
+            read = stub.GetPolicyFollowJob(pb.GetPolicyFollowJobRequest(), timeout=10).job  # the contract
+            assert (read.id, read.version, read.state, read.moved, read.followed, read.lease_owner) == (
+                job.id,
+                2,
+                COMPLETED,
+                job.moved,
+                job.followed,
+                "",
+            )
             assert sum(e.action == "deadline_recomputed" for e in _events(stub, critical.id)) == 1
         engine.dispose()
 

@@ -1156,3 +1156,93 @@ class RemoveCalendarChangeResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RemoveCalendarChangeResponse: _TypeAlias = RemoveCalendarChangeResponse  # noqa: Y015
+
+@_typing.final
+class PolicyFollowJob(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    DONE_FIELD_NUMBER: _builtins.int
+    MOVED_FIELD_NUMBER: _builtins.int
+    FOLLOWED_FIELD_NUMBER: _builtins.int
+    FAILED_FIELD_NUMBER: _builtins.int
+    LEASE_OWNER_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    version: _builtins.int
+    """the complaint-policy version activated"""
+    state: _builtins.str
+    """running, completed, or cancelled (a newer version was activated before it finished)"""
+    done: _builtins.int
+    """open complaints looked at"""
+    moved: _builtins.int
+    """complaints whose deadline moved under the new version"""
+    followed: _builtins.int
+    """complaints that took the new version with their deadline unchanged"""
+    failed: _builtins.int
+    """complaints the version could not decide (logged); left as they were"""
+    lease_owner: _builtins.str
+    """the process running it; empty when none does"""
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        version: _builtins.int = ...,
+        state: _builtins.str = ...,
+        done: _builtins.int = ...,
+        moved: _builtins.int = ...,
+        followed: _builtins.int = ...,
+        failed: _builtins.int = ...,
+        lease_owner: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "done", b"done", "failed", b"failed", "followed", b"followed", "id", b"id", "lease_owner", b"lease_owner", "moved", b"moved", "state", b"state", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PolicyFollowJob: _TypeAlias = PolicyFollowJob  # noqa: Y015
+
+@_typing.final
+class GetPolicyFollowJobRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPolicyFollowJobRequest: _TypeAlias = GetPolicyFollowJobRequest  # noqa: Y015
+
+@_typing.final
+class GetPolicyFollowJobResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def job(self) -> Global___PolicyFollowJob: ...
+    def __init__(
+        self,
+        *,
+        job: Global___PolicyFollowJob | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPolicyFollowJobResponse: _TypeAlias = GetPolicyFollowJobResponse  # noqa: Y015

@@ -104,6 +104,11 @@ class ComplaintsServiceStub:
                 request_serializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.RemoveCalendarChangeRequest.SerializeToString,
                 response_deserializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.RemoveCalendarChangeResponse.FromString,
                 _registered_method=True)
+        self.GetPolicyFollowJob = channel.unary_unary(
+                '/retailcare.complaints.v1.ComplaintsService/GetPolicyFollowJob',
+                request_serializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.GetPolicyFollowJobRequest.SerializeToString,
+                response_deserializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.GetPolicyFollowJobResponse.FromString,
+                _registered_method=True)
 
 
 class ComplaintsServiceServicer:
@@ -209,6 +214,15 @@ class ComplaintsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPolicyFollowJob(self, request, context):
+        """The newest job bringing open complaints to the complaint-policy version activated
+        last (every activation starts one; complaints follow it only where the version says
+        so); NOT_FOUND before the first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ComplaintsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -281,6 +295,11 @@ def add_ComplaintsServiceServicer_to_server(servicer, server):
                     servicer.RemoveCalendarChange,
                     request_deserializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.RemoveCalendarChangeRequest.FromString,
                     response_serializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.RemoveCalendarChangeResponse.SerializeToString,
+            ),
+            'GetPolicyFollowJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPolicyFollowJob,
+                    request_deserializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.GetPolicyFollowJobRequest.FromString,
+                    response_serializer=retailcare_dot_complaints_dot_v1_dot_complaints__pb2.GetPolicyFollowJobResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -661,6 +680,33 @@ class ComplaintsService:
             '/retailcare.complaints.v1.ComplaintsService/RemoveCalendarChange',
             retailcare_dot_complaints_dot_v1_dot_complaints__pb2.RemoveCalendarChangeRequest.SerializeToString,
             retailcare_dot_complaints_dot_v1_dot_complaints__pb2.RemoveCalendarChangeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPolicyFollowJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.complaints.v1.ComplaintsService/GetPolicyFollowJob',
+            retailcare_dot_complaints_dot_v1_dot_complaints__pb2.GetPolicyFollowJobRequest.SerializeToString,
+            retailcare_dot_complaints_dot_v1_dot_complaints__pb2.GetPolicyFollowJobResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -70,6 +70,11 @@ class ComplaintsServiceStub:
     """Every change of a year's days, removed ones too: the calendar's audit."""
     RemoveCalendarChange: _grpc.UnaryUnaryMultiCallable[_complaints_pb2.RemoveCalendarChangeRequest, _complaints_pb2.RemoveCalendarChangeResponse]
     """Takes a change of a day back; it stays listed, with who removed it and when."""
+    GetPolicyFollowJob: _grpc.UnaryUnaryMultiCallable[_complaints_pb2.GetPolicyFollowJobRequest, _complaints_pb2.GetPolicyFollowJobResponse]
+    """The newest job bringing open complaints to the complaint-policy version activated
+    last (every activation starts one; complaints follow it only where the version says
+    so); NOT_FOUND before the first.
+    """
 
 @_typing.type_check_only
 class ComplaintsServiceAsyncStub(ComplaintsServiceStub):
@@ -109,6 +114,11 @@ class ComplaintsServiceAsyncStub(ComplaintsServiceStub):
     """Every change of a year's days, removed ones too: the calendar's audit."""
     RemoveCalendarChange: _aio.UnaryUnaryMultiCallable[_complaints_pb2.RemoveCalendarChangeRequest, _complaints_pb2.RemoveCalendarChangeResponse]  # type: ignore[assignment]
     """Takes a change of a day back; it stays listed, with who removed it and when."""
+    GetPolicyFollowJob: _aio.UnaryUnaryMultiCallable[_complaints_pb2.GetPolicyFollowJobRequest, _complaints_pb2.GetPolicyFollowJobResponse]  # type: ignore[assignment]
+    """The newest job bringing open complaints to the complaint-policy version activated
+    last (every activation starts one; complaints follow it only where the version says
+    so); NOT_FOUND before the first.
+    """
 
 class ComplaintsServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -229,5 +239,16 @@ class ComplaintsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_complaints_pb2.RemoveCalendarChangeResponse, _abc.Awaitable[_complaints_pb2.RemoveCalendarChangeResponse]]:
         """Takes a change of a day back; it stays listed, with who removed it and when."""
+
+    @_abc_1.abstractmethod
+    def GetPolicyFollowJob(
+        self,
+        request: _complaints_pb2.GetPolicyFollowJobRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_complaints_pb2.GetPolicyFollowJobResponse, _abc.Awaitable[_complaints_pb2.GetPolicyFollowJobResponse]]:
+        """The newest job bringing open complaints to the complaint-policy version activated
+        last (every activation starts one; complaints follow it only where the version says
+        so); NOT_FOUND before the first.
+        """
 
 def add_ComplaintsServiceServicer_to_server(servicer: ComplaintsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
