@@ -155,7 +155,10 @@ def test_the_job_survives_the_kill_of_its_replica_and_every_customer_ends_on_the
     # Until the job reaches a customer, the survivor says a newer version is active.
     _wait(lambda: _menu(survivor, "R000000").decided_on.active_grading_version == 2, "version 2 loaded")
     last = _menu(survivor, f"R{CUSTOMERS - 1:06d}")
-    assert (last.decided_on.grading_version, last.decided_on.newer_version_active) == (0, True)
+    assert (last.decided_on.grading_version, last.decided_on.newer_version_active) == (
+        0,
+        True,
+    )  # unclassified
     reached = _menu(survivor, "R000000")
     assert (reached.decided_on.grading_version, reached.decided_on.newer_version_active) == (2, False)
 
@@ -180,7 +183,12 @@ def _publish_and_catch_the_job(first: Replica, second: Replica, engine, count: i
     """Starts the job of grading version 2 over ``count`` new customers; its job row once
     under way, the replica holding it, and the other."""
     store = JobStore(engine)
-    _wait(lambda: all(store.latest(name) for name in (GRADING, ENTITLEMENTS)), "the start-up jobs")
+    _wait(
+        lambda: all(
+            (job := store.latest(name)) and job.state == "completed" for name in (GRADING, ENTITLEMENTS)
+        ),
+        "the start-up jobs completed",
+    )
     _insert_customers(engine, count)
     source = default_source(GRADING) + "\n# revision 2\n"
     request = rules_pb.PublishRuleSetRequest(source=source, author="analyst", comment="revision 2")
