@@ -640,3 +640,36 @@ def test_a_one_of_column_reads_its_cells_as_text():
     document, found = read_document(source, None)
     assert found == []
     assert document.rules[0].condition == c.AllOf((c.Compare("level", "eq", "01"),))
+
+
+def test_a_marked_action_takes_its_parameters_from_other_columns_and_names_its_column():
+    source = HEAD + (
+        "table:\n  conditions: [stars]\n  rows:\n"
+        "    - {id: r, stars: 1, grant: yes, grant.service: visit}\n"
+        "    - {id: s, stars: 2, promote: yes, set_grade: yes}\n"
+    )
+    document, found = read_document(source, kinds())
+    assert document.rules[0].actions == [ActionCall("grant", {"service": "visit"})]
+    assert (document.rules[0].priority, document.rules[0].description) == (0, "")
+    assert [(d.message, d.table_row, d.table_columns) for d in found] == [
+        ("unknown action 'promote'; this rule set's actions are: flag, grant, set_grade", 2, ("promote",)),
+        ("action set_grade: parameter 'grade' is required", 2, ("set_grade",)),
+    ]
+
+
+def test_problems_inside_nested_conditions_keep_their_rule_and_line():
+    source = HEAD + (
+        "rules:\n"
+        "  - {id: a, when: {all: [[x]]}, then: [flag]}\n"
+        "  - {id: b, when: {any: [{qqq: 1}]}, then: [flag]}\n"
+        "  - {id: c, when: {not: [x]}, then: [flag]}\n"
+        "  - {id: d, when: {sales: {from: x, below: y}}, then: [flag]}\n"
+    )
+    shape = "a condition is `all: [...]`, `any: [...]`, `not: ...` or `input: {operator: value}`"
+    assert problems(source) == [
+        f"error: line 10, rule a: {shape}",
+        "error: line 11, rule b: unknown input 'qqq'; declared inputs: format, note, sales, since, stars, vip",
+        f"error: line 12, rule c: {shape}",
+        "error: line 13, rule d: sales: value 'x' must be a number",
+        "error: line 13, rule d: sales: value 'y' must be a number",
+    ]
