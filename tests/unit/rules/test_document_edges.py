@@ -673,3 +673,14 @@ def test_problems_inside_nested_conditions_keep_their_rule_and_line():
         "error: line 13, rule d: sales: value 'x' must be a number",
         "error: line 13, rule d: sales: value 'y' must be a number",
     ]
+
+
+def test_an_interval_cell_needs_an_ordered_column_and_list_values_keep_rule_and_line():
+    table = (
+        HEAD + "table:\n  conditions: [format]\n  rows:\n    - {id: r, format: '[mall, shop)', flag: yes}\n"
+    )
+    assert problems(table) == [
+        "error: line 12, rule r: format: range needs a number, date or text input, format is one_of"
+    ]
+    listed = HEAD + "rules: [{id: a, when: {stars: {not_in: [1, x]}}, then: [flag]}]\n"
+    assert problems(listed) == ["error: line 9, rule a: stars: value 'x' must be a whole number"]
