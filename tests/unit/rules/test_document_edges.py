@@ -684,3 +684,10 @@ def test_an_interval_cell_needs_an_ordered_column_and_list_values_keep_rule_and_
     ]
     listed = HEAD + "rules: [{id: a, when: {stars: {not_in: [1, x]}}, then: [flag]}]\n"
     assert problems(listed) == ["error: line 9, rule a: stars: value 'x' must be a whole number"]
+
+
+def test_bad_bounds_of_between_and_of_an_interval_cell_keep_rule_and_line():
+    between = HEAD + "rules: [{id: a, when: {stars: {between: [1, x]}}, then: [flag]}]\n"
+    assert problems(between) == ["error: line 9, rule a: stars: value 'x' must be a whole number"]
+    interval = HEAD + "table:\n  conditions: [stars]\n  rows:\n    - {id: r, stars: '[1, x)', flag: yes}\n"
+    assert problems(interval) == ["error: line 12, rule r: stars: value 'x' must be a whole number"]
