@@ -691,3 +691,24 @@ def test_bad_bounds_of_between_and_of_an_interval_cell_keep_rule_and_line():
     assert problems(between) == ["error: line 9, rule a: stars: value 'x' must be a whole number"]
     interval = HEAD + "table:\n  conditions: [stars]\n  rows:\n    - {id: r, stars: '[1, x)', flag: yes}\n"
     assert problems(interval) == ["error: line 12, rule r: stars: value 'x' must be a whole number"]
+
+
+def test_a_bad_action_parameter_names_its_own_column_and_a_bad_priority_counts_as_0():
+    source = (
+        HEAD
+        + "table:\n  conditions: [stars]\n  rows:\n    - {id: r, stars: 1, grant.service: 5, grant.tier: A, priority: x}\n"
+    )
+    document, found = read_document(source, kinds())
+    assert [(d.message, d.table_columns) for d in found] == [
+        ("action grant: service 5 must be text", ("grant.service",)),
+        ("priority must be a whole number, got 'x'", ("priority",)),
+    ]
+    assert document.rules[0].priority == 0
+
+
+def test_a_declared_input_half_alike_a_supplied_fact_gets_a_hint():
+    source = "name: demo\ninputs:\n  salxyz: {type: decimal}\nrules: [{id: a, then: [flag]}]\n"
+    assert problems(source) == [
+        "error: line 3: input salxyz: the service does not supply it (it supplies: format, note, sales, since, "
+        "stars, vip); did you mean 'sales'? (docs/rules.md, supplied facts)"
+    ]
