@@ -712,3 +712,20 @@ def test_a_declared_input_half_alike_a_supplied_fact_gets_a_hint():
         "error: line 3: input salxyz: the service does not supply it (it supplies: format, note, sales, since, "
         "stars, vip); did you mean 'sales'? (docs/rules.md, supplied facts)"
     ]
+
+
+def test_an_input_the_service_does_not_supply_as_declared_is_left_out():
+    source = """\
+name: demo
+inputs:
+  sales: {type: decimal, required: true}
+  zzz: {type: text}
+  since: {type: text}
+  note: {type: text, required: true}
+  format: {type: one_of, values: [mall]}
+  stars: {type: integer}
+rules: [{id: a, then: [flag]}]
+"""
+    document, found = read_document(source, kinds())
+    assert len(found) == 4
+    assert list(document.inputs) == ["sales", "stars"]
