@@ -16,7 +16,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 import grpc
@@ -103,6 +103,12 @@ class Call:
             raise BadRequest(field, "must be an ISO 8601 date and time with its offset") from None
         if moment.tzinfo is None:
             raise BadRequest(field, "needs its offset from UTC (e.g. Z or +08:00)")
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00 is past the year 9999 in UTC
+            raise BadRequest(field, "must be between the years 1970 and 2100") from None
+        if not 1970 <= moment.year < 2100:
+            raise BadRequest(field, "must be between the years 1970 and 2100")
         return moment
 
     def period(self, required: bool = True) -> str:

@@ -38,8 +38,9 @@ RC.fillTable = function (table, header, rows) {
 RC.downloadCsv = function (name, header, rows) {
   const quote = (value) => {
     // A text a spreadsheet would take for a formula is kept as text.
-    const text = (typeof value === "string" && /^[=+@\t\r]/.test(value) ? "'" : "") + String(value);
-    return /[",\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+    // Figures are passed as numbers, so a negative one is not touched.
+    const text = (typeof value === "string" && /^[=+\-@\t\r]/.test(value) ? "'" : "") + String(value);
+    return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
   };
   const text = [header, ...rows].map((row) => row.map(quote).join(",")).join("\n") + "\n";
   const link = RC.el("a", { href: URL.createObjectURL(new Blob([text], { type: "text/csv" })), download: name });

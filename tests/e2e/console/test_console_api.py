@@ -259,7 +259,13 @@ def test_an_analyst_schedules_a_version_and_cancels_it_ops_only_reads(console):
 
 @pytest.mark.parametrize(
     "moment, why",
-    [("tomorrow", "ISO 8601"), ("2030-01-01T10:00:00", "offset"), (20300101, "ISO 8601")],
+    [
+        ("tomorrow", "ISO 8601"),
+        ("2030-01-01T10:00:00", "offset"),
+        (20300101, "ISO 8601"),
+        ("9999-12-31T23:59:59-14:00", "1970 and 2100"),  # past the year 9999 in UTC
+        ("2200-01-01T00:00:00Z", "1970 and 2100"),
+    ],
 )
 def test_a_scheduled_publish_needs_a_moment_with_its_offset(console, moment, why):
     _, source = _active_source(console, GRADING)
