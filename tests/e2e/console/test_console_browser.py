@@ -284,7 +284,8 @@ def test_a_scheduled_activation_that_comes_while_the_page_is_open_is_followed(pa
     active = int(page.inner_text("#version-table tr.active td:first-child"))
     source = page.input_value("#source")
     # Scheduled by someone else a little ahead; the page is opened again and sees it waiting.
-    at = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=30)
+    # Far enough ahead that a slow page still finds it waiting.
+    at = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=45)
     body = {"source": source + "\n# soon\n", "comment": "soon", "activate_at": at.isoformat()}
     assert console.request("POST", "/console/api/rule-sets/publish", "analyst", body).status == 200
     page.click(f"a[data-rule-set='{GRADING}']")
