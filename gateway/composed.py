@@ -25,6 +25,8 @@ from services.evaluation.client import EvaluationClient
 DEFAULT_OPEN_COMPLAINTS = 20
 DEFAULT_RECENT_VISITS = 10
 DEFAULT_ZONE_CARDS = 50
+# Drawing a PDF costs the gateway CPU per card (a long card ~1 s): fewer cards a page then.
+MAX_PDF_CARDS = 20
 MAX_LISTED = 100
 PAGE_SIZE = 500
 # An optional part is waited for until this long before the caller's deadline, so the
@@ -241,7 +243,11 @@ class Composer:
         zone = _required("market_zone", request.market_zone).strip()
         if request.language not in commitment_card.LANGUAGES:
             raise InvalidArgument([("language", f"must be one of {', '.join(commitment_card.LANGUAGES)}")])
-        page_size = _limit("page_size", request.page_size, DEFAULT_ZONE_CARDS)
+        page_size = _limit(
+            "page_size", request.page_size, MAX_PDF_CARDS if request.pdf else DEFAULT_ZONE_CARDS
+        )
+        if request.pdf and page_size > MAX_PDF_CARDS:
+            raise InvalidArgument([("page_size", f"with pdf: at most {MAX_PDF_CARDS} cards a page")])
         page = self.classification.list_customers(
             cpb.CustomerFilter(market_zone=zone), page_size=page_size, page_token=request.page_token
         )

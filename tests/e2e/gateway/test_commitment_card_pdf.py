@@ -106,6 +106,10 @@ def test_a_zone_prints_every_card_on_its_own_pages(service, admin):
     pages, text = pdf_text(first.pdf)
     assert text.count("Servicecommitmentcard") == 1 and first.cards[0].licence_number in text
     assert not print_zone(market_zone="Z1", language="en").pdf
+    with pytest.raises(grpc.RpcError) as refused:  # drawing costs CPU a card: fewer a page
+        print_zone(market_zone="Z1", language="en", page_size=21, pdf=True)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(refused.value) == {"page_size": "with pdf: at most 20 cards a page"}
 
 
 def test_the_longest_texts_the_contract_allows_flow_over_pages(service, admin):

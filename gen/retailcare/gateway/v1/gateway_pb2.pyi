@@ -430,7 +430,7 @@ class GetZoneCommitmentCardsRequest(_message.Message):
     language: _builtins.str
     """zh or en."""
     page_size: _builtins.int
-    """customers per page: default 50, at most 100"""
+    """customers per page: default 50, at most 100 (with pdf: default and at most 20)"""
     page_token: _builtins.str
     """As issued in next_page_token; at most 200 characters."""
     pdf: _builtins.bool
