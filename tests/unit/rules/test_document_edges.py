@@ -729,3 +729,10 @@ rules: [{id: a, then: [flag]}]
     document, found = read_document(source, kinds())
     assert len(found) == 4
     assert list(document.inputs) == ["sales", "stars"]
+
+
+def test_an_input_without_a_description_has_an_empty_one_and_unknown_keys_are_all_named():
+    source = "name: any\ninputs:\n  a: {type: text}\n  b: {type: text, unit: x, scale: 2}\nrules: [{id: r, then: [x]}]\n"
+    document, found = read_document(source, None)
+    assert [str(d) for d in found] == ["error: line 4: input b: unknown keys scale, unit"]
+    assert document.inputs["a"] == InputSpec("a", "text", False, (), "", 3)
