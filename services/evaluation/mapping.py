@@ -22,7 +22,7 @@ from services.evaluation.domain.return_visits import (
     ReturnVisitTask,
 )
 from services.evaluation.domain.supervision import CommitmentCard, Finding
-from services.evaluation.domain.supervision_report import SupervisionReport
+from services.evaluation.domain.supervision_report import LISTED_DISCREPANCIES, SupervisionReport
 from services.evaluation.domain.visits import VisitCard, VisitItem
 
 MODE_OF = {
@@ -360,6 +360,7 @@ def report_message(report: SupervisionReport) -> pb.GetSupervisionReportResponse
                     Discrepancy(line.service, line.kind, line.card_ids, line.description)
                 ),
             )
-            for line in report.discrepancies
+            for line in report.discrepancies[:LISTED_DISCREPANCIES]
         ],
+        discrepancies_total=len(report.discrepancies),
     )

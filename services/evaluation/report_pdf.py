@@ -12,11 +12,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, Spacer
 
 from services.common import pdf
-from services.evaluation.domain.supervision_report import SupervisionReport
-
-# The PDF lists at most this many discrepancies (a thousand rows are about fifty pages);
-# the reply's figures carry them all.
-MAX_LISTED = 1000
+from services.evaluation.domain.supervision_report import LISTED_DISCREPANCIES, SupervisionReport
 
 LABELS = {
     "zh": {
@@ -107,13 +103,13 @@ def render(report: SupervisionReport, language: str) -> bytes:
                     d.service,
                     labels[d.kind].format(cards=", ".join(d.card_ids)),
                 ]
-                for d in report.discrepancies[:MAX_LISTED]
+                for d in report.discrepancies[:LISTED_DISCREPANCIES]
             ],
             [28, 20, 22, 35, 75],
             labels["none"],
         ),
     ]
-    unlisted = len(report.discrepancies) - MAX_LISTED
+    unlisted = len(report.discrepancies) - LISTED_DISCREPANCIES
     if unlisted > 0:
         story.append(Paragraph(escape(labels["more"].format(count=unlisted)), styles["cell"]))
     return pdf.build(story, f"{labels['title']} {report.period_id}")

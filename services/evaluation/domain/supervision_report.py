@@ -14,6 +14,9 @@ from services.evaluation.domain.return_visits import CLOSED
 from services.evaluation.domain.supervision import UPHELD
 
 LANGUAGES = ("zh", "en")  # the languages the report is printed in
+# The reply and the PDF list at most this many discrepancies (a thousand rows are about
+# fifty pages, and a reply stays far below gRPC's message size); the figures count them all.
+LISTED_DISCREPANCIES = 1000
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,7 @@ def test_an_answer_is_checked_scored_and_reported(admin):
     visits = next(i for i in report.items if i.service == "customer_manager_visit")
     assert (visits.asked, visits.undelivered, visits.findings, visits.upheld) == (1, 1, 0, 0)
     (line,) = report.discrepancies
+    assert report.discrepancies_total == 1
     assert (line.task_id, line.licence_number, line.staff_id) == (task.id, LICENCE, "cm-1")
 
     zh = admin(ev.GetSupervisionReport, epb.GetSupervisionReportRequest(period_id="Y", language="zh"))

@@ -327,7 +327,7 @@ def test_the_pdf_prints_the_figures_in_chinese_or_english_and_escapes_the_data()
 
 
 def test_the_pdf_lists_so_many_discrepancies_and_says_how_many_more(monkeypatch):
-    monkeypatch.setattr(report_pdf, "MAX_LISTED", 2)
+    monkeypatch.setattr(report_pdf, "LISTED_DISCREPANCIES", 2)
     visits = {"customer_manager_visit": ("c-1",)}
     tasks = [
         answered_task(f"t{n}", "Z1", [4], [("customer_manager_visit", False)], visits, licence=f"L-{n}")
@@ -499,3 +499,17 @@ def test_the_run_scores_undelivered_items_and_a_breach_plan_does_not_stand_for_a
     cm1 = by_subject["cm-1"]
     assert cm1.total_score < 60 and cm1.opened_plan_id not in ("", "p-breach") and opened == 1
     rule_sets.close()
+
+
+def test_the_reply_lists_so_many_discrepancies_and_counts_them_all(monkeypatch):
+    from services.evaluation import mapping
+
+    monkeypatch.setattr(mapping, "LISTED_DISCREPANCIES", 2)
+    visits = {"customer_manager_visit": ("c-1",)}
+    tasks = [
+        answered_task(f"t{n}", "Z1", [4], [("customer_manager_visit", False)], visits, licence=f"L-{n}")
+        for n in range(5)
+    ]
+    reply = mapping.report_message(supervision_report.build(PERIOD, tasks, []))
+    assert [d.licence_number for d in reply.discrepancies] == ["L-0", "L-1"]
+    assert reply.discrepancies_total == 5

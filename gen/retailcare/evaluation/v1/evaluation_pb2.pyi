@@ -2930,6 +2930,7 @@ class GetSupervisionReportResponse(_message.Message):
     DISCREPANCIES_FIELD_NUMBER: _builtins.int
     PDF_FIELD_NUMBER: _builtins.int
     FILENAME_FIELD_NUMBER: _builtins.int
+    DISCREPANCIES_TOTAL_FIELD_NUMBER: _builtins.int
     period_id: _builtins.str
     starts_on: _builtins.str
     """YYYY-MM-DD"""
@@ -2940,6 +2941,8 @@ class GetSupervisionReportResponse(_message.Message):
     """with a language"""
     filename: _builtins.str
     """e.g. supervision-2026-11-zh.pdf"""
+    discrepancies_total: _builtins.int
+    """every discrepancy of the period, listed or not"""
     @_builtins.property
     def zones(self) -> _containers.RepeatedCompositeFieldContainer[Global___ZoneSupervision]: ...
     @_builtins.property
@@ -2947,7 +2950,9 @@ class GetSupervisionReportResponse(_message.Message):
     @_builtins.property
     def teams(self) -> _containers.RepeatedCompositeFieldContainer[Global___TeamSupervision]: ...
     @_builtins.property
-    def discrepancies(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReportDiscrepancy]: ...
+    def discrepancies(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReportDiscrepancy]:
+        """the first 1,000 (and so in the PDF)"""
+
     def __init__(
         self,
         *,
@@ -2962,10 +2967,11 @@ class GetSupervisionReportResponse(_message.Message):
         discrepancies: _abc.Iterable[Global___ReportDiscrepancy] | None = ...,
         pdf: _builtins.bytes = ...,
         filename: _builtins.str = ...,
+        discrepancies_total: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answered", b"answered", "discrepancies", b"discrepancies", "ends_on", b"ends_on", "filename", b"filename", "items", b"items", "pdf", b"pdf", "period_id", b"period_id", "planned", b"planned", "starts_on", b"starts_on", "teams", b"teams", "zones", b"zones"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answered", b"answered", "discrepancies", b"discrepancies", "discrepancies_total", b"discrepancies_total", "ends_on", b"ends_on", "filename", b"filename", "items", b"items", "pdf", b"pdf", "period_id", b"period_id", "planned", b"planned", "starts_on", b"starts_on", "teams", b"teams", "zones", b"zones"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
