@@ -26,8 +26,6 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Table, Ta
 CJK_FONT = "STSong-Light"
 LATIN_FONT = "Helvetica"
 MARGIN_MM = 15
-# The width inside the margins of an A4 page, in millimetres.
-TEXT_WIDTH_MM = A4[0] / mm - 2 * MARGIN_MM
 pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
 
 
@@ -48,11 +46,6 @@ def styles(language: str) -> dict[str, ParagraphStyle]:
 def text(value, style: ParagraphStyle) -> Paragraph:
     """A paragraph of plain text (escaped); line breaks in it are kept."""
     return Paragraph(escape(str(value)).replace("\n", "<br/>"), style)
-
-
-def lines(values: Sequence, style: ParagraphStyle) -> Paragraph:
-    """One paragraph with each value (escaped) on a line of its own."""
-    return Paragraph("<br/>".join(escape(str(value)) for value in values), style)
 
 
 def table(

@@ -19,7 +19,7 @@ def test_texts_are_printed_as_written_in_both_fonts():
         styles = pdf.styles(language)
         story = [
             pdf.text(f"{label} <b>title</b> & <unclosed", styles["title"]),
-            pdf.lines(["第一行", "<para>second</para>"], styles["cell"]),  # data: Chinese in either
+            pdf.text("第一行\n<para>second</para>", styles["cell"]),  # data: Chinese in either
             pdf.table(
                 styles,
                 [f"{label} <i>", "column"],
