@@ -149,12 +149,14 @@ class Evaluation:
         the version this process scores with now; ``results`` when the caller has them all."""
         if results is not None:
             versions = tuple(sorted({r.rule_set_version for r in results}))
-        elif period.runs == 0:
-            versions = ()
         else:
             with self.unit_of_work() as uow:
-                versions = tuple(uow.results.versions(period.id))
+                versions = self._versions(uow, period)
         return ScoredOn(versions, self.rule_sets.serving_version(RULE_SET), period.published)
+
+    @staticmethod
+    def _versions(uow, period: Period) -> tuple[int, ...]:
+        return tuple(uow.results.versions(period.id)) if period.runs else ()
 
     def publish_period(self, period_id: str, by: str) -> Period:
         with domain_errors(), self.unit_of_work() as uow:
@@ -519,11 +521,20 @@ class Evaluation:
         return results, opened
 
     def results(self, period_id: str, subject_kind: str, team_id: str) -> list[PeriodResult]:
+        return self.listed_results(period_id, subject_kind, team_id)[0]
+
+    def listed_results(
+        self, period_id: str, subject_kind: str, team_id: str
+    ) -> tuple[list[PeriodResult], ScoredOn]:
+        """Results as ``results`` gives them, with the versions the whole period was scored
+        on, read together (a run in between cannot make the two disagree)."""
         if subject_kind and subject_kind not in SUBJECT_KINDS:
             raise InvalidArgument([("subject_kind", "must be staff or team")])
         with self.unit_of_work() as uow:
-            self._period(uow, period_id)
-            return uow.results.of_period(period_id, subject_kind, team_id)
+            period = self._period(uow, period_id)
+            results = uow.results.of_period(period_id, subject_kind, team_id)
+            versions = self._versions(uow, period)
+        return results, ScoredOn(versions, self.rule_sets.serving_version(RULE_SET), period.published)
 
     def team_overview(
         self, team_id: str, period_id: str

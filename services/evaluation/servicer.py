@@ -162,8 +162,9 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
 
     def ListPeriodResults(self, request, context):
         period_id = request.period_id.strip()
-        results = self.use_cases.results(period_id, request.subject_kind, request.team_id.strip())
-        scored = self.use_cases.scored_on(self.use_cases.get_period(period_id))
+        results, scored = self.use_cases.listed_results(
+            period_id, request.subject_kind, request.team_id.strip()
+        )
         return pb.ListPeriodResultsResponse(
             results=[m.result_message(r) for r in results], scored_on=m.scored_on_message(scored)
         )
