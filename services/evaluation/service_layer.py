@@ -521,7 +521,10 @@ class Evaluation:
         return results, opened
 
     def results(self, period_id: str, subject_kind: str, team_id: str) -> list[PeriodResult]:
-        return self.listed_results(period_id, subject_kind, team_id)[0]
+        _check_subject_kind(subject_kind)
+        with self.unit_of_work() as uow:
+            self._period(uow, period_id)
+            return uow.results.of_period(period_id, subject_kind, team_id)
 
     def listed_results(
         self, period_id: str, subject_kind: str, team_id: str
@@ -656,3 +659,8 @@ def _staff_values(
     }
     values.update(_result_values(actuals.get(("staff", staff_id)), by_owner.get(staff_id)))
     return values
+
+
+def _check_subject_kind(subject_kind: str) -> None:
+    if subject_kind and subject_kind not in SUBJECT_KINDS:
+        raise InvalidArgument([("subject_kind", "must be staff or team")])
