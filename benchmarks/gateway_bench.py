@@ -9,10 +9,9 @@ them alike; each figure is the median of the rounds. Prints throughput, p50 / p9
 and errors per scenario; asserts nothing.
 
 Targets on this machine (load generator included): classify through the gateway at
-least 40 % of the direct throughput, p99 at most 25 ms at 16 calls in flight, no errors
-(issue 11); straight to classification, `GetCustomer` at least 0.6x and
-`ClassifyCustomer` and `GetServiceMenu` at least 0.45x of the bare hop's throughput
-(issue 15).
+least 40 % of the direct throughput, p99 at most 25 ms at 16 calls in flight, no errors;
+straight to classification, `GetCustomer` at least 0.6x and
+`ClassifyCustomer` and `GetServiceMenu` at least 0.45x of the bare hop's throughput.
 
     make bench-gateway     # or: python -m benchmarks.gateway_bench --seconds 4 --rounds 3 --in-flight 16
 """
@@ -251,7 +250,7 @@ def median_rows(rounds: list[list[dict]]) -> list[dict]:
 
 MEASURED = ("per_second", "p50", "p95", "p99", "mean")
 BARE = "bare gateway call (health)"
-# (scenario, figure, least share of the bare hop's throughput) - issue 15
+# (scenario, figure, least share of the bare hop's throughput)
 AGAINST_BARE = (
     ("get customer direct", "GetCustomer direct / bare hop", 0.6),
     ("classify direct", "ClassifyCustomer direct / bare hop", 0.45),

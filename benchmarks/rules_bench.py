@@ -190,8 +190,8 @@ def main() -> None:
             ">= 10,000/s",
             served >= SERVED_TARGET,
         )
-        # Issue 15 asks for these beside ZEN (zen-engine) and a hand-compiled function; neither
-        # is part of this benchmark yet, so the table says they were not measured.
+        # Targets against ZEN (zen-engine) and a hand-compiled function; neither is part of
+        # this benchmark yet, so the table says they were not measured.
         summary.record("rules", f"{name}: served vs GoRules ZEN fastest path", None, "x", ">= 4x", None)
         summary.record("rules", f"{name}: served vs hand-compiled limit", None, "x", ">= 0.25x", None)
     growth = bench_memory(args.decisions)
