@@ -11,24 +11,18 @@ batch in hand, so another replica continues at once."""
 
 from __future__ import annotations
 
-import datetime
 import logging
-import os
-import socket
-import threading
-import uuid
 
 from services.classification import metrics
 from services.classification.domain import ENTITLEMENTS_RULE_SET, GRADING_RULE_SET
-from services.classification.job_store import COMPLETED, RUNNING, Job, JobStore
+from services.classification.job_store import Job, JobStore
 from services.classification.ports import CustomerQuery
 from services.common import paging
 from services.common.errors import InvalidArgument, NotFound
-from services.common.times import now
+from services.common.leased_jobs import ActivationJobs
 
 log = logging.getLogger("retailcare.classification")
 RULE_SETS = (GRADING_RULE_SET, ENTITLEMENTS_RULE_SET)
-LEASE = datetime.timedelta(seconds=30)
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
@@ -56,67 +50,37 @@ class JobReads:
         return self.store.list(_checked(rule_set) if rule_set else "", size)
 
 
-class ReclassificationJobs:
+class ReclassificationJobs(ActivationJobs):
+    """The background thread of one process over both rule sets' jobs; a run reclassifies
+    the customers after the last saved one, batch by batch."""
+
+    thread_name = "reclassification-jobs"
+    job_name = "reclassification job"
+    log = log
+
     def __init__(self, store: JobStore, registry, use_cases, batch_size: int, poll_seconds: float):
-        self.store = store
-        self.registry = registry
+        super().__init__(store, registry, RULE_SETS, poll_seconds)
         self.use_cases = use_cases
         self.batch_size = batch_size
-        self.poll_seconds = poll_seconds
-        self.owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="reclassification-jobs", daemon=True)
-        self._thread.start()
+    def latest(self, rule_set: str) -> Job | None:
+        return self.store.latest(rule_set)
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
+    def replace(self, previous: Job | None, rule_set: str, version: int, moment) -> bool:
+        return self.store.replace(previous, rule_set, version, moment)
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.poll_seconds):
-            for rule_set in RULE_SETS:
-                try:
-                    self.step(rule_set)
-                except Exception:  # the database may be briefly unreachable; try again next time
-                    log.exception("reclassification job step failed", extra={"rule_set": rule_set})
-                    metrics.JOBS.labels(rule_set, "failed").inc()
+    def count(self, rule_set: str, outcome: str) -> None:
+        metrics.JOBS.labels(rule_set, outcome).inc()
 
-    def step(self, rule_set: str) -> None:
-        """Starts the job of the active version if it has none; runs the latest job if
-        this process serves its version and can take its lease."""
-        active = self.registry.store.active_versions().get(rule_set)
-        latest = self.store.latest(rule_set)
-        if active and (latest is None or latest.version != active):
-            if self.store.replace(latest, rule_set, active, now()):
-                if latest is not None and latest.state == RUNNING:
-                    metrics.JOBS.labels(rule_set, "cancelled").inc()
-                log.info("reclassification job started", extra={"rule_set": rule_set, "version": active})
-            latest = self.store.latest(rule_set)
-        if latest is None or latest.state != RUNNING:
-            return
-        if self.registry.serving_version(rule_set) != latest.version:
-            return  # this process has not loaded that version yet; it decides on the old one
-        moment = now()
-        if self.store.take_lease(latest, self.owner, moment, moment + LEASE):
-            self._run(latest)
-
-    def _run(self, job: Job) -> None:
+    def run(self, job: Job) -> None:
         done, changed, failed, skipped = job.done, job.changed, job.failed, job.skipped
         last_id = job.last_customer_id
         progress = None
         for progress in self.use_cases.reclassify(
             CustomerQuery(), job.last_customer_id, self.batch_size, rule_set=job.rule_set
         ):
-            moment = now()
-            kept = self.store.save_progress(
+            kept = self.save(
                 job,
-                self.owner,
-                moment,
-                moment + LEASE,
                 total=progress.total,
                 done=done + progress.processed,
                 changed=changed + progress.changed,
@@ -126,8 +90,8 @@ class ReclassificationJobs:
             )
             if not kept:
                 return  # cancelled or taken over
-            if self._stop.is_set():  # an orderly stop: the next replica need not wait for the expiry
-                if self.store.release(job, self.owner, now()):
+            if self.stopping:  # an orderly stop: the next replica need not wait for the expiry
+                if self.release(job):
                     log.info(
                         "reclassification job lease released",
                         extra={
@@ -139,19 +103,9 @@ class ReclassificationJobs:
                 return
             last_id = progress.last_id
         processed = progress.processed if progress else 0
-        moment = now()
-        ended = self.store.save_progress(
-            job,
-            self.owner,
-            moment,
-            None,
-            state=COMPLETED,
-            total=done + processed,
-            done=done + processed,
-            last_customer_id=last_id,
-        )
+        ended = self.complete(job, total=done + processed, done=done + processed, last_customer_id=last_id)
         if ended:
-            metrics.JOBS.labels(job.rule_set, "completed").inc()
+            self.count(job.rule_set, "completed")
             log.info(
                 "reclassification job completed", extra={"rule_set": job.rule_set, "version": job.version}
             )
