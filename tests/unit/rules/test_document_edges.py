@@ -736,3 +736,16 @@ def test_an_input_without_a_description_has_an_empty_one_and_unknown_keys_are_al
     document, found = read_document(source, None)
     assert [str(d) for d in found] == ["error: line 4: input b: unknown keys scale, unit"]
     assert document.inputs["a"] == InputSpec("a", "text", False, (), "", 3)
+
+
+def test_a_document_without_name_or_description_reads_them_as_empty():
+    document, found = read_document("inputs:\n  a: {type: text}\nrules: [{id: r, then: [x]}]\n", None)
+    assert (document.name, document.description) == ("", "")
+    assert [str(d) for d in found] == ["error: line 1: name: the rule set needs a name"]
+
+
+def test_every_known_rule_set_is_named():
+    two = {**kinds(), "other": kinds()["demo"]}
+    assert [str(d) for d in read_document("name: third\n", two)[1]] == [
+        "error: line 1: unknown rule set 'third' (known here: demo, other)"
+    ]
