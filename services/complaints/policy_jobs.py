@@ -39,6 +39,7 @@ from services.common.leased_jobs import (
     LeasedJobStore,
     jobs_table,
 )
+from services.common.times import now
 from services.complaints import metrics
 from services.complaints.rules import COMPLAINT_POLICY
 
@@ -56,6 +57,8 @@ log = logging.getLogger("retailcare.complaints")
 BATCH = 200
 # The last pass looks at complaints filed from this long before the job started.
 LATE_FILING_MARGIN = datetime.timedelta(minutes=5)
+# A job completes no sooner than this (plus two polls) after its activation.
+SETTLING = datetime.timedelta(seconds=10)
 
 metadata = sa.MetaData()
 jobs = jobs_table(
@@ -117,11 +120,22 @@ class PolicyFollowJobs(ActivationJobs):
     log = log
 
     def __init__(
-        self, store: FollowJobStore, registry, use_cases, poll_seconds: float, batch_size: int = BATCH
+        self,
+        store: FollowJobStore,
+        registry,
+        use_cases,
+        poll_seconds: float,
+        batch_size: int = BATCH,
+        settling: datetime.timedelta | None = None,
     ):
         super().__init__(store, registry, (COMPLAINT_POLICY.name,), poll_seconds)
         self.use_cases = use_cases
         self.batch_size = batch_size
+        # How long after its activation a job keeps looking for late filings: every
+        # replica loads a version within a poll or two; a filing takes seconds at most.
+        self.settling = (
+            SETTLING + 2 * datetime.timedelta(seconds=poll_seconds) if settling is None else settling
+        )
 
     def step(self, rule_set: str = COMPLAINT_POLICY.name) -> None:
         super().step(rule_set)
@@ -164,6 +178,12 @@ class PolicyFollowJobs(ActivationJobs):
                 progress.update(final_pass=True, last_complaint_id="")
             else:
                 progress["last_complaint_id"] = batch.last_id
+            if finished and now() < job.created_at + self.settling:
+                # A replica that has not loaded the version yet, or a filing already under
+                # way at the activation, may still add a complaint on the old version: the
+                # last pass runs again at each poll until that cannot happen any more.
+                self.save(job, **progress)
+                return
             if finished:
                 if self.complete(job, **progress):
                     self.count(COMPLAINT_POLICY.name, "completed")

@@ -103,8 +103,11 @@ class UseCases:
         return FollowBatch(len(batch), len(followed), len(followed), 0, batch[-1])
 
 
-def runner(store, registry, use_cases, batch_size=2) -> PolicyFollowJobs:
-    return PolicyFollowJobs(store, registry, use_cases, poll_seconds=60, batch_size=batch_size)
+def runner(store, registry, use_cases, batch_size=2, settling=datetime.timedelta(0)) -> PolicyFollowJobs:
+    """A runner whose jobs may complete at once (``settling``: see the test of late filings)."""
+    return PolicyFollowJobs(
+        store, registry, use_cases, poll_seconds=60, batch_size=batch_size, settling=settling
+    )
 
 
 def test_an_activation_starts_its_job_and_runs_it_batch_by_batch_then_a_last_pass():
@@ -197,3 +200,25 @@ def test_a_version_swapped_under_the_job_releases_it_without_saving():
     runner(store, Registry(2), use_cases).step()
     job = store.latest()
     assert (job.state, job.lease_owner, job.done, store.saved) == (RUNNING, "", 0, [])
+
+
+def test_the_last_pass_runs_again_at_each_poll_until_late_filings_cannot_come(clock):
+    """A replica still on the old version, or a filing under way at the activation, may add
+    a complaint after the last pass: the job stays running, looking again at each poll,
+    until the settling time (10 s and two polls) after its activation is over."""
+    clock.set(datetime.datetime(2026, 11, 24, 9, tzinfo=datetime.UTC))
+    store, use_cases = MemoryJobs(), UseCases(count=2)
+    jobs = PolicyFollowJobs(store, Registry(2), use_cases, poll_seconds=1, batch_size=2)
+    assert jobs.settling == datetime.timedelta(seconds=12)
+    jobs.step()
+    job = store.latest()
+    assert (job.state, job.final_pass, job.last_complaint_id, job.done) == (RUNNING, True, "", 2)
+    use_cases.late = ("c-09",)  # filed on the old version after the last pass
+    clock.advance(datetime.timedelta(seconds=5))
+    jobs.step()
+    assert (store.latest().state, store.latest().done) == (RUNNING, 3)
+    use_cases.late = ()  # the real pass does not look at a complaint that follows already
+    clock.advance(datetime.timedelta(seconds=8))
+    jobs.step()
+    job = store.latest()
+    assert (job.state, job.done, job.followed, job.lease_owner) == (COMPLETED, 3, 3, "")
