@@ -5,6 +5,7 @@ own check; and what a result reports."""
 import pytest
 
 from services.common.rules import validation
+from services.common.rules.document import read_document
 from services.common.rules.validation import TestOutcome as Outcome
 from services.common.rules.validation import differences, validate
 from tests.support.rule_samples import KINDS, minimal
@@ -148,3 +149,45 @@ def test_a_kinds_own_check_refuses_the_version(monkeypatch):
 def test_a_document_that_cannot_be_read_is_not_compiled(source):
     result, found = diagnostics(source)
     assert result.compiled is None and found and all(f.startswith("error") for f in found)
+
+
+def test_the_pieces_each_column_type_is_cut_into():
+    source = (
+        "name: any\ninputs:\n  vip: {type: boolean}\n  note: {type: text, required: true}\n"
+        "  stars: {type: integer, required: true}\n  since: {type: date, required: true}\n"
+        "  share: {type: decimal, required: true}\n  zone: {type: text, required: true}\n"
+        "table:\n  conditions: [vip, note, stars, since, share]\n  rows:\n"
+        "    - {id: a, vip: true, note: x, stars: '[3, 5]', since: '>= 2026-01-10', share: '[0.5, 1)', flag: yes}\n"
+        "    - {id: b, stars: 4, flag: yes}\n"
+    )
+    document, found = read_document(source, None)
+    assert found == []
+    conditions = [rule.condition for rule in document.rules]
+    pieces = {name: validation._pieces(spec, conditions) for name, spec in document.inputs.items()}
+    assert pieces == {
+        "vip": [(None, "missing"), (True, "= true"), (False, "= false")],
+        "note": [("x", "= x"), ("\x00any other text", "= any other text")],
+        "stars": [(2, "below 3"), (3, "= 3"), (4, "= 4"), (5, "= 5"), (6, "above 5")],
+        "since": [
+            ("2026-01-09", "below 2026-01-10"),
+            ("2026-01-10", "= 2026-01-10"),
+            ("2026-01-11", "above 2026-01-10"),
+        ],
+        "share": [
+            (-0.5, "below 0.5"),
+            (0.5, "= 0.5"),
+            (0.75, "between 0.5 and 1.0"),
+            (1.0, "= 1.0"),
+            (2.0, "above 1.0"),
+        ],
+        "zone": [("\x00any other text", "= any other text")],
+    }
+
+
+def test_a_test_with_bad_facts_does_not_stop_the_next_one():
+    source = minimal(BIG) + (
+        "tests:\n  - {name: bad, given: {monthly_sales_cartons: many}}\n"
+        f"  - {{name: good, given: {FACTS}, expect: {{grade: 20}}}}\n"
+    )
+    result, _ = diagnostics(source)
+    assert [(t.name, t.passed) for t in result.tests] == [("bad", False), ("good", True)]
