@@ -8,28 +8,22 @@ holder releases the lease as it stops, and the other replica continues."""
 
 from __future__ import annotations
 
-import contextlib
 import signal
-import subprocess
-import sys
 import time
 
-import grpc
 import pytest
 import sqlalchemy as sa
 from retailcare.classification.v1 import classification_pb2 as pb
 from retailcare.classification.v1 import classification_pb2_grpc
 from retailcare.rules.v1 import rule_sets_pb2 as rules_pb
-from retailcare.rules.v1 import rule_sets_pb2_grpc
 
 from services.classification import domain
 from services.classification.job_store import JobStore
 from services.classification.storage import customer_row, customers
 from services.common.database import create_database_engine
 from services.common.times import now
-from tests.support.ports import free_port, pack_environment
+from tests.support.replicas import Replica, replica_starter
 from tests.support.rule_samples import default_source
-from tests.support.services import child_environment, wait_serving
 
 GRADING, ENTITLEMENTS = "customer-grading", "service-entitlements"
 CUSTOMERS = 6000
@@ -37,61 +31,17 @@ BATCH = 10  # small batches: the job runs for many of them, long enough to be ca
 DEADLINE = 240  # the lease expires after 30 s; a loaded machine may take much longer to get there
 
 
-class Replica:
-    """`python -m services.composition serve classification` with its own ports and log."""
-
-    def __init__(self, tmp_path, db_url: str, name: str):
-        env = pack_environment(str(tmp_path))
-        self.port = free_port()
-        env.update(
-            RETAILCARE_CLASSIFICATION_GRPC_PORT=str(self.port),
-            RETAILCARE_CLASSIFICATION_HTTP_PORT=str(free_port()),
-            RETAILCARE_CLASSIFICATION_DATABASE_URL=db_url,
-            RETAILCARE_RULES_POLL_SECONDS="0.2",
-            RETAILCARE_RECLASSIFICATION_BATCH_SIZE=str(BATCH),
-            RETAILCARE_SHUTDOWN_GRACE_SECONDS="5",
-        )
-        self.log_path = tmp_path / f"{name}.log"
-        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "services.composition", "serve", "classification"],
-            env=child_environment(env),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_serving(f"127.0.0.1:{self.port}", self.process, timeout=120)
-        except AssertionError as problem:
-            self.stop()
-            raise AssertionError(f"{problem}\n{self.log_path.read_text()[-3000:]}") from None
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
-        self.stub = classification_pb2_grpc.ClassificationServiceStub(self.channel)
-        self.admin = rule_sets_pb2_grpc.RuleSetAdminStub(self.channel)
-
-    def stop(self) -> None:
-        with contextlib.suppress(AttributeError):
-            self.channel.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(30)
-        self._log.close()
-
-
 @pytest.fixture
 def replicas(tmp_path, db_url):
-    started: list[Replica] = []
-
-    def start(name: str) -> Replica:
-        started.append(Replica(tmp_path, db_url, name))
-        return started[-1]
-
-    yield start
-    for replica in started:
-        replica.stop()
+    with replica_starter(
+        tmp_path,
+        db_url,
+        "classification",
+        classification_pb2_grpc.ClassificationServiceStub,
+        rules_poll_seconds="0.2",
+        reclassification_batch_size=str(BATCH),
+    ) as start:
+        yield start
 
 
 @pytest.fixture

@@ -6,86 +6,36 @@ the new version and nothing pending."""
 
 from __future__ import annotations
 
-import contextlib
-import subprocess
-import sys
 import time
 
-import grpc
 import pytest
 import sqlalchemy as sa
 from retailcare.complaints.v1 import complaints_pb2 as pb
 from retailcare.complaints.v1 import complaints_pb2_grpc
 from retailcare.rules.v1 import rule_sets_pb2 as rules_pb
-from retailcare.rules.v1 import rule_sets_pb2_grpc
 
 from services.common.database import create_database_engine
 from services.complaints.policy_jobs import COMPLETED, FollowJobStore
 from tests.e2e.complaints.conftest import complaint
 from tests.e2e.complaints.test_policy_follow import follow_for_critical
-from tests.support.ports import free_port, pack_environment
-from tests.support.services import child_environment, wait_serving
+from tests.support.replicas import Replica, replica_starter
 
 CRITICAL, NORMAL = 12, 4
 WAIT = 180  # seconds: conditions are polled, never slept on
 
 
-class Replica:
-    """`python -m services.composition serve complaints` with its own ports and log."""
-
-    def __init__(self, tmp_path, db_url: str, name: str):
-        env = pack_environment(str(tmp_path))
-        self.port = free_port()
-        env.update(
-            RETAILCARE_COMPLAINTS_GRPC_PORT=str(self.port),
-            RETAILCARE_COMPLAINTS_HTTP_PORT=str(free_port()),
-            RETAILCARE_COMPLAINTS_DATABASE_URL=db_url,
-            RETAILCARE_RULES_POLL_SECONDS="0.2",
-            RETAILCARE_ESCALATION_SWEEP_SECONDS="3600",
-            RETAILCARE_DOWNSTREAM_TIMEOUT_SECONDS="1",  # classification is not running: fail fast
-            RETAILCARE_SHUTDOWN_GRACE_SECONDS="5",
-        )
-        self.log_path = tmp_path / f"{name}.log"
-        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "services.composition", "serve", "complaints"],
-            env=child_environment(env),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_serving(f"127.0.0.1:{self.port}", self.process, timeout=120)
-        except AssertionError as problem:
-            self.stop()
-            raise AssertionError(f"{problem}\n{self.log_path.read_text()[-3000:]}") from None
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
-        self.stub = complaints_pb2_grpc.ComplaintsServiceStub(self.channel)
-        self.admin = rule_sets_pb2_grpc.RuleSetAdminStub(self.channel)
-
-    def stop(self) -> None:
-        with contextlib.suppress(AttributeError):
-            self.channel.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(30)
-        self._log.close()
-
-
 @pytest.fixture
 def replicas(tmp_path, db_url):
-    started: list[Replica] = []
-
-    def start(name: str) -> Replica:
-        started.append(Replica(tmp_path, db_url, name))
-        return started[-1]
-
-    yield start
-    for replica in started:
-        replica.stop()
+    with replica_starter(
+        tmp_path,
+        db_url,
+        "complaints",
+        complaints_pb2_grpc.ComplaintsServiceStub,
+        rules_poll_seconds="0.2",
+        escalation_sweep_seconds="3600",
+        downstream_timeout_seconds="1",  # classification is not running: fail fast
+    ) as start:
+        yield start
 
 
 def _wait_for(condition, what: str):
