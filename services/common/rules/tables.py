@@ -104,18 +104,34 @@ def read_rows(path: pathlib.Path, as_text: bool = False) -> list[tuple[int, dict
         raise ValueError(f"{path.name}: tables are read from .csv or .xlsx files")
     if not records:
         raise ValueError(f"{path.name}: the table is empty")
-    header = [str(name).strip() for name in records[0]]
+    header = [_header(name) for name in records[0]]
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
+    if repeated:
+        raise ValueError(f"{path.name}: column {', '.join(repeated)} is named more than once in row 1")
     rows = []
     for number, record in enumerate(records[1:], start=2):
-        if not any(cell not in (None, "") for cell in record):
+        if not any(not _blank(cell) for cell in record):
             continue
         row = {}
-        for name, cell in zip(header, record, strict=False):
-            if cell is None or (isinstance(cell, str) and not cell.strip()):
+        for column, cell in enumerate(record, start=1):
+            if _blank(cell):
                 continue
+            name = header[column - 1] if column <= len(header) else ""
+            if not name:
+                raise ValueError(
+                    f"{path.name}: row {number}, column {column} holds a value but has no name in row 1"
+                )
             row[name] = _text(cell) if as_text else _typed(cell)
         rows.append((number, row))
     return rows
+
+
+def _header(cell: Any) -> str:
+    return "" if cell is None else str(cell).strip()
+
+
+def _blank(cell: Any) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
 
 
 def _text(cell: Any) -> str:

@@ -132,6 +132,33 @@ def test_xlsx_cells_keep_their_types_and_numbers_their_shortest_form(tmp_path):
     ]
 
 
+def test_a_value_under_a_nameless_column_is_refused_with_its_row_and_column(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.append(["id", None, "x"])
+    book.active.append(["a", None, 1])
+    book.active.append(["b", 7, 2])
+    book.save(tmp_path / "t.xlsx")
+    with pytest.raises(ValueError) as error:
+        read_rows(tmp_path / "t.xlsx")
+    assert str(error.value) == "t.xlsx: row 3, column 2 holds a value but has no name in row 1"
+    path = write_csv(tmp_path / "t.csv", [["id", "n"], ["a", "1", "extra"]])
+    with pytest.raises(ValueError) as error:
+        read_rows(path)
+    assert str(error.value) == "t.csv: row 2, column 3 holds a value but has no name in row 1"
+
+
+def test_a_blank_nameless_column_is_ignored(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [["id", "", "n"], ["a", " ", "1"]])
+    assert read_rows(path) == [(2, {"id": "a", "n": 1})]
+
+
+def test_a_column_named_twice_is_refused(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [["id", "n", " n "], ["a", "1", "2"]])
+    with pytest.raises(ValueError) as error:
+        read_rows(path)
+    assert str(error.value) == "t.csv: column n is named more than once in row 1"
+
+
 def test_other_files_and_empty_tables_are_refused_by_name(tmp_path):
     (tmp_path / "t.txt").write_text("id\n")
     with pytest.raises(ValueError) as error:
