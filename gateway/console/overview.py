@@ -57,14 +57,26 @@ RECENT_PERIODS = 3  # the period asked for and the two months before it (ids YYY
 MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 
-def _pages(fetch, items: str) -> Iterator:
-    token = ""
-    for _ in range(MAX_PAGES):
-        page = fetch(token)
-        yield from getattr(page, items)
-        token = page.next_page_token
-        if not token:
-            return
+class Pages:
+    """The items of a paged list, read page by page up to MAX_PAGES; ``truncated`` says,
+    once iterated, that more pages were left unread (the overview then says so)."""
+
+    def __init__(self, fetch, items: str):
+        self.fetch, self.items, self.truncated = fetch, items, False
+
+    def __iter__(self) -> Iterator:
+        token = ""
+        for _ in range(MAX_PAGES):
+            page = self.fetch(token)
+            yield from getattr(page, self.items)
+            token = page.next_page_token
+            if not token:
+                return
+        self.truncated = True
+
+    def counted(self, summary: dict) -> dict:
+        """The summary with ``truncated`` and the most items an overview counts."""
+        return {**summary, "truncated": self.truncated, "most_counted": MAX_PAGES * PAGE_SIZE}
 
 
 def grade_band(grade: int) -> str:
@@ -282,7 +294,8 @@ class Overview:
 
     def customers(self, by: str, measure: str = "star") -> dict:
         fetch = lambda token: self.classification.list_customers(page_size=PAGE_SIZE, page_token=token)  # noqa: E731
-        return stars_by_group(_pages(fetch, "customers"), by, measure)
+        customers = Pages(fetch, "customers")
+        return customers.counted(stars_by_group(customers, by, measure))
 
     def items(self, period_id: str) -> dict:
         """Visits and omissions per committed item over the period and the ones before it
@@ -317,12 +330,13 @@ class Overview:
             )
             return self.complaints.list_complaints(request)
 
-        return complaint_deadlines(_pages(fetch, "complaints"), now())
+        complaints = Pages(fetch, "complaints")
+        return complaints.counted(complaint_deadlines(complaints, now()))
 
     def team_ids(self) -> list[str]:
         """The teams that serve a market zone, as classification keeps the zones."""
         fetch = lambda token: self.classification.list_market_zones(page_size=PAGE_SIZE, page_token=token)  # noqa: E731
-        return sorted({zone.team_id for zone in _pages(fetch, "zones") if zone.team_id})
+        return sorted({zone.team_id for zone in Pages(fetch, "zones") if zone.team_id})
 
     def teams(self, period_id: str) -> dict:
         """Each team's period through the gateway's team overview; a team that evaluation

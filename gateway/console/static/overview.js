@@ -99,6 +99,14 @@ RC.overview = {
       data.recent.map((f) => [RC.when(f.found_at), f.team, f.staff, f.licence_number, f.service, f.kind, f.state]));
   },
 
+  truncated(part, data, what) {
+    const note = document.getElementById(part + "-truncated");
+    note.textContent = data.truncated
+      ? "Counted over the first " + data.most_counted.toLocaleString("en") + " " + what + " only: there are more."
+      : "";
+    note.hidden = !data.truncated;
+  },
+
   showStars(data) {
     const label = (l) => (data.measure === "star" ? l + " star" : "grade " + l);
     const header = [data.by, ...data.levels.map(label)];
@@ -109,6 +117,7 @@ RC.overview = {
     RC.barChart(document.getElementById("stars-chart"), "Customers by " + what + " per " + data.by, data.groups,
       series, true);
     RC.fillTable(document.getElementById("stars-table"), header, rows);
+    this.truncated("stars", data, "customers");
   },
 
   showItems(data) {
@@ -135,6 +144,7 @@ RC.overview = {
     ];
     RC.barChart(document.getElementById("complaints-chart"), "Open complaints per team", teams, series, false);
     RC.fillTable(document.getElementById("complaints-table"), header, rows);
+    this.truncated("complaints", data, "open complaints");
     RC.fillTable(document.getElementById("deadlines-table"),
       ["deadline", "overdue", "team", "customer", "category", "state", "complaint"],
       data.nearest.map((c) => [RC.when(c.deadline_at), c.overdue ? "overdue" : "", c.team, c.licence_number,

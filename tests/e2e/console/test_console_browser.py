@@ -13,6 +13,7 @@ import re
 import pytest
 from retailcare.evaluation.v1 import evaluation_pb2 as epb
 
+from gateway.console import overview
 from tests.e2e.gateway.conftest import TOKENS
 
 CHROMIUM = pathlib.Path("/usr/bin/chromium")
@@ -373,6 +374,18 @@ def test_an_ops_token_reads_but_cannot_publish(page_for, console):
     assert status == 403
 
 
+def test_an_overview_count_cut_at_its_page_limit_says_so(page_for, populated, monkeypatch):
+    # Four customers read two a page, one page at most: the count stops at two and says so.
+    monkeypatch.setattr(overview, "PAGE_SIZE", 2)
+    monkeypatch.setattr(overview, "MAX_PAGES", 1)
+    page = page_for("ops")
+    page.click("#nav-overview")
+    page.wait_for_selector("#stars-truncated:not([hidden])")
+    assert page.inner_text("#stars-truncated") == "Counted over the first 2 customers only: there are more."
+    bars = page.locator("#stars-chart rect.bar")
+    assert sum(int(bars.nth(i).get_attribute("data-value")) for i in range(bars.count())) == 2
+
+
 def test_the_overview_draws_its_charts_with_data(page_for, populated, evaluated):
     page = page_for("ops")
     page.click("#nav-overview")
@@ -381,6 +394,7 @@ def test_the_overview_draws_its_charts_with_data(page_for, populated, evaluated)
     total = sum(int(bars.nth(i).get_attribute("data-value")) for i in range(bars.count()))
     assert total == 4
     assert page.locator("#stars-table tbody tr").count() == 2
+    assert page.is_hidden("#stars-truncated") and page.is_hidden("#complaints-truncated")
     page.wait_for_selector(
         "#complaints-chart rect.bar[data-series='open'][data-category='team-2'][data-value='2']"
     )

@@ -13,7 +13,10 @@ from retailcare.evaluation.v1 import evaluation_pb2 as epb
 from retailcare.gateway.v1 import gateway_pb2 as gpb
 
 from gateway.console.overview import (
+    MAX_PAGES,
+    PAGE_SIZE,
     SCORE_BANDS,
+    Pages,
     complaint_deadlines,
     grade_band,
     items_by_period,
@@ -210,3 +213,30 @@ def test_customers_are_counted_by_grade_band_in_the_order_of_the_grades():
         "t1": {"1-5": 1, "11-15": 1, "26-30": 0},
         "t2": {"1-5": 0, "11-15": 1, "26-30": 1},
     }
+
+
+def _paged(total: int, page_size: int):
+    """A fetch over ``total`` customers in pages of ``page_size`` (tokens are offsets)."""
+
+    def fetch(token: str) -> cpb.ListCustomersResponse:
+        start = int(token or 0)
+        end = min(start + page_size, total)
+        customers = [shop("t1", "Z1", 1 + n % 5) for n in range(start, end)]
+        return cpb.ListCustomersResponse(customers=customers, next_page_token=str(end) if end < total else "")
+
+    return fetch
+
+
+def test_an_overview_that_read_every_page_is_not_truncated():
+    pages = Pages(_paged(MAX_PAGES * 3, 3), "customers")
+    summary = pages.counted(stars_by_group(pages, "team"))
+    assert summary["truncated"] is False
+    assert sum(summary["counts"]["t1"].values()) == MAX_PAGES * 3
+
+
+def test_an_overview_that_stopped_at_the_page_limit_says_so():
+    pages = Pages(_paged(MAX_PAGES * 3 + 1, 3), "customers")
+    summary = pages.counted(stars_by_group(pages, "team"))
+    assert summary["truncated"] is True
+    assert summary["most_counted"] == MAX_PAGES * PAGE_SIZE
+    assert sum(summary["counts"]["t1"].values()) == MAX_PAGES * 3
