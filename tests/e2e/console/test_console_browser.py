@@ -1,7 +1,8 @@
 """The console in a real browser: Debian's Chromium driven by Playwright, against the
 pack behind a gateway. Skipped when Chromium is missing, unless
-RETAILCARE_TEST_REQUIRE_BROWSER=1 (CI) makes it mandatory. The screenshots of the main
-pages go to docs/console/, which the README shows."""
+RETAILCARE_TEST_REQUIRE_BROWSER=1 (CI) makes it mandatory. With
+RETAILCARE_UPDATE_SCREENSHOTS=1 the screenshots of the main pages go to docs/console/,
+which the README shows."""
 
 from __future__ import annotations
 
@@ -83,6 +84,8 @@ def expect(locator):
 
 
 def shot(page, name: str) -> None:
+    if os.environ.get("RETAILCARE_UPDATE_SCREENSHOTS") != "1":
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
