@@ -7,7 +7,6 @@ deadline is about to follow."""
 from __future__ import annotations
 
 import datetime
-import time
 
 import grpc
 import sqlalchemy as sa
@@ -21,6 +20,7 @@ from services.common.times import now
 from services.complaints.policy_jobs import COMPLETED, FollowJobStore, jobs
 from tests.e2e.complaints.conftest import complaint
 from tests.support.rule_samples import default_source
+from tests.support.waiting import wait_for
 
 POLICY = "complaint-policy"
 WAIT = 120  # seconds: conditions are polled, never slept on
@@ -55,13 +55,7 @@ def _events(stub, complaint_id) -> list[pb.Event]:
 
 
 def _wait_for(condition, what: str):
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {WAIT}s: {what}")
+    return wait_for(condition, what, WAIT)
 
 
 def _act(stub, complaint_id, action):

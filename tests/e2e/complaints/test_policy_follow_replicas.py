@@ -6,8 +6,6 @@ the new version and nothing pending."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import sqlalchemy as sa
 from retailcare.complaints.v1 import complaints_pb2 as pb
@@ -19,6 +17,7 @@ from services.complaints.policy_jobs import COMPLETED, FollowJobStore
 from tests.e2e.complaints.conftest import complaint
 from tests.e2e.complaints.test_policy_follow import follow_for_critical
 from tests.support.replicas import Replica, replica_starter
+from tests.support.waiting import wait_for
 
 CRITICAL, NORMAL = 12, 4
 WAIT = 180  # seconds: conditions are polled, never slept on
@@ -39,13 +38,7 @@ def replicas(tmp_path, db_url):
 
 
 def _wait_for(condition, what: str):
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {WAIT}s: {what}")
+    return wait_for(condition, what, WAIT)
 
 
 def _complaints(replica: Replica) -> list[pb.Complaint]:

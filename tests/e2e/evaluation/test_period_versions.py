@@ -6,8 +6,6 @@ newer activation too."""
 
 from __future__ import annotations
 
-import time
-
 from retailcare.evaluation.v1 import evaluation_pb2 as pb
 from retailcare.evaluation.v1 import evaluation_pb2_grpc
 from retailcare.rules.v1 import rule_sets_pb2 as rules_pb
@@ -15,6 +13,7 @@ from retailcare.rules.v1 import rule_sets_pb2_grpc
 
 from services.evaluation.rules import KPI_SCORING
 from tests.e2e.evaluation.conftest import set_up_people
+from tests.support.waiting import wait_for
 
 T = 30
 WAIT = 120  # seconds: conditions are polled, never slept on
@@ -40,13 +39,7 @@ def _run(ev, period_id) -> pb.RunPeriodEvaluationResponse:
 
 
 def _wait_for(condition, what: str):
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {WAIT}s: {what}")
+    return wait_for(condition, what, WAIT)
 
 
 def test_open_periods_say_their_results_were_decided_on_an_older_version(pack):
