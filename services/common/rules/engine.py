@@ -196,19 +196,20 @@ class CompiledRuleSet:
     def _fact_json(self, facts: dict, sid: str) -> str:
         """The fact as durable-rules reads it. Its parser refuses a number in exponent form
         without a decimal point (``1e-07``, as JSON writes numbers under 1e-4), so those
-        are written with one (``1.0e-07``)."""
+        are written with one (``1.0e-07``), member by member: a marker replaced in the
+        whole text afterwards could be matched by a text fact."""
         fact = {**facts, "sid": sid, c.ALWAYS_PRESENT: 1}
         tiny = [name for name in self._decimal_inputs if -_PLAIN_BELOW < fact.get(name, 0) < _PLAIN_BELOW]
         tiny = [name for name in tiny if fact.get(name)]
         if not tiny:
             return json.dumps(fact, ensure_ascii=False)
-        for name in tiny:
-            fact[name] = f"\x00{sid}:{name}"
-        text = json.dumps(fact, ensure_ascii=False)
-        for name in tiny:
-            placeholder = json.dumps(fact[name], ensure_ascii=False)
-            text = text.replace(placeholder, _number_json(facts[name]), 1)
-        return text
+        members = (
+            json.dumps(name, ensure_ascii=False)
+            + ": "
+            + (_number_json(value) if name in tiny else json.dumps(value, ensure_ascii=False))
+            for name, value in fact.items()
+        )
+        return "{" + ", ".join(members) + "}"
 
     def match_with_host(self, facts: dict) -> list[str]:
         """The stock path through Host.assert_fact: each fired action a full round trip."""

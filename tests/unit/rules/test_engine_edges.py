@@ -408,3 +408,27 @@ def test_tiny_decimals_are_written_in_place_whatever_the_names_and_other_texts()
         assert compiled.decide(facts).fired == ("r",)
     finally:
         compiled.close()
+
+
+@pytest.mark.parametrize("note_first", [True, False])
+def test_a_text_holding_the_tiny_decimals_placeholder_stays_text(note_first):
+    """A text fact may hold anything, NUL included: one equal to the marker an earlier
+    version wrote in place of a tiny decimal (NUL, sid, name) is neither taken for that
+    decimal nor turned into a number, whichever comes first."""
+    source = (
+        "name: any\ninputs:\n  note: {type: text}\n  share: {type: decimal}\n"
+        "rules: [{id: r, when: {share: {less_than: 1}}, then: [flag]}]\n"
+    )
+    document, found = read_document(source, None)
+    assert found == []
+    compiled = engine.CompiledRuleSet(
+        document, Vocabulary.of(ActionSpec("flag", {}, lambda outputs, params: None))
+    )
+    try:
+        pairs = [("note", "\x005:share"), ("share", 3e-05)]
+        facts = dict(pairs if note_first else reversed(pairs))
+        text = compiled._fact_json(facts, "5")
+        assert json.loads(text) == {**facts, "sid": "5", engine.c.ALWAYS_PRESENT: 1}
+        assert '"share": 3.0e-05' in text
+    finally:
+        compiled.close()
