@@ -1,5 +1,8 @@
 """Building blocks for domain actions. Outputs are built in priority order, so the
-first rule to set a value decides it; grants and scores collect."""
+first rule to set a value decides it; grants and scores collect.
+
+``set_once`` and ``grant_once`` also say what they do (``apply.inline``), so the served
+decision function can write them out in place instead of calling them (codegen.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ def set_once(output: str, param: str) -> Apply:
     def apply(outputs: dict, params: dict) -> None:
         outputs.setdefault(output, params[param])
 
+    apply.inline = ("set_once", output, param)
     return apply
 
 
@@ -37,6 +41,7 @@ def grant_once(output: str, key_param: str) -> Apply:
         if key not in granted:
             granted[key] = {k: v for k, v in params.items() if k != key_param}
 
+    apply.inline = ("grant_once", output, key_param)
     return apply
 
 

@@ -62,26 +62,76 @@ def generate(rules, normalised: dict, actions: dict, hit_policy: str) -> tuple[s
     """Source of ``decide(facts) -> (fired, outputs, reasons)`` and the namespace it runs in.
 
     ``rules`` in decision order (priority, then document order), ``normalised`` rule id ->
-    normalised condition, ``actions`` action name -> apply function."""
+    normalised condition, ``actions`` action name -> apply function. When every action a
+    rule set uses says what it does (actions.py), the actions are written out in place,
+    each output and its reason set where the first rule sets it; otherwise each fired rule
+    calls its actions and then ``note_reasons``."""
     names = sorted({test.input for condition in normalised.values() for test in c.comparisons(condition)})
     variables = {name: f"v{index}" for index, name in enumerate(names)}
     namespace: dict = {"_note": note_reasons}
+    inline = _inlinable(rules, actions)
     lines = ["def decide(facts):", "    get = facts.get"]
     lines += [f"    {variables[name]} = get({name!r})" for name in names]
-    lines += ["    fired = []", "    outputs = {}", "    reasons = {}"]
+    lines += ["    fired = []", "    add = fired.append", "    outputs = {}", "    reasons = {}"]
     for index, rule in enumerate(rules):
         lines.append(f"    if {expression(normalised[rule.id], variables)}:")
-        lines.append(f"        fired.append({rule.id!r})")
+        lines.append(f"        add({rule.id!r})")
         for position, call in enumerate(rule.actions):
-            apply_name, params_name = f"_a{index}_{position}", f"_p{index}_{position}"
+            value_name = f"_p{index}_{position}"
+            if inline:
+                lines += _inline(actions[call.name].inline, call.params, rule.id, value_name, namespace)
+                continue
+            apply_name = f"_a{index}_{position}"
             namespace[apply_name] = actions[call.name]
-            namespace[params_name] = call.params
-            lines.append(f"        {apply_name}(outputs, {params_name})")
-        lines.append(f"        _note(outputs, reasons, {rule.id!r})")
+            namespace[value_name] = call.params
+            lines.append(f"        {apply_name}(outputs, {value_name})")
+        if not inline:
+            lines.append(f"        _note(outputs, reasons, {rule.id!r})")
         if hit_policy == "first":
             lines.append("        return tuple(fired), outputs, reasons")
     lines.append("    return tuple(fired), outputs, reasons")
     return "\n".join(lines) + "\n", namespace
+
+
+def _inlinable(rules, actions: dict) -> bool:
+    """Whether every action call can be written out in place with the same outputs and
+    reasons: known building blocks, each output set by one kind of them, set_once values
+    that are not dicts (``note_reasons`` would give their keys reasons of their own)."""
+    kinds: dict[str, str] = {}
+    for rule in rules:
+        for call in rule.actions:
+            described = getattr(actions[call.name], "inline", None)
+            if described is None or described[0] not in ("set_once", "grant_once"):
+                return False
+            kind, output, param = described
+            if kinds.setdefault(output, kind) != kind or param not in call.params:
+                return False
+            if kind == "set_once" and isinstance(call.params[param], dict):
+                return False
+    return True
+
+
+def _inline(described: tuple, params: dict, rule_id: str, value_name: str, namespace: dict) -> list[str]:
+    """Lines setting one action's outputs and their reasons unless an earlier rule did."""
+    kind, output, param = described
+    if kind == "set_once":
+        namespace[value_name] = params[param]
+        return [
+            f"        if {output!r} not in outputs:",
+            f"            outputs[{output!r}] = {value_name}",
+            f"            reasons[{output!r}] = {rule_id!r}",
+        ]
+    key = params[param]
+    namespace[value_name] = {k: v for k, v in params.items() if k != param}
+    return [
+        f"        granted = outputs.get({output!r})",
+        "        if granted is None:",
+        f"            granted = outputs[{output!r}] = {{}}",
+        f"            reasons[{output!r}] = {rule_id!r}",
+        f"        if {_literal(key)} not in granted:",
+        f"            granted[{_literal(key)}] = dict({value_name})",
+        f"            reasons[{f'{output}.{key}'!r}] = {rule_id!r}",
+    ]
 
 
 def decision_function(
