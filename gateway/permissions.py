@@ -48,6 +48,7 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
         "ClassifyCustomer": BUSINESS,
         "ExplainClassification": (SERVICE, ANALYST, OPS),
         "ListClassificationHistory": (SERVICE, ANALYST, OPS),
+        "ListClassificationChanges": (),
         "GetServiceMenu": READ,
         "ListServiceDescriptions": (SERVICE, ANALYST, OPS),
         "UpdateServiceDescription": (),

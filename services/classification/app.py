@@ -6,6 +6,7 @@ import grpc
 from retailcare.classification.v1 import classification_pb2, classification_pb2_grpc
 
 from services.classification import storage
+from services.classification.change_feed import ClassificationChanges
 from services.classification.job_store import JobStore
 from services.classification.metrics import CustomerGauges
 from services.classification.reclassification_job import JobReads, ReclassificationJobs
@@ -24,7 +25,10 @@ def register(server: grpc.Server, runtime: Runtime) -> list[str]:
         storage.unit_of_work_factory(runtime.engine), RegistryRuleSets(runtime.rule_sets)
     )
     classification_pb2_grpc.add_ClassificationServiceServicer_to_server(
-        ClassificationServicer(runtime.use_cases, JobReads(JobStore(runtime.engine))), server
+        ClassificationServicer(
+            runtime.use_cases, JobReads(JobStore(runtime.engine)), ClassificationChanges(runtime.engine)
+        ),
+        server,
     )
     return [SERVICE_NAME, *names]
 

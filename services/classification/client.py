@@ -27,6 +27,12 @@ class ClassificationClient(ServiceClient):
     def get_service_menu(self, licence_number: str) -> pb.GetServiceMenuResponse:
         return self.call(self._stub.GetServiceMenu, pb.GetServiceMenuRequest(licence_number=licence_number))
 
+    def list_classification_changes(
+        self, after_change_id: int, page_size: int = 0
+    ) -> pb.ListClassificationChangesResponse:
+        request = pb.ListClassificationChangesRequest(after_change_id=after_change_id, page_size=page_size)
+        return self.call(self._stub.ListClassificationChanges, request)
+
     def classify_customer(self, licence_number: str) -> pb.ClassifyCustomerResponse:
         return self.call(
             self._stub.ClassifyCustomer, pb.ClassifyCustomerRequest(licence_number=licence_number)

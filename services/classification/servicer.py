@@ -6,15 +6,17 @@ from retailcare.classification.v1 import classification_pb2 as pb
 from retailcare.classification.v1 import classification_pb2_grpc
 
 from services.classification import impact, mapping
+from services.classification.change_feed import ClassificationChanges, change_message
 from services.classification.reclassification_job import JobReads
 from services.classification.service_layer import ClassificationUseCases
 from services.common.errors import InvalidArgument
 
 
 class ClassificationServicer(classification_pb2_grpc.ClassificationServiceServicer):
-    def __init__(self, use_cases: ClassificationUseCases, jobs: JobReads):
+    def __init__(self, use_cases: ClassificationUseCases, jobs: JobReads, changes: ClassificationChanges):
         self.use_cases = use_cases
         self.jobs = jobs
+        self.changes = changes
 
     def _customer(self, customer) -> pb.Customer:
         return mapping.customer_message(customer, self.use_cases.decided_on(customer))
@@ -59,6 +61,10 @@ class ClassificationServicer(classification_pb2_grpc.ClassificationServiceServic
         return pb.ListClassificationHistoryResponse(
             classifications=[mapping.classification_message(e) for e in entries], next_page_token=token
         )
+
+    def ListClassificationChanges(self, request, context):
+        changes = self.changes.after(request.after_change_id, request.page_size)
+        return pb.ListClassificationChangesResponse(changes=[change_message(c) for c in changes])
 
     def GetServiceMenu(self, request, context):
         customer, items = self.use_cases.menu(request.licence_number)

@@ -735,6 +735,95 @@ class ListClassificationHistoryResponse(_message.Message):
 Global___ListClassificationHistoryResponse: _TypeAlias = ListClassificationHistoryResponse  # noqa: Y015
 
 @_typing.final
+class ListClassificationChangesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AFTER_CHANGE_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    after_change_id: _builtins.int
+    """Changes with a larger id than this, the last one the caller handled (0: from the start)."""
+    page_size: _builtins.int
+    """Default 100, at most 500."""
+    def __init__(
+        self,
+        *,
+        after_change_id: _builtins.int = ...,
+        page_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_change_id", b"after_change_id", "page_size", b"page_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListClassificationChangesRequest: _TypeAlias = ListClassificationChangesRequest  # noqa: Y015
+
+@_typing.final
+class ClassificationChange(_message.Message):
+    """One history entry. The menu is the entry's services with today's service descriptions;
+    customer_manager_id and team_id are the customer's now (the history does not keep them).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANGE_ID_FIELD_NUMBER: _builtins.int
+    LICENCE_NUMBER_FIELD_NUMBER: _builtins.int
+    CLASSIFICATION_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    CUSTOMER_MANAGER_ID_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    change_id: _builtins.int
+    """increasing in the order the entries were written"""
+    licence_number: _builtins.str
+    customer_manager_id: _builtins.str
+    team_id: _builtins.str
+    @_builtins.property
+    def classification(self) -> Global___Classification: ...
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___MenuItem]: ...
+    def __init__(
+        self,
+        *,
+        change_id: _builtins.int = ...,
+        licence_number: _builtins.str = ...,
+        classification: Global___Classification | None = ...,
+        items: _abc.Iterable[Global___MenuItem] | None = ...,
+        customer_manager_id: _builtins.str = ...,
+        team_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["classification", b"classification"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["change_id", b"change_id", "classification", b"classification", "customer_manager_id", b"customer_manager_id", "items", b"items", "licence_number", b"licence_number", "team_id", b"team_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClassificationChange: _TypeAlias = ClassificationChange  # noqa: Y015
+
+@_typing.final
+class ListClassificationChangesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANGES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClassificationChange]:
+        """Oldest first; fewer than page_size: none newer was there when read. An id can
+        appear after a larger one when its write committed later (PostgreSQL).
+        """
+
+    def __init__(
+        self,
+        *,
+        changes: _abc.Iterable[Global___ClassificationChange] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListClassificationChangesResponse: _TypeAlias = ListClassificationChangesResponse  # noqa: Y015
+
+@_typing.final
 class ServiceDescription(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -74,6 +74,11 @@ class ClassificationServiceStub:
                 request_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ListClassificationHistoryRequest.SerializeToString,
                 response_deserializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ListClassificationHistoryResponse.FromString,
                 _registered_method=True)
+        self.ListClassificationChanges = channel.unary_unary(
+                '/retailcare.classification.v1.ClassificationService/ListClassificationChanges',
+                request_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ListClassificationChangesRequest.SerializeToString,
+                response_deserializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ListClassificationChangesResponse.FromString,
+                _registered_method=True)
         self.GetServiceMenu = channel.unary_unary(
                 '/retailcare.classification.v1.ClassificationService/GetServiceMenu',
                 request_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.GetServiceMenuRequest.SerializeToString,
@@ -189,6 +194,14 @@ class ClassificationServiceServicer:
         """Classifications that changed what the customer gets (and every create, update and
         on-demand classification), newest first; a reclassification that decides the same on
         new rule-set versions only refreshes the current classification.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListClassificationChanges(self, request, context):
+        """The history entries of every customer, oldest first by change id, each with the menu
+        it gives: a feed that another service follows from the last change id it handled.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -320,6 +333,11 @@ def add_ClassificationServiceServicer_to_server(servicer, server):
                     servicer.ListClassificationHistory,
                     request_deserializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ListClassificationHistoryRequest.FromString,
                     response_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ListClassificationHistoryResponse.SerializeToString,
+            ),
+            'ListClassificationChanges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListClassificationChanges,
+                    request_deserializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ListClassificationChangesRequest.FromString,
+                    response_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ListClassificationChangesResponse.SerializeToString,
             ),
             'GetServiceMenu': grpc.unary_unary_rpc_method_handler(
                     servicer.GetServiceMenu,
@@ -598,6 +616,33 @@ class ClassificationService:
             '/retailcare.classification.v1.ClassificationService/ListClassificationHistory',
             retailcare_dot_classification_dot_v1_dot_classification__pb2.ListClassificationHistoryRequest.SerializeToString,
             retailcare_dot_classification_dot_v1_dot_classification__pb2.ListClassificationHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClassificationChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.classification.v1.ClassificationService/ListClassificationChanges',
+            retailcare_dot_classification_dot_v1_dot_classification__pb2.ListClassificationChangesRequest.SerializeToString,
+            retailcare_dot_classification_dot_v1_dot_classification__pb2.ListClassificationChangesResponse.FromString,
             options,
             channel_credentials,
             insecure,

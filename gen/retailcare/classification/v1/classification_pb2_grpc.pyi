@@ -49,6 +49,10 @@ class ClassificationServiceStub:
     on-demand classification), newest first; a reclassification that decides the same on
     new rule-set versions only refreshes the current classification.
     """
+    ListClassificationChanges: _grpc.UnaryUnaryMultiCallable[_classification_pb2.ListClassificationChangesRequest, _classification_pb2.ListClassificationChangesResponse]
+    """The history entries of every customer, oldest first by change id, each with the menu
+    it gives: a feed that another service follows from the last change id it handled.
+    """
     GetServiceMenu: _grpc.UnaryUnaryMultiCallable[_classification_pb2.GetServiceMenuRequest, _classification_pb2.GetServiceMenuResponse]
     """The customer's services with parameters, procedures, standards and commitments."""
     ListServiceDescriptions: _grpc.UnaryUnaryMultiCallable[_classification_pb2.ListServiceDescriptionsRequest, _classification_pb2.ListServiceDescriptionsResponse]
@@ -94,6 +98,10 @@ class ClassificationServiceAsyncStub(ClassificationServiceStub):
     """Classifications that changed what the customer gets (and every create, update and
     on-demand classification), newest first; a reclassification that decides the same on
     new rule-set versions only refreshes the current classification.
+    """
+    ListClassificationChanges: _aio.UnaryUnaryMultiCallable[_classification_pb2.ListClassificationChangesRequest, _classification_pb2.ListClassificationChangesResponse]  # type: ignore[assignment]
+    """The history entries of every customer, oldest first by change id, each with the menu
+    it gives: a feed that another service follows from the last change id it handled.
     """
     GetServiceMenu: _aio.UnaryUnaryMultiCallable[_classification_pb2.GetServiceMenuRequest, _classification_pb2.GetServiceMenuResponse]  # type: ignore[assignment]
     """The customer's services with parameters, procedures, standards and commitments."""
@@ -185,6 +193,16 @@ class ClassificationServiceServicer(metaclass=_abc_1.ABCMeta):
         """Classifications that changed what the customer gets (and every create, update and
         on-demand classification), newest first; a reclassification that decides the same on
         new rule-set versions only refreshes the current classification.
+        """
+
+    @_abc_1.abstractmethod
+    def ListClassificationChanges(
+        self,
+        request: _classification_pb2.ListClassificationChangesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_classification_pb2.ListClassificationChangesResponse, _abc.Awaitable[_classification_pb2.ListClassificationChangesResponse]]:
+        """The history entries of every customer, oldest first by change id, each with the menu
+        it gives: a feed that another service follows from the last change id it handled.
         """
 
     @_abc_1.abstractmethod
