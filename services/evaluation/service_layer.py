@@ -7,7 +7,7 @@ import datetime
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from services.common import times
 from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
@@ -40,9 +40,24 @@ from services.evaluation.ports import (
 from services.evaluation.rules import subject_facts
 
 RULE_SET = "kpi-scoring"
+RESCORING_ACTOR = "rescoring job"
 SUBJECT_KINDS = ("staff", "team")
 CHECK_BATCH = 500
 RUN_ATTEMPTS = 3  # a version activated in the middle of a run's scoring: score it all again
+
+
+@dataclass(frozen=True)
+class Rescored:
+    """One step of a re-scoring job: the period looked at ("" when none is left after the
+    last one), whether its scores changed or its run was refused, how many open periods
+    with results come after it, and ``stale`` when this process no longer scores with the
+    job's version (nothing was looked at: a newer job takes over)."""
+
+    period_id: str = ""
+    changed: bool = False
+    failed: bool = False
+    remaining: int = 0
+    stale: bool = False
 
 
 class _VersionSwapped(Exception):
@@ -408,6 +423,32 @@ class Evaluation:
                         subject=period_id,
                     ) from None
 
+    def rescore_next(self, version: int, after: str) -> Rescored:
+        """One step of the job that brings open periods to a newly activated kpi-scoring
+        ``version``: the first open period with results after ``after`` (by id) is run
+        again when its results are on another version (one already on it, e.g. run by hand
+        since, is left as it is). Unreachable propagates: the job tries again later."""
+        if self.rule_sets.serving_version(RULE_SET) != version:
+            return Rescored(stale=True)
+        with self.unit_of_work() as uow:
+            found = uow.periods.open_with_results_after(after, 1)
+            if not found:
+                return Rescored()
+            period = found[0]
+            remaining = uow.periods.count_open_with_results_after(period.id)
+            before = uow.results.of_period(period.id)
+        if {r.rule_set_version for r in before} == {version}:
+            return Rescored(period.id, remaining=remaining)
+        try:
+            _, results, _, _ = self.run_period(period.id, RESCORING_ACTOR)
+        except FailedPrecondition:
+            # Published meanwhile (final: nothing to do), or versions activated again and again.
+            published = self.get_period(period.id).published
+            return Rescored(period.id, failed=not published, remaining=remaining)
+        if {r.rule_set_version for r in results} != {version}:
+            return Rescored(stale=True)  # a newer version was loaded during the run: its job follows
+        return Rescored(period.id, _scores(results) != _scores(before), remaining=remaining)
+
     def _policy(self, cache: dict, subject_kind: str, role: str) -> scoring.ScoringPolicy:
         key = (subject_kind, role)
         if key not in cache:
@@ -659,6 +700,13 @@ def _staff_values(
     }
     values.update(_result_values(actuals.get(("staff", staff_id)), by_owner.get(staff_id)))
     return values
+
+
+def _scores(results: list[PeriodResult]) -> dict:
+    """What a re-scoring may change for each subject: total, grade, pay coefficient, graded."""
+    return {
+        (r.subject_kind, r.subject_id): (r.total_score, r.grade, r.pay_coefficient, r.graded) for r in results
+    }
 
 
 def _check_subject_kind(subject_kind: str) -> None:

@@ -522,6 +522,20 @@ class SqlPeriods(_Repository):
         query = select(PeriodRow).where(PeriodRow.starts_on <= day, PeriodRow.ends_on >= day)
         return [_period(row) for row in self.session.exec(query.order_by(PeriodRow.id))]
 
+    def open_with_results_after(self, after: str, limit: int) -> list[Period]:
+        """Open periods that have been run, by id, after ``after`` (from the first when empty)."""
+        query = self._open_with_results_after(select(PeriodRow), after)
+        return [_period(row) for row in self.session.exec(query.order_by(PeriodRow.id).limit(limit))]
+
+    def count_open_with_results_after(self, after: str) -> int:
+        return self.session.exec(
+            self._open_with_results_after(select(func.count()).select_from(PeriodRow), after)
+        ).one()
+
+    @staticmethod
+    def _open_with_results_after(query, after: str):
+        return query.where(PeriodRow.state != PUBLISHED, PeriodRow.runs > 0, PeriodRow.id > after)
+
     def unpublished_ended_before(self, day: datetime.date) -> int:
         """How many periods ended before ``day`` and are not published."""
         return self.session.exec(

@@ -75,6 +75,13 @@ class FakePeriods:
             (p for p in self.s.periods.values() if p.starts_on <= day <= p.ends_on), key=lambda p: p.id
         )
 
+    def open_with_results_after(self, after, limit):
+        found = (p for p in self.s.periods.values() if not p.published and p.runs and p.id > after)
+        return sorted(found, key=lambda p: p.id)[:limit]
+
+    def count_open_with_results_after(self, after):
+        return len(self.open_with_results_after(after, len(self.s.periods)))
+
 
 class FakeCards:
     def __init__(self, s):

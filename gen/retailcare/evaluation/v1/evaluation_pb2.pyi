@@ -1727,6 +1727,97 @@ class ListPeriodResultsResponse(_message.Message):
 Global___ListPeriodResultsResponse: _TypeAlias = ListPeriodResultsResponse  # noqa: Y015
 
 @_typing.final
+class RescoringJob(_message.Message):
+    """One activation's re-scoring of the open periods that have results."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    DONE_FIELD_NUMBER: _builtins.int
+    CHANGED_FIELD_NUMBER: _builtins.int
+    FAILED_FIELD_NUMBER: _builtins.int
+    LEASE_OWNER_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    version: _builtins.int
+    """the kpi-scoring version activated"""
+    state: _builtins.str
+    """running, completed, or cancelled (a newer version was activated before it finished)"""
+    total: _builtins.int
+    """open periods with results: those done and those still ahead"""
+    done: _builtins.int
+    changed: _builtins.int
+    """periods where a score, grade or pay coefficient changed"""
+    failed: _builtins.int
+    """periods whose run was refused (logged); left on their version until run again"""
+    lease_owner: _builtins.str
+    """the process running it; empty when none does"""
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        version: _builtins.int = ...,
+        state: _builtins.str = ...,
+        total: _builtins.int = ...,
+        done: _builtins.int = ...,
+        changed: _builtins.int = ...,
+        failed: _builtins.int = ...,
+        lease_owner: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed", b"changed", "created_at", b"created_at", "done", b"done", "failed", b"failed", "id", b"id", "lease_owner", b"lease_owner", "state", b"state", "total", b"total", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RescoringJob: _TypeAlias = RescoringJob  # noqa: Y015
+
+@_typing.final
+class GetRescoringJobRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRescoringJobRequest: _TypeAlias = GetRescoringJobRequest  # noqa: Y015
+
+@_typing.final
+class GetRescoringJobResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def job(self) -> Global___RescoringJob: ...
+    def __init__(
+        self,
+        *,
+        job: Global___RescoringJob | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRescoringJobResponse: _TypeAlias = GetRescoringJobResponse  # noqa: Y015
+
+@_typing.final
 class GetTeamOverviewRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -134,6 +134,11 @@ class EvaluationServiceStub:
                 request_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ExportPeriodResultsRequest.SerializeToString,
                 response_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ExportPeriodResultsResponse.FromString,
                 _registered_method=True)
+        self.GetRescoringJob = channel.unary_unary(
+                '/retailcare.evaluation.v1.EvaluationService/GetRescoringJob',
+                request_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.GetRescoringJobRequest.SerializeToString,
+                response_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.GetRescoringJobResponse.FromString,
+                _registered_method=True)
         self.GetImprovementPlan = channel.unary_unary(
                 '/retailcare.evaluation.v1.EvaluationService/GetImprovementPlan',
                 request_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.GetImprovementPlanRequest.SerializeToString,
@@ -351,6 +356,16 @@ class EvaluationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRescoringJob(self, request, context):
+        """Automatic re-scoring: activating a kpi-scoring version (publish, activate, rollback or
+        a scheduled activation) starts a job that runs every open period with results again on
+        it, one replica at a time (the first job is the version active when the service
+        first started). The newest job and its progress; NOT_FOUND before the first one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetImprovementPlan(self, request, context):
         """PDCA improvement plans, opened by a period run for a result below the rule set's
         threshold; they move PLAN -> DO -> CHECK -> ACT -> CLOSED (CHECK may go back to DO).
@@ -555,6 +570,11 @@ def add_EvaluationServiceServicer_to_server(servicer, server):
                     servicer.ExportPeriodResults,
                     request_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ExportPeriodResultsRequest.FromString,
                     response_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ExportPeriodResultsResponse.SerializeToString,
+            ),
+            'GetRescoringJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRescoringJob,
+                    request_deserializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.GetRescoringJobRequest.FromString,
+                    response_serializer=retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.GetRescoringJobResponse.SerializeToString,
             ),
             'GetImprovementPlan': grpc.unary_unary_rpc_method_handler(
                     servicer.GetImprovementPlan,
@@ -1157,6 +1177,33 @@ class EvaluationService:
             '/retailcare.evaluation.v1.EvaluationService/ExportPeriodResults',
             retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ExportPeriodResultsRequest.SerializeToString,
             retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.ExportPeriodResultsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRescoringJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.evaluation.v1.EvaluationService/GetRescoringJob',
+            retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.GetRescoringJobRequest.SerializeToString,
+            retailcare_dot_evaluation_dot_v1_dot_evaluation__pb2.GetRescoringJobResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -105,6 +105,12 @@ class EvaluationServiceStub:
     GetTeamOverview: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.GetTeamOverviewRequest, _evaluation_pb2.GetTeamOverviewResponse]
     """A team's result and its members' results for a period."""
     ExportPeriodResults: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.ExportPeriodResultsRequest, _evaluation_pb2.ExportPeriodResultsResponse]
+    GetRescoringJob: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.GetRescoringJobRequest, _evaluation_pb2.GetRescoringJobResponse]
+    """Automatic re-scoring: activating a kpi-scoring version (publish, activate, rollback or
+    a scheduled activation) starts a job that runs every open period with results again on
+    it, one replica at a time (the first job is the version active when the service
+    first started). The newest job and its progress; NOT_FOUND before the first one.
+    """
     GetImprovementPlan: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.GetImprovementPlanRequest, _evaluation_pb2.GetImprovementPlanResponse]
     """PDCA improvement plans, opened by a period run for a result below the rule set's
     threshold; they move PLAN -> DO -> CHECK -> ACT -> CLOSED (CHECK may go back to DO).
@@ -218,6 +224,12 @@ class EvaluationServiceAsyncStub(EvaluationServiceStub):
     GetTeamOverview: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.GetTeamOverviewRequest, _evaluation_pb2.GetTeamOverviewResponse]  # type: ignore[assignment]
     """A team's result and its members' results for a period."""
     ExportPeriodResults: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.ExportPeriodResultsRequest, _evaluation_pb2.ExportPeriodResultsResponse]  # type: ignore[assignment]
+    GetRescoringJob: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.GetRescoringJobRequest, _evaluation_pb2.GetRescoringJobResponse]  # type: ignore[assignment]
+    """Automatic re-scoring: activating a kpi-scoring version (publish, activate, rollback or
+    a scheduled activation) starts a job that runs every open period with results again on
+    it, one replica at a time (the first job is the version active when the service
+    first started). The newest job and its progress; NOT_FOUND before the first one.
+    """
     GetImprovementPlan: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.GetImprovementPlanRequest, _evaluation_pb2.GetImprovementPlanResponse]  # type: ignore[assignment]
     """PDCA improvement plans, opened by a period run for a result below the rule set's
     threshold; they move PLAN -> DO -> CHECK -> ACT -> CLOSED (CHECK may go back to DO).
@@ -448,6 +460,18 @@ class EvaluationServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _evaluation_pb2.ExportPeriodResultsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_evaluation_pb2.ExportPeriodResultsResponse, _abc.Awaitable[_evaluation_pb2.ExportPeriodResultsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetRescoringJob(
+        self,
+        request: _evaluation_pb2.GetRescoringJobRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_pb2.GetRescoringJobResponse, _abc.Awaitable[_evaluation_pb2.GetRescoringJobResponse]]:
+        """Automatic re-scoring: activating a kpi-scoring version (publish, activate, rollback or
+        a scheduled activation) starts a job that runs every open period with results again on
+        it, one replica at a time (the first job is the version active when the service
+        first started). The newest job and its progress; NOT_FOUND before the first one.
+        """
 
     @_abc_1.abstractmethod
     def GetImprovementPlan(

@@ -1,0 +1,227 @@
+"""Open periods following a newly activated kpi-scoring version.
+
+A period's results keep the version they were scored on until it is run again. When a
+kpi-scoring version is activated (publish, activate, rollback, a scheduled activation),
+a job runs every open period that has results again on it, whichever replica does it:
+
+- Every activation is a row in ``rescoring_jobs`` (the job of an older version still
+  running is cancelled and replaced; a unique successor per job makes replicas racing to
+  start it agree on one).
+- A replica runs a job only while it holds its lease and scores with the job's version;
+  it runs the periods one by one in id order (Evaluation.rescore_next, a run each),
+  saving its progress (the last period id) and renewing the lease after each. A replica
+  that dies leaves a lease that expires; another continues after the last saved period.
+  An orderly stop releases the lease at once.
+- Re-scoring is idempotent: a period whose results are already on the version (run by
+  hand since, or before a crash) is counted done and not run again.
+- A run needs classification and complaints: while either cannot be reached the job
+  gives its lease back and tries again a few seconds later, from the same period.
+
+Published periods keep their version (their results are final). The lease, the
+replacement, the progress saving and the thread are services/common/leased_jobs.py; the
+table's columns, what a run does and its metrics are here.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from prometheus_client import Counter
+from prometheus_client.core import GaugeMetricFamily
+from retailcare.evaluation.v1 import evaluation_pb2 as pb
+from sqlalchemy.engine import Engine
+
+from services.common.errors import NotFound
+from services.common.leased_jobs import RUNNING, ActivationJobs, LeasedJobStore, jobs_table
+from services.common.times import to_timestamp
+from services.evaluation.ports import Unreachable
+from services.evaluation.service_layer import RULE_SET
+
+log = logging.getLogger("retailcare.evaluation")
+# How long a job waits after classification or complaints could not be reached.
+UNREACHABLE_PAUSE = 5.0
+PROGRESS = ("total", "done", "changed", "failed")
+
+JOBS = Counter(
+    "evaluation_rescoring_jobs_total",
+    "Re-scoring jobs (open periods onto a newly activated kpi-scoring version): completed, "
+    "cancelled, or a failed step.",
+    ["outcome"],
+)
+PERIODS_RESCORED = Counter(
+    "evaluation_periods_rescored_total",
+    "Open periods a re-scoring job looked at: changed, unchanged, or failed (run refused).",
+    ["outcome"],
+)
+for _outcome in ("completed", "cancelled", "failed"):
+    JOBS.labels(_outcome)
+for _outcome in ("changed", "unchanged", "failed"):
+    PERIODS_RESCORED.labels(_outcome)
+
+metadata = sa.MetaData()
+jobs = jobs_table(
+    "rescoring_jobs",
+    metadata,
+    progress=[
+        sa.Column("total", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("done", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("changed", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_period_id", sa.String(64), nullable=False, server_default=""),
+    ],
+)
+
+
+@dataclass(frozen=True)
+class RescoringJob:
+    id: int
+    version: int
+    state: str
+    lease_owner: str
+    lease_expires_at: datetime.datetime | None
+    total: int
+    done: int
+    changed: int
+    failed: int
+    last_period_id: str
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+
+
+class RescoringJobStore(LeasedJobStore):
+    """The rescoring_jobs table (services/common/leased_jobs.py: every change of a job is
+    one conditional UPDATE)."""
+
+    def __init__(self, engine: Engine):
+        super().__init__(engine, jobs, RescoringJob)
+
+    def latest(self) -> RescoringJob | None:
+        return self.latest_of()
+
+    def current(self) -> RescoringJob:
+        """The newest job, as the contract reads it."""
+        job = self.latest()
+        if job is None:
+            raise NotFound("rescoring job", "latest", f"no {RULE_SET} version was activated yet")
+        return job
+
+    def replace(self, previous: RescoringJob | None, version: int, moment) -> bool:
+        """Cancels ``previous`` if still running and starts the job of ``version``; False
+        when another replica did so first."""
+        return self.start(previous, version, moment)
+
+
+def job_message(job: RescoringJob) -> pb.RescoringJob:
+    return pb.RescoringJob(
+        id=job.id,
+        version=job.version,
+        state=job.state,
+        total=job.total,
+        done=job.done,
+        changed=job.changed,
+        failed=job.failed,
+        lease_owner=job.lease_owner,
+        created_at=to_timestamp(job.created_at),
+        updated_at=to_timestamp(job.updated_at),
+    )
+
+
+class RescoringJobs(ActivationJobs):
+    """The background thread of one process: starts the job of each kpi-scoring activation
+    and runs a job whose lease it can take, on the version it scores with."""
+
+    thread_name = "rescoring-jobs"
+    job_name = "rescoring job"
+    log = log
+
+    def __init__(self, store: RescoringJobStore, registry, use_cases, poll_seconds: float):
+        super().__init__(store, registry, (RULE_SET,), poll_seconds)
+        self.use_cases = use_cases
+        self._resume_at = 0.0  # monotonic: paused after another service could not be reached
+
+    def step(self, rule_set: str = RULE_SET) -> None:
+        if time.monotonic() >= self._resume_at:
+            super().step(rule_set)
+
+    def latest(self, rule_set: str) -> RescoringJob | None:
+        return self.store.latest()
+
+    def replace(self, previous: RescoringJob | None, rule_set: str, version: int, moment) -> bool:
+        return self.store.replace(previous, version, moment)
+
+    def count(self, rule_set: str, outcome: str) -> None:
+        JOBS.labels(outcome).inc()
+
+    def run(self, job: RescoringJob) -> None:
+        progress = {name: getattr(job, name) for name in (*PROGRESS, "last_period_id")}
+        while True:
+            try:
+                step = self.use_cases.rescore_next(job.version, progress["last_period_id"])
+            except Unreachable as error:
+                log.warning(
+                    "rescoring job waits: %s could not be reached",
+                    error.service,
+                    extra={"version": job.version},
+                )
+                self.count(RULE_SET, "failed")
+                self._resume_at = time.monotonic() + UNREACHABLE_PAUSE
+                self.release(job)
+                return
+            if step.stale:  # this process scores with another version now: a newer job follows
+                self.release(job)
+                return
+            if not step.period_id:
+                progress["total"] = progress["done"]
+                if self.complete(job, **progress):
+                    self.count(RULE_SET, "completed")
+                    log.info(
+                        "rescoring job completed",
+                        extra={
+                            "version": job.version,
+                            "done": progress["done"],
+                            "changed": progress["changed"],
+                        },
+                    )
+                return
+            progress["done"] += 1
+            progress["changed"] += step.changed
+            progress["failed"] += step.failed
+            progress["total"] = progress["done"] + step.remaining
+            progress["last_period_id"] = step.period_id
+            PERIODS_RESCORED.labels(
+                "failed" if step.failed else "changed" if step.changed else "unchanged"
+            ).inc()
+            if not self.save(job, **progress):
+                return  # cancelled or taken over
+            if self.stopping:  # an orderly stop: another replica need not wait for the expiry
+                self.release(job)
+                return
+
+
+class RescoringGauges:
+    """The newest job's progress at scrape time, read from the database (the same on every
+    replica: take max() across them)."""
+
+    def __init__(self, store: RescoringJobStore):
+        self.store = store
+
+    def collect(self):
+        job = self.store.latest()
+        periods = GaugeMetricFamily(
+            "evaluation_rescoring_job_periods",
+            "The newest re-scoring job's progress over the open periods with results.",
+            labels=["version", "progress"],
+        )
+        running = GaugeMetricFamily(
+            "evaluation_rescoring_job_running", "1 while the newest re-scoring job is running."
+        )
+        if job is not None:
+            for name in PROGRESS:
+                periods.add_metric([str(job.version), name], getattr(job, name))
+        running.add_metric([], 1 if job is not None and job.state == RUNNING else 0)
+        yield periods
+        yield running
