@@ -127,18 +127,13 @@ class CompiledRuleSet:
         )
         self.serve_from = "generated"
         self.shadow_share = 0.0
-        # Counted per combination and summed at scrape time: one increment per decision
-        # instead of one per fired rule (a grading decision fires about 18); each thread
-        # counts in its own tally, so the hot path takes no lock.
-        self._tallies: list[dict[tuple[str, ...], int]] = []
+        # Counted at scrape time from each thread's own tally (metrics.DecisionCounts): a
+        # decision adds to a few numbers and takes no lock; fired rules are counted per
+        # combination, one increment per decision instead of one per fired rule.
+        self._tallies: list[metrics.Tally] = []
         self._tally_of_thread = threading.local()
-        self._fired_lock = threading.Lock()
-        metrics.FIRED_COUNTS.track(self)
-        self._outcomes = {
-            outcome: metrics.DECISIONS.labels(self.name, str(version), outcome)
-            for outcome in ("decided", "invalid_facts", "error")
-        }
-        self._seconds = metrics.DECISION_SECONDS.labels(self.name)
+        self._tallies_lock = threading.Lock()
+        metrics.DECISION_COUNTS.track(self)
         self._shadow_checks = metrics.SHADOW_CHECKS.labels(self.name)
         self._shadow_mismatches = metrics.SHADOW_MISMATCHES.labels(self.name)
 
@@ -271,17 +266,15 @@ class CompiledRuleSet:
             if self.shadow_share and random.random() < self.shadow_share:
                 fired, outputs, reasons = self.shadow_check(facts, (fired, outputs, reasons))
         except FactsError:
-            self._outcomes["invalid_facts"].inc()
+            self._tally().outcomes["invalid_facts"] += 1
             raise
         except RuleSetClosed:
             raise  # from the shadow check: the caller retries on the new version
         except Exception:
-            self._outcomes["error"].inc()
+            self._tally().outcomes["error"] += 1
             raise
         elapsed = time.perf_counter() - started
-        self._outcomes["decided"].inc()
-        self._seconds.observe(elapsed)
-        self._count_fired(fired)
+        self._count(fired, elapsed)
         return Decision(self.name, self.version, outputs, fired, elapsed, reasons)
 
     def shadow_check(self, facts: dict, served: tuple) -> tuple:
@@ -329,27 +322,42 @@ class CompiledRuleSet:
             else:
                 fired, outputs, reasons = self.apply(self.match_with_engine(facts))
         except FactsError:
-            self._outcomes["invalid_facts"].inc()
+            self._tally().outcomes["invalid_facts"] += 1
             raise
         except RuleSetClosed:
             raise  # not an outcome: the caller retries on the new version
         except Exception:
-            self._outcomes["error"].inc()
+            self._tally().outcomes["error"] += 1
             raise
         elapsed = time.perf_counter() - started
-        self._outcomes["decided"].inc()
-        self._seconds.observe(elapsed)
-        self._count_fired(fired)
+        self._count(fired, elapsed)
         return Decision(self.name, self.version, outputs, fired, elapsed, reasons)
 
-    def _count_fired(self, fired: tuple[str, ...]) -> None:
+    def _tally(self) -> metrics.Tally:
+        try:
+            return self._tally_of_thread.tally
+        except AttributeError:
+            tally = self._tally_of_thread.tally = metrics.Tally()
+            with self._tallies_lock:  # once per thread
+                self._tallies.append(tally)
+            return tally
+
+    def _count(self, fired: tuple[str, ...], elapsed: float) -> None:
+        """One decision in this thread's tally: its outcome, time and fired rules."""
         try:
             tally = self._tally_of_thread.tally
         except AttributeError:
-            tally = self._tally_of_thread.tally = {}
-            with self._fired_lock:  # once per thread
-                self._tallies.append(tally)
-        tally[fired] = tally.get(fired, 0) + 1
+            tally = self._tally()
+        tally.outcomes["decided"] += 1
+        tally.buckets[bisect.bisect_left(metrics.SECONDS_BUCKETS, elapsed)] += 1
+        tally.seconds += elapsed
+        counts = tally.fired
+        counts[fired] = counts.get(fired, 0) + 1
+
+    def tallies(self) -> list[metrics.Tally]:
+        """Every thread's tally of this version (for the metrics, read at scrape time)."""
+        with self._tallies_lock:
+            return list(self._tallies)
 
     def close(self) -> None:
         """Releases the engine's memory; waits for a decision in flight to finish."""
@@ -359,15 +367,13 @@ class CompiledRuleSet:
                 durable_rules_engine.delete_ruleset(self._handle)
                 self._host = None
                 self._cache.clear()
-                metrics.FIRED_COUNTS.retire(self)
+                metrics.DECISION_COUNTS.retire(self)
 
     def fired_totals(self) -> Counter[str]:
         """Times each rule fired in this version's decisions."""
         totals: Counter[str] = Counter()
-        with self._fired_lock:
-            tallies = list(self._tallies)
-        for tally in tallies:
-            for fired, count in dict(tally).items():  # dict() copies in one step under the GIL
+        for tally in self.tallies():
+            for fired, count in dict(tally.fired).items():  # dict() copies in one step under the GIL
                 for rule_id in fired:
                     totals[rule_id] += count
         return totals

@@ -2,31 +2,40 @@
 
 import threading
 import weakref
-from collections import Counter as Tally
+from collections import Counter as Counts
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client import REGISTRY, Counter, Gauge
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.utils import floatToGoString
 
-DECISIONS = Counter(
-    "rules_decisions_total",
-    "Decisions made, by rule set, version and outcome.",
-    ["rule_set", "version", "outcome"],
-)
-DECISION_SECONDS = Histogram(
-    "rules_decision_seconds",
-    "Time to decide one set of facts.",
-    ["rule_set"],
-    buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1),
-)
+OUTCOMES = ("decided", "invalid_facts", "error")
+SECONDS_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1)
 
 
-class FiredCounts:
-    """``rules_fired_total{rule_set,rule}``, summed at scrape time from the compiled rule
-    sets' own tallies; a released version's tallies are kept, so the counter only rises."""
+class Tally:
+    """One thread's counts for one compiled rule set. Only that thread writes them, so a
+    decision counts itself with a few additions and no lock; a scrape reads them as they are."""
+
+    __slots__ = ("outcomes", "buckets", "seconds", "fired")
+
+    def __init__(self):
+        self.outcomes = dict.fromkeys(OUTCOMES, 0)
+        self.buckets = [0] * (len(SECONDS_BUCKETS) + 1)  # the last: above every bound
+        self.seconds = 0.0
+        self.fired: dict[tuple[str, ...], int] = {}  # by combination: one count per decision
+
+
+class DecisionCounts:
+    """``rules_decisions_total{rule_set,version,outcome}``, ``rules_decision_seconds{rule_set}``
+    and ``rules_fired_total{rule_set,rule}``, summed at scrape time from the compiled rule
+    sets' tallies; a released version's counts are kept, so the counters only rise."""
 
     def __init__(self):
         self._live: weakref.WeakSet = weakref.WeakSet()
-        self._retired: Tally = Tally()
+        self._decisions: Counts = Counts()  # (rule_set, version, outcome) of released versions
+        self._buckets: dict[str, list[int]] = {}
+        self._seconds: Counts = Counts()
+        self._fired: Counts = Counts()
         self._lock = threading.Lock()
 
     def track(self, compiled) -> None:
@@ -36,26 +45,57 @@ class FiredCounts:
     def retire(self, compiled) -> None:
         with self._lock:
             self._live.discard(compiled)
-            for rule, count in compiled.fired_totals().items():
-                self._retired[(compiled.name, rule)] += count
+            self._add(compiled, self._decisions, self._buckets, self._seconds, self._fired)
+
+    @staticmethod
+    def _add(compiled, decisions, buckets, seconds, fired) -> None:
+        name, version = compiled.name, str(compiled.version)
+        counted = buckets.setdefault(name, [0] * (len(SECONDS_BUCKETS) + 1))
+        for tally in compiled.tallies():
+            for outcome, count in tally.outcomes.items():
+                decisions[(name, version, outcome)] += count
+            for index, count in enumerate(list(tally.buckets)):
+                counted[index] += count
+            seconds[name] += tally.seconds
+            for combination, count in dict(tally.fired).items():  # dict() copies in one step
+                for rule in combination:
+                    fired[(name, rule)] += count
 
     def collect(self):
+        with self._lock:
+            decisions, seconds, fired = Counts(self._decisions), Counts(self._seconds), Counts(self._fired)
+            buckets = {name: list(counts) for name, counts in self._buckets.items()}
+            live = list(self._live)
+        for compiled in live:
+            self._add(compiled, decisions, buckets, seconds, fired)
+        family = CounterMetricFamily(
+            "rules_decisions",
+            "Decisions made, by rule set, version and outcome.",
+            labels=["rule_set", "version", "outcome"],
+        )
+        for labels, count in sorted(decisions.items()):
+            family.add_metric(list(labels), count)
+        yield family
+        family = HistogramMetricFamily(
+            "rules_decision_seconds", "Time to decide one set of facts.", labels=["rule_set"]
+        )
+        for name, counts in sorted(buckets.items()):
+            cumulative, total = [], 0
+            for bound, count in zip((*SECONDS_BUCKETS, float("inf")), counts, strict=True):
+                total += count
+                cumulative.append((floatToGoString(bound), total))
+            family.add_metric([name], cumulative, seconds[name])
+        yield family
         family = CounterMetricFamily(
             "rules_fired", "Rules whose actions were applied.", labels=["rule_set", "rule"]
         )
-        with self._lock:
-            totals = Tally(self._retired)
-            live = list(self._live)
-        for compiled in live:
-            for rule, count in compiled.fired_totals().items():
-                totals[(compiled.name, rule)] += count
-        for (rule_set, rule), count in sorted(totals.items()):
+        for (rule_set, rule), count in sorted(fired.items()):
             family.add_metric([rule_set, rule], count)
         yield family
 
 
-FIRED_COUNTS = FiredCounts()
-REGISTRY.register(FIRED_COUNTS)
+DECISION_COUNTS = DecisionCounts()
+REGISTRY.register(DECISION_COUNTS)
 ACTIVE_VERSION = Gauge("rules_active_version", "Version each rule set is deciding with.", ["rule_set"])
 SCHEDULED_ACTIVATION = Gauge(
     "rules_scheduled_activation_timestamp_seconds",
