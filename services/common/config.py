@@ -71,6 +71,11 @@ def options(pack: PackDeclaration) -> dict[str, Option]:
         "escalation_sweep_seconds": Option(
             float, 30.0, "how often complaints checks deadlines and escalates"
         ),
+        "card_follow_seconds": Option(
+            float,
+            2.0,
+            "how often evaluation follows classification's changes into commitment cards (0: never)",
+        ),
         "downstream_timeout_seconds": Option(
             float, 5.0, "deadline for calls to other services when the caller set none"
         ),

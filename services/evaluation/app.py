@@ -10,6 +10,7 @@ from services.classification.client import ClassificationClient
 from services.common.rules.hosting import prepare_rule_sets, register_rule_sets
 from services.common.server import Runtime, ServiceDefinition
 from services.complaints.client import ComplaintsClient
+from services.evaluation.card_follower import start_follower
 from services.evaluation.downstream import ClassificationDirectory, ComplaintsFigures
 from services.evaluation.metrics import PeriodGauges, PlanGauges
 from services.evaluation.return_visits import ReturnVisitPlanning
@@ -50,6 +51,7 @@ def prepare(runtime: Runtime) -> None:
     prepare_rule_sets(runtime)
     runtime.register_collector(PlanGauges(runtime.use_cases.unit_of_work))
     runtime.register_collector(PeriodGauges(runtime.use_cases.unit_of_work))
+    start_follower(runtime)
 
 
 definition = ServiceDefinition(

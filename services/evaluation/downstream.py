@@ -3,6 +3,8 @@ reached through their contracts' clients."""
 
 from __future__ import annotations
 
+import datetime
+
 from google.protobuf import json_format
 from retailcare.classification.v1 import classification_pb2 as cpb
 from retailcare.complaints.v1 import complaints_pb2 as qpb
@@ -11,6 +13,7 @@ from services.classification.client import ClassificationClient
 from services.common.clients import DownstreamNotFound, DownstreamUnavailable
 from services.common.times import to_timestamp
 from services.complaints.client import ComplaintsClient
+from services.evaluation.domain.card_follow import EntitlementChange
 from services.evaluation.domain.errors import Missing
 from services.evaluation.domain.return_visits import Customer
 from services.evaluation.domain.supervision import CommitmentCard, CommitmentItem
@@ -22,6 +25,28 @@ PAGE_SIZE = 500
 
 def _visits_per_month(item: cpb.MenuItem) -> int:
     return int(json_format.MessageToDict(item.parameters).get("visits_per_month", 0))
+
+
+def _card(licence_number: str, items, entitlements_version: int, manager: str, team: str) -> CommitmentCard:
+    """The (not yet issued) card of a menu's items."""
+    return CommitmentCard(
+        licence_number,
+        tuple(
+            CommitmentItem(
+                item.description.service,
+                item.description.name,
+                item.description.kind,
+                tuple(item.description.procedure_steps),
+                item.description.standard,
+                item.description.commitment,
+                json_format.MessageToDict(item.parameters),
+            )
+            for item in items
+        ),
+        entitlements_version,
+        manager,
+        team,
+    )
 
 
 class ClassificationDirectory:
@@ -55,24 +80,35 @@ class ClassificationDirectory:
 
     def commitment_card(self, licence_number: str) -> CommitmentCard:
         reply = self._service_menu(licence_number)
-        return CommitmentCard(
+        return _card(
             reply.licence_number,
-            tuple(
-                CommitmentItem(
-                    item.description.service,
-                    item.description.name,
-                    item.description.kind,
-                    tuple(item.description.procedure_steps),
-                    item.description.standard,
-                    item.description.commitment,
-                    json_format.MessageToDict(item.parameters),
-                )
-                for item in reply.items
-            ),
+            reply.items,
             reply.entitlements_version,
             reply.customer_manager_id,
             reply.team_id,
         )
+
+    def changes(self, after_change_id: int, limit: int) -> list[EntitlementChange]:
+        """Classification's changes after ``after_change_id``, oldest first, each with
+        the card it makes."""
+        try:
+            reply = self.client.list_classification_changes(after_change_id, limit)
+        except DownstreamUnavailable:
+            raise Unreachable("classification") from None
+        return [
+            EntitlementChange(
+                change.change_id,
+                change.classification.classified_at.ToDatetime(tzinfo=datetime.UTC),
+                _card(
+                    change.licence_number,
+                    change.items,
+                    change.classification.entitlements_version,
+                    change.customer_manager_id,
+                    change.team_id,
+                ),
+            )
+            for change in reply.changes
+        ]
 
     def check_customer(self, licence_number: str) -> None:
         try:

@@ -4,7 +4,7 @@ at scrape time."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
 from services.common.times import now
@@ -63,6 +63,23 @@ BREACH_PLANS = Counter(
 )
 COMMITMENT_CARDS = Counter(
     "evaluation_commitment_cards_issued_total", "Commitment card versions issued (a changed menu)."
+)
+CARDS_FOLLOWED = Counter(
+    "evaluation_card_follow_issued_total",
+    "Commitment card versions the card follower issued for a change of entitlements.",
+)
+CHANGES_FOLLOWED = Counter(
+    "evaluation_card_follow_changes_total", "Classification changes the card follower handled."
+)
+FOLLOW_FAILURES = Counter(
+    "evaluation_card_follow_failures_total",
+    "Card follower steps that stored nothing, by reason (unreachable, conflict, lease_lost, error).",
+    ["reason"],
+)
+FOLLOW_LAG = Gauge(
+    "evaluation_card_follow_lag_seconds",
+    "Age of the oldest classification change the card follower has read and not yet handled "
+    "(0 when it has handled every change it saw).",
 )
 
 
