@@ -99,6 +99,7 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
         "ListPeriodResults": READ,
         "GetTeamOverview": READ,
         "ExportPeriodResults": READ,
+        "GetRescoringJob": (SERVICE, ANALYST, OPS),
         "GetImprovementPlan": READ,
         "AdvanceImprovementPlan": BUSINESS,
         "ListImprovementPlans": READ,

@@ -44,6 +44,7 @@ PACK = PackDeclaration(
             app="services.evaluation.app",
             rule_sets="services.evaluation.rules",
             migrations_dir=_HERE / "evaluation" / "migrations",
+            commands=("services.evaluation.rules_cli:add_rules_commands",),
         ),
         # Last: the gateway calls the others.
         ServiceEntry(

@@ -13,6 +13,7 @@ from services.complaints.client import ComplaintsClient
 from services.evaluation.card_follower import start_follower
 from services.evaluation.downstream import ClassificationDirectory, ComplaintsFigures
 from services.evaluation.metrics import PeriodGauges, PlanGauges
+from services.evaluation.rescoring_jobs import RescoringGauges, RescoringJobs, RescoringJobStore
 from services.evaluation.return_visits import ReturnVisitPlanning
 from services.evaluation.rules import RULE_SETS
 from services.evaluation.service_layer import Evaluation
@@ -42,7 +43,9 @@ def register(server: grpc.Server, runtime: Runtime) -> list[str]:
         runtime.use_cases.directory,
         supervision.commitment_card,
     )
-    servicer = EvaluationServicer(runtime.use_cases, supervision, return_visits)
+    servicer = EvaluationServicer(
+        runtime.use_cases, supervision, return_visits, RescoringJobStore(runtime.engine)
+    )
     evaluation_pb2_grpc.add_EvaluationServiceServicer_to_server(servicer, server)
     return [SERVICE_NAME, *names]
 
@@ -52,6 +55,16 @@ def prepare(runtime: Runtime) -> None:
     runtime.register_collector(PlanGauges(runtime.use_cases.unit_of_work))
     runtime.register_collector(PeriodGauges(runtime.use_cases.unit_of_work))
     start_follower(runtime)
+    _start_rescoring(runtime)
+
+
+def _start_rescoring(runtime: Runtime) -> None:
+    """Open periods follow each kpi-scoring activation (services/evaluation/rescoring_jobs.py)."""
+    store = RescoringJobStore(runtime.engine)
+    runtime.register_collector(RescoringGauges(store))
+    jobs = RescoringJobs(store, runtime.rule_sets, runtime.use_cases, runtime.settings.rules_poll_seconds)
+    jobs.start()
+    runtime.on_stop(jobs.stop)
 
 
 definition = ServiceDefinition(

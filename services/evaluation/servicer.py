@@ -11,6 +11,7 @@ from services.common.times import now
 from services.evaluation import mapping as m
 from services.evaluation import report_pdf
 from services.evaluation.domain.people import Team
+from services.evaluation.rescoring_jobs import RescoringJobStore, job_message
 from services.evaluation.return_visits import ReturnVisitPlanning
 from services.evaluation.service_layer import Evaluation
 from services.evaluation.supervision import Supervision
@@ -25,10 +26,17 @@ def _format(value: str) -> str:
 
 
 class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
-    def __init__(self, use_cases: Evaluation, supervision: Supervision, return_visits: ReturnVisitPlanning):
+    def __init__(
+        self,
+        use_cases: Evaluation,
+        supervision: Supervision,
+        return_visits: ReturnVisitPlanning,
+        rescoring_jobs: RescoringJobStore,
+    ):
         self.use_cases = use_cases
         self.supervision = supervision
         self.return_visits = return_visits
+        self.rescoring_jobs = rescoring_jobs
 
     # staff and teams
     def UpsertStaff(self, request, context):
@@ -187,6 +195,9 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         return pb.ExportPeriodResultsResponse(
             filename=f"evaluation-{period_id}.{file_format}", content=content
         )
+
+    def GetRescoringJob(self, request, context):
+        return pb.GetRescoringJobResponse(job=job_message(self.rescoring_jobs.current()))
 
     # PDCA
     def GetImprovementPlan(self, request, context):

@@ -1,11 +1,12 @@
 """A period's results against the kpi-scoring version active now, end to end on SQLite and
-PostgreSQL: after an activation an open period with results says they were decided on
-the old version and a newer one is active (GetPeriod and ListPeriodResults) until the next
-run scores it on the new one; a published period's results stay final; a rollback is a
-newer activation too."""
+PostgreSQL: after an activation the re-scoring job brings an open period with results to
+the new version (GetPeriod and ListPeriodResults say so; until then they say a newer one
+is active, tests/e2e/evaluation/test_rescoring_job.py); a published period's results stay
+final; a rollback is a newer activation too."""
 
 from __future__ import annotations
 
+import grpc
 from retailcare.evaluation.v1 import evaluation_pb2 as pb
 from retailcare.evaluation.v1 import evaluation_pb2_grpc
 from retailcare.rules.v1 import rule_sets_pb2 as rules_pb
@@ -36,6 +37,17 @@ def _run(ev, period_id) -> pb.RunPeriodEvaluationResponse:
     return ev.RunPeriodEvaluation(
         pb.RunPeriodEvaluationRequest(period_id=period_id, run_by="hr-1"), timeout=60
     )
+
+
+def _job(ev, version: int) -> pb.RescoringJob | None:
+    """The newest re-scoring job when it is that of ``version`` and has completed."""
+    try:
+        job = ev.GetRescoringJob(pb.GetRescoringJobRequest(), timeout=T).job
+    except grpc.RpcError as error:
+        if error.code() != grpc.StatusCode.NOT_FOUND:
+            raise
+        return None
+    return job if (job.version, job.state) == (version, "completed") else None
 
 
 def _wait_for(condition, what: str):
@@ -69,20 +81,16 @@ def test_open_periods_say_their_results_were_decided_on_an_older_version(pack):
             rules_pb.PublishRuleSetRequest(source=stricter, author="analyst", comment="PDCA below 65"),
             timeout=T,
         )
-        stale = _wait_for(
-            lambda: (p := _period(ev, "2026")).scored_on.active_rule_set_version == 2 and p,
-            "the service scores with version 2",
-        )
-        assert scored(stale) == (1, 2, True)
+        done = _wait_for(lambda: _job(ev, 2), "the re-scoring job of version 2 completes")
+        assert (done.done, done.failed) == (1, 0)  # the open period with results
+        assert scored(_period(ev, "2026")) == (2, 2, False)
         listed = _results(ev, "2026")
-        assert scored(listed) == (1, 2, True)
-        assert listed.results and {r.rule_set_version for r in listed.results} == {1}  # not re-run by itself
+        assert scored(listed) == (2, 2, False)
+        assert listed.results and {r.rule_set_version for r in listed.results} == {2}
         assert scored(_period(ev, "2026-H1")) == (1, 2, False)  # published: final
 
-        again = _run(ev, "2026")  # the next run scores with the active version
+        again = _run(ev, "2026")  # a run by hand scores with the active version too
         assert (again.rule_set_version, scored(again.period)) == (2, (2, 2, False))
-        assert scored(_results(ev, "2026")) == (2, 2, False)
-        assert {r.rule_set_version for r in _results(ev, "2026").results} == {2}
 
         admin.ActivateRuleSetVersion(
             rules_pb.ActivateRuleSetVersionRequest(
@@ -90,8 +98,8 @@ def test_open_periods_say_their_results_were_decided_on_an_older_version(pack):
             ),
             timeout=T,
         )
-        rolled_back = _wait_for(
-            lambda: (p := _period(ev, "2026")).scored_on.active_rule_set_version == 1 and p,
-            "the service scores with version 1 again",
+        _wait_for(
+            lambda: (j := _job(ev, 1)) and j.id > done.id, "the re-scoring job of the rollback completes"
         )
-        assert scored(rolled_back) == (2, 1, True)
+        assert scored(_period(ev, "2026")) == (1, 1, False)
+        assert {r.rule_set_version for r in _results(ev, "2026").results} == {1}
