@@ -1,0 +1,178 @@
+"""The card follower over evaluation's real tables (migrated) on SQLite and PostgreSQL, fed
+by a list of changes: versions and cursor stored together and once; a gap waits until it
+settles; a replica that lost its lease, or a batch that meets a version a caller issued
+meanwhile, stores nothing and the next poll gets it right; an orderly stop releases the
+lease."""
+
+import datetime
+import functools
+
+import pytest
+from prometheus_client import REGISTRY
+
+from services.common.config import parse_database_url
+from services.common.database import create_database_engine
+from services.common.migrations import upgrade_to_head
+from services.composition import service_definition
+from services.evaluation.card_follow_store import FollowJobStore, LeaseLost, SqlFollowUnitOfWork
+from services.evaluation.card_follower import CardFollower
+from services.evaluation.domain.card_follow import EntitlementChange
+from services.evaluation.domain.supervision import CommitmentCard, CommitmentItem
+from services.evaluation.ports import Conflict
+from services.evaluation.storage import SqlUnitOfWork
+
+T0 = datetime.datetime(2026, 3, 10, 9, 0, tzinfo=datetime.UTC)
+
+
+def _card(licence="L1", visits=2, version=0, issued_at=None):
+    item = CommitmentItem("visit", "Visit", "standard", ("call",), "monthly", "we come", {"visits": visits})
+    return CommitmentCard(licence, (item,), 1, "cm-1", "team-1", version, issued_at)
+
+
+def _change(change_id, minutes, **card):
+    return EntitlementChange(change_id, T0 + datetime.timedelta(minutes=minutes), _card(**card))
+
+
+class Feed:
+    """Classification's feed over a list; ``on_read`` runs at each read (a race)."""
+
+    def __init__(self, changes):
+        self.changes = changes
+        self.on_read = None
+
+    def __call__(self, after: int, limit: int):
+        if self.on_read is not None:
+            self.on_read()
+        return [c for c in sorted(self.changes, key=lambda c: c.id) if c.id > after][:limit]
+
+
+@pytest.fixture
+def engine(db_url, clock):
+    clock.set(T0 + datetime.timedelta(hours=1))
+    engine = create_database_engine(parse_database_url("test", db_url))
+    upgrade_to_head(service_definition("evaluation").migrations_dir, engine)
+    with SqlUnitOfWork(engine) as uow:  # L1 holds version 1; L2 holds no card
+        uow.commitment_cards.add(_card(version=1, issued_at=T0 - datetime.timedelta(days=1)))
+    yield engine
+    engine.dispose()
+
+
+def _lag() -> float:
+    return REGISTRY.get_sample_value("evaluation_card_follow_lag_seconds")
+
+
+def _follower(engine, feed, batch_size=200):
+    return CardFollower(
+        FollowJobStore(engine), functools.partial(SqlFollowUnitOfWork, engine), feed, 1.0, batch_size
+    )
+
+
+def _cards(engine, licence="L1"):
+    with SqlUnitOfWork(engine) as uow:
+        versions, card = [], uow.commitment_cards.latest(licence)
+        while card is not None:
+            versions.append((card.version, card.issued_at, card.items[0].parameters["visits"]))
+            before = card.issued_at - datetime.timedelta(microseconds=1)
+            card = uow.commitment_cards.latest(licence, before)
+        return versions[::-1]
+
+
+def test_versions_and_the_cursor_are_stored_together_and_once(engine):
+    feed = Feed([_change(1, 1, visits=3), _change(2, 2, licence="L2", visits=3), _change(3, 3, visits=2)])
+    follower = _follower(engine, feed, batch_size=2)  # two pages
+    assert follower.step() == 2
+    assert _cards(engine) == [
+        (1, T0 - datetime.timedelta(days=1), 2),
+        (2, T0 + datetime.timedelta(minutes=1), 3),
+        (3, T0 + datetime.timedelta(minutes=3), 2),
+    ]
+    assert _cards(engine, "L2") == []
+    job = FollowJobStore(engine).latest_of()
+    assert (job.last_change_id, job.changes, job.issued) == (3, 3, 2)
+    assert follower.step() == 0  # nothing new: nothing handled again
+    assert FollowJobStore(engine).latest_of().changes == 3
+
+
+def test_a_gap_in_the_ids_waits_until_the_change_after_it_settles(engine, clock):
+    clock.set(T0 + datetime.timedelta(minutes=2, seconds=30))
+    feed = Feed([_change(1, 1, visits=3), _change(3, 2, visits=4)])
+    follower = _follower(engine, feed)
+    assert follower.step() == 1
+    assert FollowJobStore(engine).latest_of().last_change_id == 1
+    assert _lag() == 30  # change 3 waits for 2
+    feed.changes.append(_change(2, 1.5, visits=5))  # the slower write commits
+    assert follower.step() == 2
+    assert [visits for _, _, visits in _cards(engine)] == [2, 3, 5, 4]
+    assert _lag() == 0
+
+    feed.changes.append(_change(5, 3, visits=6))  # 4 never comes: after a minute 5 goes on
+    assert follower.step() == 0
+    clock.set(T0 + datetime.timedelta(minutes=4, seconds=1))
+    assert follower.step() == 1
+    assert FollowJobStore(engine).latest_of().last_change_id == 5
+
+
+def test_only_the_lease_holder_follows_and_a_lost_lease_stores_nothing(engine, clock):
+    feed = Feed([_change(1, 1, visits=3)])
+    first, second = _follower(engine, feed), _follower(engine, feed)
+
+    def taken_over():  # first's lease expires while it reads; second takes it
+        feed.on_read = None
+        clock.set(T0 + datetime.timedelta(hours=2))
+        job = FollowJobStore(engine).latest_of()
+        assert second.store.take_lease(
+            job, second.owner, clock.now(), clock.now() + datetime.timedelta(seconds=30)
+        )
+
+    feed.on_read = taken_over
+    with pytest.raises(LeaseLost):
+        first.step()
+    assert len(_cards(engine)) == 1 and FollowJobStore(engine).latest_of().last_change_id == 0
+    assert first.step() == 0  # second holds the lease now
+    assert second.step() == 1
+    assert FollowJobStore(engine).latest_of().last_change_id == 1
+
+    second.stop()  # an orderly stop gives the lease up: first follows at once
+    assert FollowJobStore(engine).latest_of().lease_owner == ""
+    feed.changes.append(_change(2, 2, visits=4))
+    assert first.step() == 1
+
+
+def test_a_version_a_caller_issued_meanwhile_is_a_conflict_and_the_next_poll_skips_the_change(engine, db_url):
+    """GetCommitmentCard issues version 2 from the live menu (after the change) between the
+    follower's read of the last card and its commit: the batch is not stored."""
+    caller = create_database_engine(parse_database_url("test", db_url))
+    printed = []
+
+    class PrintedMeanwhile(SqlFollowUnitOfWork):
+        def __enter__(self):
+            uow = super().__enter__()
+            read = uow.commitment_cards.latest
+
+            def latest(licence, at=None):
+                card = read(licence, at)
+                if not printed:
+                    with SqlUnitOfWork(caller) as other:
+                        later = T0 + datetime.timedelta(minutes=5)
+                        other.commitment_cards.add(_card(visits=3, version=2, issued_at=later))
+                    printed.append(True)
+                return card
+
+            uow.commitment_cards.latest = latest
+            return uow
+
+    follower = CardFollower(
+        FollowJobStore(engine),
+        functools.partial(PrintedMeanwhile, engine),
+        Feed([_change(1, 1, visits=3)]),
+        1.0,
+    )
+    try:
+        with pytest.raises(Conflict):
+            follower.step()
+        assert FollowJobStore(engine).latest_of().last_change_id == 0
+        assert follower.step() == 0  # the printed card already shows the change
+        assert [(version, visits) for version, _, visits in _cards(engine)] == [(1, 2), (2, 3)]
+        assert FollowJobStore(engine).latest_of().last_change_id == 1
+    finally:
+        caller.dispose()
