@@ -64,9 +64,12 @@ class CardFollower:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10)
-        job = self.store.latest_of()
-        if job is not None:
-            self.store.release(job, self.owner, now())
+        try:
+            job = self.store.latest_of()
+            if job is not None:
+                self.store.release(job, self.owner, now())
+        except Exception:  # the database is gone: the lease expires instead
+            log.warning("card follower: could not release its lease", exc_info=True)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.poll_seconds):
