@@ -72,12 +72,18 @@ class CardFollower:
             log.warning("card follower: could not release its lease", exc_info=True)
 
     def _loop(self) -> None:
+        unreachable = False  # logged once, not at every poll
         while not self._stop.wait(self.poll_seconds):
             try:
                 self.step()
+                if unreachable:
+                    log.info("card follower: classification reachable again")
+                unreachable = False
             except Unreachable:
                 metrics.FOLLOW_FAILURES.labels("unreachable").inc()
-                log.warning("card follower: classification unreachable; trying again at the next poll")
+                if not unreachable:
+                    log.warning("card follower: classification unreachable; trying again at each poll")
+                unreachable = True
             except Conflict:  # a caller issued the same version first: read again
                 metrics.FOLLOW_FAILURES.labels("conflict").inc()
             except LeaseLost:
