@@ -585,8 +585,9 @@ class ScoredOn(_message.Message):
     newer_version_active: _builtins.bool
     """The period is open, has results, and another version has been activated since they
     were decided (publish, activate, rollback or a scheduled activation): the results
-    stay as they are until the next RunPeriodEvaluation, which scores with the active
-    version. Always false for a published period (its results are final).
+    stay as they are until the re-scoring job (GetRescoringJob), or a RunPeriodEvaluation,
+    runs the period on the active version. Always false for a published period (its
+    results are final).
     """
     def __init__(
         self,
