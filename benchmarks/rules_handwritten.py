@@ -56,6 +56,7 @@ def _grade_runs(grade: int) -> tuple[tuple[str, ...], ...]:
 
 GRADE_RUNS = [_grade_runs(grade) for grade in range(31)]
 GRADE_RULES = [f"grade_{grade:02d}" for grade in range(31)]
+STARS_FROM_THREE = {0: (), 3: ("star_3",), 4: ("star_4", "star_3"), 5: ("star_5", "star_4", "star_3")}
 
 
 def grading(facts: dict) -> tuple[tuple[str, ...], dict, dict]:
@@ -68,22 +69,8 @@ def grading(facts: dict) -> tuple[tuple[str, ...], dict, dict]:
     cooperation = get("cooperation_score")
     grade = bisect_right(GRADE_STEPS, sales) + 1  # a required input: never missing
     high, upper, middle, low = GRADE_RUNS[grade]
-    fired = []
-    add = fired.append
-    star = size = segment = None
-    if sales >= 200 and credit == "A" and violations == 0 and cooperation is not None and cooperation >= 85:
-        add("star_5")
-        star = 5, "star_5"
-    if (
-        sales >= 100
-        and (credit == "A" or credit == "B")
-        and violations is not None
-        and violations <= 1
-        and cooperation is not None
-        and cooperation >= 70
-    ):
-        add("star_4")
-        star = star or (4, "star_4")
+    # star_5 implies star_4, star_4 implies star_3, star_3 implies star_2: tested nested
+    star = 0
     if (
         sales >= 40
         and (credit == "A" or credit == "B" or credit == "C")
@@ -92,8 +79,14 @@ def grading(facts: dict) -> tuple[tuple[str, ...], dict, dict]:
         and cooperation is not None
         and cooperation >= 55
     ):
-        add("star_3")
-        star = star or (3, "star_3")
+        star = 3
+        if sales >= 100 and (credit == "A" or credit == "B") and violations <= 1 and cooperation >= 70:
+            star = 4
+            if sales >= 200 and credit == "A" and violations == 0 and cooperation >= 85:
+                star = 5
+    fired = list(STARS_FROM_THREE[star])
+    add = fired.append
+    size = segment = None
     if (area is not None and area >= 100) or (sales >= 150):
         add("size_large")
         size = 3, "size_large"
@@ -101,9 +94,9 @@ def grading(facts: dict) -> tuple[tuple[str, ...], dict, dict]:
         add("segment_key_account")
         segment = "key_account", "segment_key_account"
     fired += high
-    if sales >= 10 and (violations is None or violations <= 4):
+    if star or (sales >= 10 and (violations is None or violations <= 4)):
         add("star_2")
-        star = star or (2, "star_2")
+        star = star or 2
     if (area is not None and area >= 40) or (sales >= 50):
         add("size_medium")
         size = size or (2, "size_medium")
@@ -119,12 +112,12 @@ def grading(facts: dict) -> tuple[tuple[str, ...], dict, dict]:
     add("size_small")
     fired += low
     add("segment_standard")
-    star = star or (1, "star_1")
+    star = star or 1
     size = size or (1, "size_small")
     segment = segment or ("standard", "segment_standard")
-    outputs = {"star_level": star[0], "size_class": size[0], "segment": segment[0], "grade": grade}
+    outputs = {"star_level": star, "size_class": size[0], "segment": segment[0], "grade": grade}
     reasons = {
-        "star_level": star[1],
+        "star_level": f"star_{star}",
         "size_class": size[1],
         "segment": segment[1],
         "grade": GRADE_RULES[grade],
@@ -135,79 +128,124 @@ def grading(facts: dict) -> tuple[tuple[str, ...], dict, dict]:
 # service-entitlements ----------------------------------------------------------------
 
 TOP_TOPICS = ["sales_data_analysis", "category_management", "display_design"]
-MIDDLE_TOPICS = ["display_design", "price_labelling"]
-BASIC_TOPICS = ["basic_operation"]
-LARGE_ORDERING = ["online", "phone", "system_interface"]
-CONVENIENCE_ORDERING = ["online", "phone", "mobile_app"]
-OTHER_ORDERING = ["phone", "mobile_app"]
+LARGE_FORMATS = ("supermarket", "mall")
+CONVENIENCE_FORMATS = ("convenience_store", "tobacco_liquor")
+INDEPENDENT_FORMATS = ("grocery", "tobacco_liquor", "other")
+# star level (5: five and more, 2: two and fewer) -> (tier, rule), (topics, rule)
+SCARCE = {5: ("A", "scarce_brand_5_star"), 4: ("B", "scarce_brand_4_star"), 3: ("C", "scarce_brand_3_star")}
+GUIDANCE = {
+    5: (TOP_TOPICS, "guidance_high_star"),
+    4: (TOP_TOPICS, "guidance_high_star"),
+    3: (["display_design", "price_labelling"], "guidance_3_star"),
+    2: (["basic_operation"], "guidance_basic"),
+}
+ORDERING = {
+    "supermarket": (["online", "phone", "system_interface"], "ordering_large_formats"),
+    "mall": (["online", "phone", "system_interface"], "ordering_large_formats"),
+    "convenience_store": (["online", "phone", "mobile_app"], "ordering_convenience"),
+    "tobacco_liquor": (["online", "phone", "mobile_app"], "ordering_convenience"),
+}
+OTHER_ORDERING = (["phone", "mobile_app"], "ordering_other_formats")
 INDEPENDENT_CARE = ["festival_greetings", "hardship_assistance", "family_business_advice"]
 CHAIN_CARE = ["festival_greetings", "staff_training"]
-URBAN_SETTLEMENT = ["bank_debit", "mobile_payment", "e_wallet"]
-RURAL_SETTLEMENT = ["bank_debit", "mobile_payment"]
+SETTLEMENT = {
+    "urban": ["bank_debit", "mobile_payment", "e_wallet"],
+    "rural": ["bank_debit", "mobile_payment"],
+}
 HOTLINE = ["hotline_400"]
 
 
 def entitlements(facts: dict) -> tuple[tuple[str, ...], dict, dict]:
-    get = facts.get
-    star = get("star_level")
-    shop = get("business_format")
-    market = get("market_type")
-    zone = get("zone_type")
+    star = facts["star_level"]  # the three required inputs are never missing
+    shop = facts["business_format"]
+    market = facts["market_type"]
+    zone = facts.get("zone_type")
+    level = 5 if star >= 5 else star if star >= 2 else 2
+    urban, rural = market == "urban", market == "rural"
     fired = []
     add = fired.append
-    granted = {}
-    reasons = {}
-
-    def grant(rule: str, service: str, params: dict) -> None:
-        add(rule)
-        if service not in granted:
-            granted[service] = params
-            reasons["services." + service] = rule
-
-    if star is not None:
-        if star >= 5:
-            grant("scarce_brand_5_star", "scarce_brand_supply", {"allocation_tier": "A"})
-        elif star == 4:
-            grant("scarce_brand_4_star", "scarce_brand_supply", {"allocation_tier": "B"})
-        if star >= 4:
-            grant("guidance_high_star", "business_guidance", {"topics": TOP_TOPICS})
-            if shop in ("supermarket", "mall", "convenience_store", "tobacco_liquor"):
-                grant("new_products_first_wave", "new_product_placement", {"placement": "first_wave"})
+    if level == 5:
+        add("scarce_brand_5_star")
+    elif level == 4:
+        add("scarce_brand_4_star")
+    if level >= 4:
+        add("guidance_high_star")
+        if shop in LARGE_FORMATS or shop in CONVENIENCE_FORMATS:
+            add("new_products_first_wave")
     if zone == "city_centre":
-        grant("visits_city_centre", "differentiated_visit", {"visits_per_month": 4})
+        add("visits_city_centre")
     if star == 3:
-        grant("scarce_brand_3_star", "scarce_brand_supply", {"allocation_tier": "C"})
-        grant("guidance_3_star", "business_guidance", {"topics": MIDDLE_TOPICS})
-    if star is not None and star >= 3:
-        grant("new_products_second_wave", "new_product_placement", {"placement": "second_wave"})
+        add("scarce_brand_3_star")
+        add("guidance_3_star")
+    if level >= 3:
+        add("new_products_second_wave")
     if zone == "county_town":
-        grant("visits_county_town", "differentiated_visit", {"visits_per_month": 3})
-    if shop == "supermarket" or shop == "mall":
-        grant("ordering_large_formats", "ordering_method", {"channels": LARGE_ORDERING})
-    elif shop == "convenience_store" or shop == "tobacco_liquor":
-        grant("ordering_convenience", "ordering_method", {"channels": CONVENIENCE_ORDERING})
-    if shop == "grocery" or shop == "tobacco_liquor" or shop == "other":
-        grant("care_independent_shops", "personal_care", {"care_actions": INDEPENDENT_CARE})
-    if market == "urban":
-        grant("settlement_urban", "settlement_method", {"settlement_methods": URBAN_SETTLEMENT})
-    elif market == "rural":
-        grant("settlement_rural", "settlement_method", {"settlement_methods": RURAL_SETTLEMENT})
-    if market == "urban":
-        grant("visits_urban", "differentiated_visit", {"visits_per_month": 3})
-    if star is not None and star <= 2:
-        grant("guidance_basic", "business_guidance", {"topics": BASIC_TOPICS})
-    grant("ordering_other_formats", "ordering_method", {"channels": OTHER_ORDERING})
-    grant("care_chain_and_venues", "personal_care", {"care_actions": CHAIN_CARE})
-    if market == "rural":
-        grant("visits_rural", "differentiated_visit", {"visits_per_month": 1})
-    grant("standard_services", "free_phone_ordering", {"channels": HOTLINE})
-    granted.setdefault("customer_manager_visit", {"visits_per_month": 2})
-    reasons.setdefault("services.customer_manager_visit", "standard_services")
-    granted.setdefault("storefront_image_upkeep", {})
-    reasons.setdefault("services.storefront_image_upkeep", "standard_services")
-    granted.setdefault("retail_price_upkeep", {})
-    reasons.setdefault("services.retail_price_upkeep", "standard_services")
-    reasons["services"] = fired[0]
+        add("visits_county_town")
+    ordering, ordering_rule = ORDERING.get(shop, OTHER_ORDERING)
+    if ordering_rule != "ordering_other_formats":
+        add(ordering_rule)
+    independent = shop in INDEPENDENT_FORMATS
+    if independent:
+        add("care_independent_shops")
+    if urban:
+        add("settlement_urban")
+    elif rural:
+        add("settlement_rural")
+    if urban:
+        add("visits_urban")
+    if level == 2:
+        add("guidance_basic")
+    add("ordering_other_formats")
+    add("care_chain_and_venues")
+    if rural:
+        add("visits_rural")
+    add("standard_services")
+
+    topics, guidance_rule = GUIDANCE[level]
+    granted = {
+        "business_guidance": {"topics": topics},
+        "ordering_method": {"channels": ordering},
+        "personal_care": {"care_actions": INDEPENDENT_CARE if independent else CHAIN_CARE},
+        "free_phone_ordering": {"channels": HOTLINE},
+        "customer_manager_visit": {"visits_per_month": 2},
+        "storefront_image_upkeep": {},
+        "retail_price_upkeep": {},
+    }
+    reasons = {
+        "services": fired[0],
+        "services.business_guidance": guidance_rule,
+        "services.ordering_method": ordering_rule,
+        "services.personal_care": "care_independent_shops" if independent else "care_chain_and_venues",
+        "services.free_phone_ordering": "standard_services",
+        "services.customer_manager_visit": "standard_services",
+        "services.storefront_image_upkeep": "standard_services",
+        "services.retail_price_upkeep": "standard_services",
+    }
+    if level >= 3:
+        tier, reasons["services.scarce_brand_supply"] = SCARCE[level]
+        granted["scarce_brand_supply"] = {"allocation_tier": tier}
+        first_wave = level >= 4 and (shop in LARGE_FORMATS or shop in CONVENIENCE_FORMATS)
+        granted["new_product_placement"] = {"placement": "first_wave" if first_wave else "second_wave"}
+        reasons["services.new_product_placement"] = (
+            "new_products_first_wave" if first_wave else "new_products_second_wave"
+        )
+    if urban or rural:
+        granted["settlement_method"] = {"settlement_methods": SETTLEMENT[market]}
+        reasons["services.settlement_method"] = "settlement_urban" if urban else "settlement_rural"
+    visit = (
+        (4, "visits_city_centre")
+        if zone == "city_centre"
+        else (3, "visits_county_town")
+        if zone == "county_town"
+        else (3, "visits_urban")
+        if urban
+        else (1, "visits_rural")
+        if rural
+        else None
+    )
+    if visit:
+        granted["differentiated_visit"] = {"visits_per_month": visit[0]}
+        reasons["services.differentiated_visit"] = visit[1]
     return tuple(fired), {"services": granted}, reasons
 
 
