@@ -8,16 +8,14 @@ from __future__ import annotations
 import csv
 import json
 import pathlib
-import sys
-import time
 
 import grpc
 from retailcare.classification.v1 import classification_pb2 as pb
 from retailcare.classification.v1 import classification_pb2_grpc
-from retailcare.rules.v1 import rule_sets_pb2, rule_sets_pb2_grpc
 
 from services.classification import domain, mapping
 from services.classification.rules import ENTITLEMENTS_RULE_SET, GRADING_RULE_SET
+from services.common.job_watch import JobView, add_watch_options, bar, watch
 from services.common.rules.cli import (
     CliError,
     call_service,
@@ -171,49 +169,6 @@ def _summary(reply: pb.PreviewRuleSetImpactResponse, rows: list[dict]) -> dict:
     }
 
 
-def cmd_reclassification(args) -> int:
-    """The reclassification job of the active version; ``--watch``: until it is done,
-    waiting up to ``--start-within`` seconds for it to start (it starts within
-    ``rules_poll_seconds`` of an activation) and following a newer activation."""
-    started_by = time.monotonic() + args.start_within
-    shown = None
-    while True:
-        active = call_service(
-            args,
-            SERVICE,
-            rule_sets_pb2_grpc.RuleSetAdminStub,
-            "GetRuleSetVersion",
-            rule_sets_pb2.GetRuleSetVersionRequest(rule_set=args.name),
-        ).version.version
-        job = _latest_job(args, args.name)
-        current = job is not None and job.version == active
-        if not args.watch or (current and job.state != "running"):
-            break
-        if not current and time.monotonic() > started_by:
-            raise CliError(
-                f"no reclassification job for {args.name} version {active} started within {args.start_within:g} s "
-                "(automatic jobs are off when reclassification_batch_size is 0)"
-            )
-        if current and not args.json and _job_line(job) != shown:
-            shown = _job_line(job)
-            print(shown, flush=True)
-        time.sleep(args.interval)
-    if args.json:
-        print(json.dumps({"rule_set": args.name, "active_version": active, "job": _job(job)}, indent=2))
-    elif current:
-        if _job_line(job) != shown:
-            print(_job_line(job))
-    elif job is None:
-        print(f"{args.name}: version {active} is active; no reclassification job has started yet")
-    else:
-        print(_job_line(job))
-        print(f"{args.name}: version {active} is active; its reclassification job has not started yet")
-    if args.watch and job.state != "completed":
-        print(f"retailcare: the reclassification of version {active} ended {job.state}", file=sys.stderr)
-        return 1
-    return 0
-
-
 def _latest_job(args, rule_set: str) -> pb.ReclassificationJob | None:
     conn = connection(args)
     stub = conn.stub(SERVICE, classification_pb2_grpc.ClassificationServiceStub)
@@ -227,20 +182,20 @@ def _latest_job(args, rule_set: str) -> pb.ReclassificationJob | None:
 
 
 def _job_line(job: pb.ReclassificationJob) -> str:
-    width = 30
-    filled = min(width, width * job.done // job.total) if job.total else width
-    bar = "#" * filled + "-" * (width - filled)
     return (
-        f"{job.rule_set} version {job.version} {job.state} [{bar}] {job.done}/{job.total} customers, "
-        f"changed {job.changed}, failed {job.failed}, skipped {job.skipped}"
+        f"{job.rule_set} version {job.version} {job.state} {bar(job.done, job.total)} {job.done}/{job.total} "
+        f"customers, changed {job.changed}, failed {job.failed}, skipped {job.skipped}"
     )
 
 
-def _job(job: pb.ReclassificationJob | None) -> dict | None:
-    if job is None:
-        return None
-    names = ("version", "state", "total", "done", "changed", "failed", "skipped")
-    return {name: getattr(job, name) for name in names}
+RECLASSIFICATION = JobView(
+    what="reclassification",
+    service=SERVICE,
+    latest=_latest_job,
+    line=_job_line,
+    fields=("total", "done", "changed", "failed", "skipped"),
+    when_absent="automatic jobs are off when reclassification_batch_size is 0",
+)
 
 
 def add_rules_commands(commands) -> None:
@@ -264,14 +219,5 @@ def add_rules_commands(commands) -> None:
         help="the job bringing every stored customer to the active grading or entitlements version",
     )
     progress.add_argument("name", choices=[GRADING_RULE_SET, ENTITLEMENTS_RULE_SET])
-    progress.add_argument("--watch", action="store_true", help="print its progress until it is done")
-    progress.add_argument("--interval", type=float, default=1.0, help="seconds between looks with --watch")
-    progress.add_argument(
-        "--start-within",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="with --watch, how long the job of the active version may take to start (default 60)",
-    )
-    progress.add_argument("--json", action="store_true", help="print JSON instead of a line")
-    progress.set_defaults(run=served(cmd_reclassification))
+    add_watch_options(progress)
+    progress.set_defaults(run=served(lambda args: watch(args, RECLASSIFICATION)))
