@@ -163,9 +163,8 @@ class RescoringJobs(ActivationJobs):
                 step = self.use_cases.rescore_next(job.version, progress["last_period_id"])
             except Unreachable as error:
                 log.warning(
-                    "rescoring job waits: %s could not be reached",
-                    error.service,
-                    extra={"version": job.version},
+                    "rescoring job waits for a service that could not be reached",
+                    extra={"service": error.service, "version": job.version},
                 )
                 self.count(RULE_SET, "failed")
                 self._resume_at = time.monotonic() + UNREACHABLE_PAUSE
