@@ -2,6 +2,9 @@
 fire, first-match conflicts, table gaps and their limit, a refusing engine and a kind's
 own check; and what a result reports."""
 
+import dataclasses
+import math
+
 import pytest
 
 from services.common.rules import validation
@@ -191,3 +194,80 @@ def test_a_test_with_bad_facts_does_not_stop_the_next_one():
     )
     result, _ = diagnostics(source)
     assert [(t.name, t.passed) for t in result.tests] == [("bad", False), ("good", True)]
+
+
+def test_pieces_between_integers_dates_and_close_decimals_and_of_a_column_no_row_compares():
+    """An integer or date gap of more than one step gets a piece inside it, one of exactly
+    one step none; two decimals whose midpoint rounds onto one of them none either; a
+    numeric column no row compares is one piece (or none when it is required)."""
+    close = math.nextafter(1.0, 2.0)
+    source = (
+        "name: any\ninputs:\n  stars: {type: integer, required: true}\n  since: {type: date}\n"
+        "  share: {type: decimal, required: true}\n  count: {type: integer, required: true}\n"
+        "  size: {type: integer}\n"
+        "table:\n  conditions: [stars, since, share, count, size]\n  rows:\n"
+        f"    - {{id: a, stars: '<= 10', since: '<= 2026-01-10', share: '< 1.0', flag: yes}}\n"
+        f"    - {{id: b, stars: '>= 12', since: '>= 2026-01-12', share: '>= {close!r}', flag: yes}}\n"
+    )
+    document, found = read_document(source, None)
+    assert found == []
+    conditions = [rule.condition for rule in document.rules]
+    pieces = {name: validation._pieces(spec, conditions) for name, spec in document.inputs.items()}
+    assert pieces == {
+        "stars": [(9, "below 10"), (10, "= 10"), (11, "between 10 and 12"), (12, "= 12"), (13, "above 12")],
+        "since": [
+            (None, "missing"),
+            ("2026-01-09", "below 2026-01-10"),
+            ("2026-01-10", "= 2026-01-10"),
+            ("2026-01-11", "between 2026-01-10 and 2026-01-12"),
+            ("2026-01-12", "= 2026-01-12"),
+            ("2026-01-13", "above 2026-01-12"),
+        ],
+        "share": [(0.0, "below 1.0"), (1.0, "= 1.0"), (close, f"= {close}"), (close + 1, f"above {close}")],
+        "count": [],
+        "size": [(None, "missing")],
+    }
+
+
+TABLE = minimal("").replace("rules:\n", "") + (
+    "table:\n  conditions: [monthly_sales_cartons, credit_rating]\n  rows:\n"
+    "    - {id: a, monthly_sales_cartons: '>= 10', set_grade.grade: 1}\n"
+)
+
+
+def test_exactly_five_gaps_are_all_shown_with_no_count_of_more():
+    (gap,) = validate(TABLE, KINDS).warnings
+    below = "monthly_sales_cartons below 10.0"
+    assert gap.message == (
+        f"table gap: no row covers {below}, credit_rating missing; {below}, credit_rating = A; "
+        f"{below}, credit_rating = B; {below}, credit_rating = C; {below}, credit_rating = D"
+    )
+    assert gap.table_columns == ("monthly_sales_cartons", "credit_rating")
+
+
+def test_too_many_combinations_names_the_columns(monkeypatch):
+    monkeypatch.setattr(validation, "MAX_GAP_POINTS", 14)
+    (warning,) = validate(TABLE, KINDS).warnings
+    assert warning.message == "table: too many combinations of condition values to check for gaps"
+    assert (warning.line, warning.table_columns) == (12, ("monthly_sales_cartons", "credit_rating"))
+
+
+def test_a_table_without_rows_or_without_input_columns_has_no_gaps():
+    document, found = read_document(TABLE, KINDS)
+    assert found == []
+    assert validation.table_gaps(document) != []
+    assert validation.table_gaps(dataclasses.replace(document, table_rows=())) == []
+    assert validation.table_gaps(dataclasses.replace(document, table_columns=("grade",))) == []
+
+
+def test_validate_keeps_the_document_read_and_compiles_version_0_by_default():
+    result = validate(minimal(BIG), KINDS)
+    try:
+        assert result.document is not None and result.document.name == "customer-grading"
+        assert result.document is result.compiled.document
+        assert result.compiled.version == 0
+    finally:
+        result.compiled.close()
+    refused = validate(minimal(BIG).replace("at_least: 100", "at_least: lots"), KINDS)
+    assert refused.errors and refused.compiled is None
+    assert refused.document is not None and refused.document.name == "customer-grading"
