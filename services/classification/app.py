@@ -54,4 +54,5 @@ definition = ServiceDefinition(
     register=register,
     migrations_dir=pathlib.Path(__file__).parent / "migrations",
     prepare=prepare,
+    short_calls=True,
 )

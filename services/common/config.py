@@ -48,6 +48,12 @@ def options(pack: PackDeclaration) -> dict[str, Option]:
         "shutdown_grace_seconds": Option(float, 10.0, "time in-flight calls get after SIGTERM"),
         "drain_seconds": Option(float, 1.0, "NOT_SERVING is reported this long before stopping"),
         "max_workers": Option(int, 16, "threads serving gRPC calls per process"),
+        "call_workers": Option(
+            int,
+            4,
+            "threads serving the unary calls of a service whose calls only compute and read its "
+            "own database (classification), beside max_workers threads for its streams (0: one pool)",
+        ),
         "max_concurrent_rpcs": Option(int, 256, "calls beyond this get RESOURCE_EXHAUSTED"),
         "max_message_bytes": Option(int, 4 * 1024 * 1024, "largest request or response"),
         "rules_poll_seconds": Option(float, 0.5, "how often a process checks for a new version"),
@@ -228,6 +234,8 @@ def load_settings(
         )
     if not 0 <= values["rules_shadow_share"] <= 1:
         raise ConfigError(f"rules_shadow_share must be from 0 to 1, got {values['rules_shadow_share']!r}")
+    if values["call_workers"] < 0:
+        raise ConfigError(f"call_workers must be 0 or more, got {values['call_workers']!r}")
     if values["access_log"] not in {"all", "sampled", "errors"}:
         raise ConfigError(f"access_log must be all, sampled or errors, got {values['access_log']!r}")
     if not 0 <= values["access_log_share"] <= 1:

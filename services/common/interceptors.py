@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent import futures
 from dataclasses import dataclass
 
 import grpc
@@ -207,8 +208,15 @@ def _counted(items: Iterator, counter) -> Iterator:
 
 
 class ServerCallInterceptor(grpc.ServerInterceptor):
-    def __init__(self, access_log: AccessLog | None = None):
+    """Wraps every handler with the call's book-keeping; with ``stream_pool``, streaming
+    calls run on its threads instead of the server's (grpcio's ``experimental_thread_pool``
+    of a handler's behaviour), so open streams never take the threads of unary calls."""
+
+    def __init__(
+        self, access_log: AccessLog | None = None, stream_pool: futures.ThreadPoolExecutor | None = None
+    ):
         self.access_log = access_log or AccessLog()
+        self.stream_pool = stream_pool
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
@@ -221,6 +229,8 @@ class ServerCallInterceptor(grpc.ServerInterceptor):
         wrapped = (_wrap_streaming if handler.response_streaming else _wrap_unary)(
             behavior, grpc_type, method, handler.request_streaming, self.access_log
         )
+        if self.stream_pool is not None and (handler.request_streaming or handler.response_streaming):
+            wrapped.experimental_thread_pool = self.stream_pool
         return handler._replace(**{attribute: wrapped})
 
 

@@ -1,0 +1,58 @@
+"""A service of short calls serves its unary calls on `call_workers` threads and its
+streams on `max_workers` threads of their own: open streams never starve the unary calls,
+and a busy unary thread never holds back a stream."""
+
+import concurrent.futures
+import dataclasses
+
+import grpc
+import pytest
+
+from tests.support import probe_service
+from tests.support.services import channel_to, running, settings_for
+
+SHORT_CALLS = dataclasses.replace(probe_service.definition, short_calls=True)
+
+
+def _ticks(channel: grpc.Channel, count: int, timeout: float):
+    method = channel.unary_stream(f"/{probe_service.SERVICE}/Ticks")
+    return method(str(count).encode(), timeout=timeout)
+
+
+def test_open_streams_leave_the_unary_threads_free(tmp_path):
+    settings = settings_for(tmp_path, call_workers=1, max_workers=2)
+    with running(SHORT_CALLS, settings) as service, channel_to(service) as channel:
+        streams = [_ticks(channel, 100, timeout=30) for _ in range(2)]  # 5 s each
+        for stream in streams:
+            assert next(stream) == b"tick"  # both hold a stream thread now
+        assert probe_service.call(channel, "Whoami", timeout=3)
+        assert probe_service.call(channel, "Whoami", timeout=3)
+        for stream in streams:
+            stream.cancel()
+
+
+def test_a_busy_unary_thread_does_not_hold_back_a_stream(tmp_path):
+    settings = settings_for(tmp_path, call_workers=1, max_workers=2)
+    with (
+        running(SHORT_CALLS, settings) as service,
+        channel_to(service) as channel,
+        concurrent.futures.ThreadPoolExecutor(1) as caller,
+    ):
+        sleeping = caller.submit(probe_service.call, channel, "Sleep", b"4", 20)
+        ticks = list(_ticks(channel, 3, timeout=3))
+        assert ticks == [b"tick"] * 3
+        assert not sleeping.done()
+        assert sleeping.result() == b"slept"
+
+
+def test_without_short_calls_streams_and_unary_calls_share_one_pool(tmp_path):
+    settings = settings_for(tmp_path, call_workers=1, max_workers=2)
+    with running(probe_service.definition, settings) as service, channel_to(service) as channel:
+        streams = [_ticks(channel, 100, timeout=30) for _ in range(2)]
+        for stream in streams:
+            assert next(stream) == b"tick"
+        with pytest.raises(grpc.RpcError) as waited:
+            probe_service.call(channel, "Whoami", timeout=1)
+        assert waited.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        for stream in streams:
+            stream.cancel()
