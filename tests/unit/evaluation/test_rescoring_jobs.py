@@ -7,6 +7,8 @@ tests/integration/evaluation/test_rescoring_jobs.py.)"""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from services.common.rules.validation import validate
@@ -133,4 +135,32 @@ def test_another_service_down_propagates_and_keeps_the_results(use_cases, rules)
     use_cases.statistics.down = True
     with pytest.raises(Unreachable):
         use_cases.rescore_next(2, "")
+    assert _team_total(use_cases, "2026-H1")[0] == 1
+
+
+def test_a_period_published_during_its_run_is_done_and_not_failed(use_cases, rules):
+    rules.version = 2
+    figures = use_cases.statistics.figures
+
+    def publishing_meanwhile(window, group_by):
+        if group_by == "team":
+            use_cases.publish_period("2026-H1", "hr-2")  # between the reads and the scoring
+        return figures(window, group_by)
+
+    use_cases.statistics.figures = publishing_meanwhile
+    assert use_cases.rescore_next(2, "") == Rescored("2026-H1", remaining=1)
+    assert _team_total(use_cases, "2026-H1")[0] == 1  # published on version 1: final
+
+
+def test_a_run_refused_for_versions_activated_again_and_again_is_counted_failed(use_cases, rules):
+    rules.version = 2
+    decide = rules.decide
+    calls = []
+
+    def a_new_version_each_time(name, facts):
+        calls.append(name)
+        return dataclasses.replace(decide(name, facts), version=len(calls))
+
+    rules.decide = a_new_version_each_time
+    assert use_cases.rescore_next(2, "") == Rescored("2026-H1", failed=True, remaining=1)
     assert _team_total(use_cases, "2026-H1")[0] == 1
