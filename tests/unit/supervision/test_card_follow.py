@@ -41,6 +41,7 @@ def test_the_cursor_counts_as_the_id_before_the_first_change():
     assert [c.id for c in followable([_change(8), _change(9)], 7, now, SETTLE)] == [8, 9]
     assert followable([_change(9)], 7, now, SETTLE) == []  # 8 may still commit
     assert followable([_change(7), _change(6)], 7, now, SETTLE) == []  # handled already
+    assert followable([_change(7)], 7, now + datetime.timedelta(hours=1), SETTLE) == []  # however old
     assert followable([], 7, now, SETTLE) == []
 
 
