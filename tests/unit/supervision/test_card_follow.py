@@ -32,8 +32,8 @@ def test_changes_are_taken_in_id_order_up_to_a_young_gap():
     now = T0 + datetime.timedelta(minutes=3, seconds=30)  # change 5 is 30 s old: 4 may still commit
     assert [c.id for c in followable(changes, 0, now, SETTLE)] == [1, 2, 3]
     # Once the change after the gap has settled, the gap is an id never used.
-    later = T0 + datetime.timedelta(minutes=5)
-    assert [c.id for c in followable(changes, 0, later, SETTLE)] == [1, 2, 3, 5, 6]
+    settled = T0 + datetime.timedelta(minutes=4)  # change 5 is exactly SETTLE old
+    assert [c.id for c in followable(changes, 0, settled, SETTLE)] == [1, 2, 3, 5, 6]
 
 
 def test_the_cursor_counts_as_the_id_before_the_first_change():
