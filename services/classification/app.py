@@ -22,7 +22,9 @@ SERVICE_NAME = classification_pb2.DESCRIPTOR.services_by_name["ClassificationSer
 def register(server: grpc.Server, runtime: Runtime) -> list[str]:
     names = register_rule_sets(server, runtime, RULE_SETS)
     runtime.use_cases = ClassificationUseCases(
-        storage.unit_of_work_factory(runtime.engine), RegistryRuleSets(runtime.rule_sets)
+        storage.unit_of_work_factory(runtime.engine),
+        RegistryRuleSets(runtime.rule_sets),
+        runtime.settings.descriptions_cache_seconds,
     )
     classification_pb2_grpc.add_ClassificationServiceServicer_to_server(
         ClassificationServicer(

@@ -46,6 +46,7 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 BATCH = 1000
 OPTIMISTIC_ATTEMPTS = 3  # reads and decisions outside the write transaction, per call
+DESCRIPTIONS_CACHE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -109,10 +110,43 @@ class ReclassifyProgress:
     last_id: int = 0  # the last customer of the batches done: a resumed run continues after it
 
 
+class Cached:
+    """A value read again once it is ``seconds`` old, or at the next read after ``clear``
+    (a change made in this process). A read that a ``clear`` overtook is not kept."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.seconds = seconds
+        self.clock = clock
+        self._generation = 0
+        self._entry: tuple[int, float, Any] | None = None  # (generation, read at, value)
+
+    def get(self, read: Callable[[], Any]) -> Any:
+        entry, moment = self._entry, self.clock()
+        if entry is not None and entry[0] == self._generation and moment - entry[1] < self.seconds:
+            return entry[2]
+        generation = self._generation
+        value = read()
+        if generation == self._generation and self.seconds > 0:
+            self._entry = (generation, moment, value)
+        return value
+
+    def clear(self) -> None:
+        self._generation += 1
+        self._entry = None
+
+
 class ClassificationUseCases:
-    def __init__(self, new_unit_of_work: UnitOfWorkFactory, rule_sets: RuleSets):
+    def __init__(
+        self,
+        new_unit_of_work: UnitOfWorkFactory,
+        rule_sets: RuleSets,
+        descriptions_cache_seconds: float = DESCRIPTIONS_CACHE_SECONDS,
+    ):
         self.new_unit_of_work = new_unit_of_work
         self.rule_sets = rule_sets
+        # The menu's service descriptions: they change only through update_description,
+        # which clears this process's copy; another replica's copy is at most this old.
+        self._descriptions = Cached(descriptions_cache_seconds)
 
     # -- start-up ------------------------------------------------------------------------------
     def load_service_catalogue(self) -> None:
@@ -280,12 +314,16 @@ class ClassificationUseCases:
                 raise NotFound("service", description.service)
             description.updated_at = now()
             uow.descriptions.save(description)
-            return description
+        self._descriptions.clear()
+        return description
 
     def menu(self, licence: str) -> tuple[Customer, list[tuple[ServiceDescription, dict]]]:
+        """The customer's services, described; the descriptions come from a copy at most
+        ``descriptions_cache_seconds`` old (see __init__), not read on every call."""
         with self.new_unit_of_work(read_only=True) as uow:
             customer = self._customer(uow, licence)
-            return customer, domain.menu(customer, uow.descriptions.all())
+            descriptions = self._descriptions.get(uow.descriptions.all)
+        return customer, domain.menu(customer, descriptions)
 
     def decided_on(self, customer: Customer) -> DecidedOn:
         """On which versions the customer's classification and menu were decided, and

@@ -11,9 +11,8 @@ from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
 from services.classification.domain import (
     CHOICE,
@@ -33,7 +32,7 @@ from services.classification.domain import (
     ServiceDescription,
 )
 from services.classification.ports import CustomerQuery, DuplicateLicence
-from services.common.database import unit_of_work
+from services.common.database import transaction
 from services.common.times import utc
 
 metadata = sa.MetaData()
@@ -141,10 +140,36 @@ def customer_row(customer: Customer) -> dict:
     }
 
 
+_JSON_NAMES = frozenset(column.name for column in customers.c if isinstance(column.type, sa.JSON))
+# JSON texts the per-call reads decoded, shared by the customers that have them (the same
+# menu, the same reasons): never change a decoded value. Cleared when full.
+_DECODED_LIMIT = 4096
+_decoded_texts: dict[tuple[str, bool], object] = {}
+
+
+def _decoded(text: str, as_tuple: bool):
+    key = (text, as_tuple)
+    value = _decoded_texts.get(key)
+    if value is None:
+        if len(_decoded_texts) >= _DECODED_LIMIT:
+            _decoded_texts.clear()
+        value = _decoded_texts[key] = tuple(json.loads(text)) if as_tuple else json.loads(text)
+    return value
+
+
 def _outcome(row: Mapping, parts: Iterable[str]) -> Outcome | None:
+    """The outcome of a row; its JSON parts decoded already, or as their text (_READ_CUSTOMER)."""
     if row["grade"] is None:
         return None
-    return Outcome(**{name: tuple(row[name]) if name in _TUPLE_PARTS else row[name] for name in parts})
+    values = {}
+    for name in parts:
+        value = row[name]
+        if isinstance(value, str) and name in _JSON_NAMES:
+            value = _decoded(value, name in _TUPLE_PARTS)
+        elif name in _TUPLE_PARTS:
+            value = tuple(value)
+        values[name] = value
+    return Outcome(**values)
 
 
 def _customer(row: Mapping) -> Customer:
@@ -183,6 +208,10 @@ def _bulk_column(name: str):
     customers share (the same menu, the same reasons) and which is decoded once per page."""
     column = customers.c[name]
     return sa.cast(column, sa.Text) if isinstance(column.type, sa.JSON) else column
+
+
+# Every column of a customer, the JSON parts as their text (decoded through _decoded).
+_READ_CUSTOMER = sa.select(*(_bulk_column(column.name).label(column.name) for column in customers.c))
 
 
 def _comparable_customer(row: tuple, decoded: dict) -> Customer:
@@ -230,7 +259,7 @@ _SAVE_CUSTOMER = (
     sa.update(customers).where(customers.c.id == sa.bindparam("_id")).values(version=customers.c.version + 1)
 )
 _ADD_HISTORY = sa.insert(classifications)
-_GET_CUSTOMER = sa.select(customers).where(customers.c.licence_number == sa.bindparam("_licence"))
+_GET_CUSTOMER = _READ_CUSTOMER.where(customers.c.licence_number == sa.bindparam("_licence"))
 # The current classification, only where the customer is still the version read.
 _SAVE_CLASSIFICATION = (
     sa.update(customers)
@@ -240,24 +269,24 @@ _SAVE_CLASSIFICATION = (
 
 
 class SqlCustomers:
-    def __init__(self, session: Session):
-        self.session = session
+    def __init__(self, connection: Connection):
+        self.connection = connection
 
     def _rows(self, statement) -> list[Mapping]:
-        return self.session.execute(statement).mappings().all()
+        return self.connection.execute(statement).mappings().all()
 
     def get(self, licence: str) -> Customer | None:
-        row = self.session.execute(_GET_CUSTOMER, {"_licence": licence}).mappings().first()
+        row = self.connection.execute(_GET_CUSTOMER, {"_licence": licence}).mappings().first()
         return _customer(row) if row is not None else None
 
     def get_many(self, licences: Iterable[str]) -> dict[str, Customer]:
-        rows = self._rows(sa.select(customers).where(customers.c.licence_number.in_(list(licences))))
+        rows = self._rows(_READ_CUSTOMER.where(customers.c.licence_number.in_(list(licences))))
         return {row["licence_number"]: _customer(row) for row in rows}
 
     def add(self, customer: Customer) -> None:
         try:
-            with self.session.begin_nested():
-                result = self.session.execute(sa.insert(customers).values(**customer_row(customer)))
+            with self.connection.begin_nested():
+                result = self.connection.execute(sa.insert(customers).values(**customer_row(customer)))
         except IntegrityError:
             raise DuplicateLicence(customer.licence_number) from None
         customer.id = result.inserted_primary_key[0]
@@ -265,16 +294,16 @@ class SqlCustomers:
     def save(self, customer: Customer) -> None:
         values = customer_row(customer)
         del values["version"]  # bumped by the statement
-        self.session.execute(_SAVE_CUSTOMER, {**values, "_id": customer.id})
+        self.connection.execute(_SAVE_CUSTOMER, {**values, "_id": customer.id})
         customer.version += 1
 
     def add_history(self, customer: Customer) -> None:
-        self.session.execute(_ADD_HISTORY, self._entry(customer))
+        self.connection.execute(_ADD_HISTORY, self._entry(customer))
 
     def save_classification(self, customer: Customer) -> bool:
         record = customer.classification
         values = _outcome_values(record.outcome)  # once for the row and its history
-        written = self.session.execute(
+        written = self.connection.execute(
             _SAVE_CLASSIFICATION,
             {
                 "_id": customer.id,
@@ -287,7 +316,7 @@ class SqlCustomers:
         if not written:
             return False
         customer.version += 1
-        self.session.execute(
+        self.connection.execute(
             _ADD_HISTORY,
             {
                 "customer_id": customer.id,
@@ -323,15 +352,14 @@ class SqlCustomers:
 
     def page(self, query: CustomerQuery, after_id: int, limit: int) -> list[Customer]:
         rows = self._rows(
-            sa.select(customers)
-            .where(customers.c.id > after_id, *_clauses(query))
+            _READ_CUSTOMER.where(customers.c.id > after_id, *_clauses(query))
             .order_by(customers.c.id)
             .limit(limit)
         )
         return [_customer(row) for row in rows]
 
     def count(self, query: CustomerQuery) -> int:
-        return self.session.execute(
+        return self.connection.execute(
             sa.select(sa.func.count()).select_from(customers).where(*_clauses(query))
         ).scalar_one()
 
@@ -341,7 +369,7 @@ class SqlCustomers:
         # Reasons and fired rules are read back only when asked: decoding them cost a third
         # of the time.
         columns = _EXPLAINED_COLUMNS if explained else _COMPARABLE_COLUMNS
-        rows = self.session.execute(
+        rows = self.connection.execute(
             sa.select(*(_bulk_column(name) for name in columns))
             .where(customers.c.id > after_id, *_clauses(query))
             .order_by(customers.c.id)
@@ -356,7 +384,7 @@ class SqlCustomers:
         # Lock the rows (PostgreSQL; SQLite has one writer anyway), then write only those
         # whose version is still the one read; the version check is in the UPDATE too.
         current = dict(
-            self.session.execute(
+            self.connection.execute(
                 sa.select(customers.c.id, customers.c.version)
                 .where(customers.c.id.in_([customer.id for customer, _ in decided]))
                 .with_for_update()
@@ -387,21 +415,20 @@ class SqlCustomers:
                             "classified_at": record.classified_at,
                         }
                     )
-            self.session.execute(
+            self.connection.execute(
                 sa.update(customers)
                 .where(customers.c.id == sa.bindparam("_id"), customers.c.version == sa.bindparam("_version"))
                 .values(version=customers.c.version + 1),
                 updates,
-                execution_options={"synchronize_session": False},
             )
             if history:
-                self.session.execute(sa.insert(classifications), history)
+                self.connection.execute(sa.insert(classifications), history)
             for customer, _ in fresh:
                 customer.version += 1
         return stale
 
     def move_zone(self, zone: MarketZone) -> int:
-        return self.session.execute(
+        return self.connection.execute(
             sa.update(customers)
             .where(customers.c.market_zone == zone.code)
             .values(team_id=zone.team_id, updated_at=zone.updated_at, version=customers.c.version + 1)
@@ -409,12 +436,12 @@ class SqlCustomers:
 
 
 class SqlZones:
-    def __init__(self, session: Session):
-        self.session = session
+    def __init__(self, connection: Connection):
+        self.connection = connection
 
     def get(self, code: str) -> MarketZone | None:
         row = (
-            self.session.execute(sa.select(market_zones).where(market_zones.c.code == code))
+            self.connection.execute(sa.select(market_zones).where(market_zones.c.code == code))
             .mappings()
             .first()
         )
@@ -422,29 +449,29 @@ class SqlZones:
 
     def save(self, zone: MarketZone) -> None:
         values = dataclasses.asdict(zone)
-        updated = self.session.execute(
+        updated = self.connection.execute(
             sa.update(market_zones).where(market_zones.c.code == zone.code).values(**values)
         ).rowcount
         if not updated:
-            self.session.execute(sa.insert(market_zones).values(**values))
+            self.connection.execute(sa.insert(market_zones).values(**values))
 
     def page(self, offset: int, limit: int) -> list[MarketZone]:
-        rows = self.session.execute(
+        rows = self.connection.execute(
             sa.select(market_zones).order_by(market_zones.c.code).offset(offset).limit(limit)
         ).mappings()
         return [_zone(row) for row in rows]
 
 
 class SqlServiceDescriptions:
-    def __init__(self, session: Session):
-        self.session = session
+    def __init__(self, connection: Connection):
+        self.connection = connection
 
     def any(self) -> bool:
-        return self.session.execute(sa.select(service_descriptions.c.service).limit(1)).first() is not None
+        return self.connection.execute(sa.select(service_descriptions.c.service).limit(1)).first() is not None
 
     def get(self, service: str) -> ServiceDescription | None:
         row = (
-            self.session.execute(
+            self.connection.execute(
                 sa.select(service_descriptions).where(service_descriptions.c.service == service)
             )
             .mappings()
@@ -454,25 +481,25 @@ class SqlServiceDescriptions:
 
     def save(self, description: ServiceDescription) -> None:
         values = dataclasses.asdict(description)
-        updated = self.session.execute(
+        updated = self.connection.execute(
             sa.update(service_descriptions)
             .where(service_descriptions.c.service == description.service)
             .values(**values)
         ).rowcount
         if not updated:
-            self.session.execute(sa.insert(service_descriptions).values(**values))
+            self.connection.execute(sa.insert(service_descriptions).values(**values))
 
     def seed(self, descriptions: list[ServiceDescription]) -> None:
-        dialect = self.session.get_bind().dialect.name
+        dialect = self.connection.dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        self.session.execute(
+        self.connection.execute(
             insert(service_descriptions)
             .values([dataclasses.asdict(d) for d in descriptions])
             .on_conflict_do_nothing(index_elements=["service"])
         )
 
     def all(self) -> list[ServiceDescription]:
-        rows = self.session.execute(
+        rows = self.connection.execute(
             sa.select(service_descriptions).order_by(
                 service_descriptions.c.kind.desc(), service_descriptions.c.service
             )
@@ -489,11 +516,11 @@ class SqlUnitOfWork:
         self.read_only = read_only
 
     def __enter__(self) -> SqlUnitOfWork:
-        self._transaction = self.engine.connect() if self.read_only else unit_of_work(self.engine)
-        session = self._transaction.__enter__()
-        self.customers = SqlCustomers(session)
-        self.zones = SqlZones(session)
-        self.descriptions = SqlServiceDescriptions(session)
+        self._transaction = self.engine.connect() if self.read_only else transaction(self.engine)
+        connection = self._transaction.__enter__()
+        self.customers = SqlCustomers(connection)
+        self.zones = SqlZones(connection)
+        self.descriptions = SqlServiceDescriptions(connection)
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -63,6 +63,12 @@ def options(pack: PackDeclaration) -> dict[str, Option]:
         "rules_shadow_share": Option(
             float, 0.01, "share of served decisions checked again through durable-rules (0 to 1)"
         ),
+        "descriptions_cache_seconds": Option(
+            float,
+            5.0,
+            "how old classification's copy of the service descriptions for menus may get: a change "
+            "is seen at once by the replica that made it, by the others within this time (0: no copy)",
+        ),
         "reclassification_batch_size": Option(
             int, 1000, "customers per batch of the reclassification after an activation (0: none)"
         ),

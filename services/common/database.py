@@ -9,7 +9,7 @@ import weakref
 from collections.abc import Iterator
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlmodel import Session, create_engine
 
 # Connections beyond the serving threads: background work (rule-set polling, sweeps,
@@ -59,6 +59,15 @@ def _writer_lock(engine: Engine) -> contextlib.AbstractContextManager:
         return contextlib.nullcontext()
     with _sqlite_writers_lock:
         return _sqlite_writers.setdefault(engine, threading.RLock())
+
+
+@contextlib.contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction on a bare connection (Core statements, no ORM session: cheaper per
+    call), in this process's SQLite writer queue; committed when the block ends, rolled
+    back on any error."""
+    with _writer_lock(engine), engine.begin() as connection:
+        yield connection
 
 
 @contextlib.contextmanager
