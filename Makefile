@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-unit protos lint format bench bench-rules bench-classification bench-complaints bench-gateway bench-evaluation bench-reclassify clean lock mutation
+.PHONY: run test test-unit protos lint format bench bench-rules bench-classification bench-complaints bench-gateway bench-evaluation bench-reclassify clean lock mutation mutation-changed
 
 # Installs exactly the versions in constraints.txt (the lock); `make lock` renews it.
 $(STAMP): pyproject.toml constraints.txt
@@ -27,6 +27,10 @@ lock:
 # Mutation testing of the core on the unit tier; prints the score per module.
 mutation: $(STAMP)
 	$(BIN)/python scripts/mutation.py $(MUTATION_ARGS)
+
+# The core modules changed since scripts/mutation-baseline, capped in time (CI's step).
+mutation-changed: $(STAMP)
+	$(BIN)/python scripts/mutation.py --changed $(MUTATION_ARGS)
 
 run: $(STAMP)
 	$(BIN)/retailcare up
