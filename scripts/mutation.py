@@ -9,7 +9,7 @@ its target.
     python scripts/mutation.py --changed            # the core modules changed since the baseline
     python scripts/mutation.py --report             # the table of the last finished run only
 
-Each run works in its own directory, mutants/runs/<UTC time>-<pid>/, holding a copy of
+Each run works in its own directory, mutants/runs/<UTC time>-<random>/, holding a copy of
 services/, tests/, benchmarks/ and pyproject.toml (mutmut copies that again to its mutants/ and never
 refreshes a file it copied), so two runs never share files. The ten newest finished runs
 are kept; `--report` reads the newest.
@@ -36,6 +36,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -144,8 +145,7 @@ def results(run: pathlib.Path, module: str) -> dict[str, int | None]:
 def new_run() -> tuple[pathlib.Path, int]:
     """A fresh run directory with a copy of the tree, locked while this process lives."""
     RUNS.mkdir(parents=True, exist_ok=True)
-    run = RUNS / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}"
-    run.mkdir()
+    run = pathlib.Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%dT%H%M%SZ-", time.gmtime()), dir=RUNS))
     lock = os.open(run / ".lock", os.O_CREAT | os.O_RDWR)
     fcntl.flock(lock, fcntl.LOCK_EX)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
@@ -159,7 +159,8 @@ def new_run() -> tuple[pathlib.Path, int]:
 
 
 def finished_runs() -> list[pathlib.Path]:
-    return sorted((p.parent for p in RUNS.glob("*/finished.json")), key=lambda p: p.name)
+    """Finished runs, the newest last."""
+    return [p.parent for p in sorted(RUNS.glob("*/finished.json"), key=lambda p: p.stat().st_mtime_ns)]
 
 
 def prune_runs() -> None:
@@ -212,7 +213,6 @@ def crashed_names(run: pathlib.Path, modules: list[str]) -> list[str]:
 def mutate(
     modules: list[str], patterns: list[str], max_children: int, time_cap: float | None
 ) -> pathlib.Path | None:
-    prune_runs()
     run, lock = new_run()
     deadline = None if time_cap is None else time.monotonic() + time_cap
     print(f"mutation run in {run.relative_to(ROOT)} (mutmut's output: mutmut.log there)", flush=True)
@@ -227,6 +227,7 @@ def mutate(
         run_mutmut(run, again, max_children, deadline)
     (run / "finished.json").write_text(json.dumps({"modules": modules, "patterns": patterns}))
     os.close(lock)
+    prune_runs()
     return run
 
 

@@ -265,3 +265,80 @@ def test_the_baseline_is_the_first_line_that_is_not_a_comment(tmp_path):
 def test_the_recorded_baseline_is_a_commit_of_this_repository():
     base = mutation.baseline()
     assert mutation.git(ROOT, "rev-parse", "--verify", f"{base}^{{commit}}").strip() == base
+
+
+# -- a run, with a stand-in for mutmut ----------------------------------------------------
+FAKE_MUTMUT = """#!{python}
+import json, pathlib, signal, sys, time
+names = [a for a in sys.argv[2:] if "__mutmut_" in a and "*" not in a]
+meta = pathlib.Path("mutants/services/m.py.meta")
+meta.parent.mkdir(parents=True, exist_ok=True)
+with open("calls", "a") as calls:
+    calls.write(" ".join(sys.argv[1:]) + "\\n")
+if {hang}:
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+    time.sleep(60)
+if not names:
+    codes = {{"m.x_f__mutmut_1": -11, "m.x_f__mutmut_2": 1, "m.x_f__mutmut_3": -11, "m.x_f__mutmut_4": None}}
+else:
+    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    codes.update({{"m.x_f__mutmut_1": -11, "m.x_f__mutmut_3": 0}})
+meta.write_text(json.dumps({{"exit_code_by_key": codes}}))
+"""
+
+
+@pytest.fixture
+def fake_tree(tmp_path, monkeypatch):
+    def make(hang=False):
+        root = tmp_path / "tree"
+        for folder in ("services", "tests", "benchmarks"):
+            (root / folder).mkdir(parents=True)
+            (root / folder / "x.py").write_text("")
+        (root / "pyproject.toml").write_text("")
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        fake = bin_dir / "mutmut"
+        fake.write_text(FAKE_MUTMUT.format(python=sys.executable, hang=hang))
+        fake.chmod(0o755)
+        monkeypatch.setattr(mutation, "ROOT", root)
+        monkeypatch.setattr(mutation, "RUNS", root / "mutants" / "runs")
+        monkeypatch.setattr(mutation.sys, "executable", str(bin_dir / "python"))
+        return root
+
+    return make
+
+
+def test_a_run_works_in_a_copy_and_checks_crashed_mutants_once_more_by_name(fake_tree):
+    root = fake_tree()
+    run = mutation.mutate(["services/m.py"], ["services.m.*"], 2, None)
+    assert run.parent == root / "mutants" / "runs"
+    assert sorted(p.name for p in run.iterdir() if p.is_dir()) == [
+        "benchmarks",
+        "mutants",
+        "services",
+        "tests",
+    ]
+    assert (run / "calls").read_text().splitlines() == [
+        "run --max-children 2 services.m.*",
+        "run --max-children 2 m.x_f__mutmut_1 m.x_f__mutmut_3",
+    ]
+    found = mutation.score("services/m.py", mutation.results(run, "services/m.py"), set())
+    assert (found.killed, found.crashed, found.survivors) == (1, ["m.x_f__mutmut_1"], ["m.x_f__mutmut_3"])
+    assert mutation.finished_runs() == [run]
+
+
+def test_two_runs_never_share_a_directory_and_old_finished_runs_are_removed(fake_tree, monkeypatch):
+    fake_tree()
+    monkeypatch.setattr(mutation, "KEEP_RUNS", 1)
+    first = mutation.mutate(["services/m.py"], [], 1, None)
+    second = mutation.mutate(["services/m.py"], [], 1, None)
+    assert first != second
+    assert not first.exists() and mutation.finished_runs() == [second]
+
+
+def test_the_time_cap_stops_mutmut_and_keeps_what_it_checked(fake_tree, capsys):
+    fake_tree(hang=True)
+    run = mutation.mutate(["services/m.py"], ["services.m.*"], 1, time_cap=0.5)
+    assert run is not None and (run / "finished.json").exists()
+    assert "time cap reached" in capsys.readouterr().err
+    assert (run / "calls").read_text().count("\n") == 1  # no second pass after the cap
