@@ -427,7 +427,8 @@ class Evaluation:
         """One step of the job that brings open periods to a newly activated kpi-scoring
         ``version``: the first open period with results after ``after`` (by id) is run
         again when its results are on another version (one already on it, e.g. run by hand
-        since, is left as it is). Unreachable propagates: the job tries again later."""
+        since, or one with no results at all, is left as it is). Unreachable propagates:
+        the job tries again later."""
         if self.rule_sets.serving_version(RULE_SET) != version:
             return Rescored(stale=True)
         with self.unit_of_work() as uow:
@@ -437,7 +438,7 @@ class Evaluation:
             period = found[0]
             remaining = uow.periods.count_open_with_results_after(period.id)
             before = uow.results.of_period(period.id)
-        if {r.rule_set_version for r in before} == {version}:
+        if not {r.rule_set_version for r in before} - {version}:  # none, or all on it already
             return Rescored(period.id, remaining=remaining)
         try:
             _, results, _, _ = self.run_period(period.id, RESCORING_ACTOR)
@@ -445,7 +446,7 @@ class Evaluation:
             # Published meanwhile (final: nothing to do), or versions activated again and again.
             published = self.get_period(period.id).published
             return Rescored(period.id, failed=not published, remaining=remaining)
-        if {r.rule_set_version for r in results} != {version}:
+        if {r.rule_set_version for r in results} - {version}:
             return Rescored(stale=True)  # a newer version was loaded during the run: its job follows
         return Rescored(period.id, _scores(results) != _scores(before), remaining=remaining)
 

@@ -164,3 +164,16 @@ def test_a_run_refused_for_versions_activated_again_and_again_is_counted_failed(
     rules.decide = a_new_version_each_time
     assert use_cases.rescore_next(2, "") == Rescored("2026-H1", failed=True, remaining=1)
     assert _team_total(use_cases, "2026-H1")[0] == 1
+
+
+def test_a_period_run_without_results_is_done_and_not_run_again(rules):
+    """A period that was run when nobody was scored holds no result on any version: the
+    job goes on past it (it once re-ran it at every poll, taking the empty results for a
+    newer version's)."""
+    cases = Evaluation(FakeUnitOfWork(), rules, FakeDirectory({}, {}), FakeStatistics())
+    cases.create_period("2026-H1", "half_year", "2026-01-01", "2026-06-30")
+    cases.run_period("2026-H1", "hr-1")
+    assert cases.results("2026-H1", "", "") == []
+    rules.version = 2
+    assert cases.rescore_next(2, "") == Rescored("2026-H1", remaining=0)
+    assert cases.get_period("2026-H1").runs == 1
