@@ -10,12 +10,18 @@ inserted; on PostgreSQL a transaction can commit after a later one, so an id can
 after a larger one was read (a follower waits a while at a gap). The history keeps
 neither the customer manager nor the team: the feed gives the customer's current ones,
 and the service descriptions as they are now.
+
+A change carries its whole menu (with long descriptions, over a megabyte), so a page is
+cut short once its changes reach REPLY_BYTES, well under the 4 MB message limit of both
+ends; it holds at least one change. A caller asks again after the page's last change
+until a page is empty.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 
 import sqlalchemy as sa
 from google.protobuf import struct_pb2
@@ -37,6 +43,8 @@ from services.common.errors import InvalidArgument
 from services.common.times import utc
 
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 100, 500
+REPLY_BYTES = 2 * 1024 * 1024
+_ENTRY_OVERHEAD = 8  # a repeated field's tag and length in front of each change
 _TUPLE_PARTS = frozenset(f.name for f in dataclasses.fields(Outcome) if f.type == "tuple")
 
 
@@ -52,6 +60,11 @@ class Change:
     @property
     def classified_at(self) -> datetime.datetime:
         return self.customer.classification.classified_at
+
+    @functools.cached_property
+    def message(self) -> pb.ClassificationChange:
+        """The contract's message (built once: the page's size is measured on it)."""
+        return _message(self)
 
 
 class ClassificationChanges:
@@ -84,7 +97,7 @@ class ClassificationChanges:
         with self.engine.connect() as connection:
             rows = connection.execute(query).mappings().all()
             descriptions = SqlServiceDescriptions(connection).all() if rows else []
-        return [self._change(row, descriptions) for row in rows]
+        return _within_reply(self._change(row, descriptions) for row in rows)
 
     @staticmethod
     def _change(row, descriptions: list[ServiceDescription]) -> Change:
@@ -103,7 +116,22 @@ class ClassificationChanges:
         return Change(row["id"], customer, menu(customer, descriptions))
 
 
+def _within_reply(changes) -> list[Change]:
+    """The first changes whose messages fit in REPLY_BYTES (at least one)."""
+    page, size = [], 0
+    for change in changes:
+        size += change.message.ByteSize() + _ENTRY_OVERHEAD
+        if page and size > REPLY_BYTES:
+            break
+        page.append(change)
+    return page
+
+
 def change_message(change: Change) -> pb.ClassificationChange:
+    return change.message
+
+
+def _message(change: Change) -> pb.ClassificationChange:
     customer = change.customer
     message = pb.ClassificationChange(
         change_id=change.id,

@@ -176,3 +176,16 @@ def test_a_version_a_caller_issued_meanwhile_is_a_conflict_and_the_next_poll_ski
         assert FollowJobStore(engine).latest_of().last_change_id == 1
     finally:
         caller.dispose()
+
+
+def test_a_page_cut_short_by_its_size_is_followed_by_the_next_in_the_same_step(engine):
+    """The feed cuts a page short when its menus are large: fewer changes than asked for
+    does not mean none is left."""
+    feed = Feed([_change(1, 1, visits=3), _change(2, 2, visits=4), _change(3, 3, visits=5)])
+
+    def one_a_page(after, limit):
+        return feed(after, limit)[:1]
+
+    follower = _follower(engine, one_a_page)
+    assert follower.step() == 3
+    assert FollowJobStore(engine).latest_of().last_change_id == 3

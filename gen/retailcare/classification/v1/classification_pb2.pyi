@@ -806,8 +806,9 @@ class ListClassificationChangesResponse(_message.Message):
     CHANGES_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClassificationChange]:
-        """Oldest first; fewer than page_size: none newer was there when read. An id can
-        appear after a larger one when its write committed later (PostgreSQL).
+        """Oldest first. Cut short (at least one change) once the changes reach 2 MB, as a
+        change carries its whole menu: ask again after the last one until none comes back.
+        An id can appear after a larger one when its write committed later (PostgreSQL).
         """
 
     def __init__(
