@@ -5,7 +5,9 @@ version has ended. The service says how to read its latest job and what it count
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -84,13 +86,31 @@ def watch(args, view: JobView) -> int:
     return 0
 
 
+def _seconds(minimum: float, above: bool):
+    """An argparse type: a finite number of seconds above (or at least) ``minimum``."""
+    wanted = f"more than {minimum:g}" if above else f"at least {minimum:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < minimum or (above and value == minimum):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds {wanted}")
+        return value
+
+    return parse
+
+
 def add_watch_options(command) -> None:
     """``--watch``, ``--interval``, ``--start-within`` and ``--json`` of a job command."""
     command.add_argument("--watch", action="store_true", help="print its progress until it is done")
-    command.add_argument("--interval", type=float, default=1.0, help="seconds between looks with --watch")
+    command.add_argument(
+        "--interval", type=_seconds(0, above=True), default=1.0, help="seconds between looks with --watch"
+    )
     command.add_argument(
         "--start-within",
-        type=float,
+        type=_seconds(0, above=False),
         default=60.0,
         metavar="SECONDS",
         help="with --watch, how long the job of the active version may take to start (default 60)",
