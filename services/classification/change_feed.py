@@ -44,6 +44,9 @@ from services.common.times import utc
 
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 100, 500
 REPLY_BYTES = 2 * 1024 * 1024
+# Change ids are INTEGER (32 bits on PostgreSQL): a larger cursor is beyond every change,
+# read as the largest (PostgreSQL refuses to compare the column with a larger number).
+MAX_CHANGE_ID = 2**31 - 1
 _ENTRY_OVERHEAD = 8  # a repeated field's tag and length in front of each change
 _TUPLE_PARTS = frozenset(f.name for f in dataclasses.fields(Outcome) if f.type == "tuple")
 
@@ -90,7 +93,7 @@ class ClassificationChanges:
                 customers.c.team_id,
             )
             .join(customers, customers.c.id == classifications.c.customer_id)
-            .where(classifications.c.id > change_id)
+            .where(classifications.c.id > min(change_id, MAX_CHANGE_ID))
             .order_by(classifications.c.id)
             .limit(size)
         )

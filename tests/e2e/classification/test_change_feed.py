@@ -35,3 +35,12 @@ def test_a_page_of_changes_with_large_menus_stays_under_the_message_limit(stub):
         after = reply.changes[-1].change_id
     assert pages > 1  # more than one page's worth of bytes
     assert seen == sorted(set(seen)) and len(seen) == CUSTOMERS + 1
+
+
+def test_a_cursor_beyond_every_change_or_the_largest_page_size_is_an_empty_page(stub):
+    stub.CreateCustomer(pb.CreateCustomerRequest(customer=customer("110101199999")), timeout=10)
+    for after in (2**31, 2**63 - 1):
+        request = pb.ListClassificationChangesRequest(after_change_id=after, page_size=2**31 - 1)
+        assert list(stub.ListClassificationChanges(request, timeout=10).changes) == []
+    request = pb.ListClassificationChangesRequest(page_size=2**31 - 1)
+    assert len(stub.ListClassificationChanges(request, timeout=10).changes) == 1
