@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from google.protobuf import struct_pb2
+import datetime
+
+from google.protobuf import struct_pb2, timestamp_pb2
 from retailcare.classification.v1 import classification_pb2 as pb
 
 from services.classification.domain import (
@@ -19,7 +21,7 @@ from services.classification.job_store import Job
 from services.classification.ports import CustomerQuery
 from services.classification.service_layer import DecidedOn, Explanation, ImportResult, ReclassifyProgress
 from services.common.errors import InvalidArgument
-from services.common.times import to_timestamp
+from services.common.times import to_timestamp, utc
 
 _ACTIVITY = {
     pb.CustomerFilter.ACTIVITY_UNSPECIFIED: "active",
@@ -60,10 +62,42 @@ def description_values(message: pb.ServiceDescription) -> dict:
 
 
 # -- replies ---------------------------------------------------------------------------------------
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+def _timestamp(moment: datetime.datetime | None) -> timestamp_pb2.Timestamp | None:
+    """to_timestamp's value, from the time since the epoch: no calendar round trip (a
+    customer carries three moments, and the replies of the hot calls carry customers)."""
+    if moment is None:
+        return None
+    elapsed = utc(moment) - _EPOCH
+    return timestamp_pb2.Timestamp(
+        seconds=elapsed.days * 86_400 + elapsed.seconds, nanos=elapsed.microseconds * 1000
+    )
+
+
 def _struct(values: dict) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
     struct.update(values)
     return struct
+
+
+# Menu items built for a description and parameters, by the identity of both: the
+# descriptions come from the use cases' copy and the parameters from the decoded JSON that
+# customers with the same menu share (neither is changed once made). Cleared when full.
+_MENU_ITEMS_LIMIT = 4096
+_menu_items: dict[tuple[int, int], tuple[ServiceDescription, dict, pb.MenuItem]] = {}
+
+
+def _menu_item(description: ServiceDescription, parameters: dict) -> pb.MenuItem:
+    key = (id(description), id(parameters))
+    entry = _menu_items.get(key)
+    if entry is None or entry[0] is not description or entry[1] is not parameters:
+        if len(_menu_items) >= _MENU_ITEMS_LIMIT:
+            _menu_items.clear()
+        item = pb.MenuItem(description=description_message(description), parameters=_struct(parameters))
+        entry = _menu_items[key] = (description, parameters, item)
+    return entry[2]
 
 
 def outcome_message(outcome: Outcome | None) -> pb.Classification:
@@ -84,7 +118,7 @@ def outcome_message(outcome: Outcome | None) -> pb.Classification:
 def classification_message(record: ClassificationRecord | None) -> pb.Classification:
     message = outcome_message(record.outcome if record else None)
     if record is not None:
-        message.classified_at.CopyFrom(to_timestamp(record.classified_at))
+        message.classified_at.CopyFrom(_timestamp(record.classified_at))
         message.reason = record.reason
     return message
 
@@ -106,8 +140,8 @@ def customer_message(customer: Customer, decided_on: DecidedOn | None = None) ->
         team_id=customer.team_id,
         active=customer.active,
         classification=classification_message(customer.classification),
-        created_at=to_timestamp(customer.created_at),
-        updated_at=to_timestamp(customer.updated_at),
+        created_at=_timestamp(customer.created_at),
+        updated_at=_timestamp(customer.updated_at),
     )
     if decided_on is not None:
         message.decided_on.CopyFrom(decided_on_message(decided_on))
@@ -137,7 +171,7 @@ def menu_reply(
     return pb.GetServiceMenuResponse(
         licence_number=customer.licence_number,
         customer_name=customer.inputs["name"],
-        items=[pb.MenuItem(description=description_message(d), parameters=_struct(p)) for d, p in items],
+        items=[_menu_item(d, p) for d, p in items],
         customer_manager_id=customer.inputs["customer_manager_id"],
         team_id=customer.team_id,
         entitlements_version=customer.outcome.entitlements_version if customer.outcome else 0,
