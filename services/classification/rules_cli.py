@@ -9,17 +9,15 @@ import csv
 import json
 import pathlib
 
-import grpc
 from retailcare.classification.v1 import classification_pb2 as pb
 from retailcare.classification.v1 import classification_pb2_grpc
 
 from services.classification import domain, mapping
 from services.classification.rules import ENTITLEMENTS_RULE_SET, GRADING_RULE_SET
-from services.common.job_watch import JobView, add_watch_options, bar, watch
+from services.common.job_watch import JobView, add_watch_options, bar, latest_job, watch
 from services.common.rules.cli import (
     CliError,
     call_service,
-    connection,
     connection_parents,
     print_table,
     read_named_source,
@@ -170,15 +168,9 @@ def _summary(reply: pb.PreviewRuleSetImpactResponse, rows: list[dict]) -> dict:
 
 
 def _latest_job(args, rule_set: str) -> pb.ReclassificationJob | None:
-    conn = connection(args)
-    stub = conn.stub(SERVICE, classification_pb2_grpc.ClassificationServiceStub)
     request = pb.GetReclassificationJobRequest(rule_set=rule_set)
-    try:
-        return stub.GetReclassificationJob(request, timeout=30, metadata=conn.metadata).job
-    except grpc.RpcError as error:
-        if error.code() == grpc.StatusCode.NOT_FOUND:
-            return None
-        raise conn.failure(SERVICE, error) from None
+    stub = classification_pb2_grpc.ClassificationServiceStub
+    return latest_job(args, SERVICE, stub, "GetReclassificationJob", request)
 
 
 def _job_line(job: pb.ReclassificationJob) -> str:

@@ -13,9 +13,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import grpc
 from retailcare.rules.v1 import rule_sets_pb2, rule_sets_pb2_grpc
 
-from services.common.rules.cli import CliError, call_service
+from services.common.rules.cli import CALL_TIMEOUT_SECONDS, CliError, call_service, connection
 
 WIDTH = 30
 
@@ -39,6 +40,19 @@ class JobView:
     line: Callable
     fields: tuple[str, ...]
     when_absent: str = ""
+
+
+def latest_job(args, service: str, stub_type, method: str, request):
+    """The ``job`` of ``service``'s ``method`` reply (a JobView's ``latest``), or None
+    while there is none yet (NOT_FOUND); any other failure is a one-line CliError."""
+    conn = connection(args)
+    call = getattr(conn.stub(service, stub_type), method)
+    try:
+        return call(request, timeout=CALL_TIMEOUT_SECONDS, metadata=conn.metadata).job
+    except grpc.RpcError as error:
+        if error.code() == grpc.StatusCode.NOT_FOUND:
+            return None
+        raise conn.failure(service, error) from None
 
 
 def watch(args, view: JobView) -> int:

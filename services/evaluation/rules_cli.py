@@ -4,26 +4,19 @@ until it is done)."""
 
 from __future__ import annotations
 
-import grpc
 from retailcare.evaluation.v1 import evaluation_pb2 as pb
 from retailcare.evaluation.v1 import evaluation_pb2_grpc
 
-from services.common.job_watch import JobView, add_watch_options, bar, watch
-from services.common.rules.cli import connection, connection_parents, rules_commands, served
+from services.common.job_watch import JobView, add_watch_options, bar, latest_job, watch
+from services.common.rules.cli import connection_parents, rules_commands, served
 from services.evaluation.service_layer import RULE_SET
 
 SERVICE = "evaluation"
 
 
 def _latest_job(args, rule_set: str) -> pb.RescoringJob | None:
-    conn = connection(args)
-    stub = conn.stub(SERVICE, evaluation_pb2_grpc.EvaluationServiceStub)
-    try:
-        return stub.GetRescoringJob(pb.GetRescoringJobRequest(), timeout=30, metadata=conn.metadata).job
-    except grpc.RpcError as error:
-        if error.code() == grpc.StatusCode.NOT_FOUND:
-            return None
-        raise conn.failure(SERVICE, error) from None
+    stub = evaluation_pb2_grpc.EvaluationServiceStub
+    return latest_job(args, SERVICE, stub, "GetRescoringJob", pb.GetRescoringJobRequest())
 
 
 def job_line(job: pb.RescoringJob) -> str:
