@@ -98,6 +98,7 @@ class CardFollower:
         moment = now()
         job = self.store.job(moment)
         if not self.store.take_lease(job, self.owner, moment, moment + LEASE):
+            metrics.FOLLOW_LAG.set(0)  # the holder's gauge counts; not a wait this one left
             return 0
         job = self.store.get(job.id)  # its cursor as the last holder left it
         issued = 0

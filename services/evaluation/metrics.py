@@ -79,7 +79,7 @@ FOLLOW_FAILURES = Counter(
 FOLLOW_LAG = Gauge(
     "evaluation_card_follow_lag_seconds",
     "Age of the oldest classification change the card follower has read and not yet handled "
-    "(0 when it has handled every change it saw).",
+    "(0 when it has handled every change it saw, and on a replica without the follower's lease).",
 )
 
 

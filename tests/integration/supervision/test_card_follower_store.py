@@ -189,3 +189,18 @@ def test_a_page_cut_short_by_its_size_is_followed_by_the_next_in_the_same_step(e
     follower = _follower(engine, one_a_page)
     assert follower.step() == 3
     assert FollowJobStore(engine).latest_of().last_change_id == 3
+
+
+def test_a_replica_without_the_lease_shows_no_lag(engine, clock):
+    """The lag gauge is the lease holder's: a replica that lost the lease while it waited at
+    a gap no longer shows that wait (max() across replicas would keep it for ever)."""
+    clock.set(T0 + datetime.timedelta(minutes=2, seconds=30))
+    first = _follower(engine, Feed([_change(1, 1, visits=3), _change(3, 2, visits=4)]))
+    assert first.step() == 1 and _lag() == 30
+    clock.set(T0 + datetime.timedelta(hours=2))  # its lease has expired; another takes it
+    job = FollowJobStore(engine).latest_of()
+    assert FollowJobStore(engine).take_lease(
+        job, "other-replica", clock.now(), clock.now() + datetime.timedelta(seconds=30)
+    )
+    assert first.step() == 0
+    assert _lag() == 0
