@@ -32,7 +32,7 @@ from services.classification.domain import (
     ServiceDescription,
 )
 from services.classification.ports import CustomerQuery, DuplicateLicence
-from services.common.database import transaction
+from services.common.database import DirectStatement, transaction
 from services.common.times import utc
 
 metadata = sa.MetaData()
@@ -260,11 +260,18 @@ _SAVE_CUSTOMER = (
 )
 _ADD_HISTORY = sa.insert(classifications)
 _GET_CUSTOMER = _READ_CUSTOMER.where(customers.c.licence_number == sa.bindparam("_licence"))
-# The current classification, only where the customer is still the version read.
-_SAVE_CLASSIFICATION = (
+# The current classification, only where the customer is still the version read, and its
+# history entry: the writes of every ClassifyCustomer, run on the driver's cursor.
+_CURRENT_PARTS = (*OUTCOME_PARTS, "classified_at", "classification_reason")
+_SAVE_CLASSIFICATION = DirectStatement(
     sa.update(customers)
     .where(customers.c.id == sa.bindparam("_id"), customers.c.version == sa.bindparam("_version"))
-    .values(version=customers.c.version + 1)
+    .values(version=customers.c.version + 1, **{name: sa.bindparam(name) for name in _CURRENT_PARTS})
+)
+_ADD_CLASSIFICATION_HISTORY = DirectStatement(
+    sa.insert(classifications)
+    .values(**{column.name: sa.bindparam(column.name) for column in classifications.c if column.name != "id"})
+    .inline()  # no RETURNING of the new id: nobody reads it
 )
 
 
@@ -303,8 +310,8 @@ class SqlCustomers:
     def save_classification(self, customer: Customer) -> bool:
         record = customer.classification
         values = _outcome_values(record.outcome)  # once for the row and its history
-        written = self.connection.execute(
-            _SAVE_CLASSIFICATION,
+        written = _SAVE_CLASSIFICATION.execute(
+            self.connection,
             {
                 "_id": customer.id,
                 "_version": customer.version,
@@ -312,12 +319,12 @@ class SqlCustomers:
                 "classified_at": record.classified_at,
                 "classification_reason": record.reason,
             },
-        ).rowcount
+        )
         if not written:
             return False
         customer.version += 1
-        self.connection.execute(
-            _ADD_HISTORY,
+        _ADD_CLASSIFICATION_HISTORY.execute(
+            self.connection,
             {
                 "customer_id": customer.id,
                 **values,

@@ -48,6 +48,42 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.close()
 
 
+class DirectStatement:
+    """An INSERT, UPDATE or DELETE compiled once per dialect and run on the driver's cursor
+    of a connection, inside its transaction: SQLAlchemy's own SQL text and parameter
+    processing (values are stored exactly as ``connection.execute`` stores them), without
+    its per-execution book-keeping (cache key, execution context, result set-up), which on
+    the hottest writes costs more than the statement itself. No events fire for it."""
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._by_dialect: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def _compiled(self, dialect):
+        prepared = self._by_dialect.get(dialect)
+        if prepared is None:
+            compiled = self.statement.compile(dialect=dialect)
+            order = tuple(compiled.positiontup) if compiled.positional else None
+            # The processors connection.execute applies (JSON encoding, SQLite date text).
+            prepared = (compiled, dict(compiled._bind_processors), order)
+            self._by_dialect[dialect] = prepared
+        return prepared
+
+    def execute(self, connection: Connection, values: dict) -> int:
+        """Runs the statement with ``values``; the number of rows it matched."""
+        compiled, processors, order = self._compiled(connection.dialect)
+        params = compiled.construct_params(values)
+        for name, process in processors.items():
+            if name in params:
+                params[name] = process(params[name])
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(compiled.string, [params[name] for name in order] if order else params)
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+
 _sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 _sqlite_writers_lock = threading.Lock()
 
