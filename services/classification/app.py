@@ -28,7 +28,9 @@ def register(server: grpc.Server, runtime: Runtime) -> list[str]:
     )
     classification_pb2_grpc.add_ClassificationServiceServicer_to_server(
         ClassificationServicer(
-            runtime.use_cases, JobReads(JobStore(runtime.engine)), ClassificationChanges(runtime.engine)
+            runtime.use_cases,
+            JobReads(JobStore(runtime.engine)),
+            ClassificationChanges(runtime.engine, runtime.settings.max_message_bytes),
         ),
         server,
     )

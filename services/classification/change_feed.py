@@ -12,8 +12,8 @@ neither the customer manager nor the team: the feed gives the customer's current
 and the service descriptions as they are now.
 
 A change carries its whole menu (with long descriptions, over a megabyte), so a page is
-cut short once its changes reach REPLY_BYTES, well under the 4 MB message limit of both
-ends; it holds at least one change. A caller asks again after the page's last change
+cut short once its changes reach REPLY_BYTES (or half of a smaller ``max_message_bytes``),
+well under the message limit of both ends; it holds at least one change. A caller asks again after the page's last change
 until a page is empty.
 """
 
@@ -73,8 +73,9 @@ class Change:
 class ClassificationChanges:
     """The read behind ListClassificationChanges (one read-only transaction a page)."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, max_message_bytes: int):
         self.engine = engine
+        self.reply_bytes = min(REPLY_BYTES, max_message_bytes // 2)
 
     def after(self, change_id: int, page_size: int) -> list[Change]:
         problems = [
@@ -100,7 +101,7 @@ class ClassificationChanges:
         with self.engine.connect() as connection:
             rows = connection.execute(query).mappings().all()
             descriptions = SqlServiceDescriptions(connection).all() if rows else []
-        return _within_reply(self._change(row, descriptions) for row in rows)
+        return _within(self.reply_bytes, (self._change(row, descriptions) for row in rows))
 
     @staticmethod
     def _change(row, descriptions: list[ServiceDescription]) -> Change:
@@ -119,12 +120,12 @@ class ClassificationChanges:
         return Change(row["id"], customer, menu(customer, descriptions))
 
 
-def _within_reply(changes) -> list[Change]:
-    """The first changes whose messages fit in REPLY_BYTES (at least one)."""
+def _within(reply_bytes: int, changes) -> list[Change]:
+    """The first changes whose messages fit in ``reply_bytes`` (at least one)."""
     page, size = [], 0
     for change in changes:
         size += change.message.ByteSize() + _ENTRY_OVERHEAD
-        if page and size > REPLY_BYTES:
+        if page and size > reply_bytes:
             break
         page.append(change)
     return page
