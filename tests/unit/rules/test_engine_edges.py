@@ -432,3 +432,18 @@ def test_a_text_holding_the_tiny_decimals_placeholder_stays_text(note_first):
         assert '"share": 3.0e-05' in text
     finally:
         compiled.close()
+
+
+@pytest.mark.parametrize("path", ["serve", "decide"])
+def test_every_refusal_of_bad_facts_counts_on_each_path(path):
+    """Two refusals in one thread count two (each adds to the thread's tally)."""
+    compiled = compile_(version=905)
+    labels = {"rule_set": "customer-grading", "version": "905", "outcome": "invalid_facts"}
+    before = sample("rules_decisions_total", labels)
+    try:
+        for _ in range(2):
+            with pytest.raises(FactsError):
+                getattr(compiled, path)({})
+        assert sample("rules_decisions_total", labels) == before + 2
+    finally:
+        compiled.close()
