@@ -76,6 +76,8 @@ FOLLOW_FAILURES = Counter(
     "Card follower steps that stored nothing, by reason (unreachable, conflict, lease_lost, error).",
     ["reason"],
 )
+for _reason in ("unreachable", "conflict", "lease_lost", "error"):
+    FOLLOW_FAILURES.labels(_reason)  # exported as 0 from the start
 FOLLOW_LAG = Gauge(
     "evaluation_card_follow_lag_seconds",
     "Age of the oldest classification change the card follower has read and not yet handled "

@@ -3,6 +3,9 @@ they settle) and which card versions a batch of changes issues, dated at the cha
 
 import datetime
 
+from prometheus_client import REGISTRY
+
+from services.evaluation import metrics  # noqa: F401  (registers the follower's counters)
 from services.evaluation.domain.card_follow import EntitlementChange, card_after, followable, issue_all
 from services.evaluation.domain.supervision import CommitmentCard, CommitmentItem
 
@@ -90,3 +93,10 @@ def test_a_batch_issues_versions_in_order_per_customer():
         ("L1", 3, changes[3].changed_at, 2),
     ]
     assert held["L1"].version == 1  # the caller's map is left alone
+
+
+def test_every_follower_failure_reason_is_exported_before_the_first_failure():
+    """A rate() over a reason that never happened is 0, not an absent series."""
+    for reason in ("unreachable", "conflict", "lease_lost", "error"):
+        value = REGISTRY.get_sample_value("evaluation_card_follow_failures_total", {"reason": reason})
+        assert value is not None, reason
