@@ -13,7 +13,10 @@ import hashlib
 
 from services.common.errors import InvalidArgument
 
-MAX_POSITION = 2**62  # far beyond any table; keeps SQL parameters within BIGINT
+# The largest id of an INTEGER key column (PostgreSQL's 32 bits), far beyond any offset:
+# the check sum holds no secret, so a made-up token with a larger position must be refused
+# here rather than reach the database as an out-of-range parameter.
+MAX_POSITION = 2**31 - 1
 _CHECK_BYTES = 6
 _FOREIGN = "not a token this service issued for this query; start again without one"
 

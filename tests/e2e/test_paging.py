@@ -18,6 +18,7 @@ from retailcare.complaints.v1 import complaints_pb2 as pb
 from retailcare.rules.v1 import rule_sets_pb2 as rules_pb
 from retailcare.rules.v1 import rule_sets_pb2_grpc
 
+from services.common import paging
 from services.common.errors import field_violations
 from services.composition import service_definition
 from tests.e2e.classification.conftest import customer
@@ -159,6 +160,28 @@ def test_list_customers_pages(classification_lists):
     assert [c.input.licence_number for c in everything] == ["L-0", "L-3", "L-6"]
     for size in (1, 2, 3, 4):
         assert walk(rural, size) == everything, size
+
+
+def test_a_made_up_token_beyond_any_id_is_refused_not_sent_to_the_database(classification_lists):
+    """The token's check sum has no secret: a caller who knows the scheme can sign any
+    position. One past PostgreSQL's INTEGER ids was INTERNAL there ("integer out of range")."""
+    stub, _ = classification_lists
+    scope = "customers active []"  # ListCustomers without a filter
+    assert paging.decode_token(
+        stub.ListCustomers(cpb.ListCustomersRequest(page_size=2)).next_page_token, scope
+    )
+    for position in (2**31, 2**40):
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.ListCustomers(
+                cpb.ListCustomersRequest(page_size=2, page_token=paging.encode_token(position, scope)),
+                timeout=30,
+            )
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, position
+        assert set(field_violations(refused.value)) == {"page_token"}
+    last = stub.ListCustomers(
+        cpb.ListCustomersRequest(page_size=2, page_token=paging.encode_token(2**31 - 1, scope)), timeout=30
+    )
+    assert list(last.customers) == [] and last.next_page_token == ""
 
 
 def test_list_classification_history_pages(classification_lists):

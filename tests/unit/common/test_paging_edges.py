@@ -23,7 +23,7 @@ def test_negative_page_size_is_refused_on_its_field(requested):
     assert refused.value.violations == [("page_size", "must not be negative")]
 
 
-@pytest.mark.parametrize("position", [0, 1, 7, 255, 256, 2**32, paging.MAX_POSITION])
+@pytest.mark.parametrize("position", [0, 1, 7, 255, 256, 2**31 - 1, paging.MAX_POSITION])
 @pytest.mark.parametrize("scope", ["", "customers?market_type=rural"])
 def test_tokens_round_trip(position, scope):
     token = paging.encode_token(position, scope)
