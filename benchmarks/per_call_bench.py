@@ -1,0 +1,75 @@
+"""Per-call cost of classification against the bare hop, by throughput and by CPU: the
+pack as `make bench-gateway` starts it, the bare hop (the gateway's health check),
+classification's own health check and `GetCustomer`, `ClassifyCustomer` and
+`GetServiceMenu` straight to classification, interleaved round after round. Prints per
+scenario the median throughput, p99, the share of the bare hop (taken within each round,
+then the median) and the CPU time the serving process spent per call (user and system,
+from /proc: steadier than throughput on a shared machine). Asserts nothing.
+
+    python -m benchmarks.per_call_bench --seconds 3 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+
+from benchmarks import gateway_bench as gateway
+
+SCENARIOS = (
+    gateway.Scenario("bare hop (gateway health)", "gateway", gateway.HEALTH),
+    gateway.Scenario("classification health", "classification", gateway.HEALTH),
+    gateway.Scenario("GetCustomer direct", "classification", gateway.GET),
+    gateway.Scenario("ClassifyCustomer direct", "classification", gateway.CLASSIFY),
+    gateway.Scenario("GetServiceMenu direct", "classification", gateway.MENU),
+)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux)."""
+    fields = open(f"/proc/{pid}/stat", encoding="ascii").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="per scenario and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--in-flight", type=int, default=16)
+    parser.add_argument("--processes", type=int, default=2, help="load-generator processes")
+    args = parser.parse_args()
+    runs: dict[str, list[dict]] = {scenario.name: [] for scenario in SCENARIOS}
+    with tempfile.TemporaryDirectory() as data_dir:
+        children, targets = gateway.start_pack(data_dir, {})
+        pids = {"classification": children[0].pid, "gateway": children[3].pid}
+        try:
+            gateway.seed_customers(targets["gateway"])
+            for _ in range(args.rounds):
+                for scenario in SCENARIOS:
+                    before = cpu_seconds(pids[scenario.service])
+                    run = gateway.run_scenario(targets, scenario, args)
+                    run["cpu_us"] = (
+                        (cpu_seconds(pids[scenario.service]) - before) / max(1, run["calls"]) * 1e6
+                    )
+                    runs[scenario.name].append(run)
+        finally:
+            for child in children:
+                child.terminate()
+            for child in children:
+                child.wait(30)
+    bare = [run["per_second"] or float("nan") for run in runs[SCENARIOS[0].name]]
+    print(f"\n{args.in_flight} calls in flight, median of {args.rounds} interleaved rounds")
+    print(f"{'scenario':<30}{'calls/s':>9}{'p99 ms':>8}{'of bare':>9}{'CPU/call':>10}")
+    for name, rounds in runs.items():
+        share = statistics.median(run["per_second"] / b for run, b in zip(rounds, bare, strict=True))
+        print(
+            f"{name:<30}{statistics.median(r['per_second'] for r in rounds):>9.0f}"
+            f"{statistics.median(r['p99'] for r in rounds):>8.1f}{share:>8.2f}x"
+            f"{statistics.median(r['cpu_us'] for r in rounds):>8.0f} us"
+        )
+
+
+if __name__ == "__main__":
+    main()
