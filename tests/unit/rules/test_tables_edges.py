@@ -159,6 +159,13 @@ def test_a_column_named_twice_is_refused(tmp_path):
     assert str(error.value) == "t.csv: column n is named more than once in row 1"
 
 
+def test_every_column_named_twice_is_named_once_in_order(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [["n", "id", "n", "id", "x"], ["1", "a", "2", "b", "3"]])
+    with pytest.raises(ValueError) as error:
+        read_rows(path)
+    assert str(error.value) == "t.csv: column id, n is named more than once in row 1"
+
+
 def test_other_files_and_empty_tables_are_refused_by_name(tmp_path):
     (tmp_path / "t.txt").write_text("id\n")
     with pytest.raises(ValueError) as error:
