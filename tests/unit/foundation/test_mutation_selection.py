@@ -89,6 +89,14 @@ def test_recorded_counts_are_read_from_the_results_table():
     }
 
 
+def test_every_core_module_has_a_recorded_figure():
+    counts = mutation.recorded_counts((ROOT / "docs" / "testing.md").read_text(encoding="utf-8"))
+    missing = set(mutation.core_modules()) - set(counts)
+    assert not missing, (
+        f"measure them (make mutation MUTATION_ARGS=...) and add their rows: {sorted(missing)}"
+    )
+
+
 # -- which modules a change touches ----------------------------------------------------
 def test_a_changed_core_module_is_touched_and_other_files_are_not():
     changed = {"services/common/paging.py", "services/common/times.py", "docs/testing.md", "README.md"}
