@@ -10,9 +10,9 @@ its target.
     python scripts/mutation.py --report             # the table of the last finished run only
 
 Each run works in its own directory, mutants/runs/<UTC time>-<random>/, holding a copy of
-services/, tests/, benchmarks/ and pyproject.toml (mutmut copies that again to its mutants/ and never
-refreshes a file it copied), so two runs never share files. The ten newest finished runs
-are kept; `--report` reads the newest.
+services/, tests/, benchmarks/ and pyproject.toml (mutmut copies that again to its
+mutants/ and never refreshes a file it copied), so two runs never share files. The ten
+newest finished runs are kept; `--report` reads the newest.
 
 Score of a module = (killed + crashed) / (checked - equivalent ones listed in
 docs/testing.md). A mutant that makes the tests time out counts as killed. One whose test
@@ -65,7 +65,10 @@ TESTS_OF = {
     "tests/unit/complaints/": ("services/complaints/",),
     "tests/unit/classification/": ("services/classification/",),
     "tests/unit/evaluation/": ("services/evaluation/",),
-    "tests/unit/supervision/": ("services/evaluation/domain/supervision",),
+    "tests/unit/supervision/": (
+        "services/evaluation/domain/supervision",
+        "services/evaluation/domain/card_follow.py",
+    ),
 }
 
 
