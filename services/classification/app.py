@@ -1,5 +1,6 @@
 """The classification service process: its servicers and what it needs before SERVING."""
 
+import datetime
 import pathlib
 
 import grpc
@@ -48,6 +49,10 @@ def prepare(runtime: Runtime) -> None:
             runtime.use_cases,
             runtime.settings.reclassification_batch_size,
             runtime.settings.rules_poll_seconds,
+            datetime.timedelta(
+                seconds=runtime.settings.reclassification_settling_seconds
+                + 2 * runtime.settings.rules_poll_seconds
+            ),
         )
         jobs.start()
         runtime.on_stop(jobs.stop)

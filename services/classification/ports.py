@@ -22,6 +22,8 @@ class CustomerQuery:
 
     equals: dict[str, Any] = field(default_factory=dict)
     activity: str = "active"  # active, inactive or all
+    # rule set -> version: only customers not decided on every one of them (or never decided)
+    off_versions: dict[str, int] = field(default_factory=dict)
 
 
 class DuplicateLicence(Exception):

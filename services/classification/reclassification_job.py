@@ -11,6 +11,7 @@ batch in hand, so another replica continues at once."""
 
 from __future__ import annotations
 
+import datetime
 import logging
 
 from services.classification import metrics
@@ -20,11 +21,13 @@ from services.classification.ports import CustomerQuery
 from services.common import paging
 from services.common.errors import InvalidArgument, NotFound
 from services.common.leased_jobs import ActivationJobs
+from services.common.times import now
 
 log = logging.getLogger("retailcare.classification")
 RULE_SETS = (GRADING_RULE_SET, ENTITLEMENTS_RULE_SET)
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+SETTLING = datetime.timedelta(seconds=5)  # default of reclassification_settling_seconds
 
 
 def _checked(rule_set: str) -> str:
@@ -58,10 +61,23 @@ class ReclassificationJobs(ActivationJobs):
     job_name = "reclassification job"
     log = log
 
-    def __init__(self, store: JobStore, registry, use_cases, batch_size: int, poll_seconds: float):
+    def __init__(
+        self,
+        store: JobStore,
+        registry,
+        use_cases,
+        batch_size: int,
+        poll_seconds: float,
+        settling: datetime.timedelta | None = None,
+    ):
         super().__init__(store, registry, RULE_SETS, poll_seconds)
         self.use_cases = use_cases
         self.batch_size = batch_size
+        # How long after its activation a job keeps making its last pass: every replica
+        # loads a version within a poll or two; a call that decided just before writes soon.
+        self.settling = (
+            SETTLING + 2 * datetime.timedelta(seconds=poll_seconds) if settling is None else settling
+        )
 
     def latest(self, rule_set: str) -> Job | None:
         return self.store.latest(rule_set)
@@ -103,7 +119,23 @@ class ReclassificationJobs(ActivationJobs):
                 return
             last_id = progress.last_id
         processed = progress.processed if progress else 0
-        ended = self.complete(job, total=done + processed, done=done + processed, last_customer_id=last_id)
+        done, changed, failed, skipped = (
+            done + processed,
+            changed + (progress.changed if progress else 0),
+            failed + (progress.failed if progress else 0),
+            skipped + (progress.skipped if progress else 0),
+        )
+        for straggler in self.use_cases.reclassify_stragglers(self.batch_size, job.rule_set):
+            changed, failed = changed + straggler.changed, failed + straggler.failed
+            skipped += straggler.skipped
+        counts = {"changed": changed, "failed": failed, "skipped": skipped, "last_customer_id": last_id}
+        if now() < job.created_at + self.settling:
+            # A replica that has not loaded the version yet, or a call that decided before
+            # the activation, may still write a customer on the old version: the last pass
+            # runs again at each poll until that cannot happen any more.
+            self.save(job, total=done, done=done, **counts)
+            return
+        ended = self.complete(job, total=done, done=done, **counts)
         if ended:
             self.count(job.rule_set, "completed")
             log.info(

@@ -399,6 +399,13 @@ class ClassificationUseCases:
                     errors.append((number, "", undecided.message))
         return ImportResult(created, updated, errors)
 
+    def reclassify_stragglers(self, batch_size: int, rule_set: str) -> Iterator[ReclassifyProgress]:
+        """The last pass of an activation's job: the active customers not on the serving
+        versions, found in SQL. A replica that had not loaded the activation yet may have
+        written a customer on the old version after the job's sweep had passed it."""
+        query = CustomerQuery(off_versions=self.rule_sets.serving_versions())
+        return self.reclassify(query, 0, batch_size, rule_set=rule_set)
+
     def _comparable_batches(
         self, query: CustomerQuery, after: int = 0, batch_size: int = BATCH, explained: bool = False
     ) -> Iterator[list[Customer]]:

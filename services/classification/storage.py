@@ -18,6 +18,8 @@ from services.classification.domain import (
     CHOICE,
     COMPARED_PARTS,
     DECIMAL,
+    ENTITLEMENTS_RULE_SET,
+    GRADING_RULE_SET,
     INPUT_FIELDS,
     INPUT_NAMES,
     INTEGER,
@@ -250,6 +252,19 @@ def _clauses(query: CustomerQuery) -> list:
         clauses.append(customers.c.active.is_(True))
     elif query.activity == "inactive":
         clauses.append(customers.c.active.is_(False))
+    if query.off_versions:
+        columns = {
+            GRADING_RULE_SET: customers.c.grading_version,
+            ENTITLEMENTS_RULE_SET: customers.c.entitlements_version,
+        }
+        clauses.append(
+            sa.or_(
+                *(
+                    columns[name].is_(None) | (columns[name] != version)
+                    for name, version in query.off_versions.items()
+                )
+            )
+        )
     return clauses
 
 

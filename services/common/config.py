@@ -72,6 +72,12 @@ def options(pack: PackDeclaration) -> dict[str, Option]:
         "reclassification_batch_size": Option(
             int, 1000, "customers per batch of the reclassification after an activation (0: none)"
         ),
+        "reclassification_settling_seconds": Option(
+            float,
+            5.0,
+            "how long after its activation a reclassification job keeps a last pass over the "
+            "customers not on the serving versions (written by a replica that had not loaded it yet)",
+        ),
         "access_log": Option(
             str,
             "sampled",

@@ -20,6 +20,7 @@ from services.common.database import create_database_engine
 from services.common.times import now
 from services.composition import main, service_definition
 from tests.e2e.classification.conftest import customer
+from tests.support.replicas import Replica
 from tests.support.rule_samples import default_source
 from tests.support.services import channel_to, running, settings_for
 
@@ -28,12 +29,15 @@ LICENCES = [f"L-{n}" for n in range(7)]
 
 
 class Server:
-    def __init__(self, tmp_path, db_url, batch_size: int):
+    def __init__(self, tmp_path, db_url, batch_size: int, **values):
         settings = settings_for(
             tmp_path,
-            classification_database_url=db_url,
-            rules_poll_seconds=0.1,
-            reclassification_batch_size=batch_size,
+            **{
+                "classification_database_url": db_url,
+                "rules_poll_seconds": 0.1,
+                "reclassification_batch_size": batch_size,
+                **values,
+            },
         )
         self._running = running(service_definition("classification"), settings)
         self.service = self._running.__enter__()
@@ -51,21 +55,24 @@ class Server:
         request = rules_pb.PublishRuleSetRequest(source=source, author="analyst", comment=comment)
         return self.admin.PublishRuleSet(request, timeout=10).version.version
 
-    def grading_versions(self) -> dict[str, int]:
+    def classifications(self) -> dict[str, pb.Classification]:
         return {
             licence: self.stub.GetCustomer(
                 pb.GetCustomerRequest(licence_number=licence), timeout=10
-            ).customer.classification.grading_version
+            ).customer.classification
             for licence in LICENCES
         }
+
+    def grading_versions(self) -> dict[str, int]:
+        return {licence: c.grading_version for licence, c in self.classifications().items()}
 
 
 @pytest.fixture
 def server(tmp_path, db_url):
     opened = []
 
-    def start(batch_size: int) -> Server:
-        started = Server(tmp_path, db_url, batch_size)
+    def start(batch_size: int, **values) -> Server:
+        started = Server(tmp_path, db_url, batch_size, **values)
         opened.append(started)
         return started
 
@@ -173,8 +180,49 @@ def test_a_job_whose_lease_holder_died_is_resumed_after_its_last_customer(server
 
     job = _wait_for_job(store, 2)
     assert (job.total, job.done, job.last_customer_id) == (7, 7, ids[-1])
-    # The dead holder's first three are taken as done: only the others were reclassified now.
-    assert list(after.grading_versions().values()) == [1, 1, 1, 2, 2, 2, 2]
+    # The sweep went on after the dead holder's last customer. The three it had taken as done
+    # but left on version 1 (as a replica that had not loaded version 2 would) came after, in
+    # the last pass over the customers not on the serving versions.
+    classified = after.classifications()
+    assert {c.grading_version for c in classified.values()} == {2}
+    moments = {licence: c.classified_at.ToDatetime() for licence, c in classified.items()}
+    assert max(moments[licence] for licence in LICENCES[3:]) <= min(
+        moments[licence] for licence in LICENCES[:3]
+    )
+
+
+def test_a_customer_written_on_the_old_version_by_a_lagging_replica_is_caught_by_the_last_pass(
+    server, store, tmp_path, db_url
+):
+    """A replica that has not loaded the activation yet classifies a customer after the
+    job's sweep passed it: the job's last pass, until it settles, decides it again."""
+    current = server(batch_size=2, reclassification_settling_seconds=8)
+    _add_customers(current)
+    # Another process on the same database: it loaded version 1 and will not look again.
+    lagging = Replica(
+        tmp_path,
+        db_url,
+        "lagging",
+        "classification",
+        classification_pb2_grpc.ClassificationServiceStub,
+        rules_poll_seconds="3600",
+        reclassification_batch_size="0",
+    )
+    try:
+        current.publish_grading("revision 2")
+        deadline = time.monotonic() + 60
+        while set(current.grading_versions().values()) != {2}:  # the sweep has passed everyone
+            assert time.monotonic() < deadline, current.grading_versions()
+            time.sleep(0.05)
+        assert store.latest(GRADING).state == "running"  # still settling
+        request = pb.ClassifyCustomerRequest(licence_number=LICENCES[4])
+        assert lagging.stub.ClassifyCustomer(request, timeout=10).customer.classification.grading_version == 1
+    finally:
+        lagging.stop()
+
+    job = _wait_for_job(store, 2)
+    assert current.grading_versions() == dict.fromkeys(LICENCES, 2)
+    assert job.done == len(LICENCES)
 
 
 def test_a_job_with_a_live_lease_is_left_to_its_holder(server, store):
