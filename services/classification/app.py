@@ -63,5 +63,20 @@ definition = ServiceDefinition(
     register=register,
     migrations_dir=pathlib.Path(__file__).parent / "migrations",
     prepare=prepare,
-    short_calls=True,
+    # Calls of one customer (or one page of them) on the few call threads; previews, imports,
+    # reclassification, rule-set administration, the change feed and health on the others.
+    short_calls=frozenset(
+        f"/{SERVICE_NAME}/{method}"
+        for method in (
+            "CreateCustomer",
+            "UpdateCustomer",
+            "GetCustomer",
+            "ListCustomers",
+            "DeactivateCustomer",
+            "ClassifyCustomer",
+            "ExplainClassification",
+            "ListClassificationHistory",
+            "GetServiceMenu",
+        )
+    ),
 )

@@ -208,15 +208,20 @@ def _counted(items: Iterator, counter) -> Iterator:
 
 
 class ServerCallInterceptor(grpc.ServerInterceptor):
-    """Wraps every handler with the call's book-keeping; with ``stream_pool``, streaming
-    calls run on its threads instead of the server's (grpcio's ``experimental_thread_pool``
-    of a handler's behaviour), so open streams never take the threads of unary calls."""
+    """Wraps every handler with the call's book-keeping; with ``other_pool``, every call
+    but the unary ones of ``short_calls`` runs on its threads instead of the server's
+    (grpcio's ``experimental_thread_pool`` of a handler's behaviour), so open streams, long
+    previews and health checks never take the threads of the short calls, nor wait for them."""
 
     def __init__(
-        self, access_log: AccessLog | None = None, stream_pool: futures.ThreadPoolExecutor | None = None
+        self,
+        access_log: AccessLog | None = None,
+        other_pool: futures.ThreadPoolExecutor | None = None,
+        short_calls: frozenset[str] = frozenset(),
     ):
         self.access_log = access_log or AccessLog()
-        self.stream_pool = stream_pool
+        self.other_pool = other_pool
+        self.short_calls = short_calls
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
@@ -229,8 +234,9 @@ class ServerCallInterceptor(grpc.ServerInterceptor):
         wrapped = (_wrap_streaming if handler.response_streaming else _wrap_unary)(
             behavior, grpc_type, method, handler.request_streaming, self.access_log
         )
-        if self.stream_pool is not None and (handler.request_streaming or handler.response_streaming):
-            wrapped.experimental_thread_pool = self.stream_pool
+        short = method in self.short_calls and not (handler.request_streaming or handler.response_streaming)
+        if self.other_pool is not None and not short:
+            wrapped.experimental_thread_pool = self.other_pool
         return handler._replace(**{attribute: wrapped})
 
 

@@ -78,11 +78,13 @@ class ServiceDefinition:
     # A front door (the gateway) is called from outside the pack and checks its own
     # tokens; every other process demands the service token when one is configured.
     front_door: bool = False
-    # Its unary calls only compute and use its own database (they never wait on another
-    # service): `call_workers` threads serve them, and its streams, which hold a thread
-    # each for as long as they are open, get `max_workers` threads of their own. Work bound
-    # to the interpreter lock goes faster on a few threads than on many.
-    short_calls: bool = False
+    # Methods (full names, "/package.Service/Method") of short unary calls that only compute
+    # and use the service's own database: `call_workers` threads serve them, and every
+    # other call (streams, which hold a thread for as long as they are open, long previews,
+    # administration, health checks) gets `max_workers` threads of its own, so none of
+    # those can hold up the short calls or be held up by them. Work bound to the
+    # interpreter lock goes faster on a few threads than on many.
+    short_calls: frozenset[str] = frozenset()
 
 
 class RunningService:
@@ -101,7 +103,7 @@ class RunningService:
 
     def start(self) -> RunningService:
         name = self.definition.name
-        self._pools = thread_pools(self.settings, self.definition.short_calls)
+        self._pools = thread_pools(self.settings, bool(self.definition.short_calls))
         calls, streams = self._pools
         if self.definition.migrations_dir is not None:
             threads = self.settings.max_workers + (self.settings.call_workers if calls is not streams else 0)
@@ -109,7 +111,11 @@ class RunningService:
         server = grpc.server(
             calls,
             interceptors=[
-                ServerCallInterceptor(AccessLog.from_settings(self.settings), streams),
+                ServerCallInterceptor(
+                    AccessLog.from_settings(self.settings),
+                    streams if calls is not streams else None,
+                    self.definition.short_calls,
+                ),
                 *side_door_guard(self.settings, self.definition.front_door),
                 *self._extra_interceptors(),
                 LimitsInterceptor(),
@@ -212,8 +218,8 @@ class RunningService:
 def thread_pools(
     settings: Settings, short_calls: bool
 ) -> tuple[futures.ThreadPoolExecutor, futures.ThreadPoolExecutor]:
-    """The threads of unary calls and those of streams: one pool of `max_workers`, or for a
-    service of short calls `call_workers` threads for its unary calls beside it."""
+    """The threads of the short calls and those of the others: one pool of `max_workers`,
+    or for a service that names short calls `call_workers` threads for them beside it."""
     if not short_calls or settings.call_workers == 0:
         shared = futures.ThreadPoolExecutor(settings.max_workers, thread_name_prefix="grpc")
         return shared, shared
