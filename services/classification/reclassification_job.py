@@ -27,7 +27,7 @@ log = logging.getLogger("retailcare.classification")
 RULE_SETS = (GRADING_RULE_SET, ENTITLEMENTS_RULE_SET)
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-SETTLING = datetime.timedelta(seconds=5)  # default of reclassification_settling_seconds
+SETTLING = datetime.timedelta(seconds=5)  # default of job_settling_seconds
 
 
 def _checked(rule_set: str) -> str:

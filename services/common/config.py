@@ -72,11 +72,11 @@ def options(pack: PackDeclaration) -> dict[str, Option]:
         "reclassification_batch_size": Option(
             int, 1000, "customers per batch of the reclassification after an activation (0: none)"
         ),
-        "reclassification_settling_seconds": Option(
+        "job_settling_seconds": Option(
             float,
             5.0,
-            "how long after its activation a reclassification job keeps a last pass over the "
-            "customers not on the serving versions (written by a replica that had not loaded it yet)",
+            "how long after an activation its job (reclassification, re-scoring) keeps a last pass "
+            "over what a replica that had not loaded the version yet may have written on the old one",
         ),
         "access_log": Option(
             str,

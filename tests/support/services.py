@@ -24,7 +24,7 @@ def settings_for(data_dir, **values):
     env["RETAILCARE_SHUTDOWN_GRACE_SECONDS"] = "5"
     # Jobs complete two rule polls after their activation, not five seconds more (the test
     # of a replica writing on an old version sets its own).
-    env["RETAILCARE_RECLASSIFICATION_SETTLING_SECONDS"] = "0"
+    env["RETAILCARE_JOB_SETTLING_SECONDS"] = "0"
     env.update({f"RETAILCARE_{key.upper()}": str(value) for key, value in values.items()})
     return load_settings(PACK, environ=env)
 

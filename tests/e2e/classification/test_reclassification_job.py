@@ -196,7 +196,7 @@ def test_a_customer_written_on_the_old_version_by_a_lagging_replica_is_caught_by
 ):
     """A replica that has not loaded the activation yet classifies a customer after the
     job's sweep passed it: the job's last pass, until it settles, decides it again."""
-    current = server(batch_size=2, reclassification_settling_seconds=8)
+    current = server(batch_size=2, job_settling_seconds=8)
     _add_customers(current)
     # Another process on the same database: it loaded version 1 and will not look again.
     lagging = Replica(
