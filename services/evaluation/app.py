@@ -1,5 +1,6 @@
 """The evaluation service process: its servicers and what it needs before SERVING."""
 
+import datetime
 import functools
 import pathlib
 
@@ -62,7 +63,9 @@ def _start_rescoring(runtime: Runtime) -> None:
     """Open periods follow each kpi-scoring activation (services/evaluation/rescoring_jobs.py)."""
     store = RescoringJobStore(runtime.engine)
     runtime.register_collector(RescoringGauges(store))
-    jobs = RescoringJobs(store, runtime.rule_sets, runtime.use_cases, runtime.settings.rules_poll_seconds)
+    settings = runtime.settings
+    settling = datetime.timedelta(seconds=settings.job_settling_seconds + 2 * settings.rules_poll_seconds)
+    jobs = RescoringJobs(store, runtime.rule_sets, runtime.use_cases, settings.rules_poll_seconds, settling)
     jobs.start()
     runtime.on_stop(jobs.stop)
 

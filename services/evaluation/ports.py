@@ -46,6 +46,9 @@ class Periods(Protocol):
         ...
 
     def count_open_with_results_after(self, after: str) -> int: ...
+    def open_off_version_after(self, after: str, version: int, limit: int) -> list[Period]:
+        """Open periods, by id, after ``after``, with a result on another version than ``version``."""
+        ...
 
 
 class Cards(Protocol):

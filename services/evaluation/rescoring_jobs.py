@@ -14,6 +14,12 @@ a job runs every open period that has results again on it, whichever replica doe
   An orderly stop releases the lease at once.
 - Re-scoring is idempotent: a period whose results are already on the version (run by
   hand since, or before a crash) is counted done and not run again.
+- After the sweep by id, a last pass runs the open periods whose results are still on
+  another version (found in SQL, from the first id again; not counted done twice), and
+  repeats at each poll until the settling time after the activation has passed
+  (job_settling_seconds and two rule polls); only then is the job completed. A replica
+  that had not loaded the version yet may have run a period by hand on the old one
+  after the sweep passed it.
 - A run needs classification and complaints: while either cannot be reached the job
   gives its lease back and tries again a few seconds later, from the same period.
 
@@ -37,14 +43,15 @@ from sqlalchemy.engine import Engine
 
 from services.common.errors import NotFound
 from services.common.leased_jobs import RUNNING, ActivationJobs, LeasedJobStore, jobs_table
-from services.common.times import to_timestamp
+from services.common.times import now, to_timestamp
 from services.evaluation.ports import Unreachable
-from services.evaluation.service_layer import RULE_SET
+from services.evaluation.service_layer import RULE_SET, Rescored
 
 log = logging.getLogger("retailcare.evaluation")
 # How long a job waits after classification or complaints could not be reached.
 UNREACHABLE_PAUSE = 5.0
 PROGRESS = ("total", "done", "changed", "failed")
+SETTLING = datetime.timedelta(seconds=5)  # default of job_settling_seconds
 
 JOBS = Counter(
     "evaluation_rescoring_jobs_total",
@@ -138,9 +145,21 @@ class RescoringJobs(ActivationJobs):
     job_name = "rescoring job"
     log = log
 
-    def __init__(self, store: RescoringJobStore, registry, use_cases, poll_seconds: float):
+    def __init__(
+        self,
+        store: RescoringJobStore,
+        registry,
+        use_cases,
+        poll_seconds: float,
+        settling: datetime.timedelta | None = None,
+    ):
         super().__init__(store, registry, (RULE_SET,), poll_seconds)
         self.use_cases = use_cases
+        # How long after its activation a job keeps making its last pass: every replica
+        # loads a version within a poll or two; a run that scored just before writes soon.
+        self.settling = (
+            SETTLING + 2 * datetime.timedelta(seconds=poll_seconds) if settling is None else settling
+        )
         self._resume_at = 0.0  # monotonic: paused after another service could not be reached
 
     def step(self, rule_set: str = RULE_SET) -> None:
@@ -158,47 +177,72 @@ class RescoringJobs(ActivationJobs):
 
     def run(self, job: RescoringJob) -> None:
         progress = {name: getattr(job, name) for name in (*PROGRESS, "last_period_id")}
-        while True:
-            try:
-                step = self.use_cases.rescore_next(job.version, progress["last_period_id"])
-            except Unreachable as error:
-                log.warning(
-                    "rescoring job waits for a service that could not be reached",
-                    extra={"service": error.service, "version": job.version},
-                )
-                self.count(RULE_SET, "failed")
-                self._resume_at = time.monotonic() + UNREACHABLE_PAUSE
-                self.release(job)
-                return
-            if step.stale:  # this process scores with another version now: a newer job follows
-                self.release(job)
+        while True:  # the sweep by id, after the last saved period
+            step = self._next(job, progress["last_period_id"], off_version_only=False)
+            if step is None:
                 return
             if not step.period_id:
-                progress["total"] = progress["done"]
-                if self.complete(job, **progress):
-                    self.count(RULE_SET, "completed")
-                    log.info(
-                        "rescoring job completed",
-                        extra={
-                            "version": job.version,
-                            "done": progress["done"],
-                            "changed": progress["changed"],
-                        },
-                    )
-                return
+                break
             progress["done"] += 1
-            progress["changed"] += step.changed
-            progress["failed"] += step.failed
             progress["total"] = progress["done"] + step.remaining
             progress["last_period_id"] = step.period_id
-            PERIODS_RESCORED.labels(
-                "failed" if step.failed else "changed" if step.changed else "unchanged"
-            ).inc()
-            if not self.save(job, **progress):
-                return  # cancelled or taken over
-            if self.stopping:  # an orderly stop: another replica need not wait for the expiry
-                self.release(job)
+            if not self._counted(job, step, progress):
                 return
+        progress["total"] = progress["done"]
+        after = ""
+        while True:  # the last pass: the periods still with results on another version
+            step = self._next(job, after, off_version_only=True)
+            if step is None:
+                return
+            if not step.period_id:
+                break
+            after = step.period_id
+            if not self._counted(job, step, progress):
+                return
+        if now() < job.created_at + self.settling:
+            # A replica that has not loaded the version yet may still run a period by hand
+            # on the old one: the last pass runs again at each poll until that cannot happen.
+            self.save(job, **progress)
+            return
+        if self.complete(job, **progress):
+            self.count(RULE_SET, "completed")
+            log.info(
+                "rescoring job completed",
+                extra={"version": job.version, "done": progress["done"], "changed": progress["changed"]},
+            )
+
+    def _next(self, job: RescoringJob, after: str, off_version_only: bool) -> Rescored | None:
+        """The next step of the job, or None when the run ends here and gives its lease back
+        (another service could not be reached, or this process scores with another version
+        now: a newer job follows)."""
+        try:
+            step = self.use_cases.rescore_next(job.version, after, off_version_only=off_version_only)
+        except Unreachable as error:
+            log.warning(
+                "rescoring job waits for a service that could not be reached",
+                extra={"service": error.service, "version": job.version},
+            )
+            self.count(RULE_SET, "failed")
+            self._resume_at = time.monotonic() + UNREACHABLE_PAUSE
+            self.release(job)
+            return None
+        if step.stale:
+            self.release(job)
+            return None
+        return step
+
+    def _counted(self, job: RescoringJob, step: Rescored, progress: dict) -> bool:
+        """Counts a period looked at and saves the progress; False when the run ends here
+        (cancelled or taken over, or an orderly stop: the lease is given back at once)."""
+        progress["changed"] += step.changed
+        progress["failed"] += step.failed
+        PERIODS_RESCORED.labels("failed" if step.failed else "changed" if step.changed else "unchanged").inc()
+        if not self.save(job, **progress):
+            return False
+        if self.stopping:  # another replica need not wait for the expiry
+            self.release(job)
+            return False
+        return True
 
 
 class RescoringGauges:

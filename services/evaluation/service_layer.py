@@ -423,20 +423,24 @@ class Evaluation:
                         subject=period_id,
                     ) from None
 
-    def rescore_next(self, version: int, after: str) -> Rescored:
+    def rescore_next(self, version: int, after: str, off_version_only: bool = False) -> Rescored:
         """One step of the job that brings open periods to a newly activated kpi-scoring
         ``version``: the first open period with results after ``after`` (by id) is run
         again when its results are on another version (one already on it, e.g. run by hand
-        since, or one with no results at all, is left as it is). Unreachable propagates:
-        the job tries again later."""
+        since, or one with no results at all, is left as it is). ``off_version_only``: the
+        job's last pass, which looks only at the periods with a result on another version
+        (found in SQL; ``remaining`` is 0). Unreachable propagates: the job tries again later."""
         if self.rule_sets.serving_version(RULE_SET) != version:
             return Rescored(stale=True)
         with self.unit_of_work() as uow:
-            found = uow.periods.open_with_results_after(after, 1)
+            if off_version_only:
+                found = uow.periods.open_off_version_after(after, version, 1)
+            else:
+                found = uow.periods.open_with_results_after(after, 1)
             if not found:
                 return Rescored()
             period = found[0]
-            remaining = uow.periods.count_open_with_results_after(period.id)
+            remaining = 0 if off_version_only else uow.periods.count_open_with_results_after(period.id)
             before = uow.results.of_period(period.id)
         if not {r.rule_set_version for r in before} - {version}:  # none, or all on it already
             return Rescored(period.id, remaining=remaining)

@@ -532,6 +532,14 @@ class SqlPeriods(_Repository):
             self._open_with_results_after(select(func.count()).select_from(PeriodRow), after)
         ).one()
 
+    def open_off_version_after(self, after: str, version: int, limit: int) -> list[Period]:
+        """Open periods, by id, after ``after``, with a result on another version than ``version``."""
+        off_version = select(ResultRow.period_id).where(
+            ResultRow.period_id == PeriodRow.id, ResultRow.rule_set_version != version
+        )
+        query = self._open_with_results_after(select(PeriodRow), after).where(off_version.exists())
+        return [_period(row) for row in self.session.exec(query.order_by(PeriodRow.id).limit(limit))]
+
     @staticmethod
     def _open_with_results_after(query, after: str):
         return query.where(PeriodRow.state != PUBLISHED, PeriodRow.runs > 0, PeriodRow.id > after)

@@ -22,6 +22,8 @@ from services.evaluation.ports import Unreachable
 from services.evaluation.rescoring_jobs import JOBS, RescoringJobs, RescoringJobStore
 from services.evaluation.service_layer import Rescored
 
+NO_SETTLING = datetime.timedelta(0)  # a job completes right after its last pass
+
 
 # -- the job -----------------------------------------------------------------------------------
 class Registry:
@@ -40,14 +42,26 @@ class Registry:
 
 class ScriptedRescoring:
     """Evaluation.rescore_next over a list of open periods: ``changed`` and ``failed`` name
-    periods; ``before(period_id)`` runs before a period is done (to cancel, stop or fail)."""
+    periods; ``before(period_id)`` runs before a period is done (to cancel, stop or fail).
+    The last pass finds the periods of ``off_version`` (put there meanwhile, as a lagging
+    replica's run would); running one brings it to the version. ``calls`` are the sweep's,
+    ``last_pass_calls`` the last pass's."""
 
     def __init__(self, periods, changed=(), failed=(), before=None):
         self.periods, self.changed, self.failed = sorted(periods), set(changed), set(failed)
         self.before = before or (lambda period_id: None)
+        self.off_version: set[str] = set()
         self.calls: list[tuple[int, str]] = []
+        self.last_pass_calls: list[tuple[int, str]] = []
 
-    def rescore_next(self, version, after):
+    def rescore_next(self, version, after, off_version_only=False):
+        if off_version_only:
+            self.last_pass_calls.append((version, after))
+            ahead = sorted(p for p in self.off_version if p > after)
+            if not ahead:
+                return Rescored()
+            self.off_version.discard(ahead[0])
+            return Rescored(ahead[0], changed=True)
         self.calls.append((version, after))
         ahead = [p for p in self.periods if p > after]
         if not ahead:
@@ -71,7 +85,7 @@ def _progress(job) -> tuple:
 def test_a_job_starts_for_the_active_version_and_records_its_progress(store):
     use_cases = ScriptedRescoring(["a", "b", "c"], changed={"a", "c"}, failed={"b"})
     completed = JOBS.labels("completed")._value.get()
-    RescoringJobs(store, Registry(2), use_cases, 1).step()
+    RescoringJobs(store, Registry(2), use_cases, 1, NO_SETTLING).step()
     job = store.latest()
     assert (job.version, job.lease_owner) == (2, "")
     assert _progress(job) == (COMPLETED, 3, 3, 2, 1, "c")
@@ -83,7 +97,7 @@ def test_a_process_that_has_not_loaded_the_version_leaves_the_job_to_others(stor
     registry = Registry(2)
     registry.serving = 1
     use_cases = ScriptedRescoring(["a"])
-    RescoringJobs(store, registry, use_cases, 1).step()
+    RescoringJobs(store, registry, use_cases, 1, NO_SETTLING).step()
     assert store.latest().state == RUNNING and use_cases.calls == []
 
 
@@ -92,14 +106,16 @@ def test_a_job_taken_over_after_its_lease_expired_continues_after_the_last_saved
         if period_id == "c":
             raise RuntimeError("the process dies")
 
-    first = RescoringJobs(store, Registry(2), ScriptedRescoring(["a", "b", "c", "d"], before=crash_at), 1)
+    first = RescoringJobs(
+        store, Registry(2), ScriptedRescoring(["a", "b", "c", "d"], before=crash_at), 1, NO_SETTLING
+    )
     with pytest.raises(RuntimeError):
         first.step()
     job = store.latest()
     assert _progress(job) == (RUNNING, 4, 2, 0, 0, "b") and job.lease_owner == first.owner
 
     other = ScriptedRescoring(["a", "b", "c", "d"], changed={"d"})
-    taker = RescoringJobs(store, Registry(2), other, 1)
+    taker = RescoringJobs(store, Registry(2), other, 1, NO_SETTLING)
     taker.step()
     assert other.calls == []  # the lease is still the first process's
     with store.engine.begin() as connection:  # its 30 seconds pass
@@ -119,7 +135,9 @@ def test_a_newer_activation_cancels_the_running_job_and_its_successor_starts_ove
             store.replace(store.latest(), 3, now())
             registry.active = registry.serving = 3
 
-    jobs = RescoringJobs(store, registry, ScriptedRescoring(["a", "b", "c"], before=activate_3), 1)
+    jobs = RescoringJobs(
+        store, registry, ScriptedRescoring(["a", "b", "c"], before=activate_3), 1, NO_SETTLING
+    )
     jobs.step()
     cancelled, successor = store.list_of(2)[1], store.latest()
     assert _progress(cancelled) == (CANCELLED, 3, 1, 0, 0, "a")  # b was not saved
@@ -137,7 +155,7 @@ def test_a_job_waits_while_another_service_is_down_and_continues_from_the_same_p
         if period_id == "b" and down["on"]:
             raise Unreachable("complaints")
 
-    jobs = RescoringJobs(store, Registry(2), ScriptedRescoring(["a", "b"], before=outage), 0.01)
+    jobs = RescoringJobs(store, Registry(2), ScriptedRescoring(["a", "b"], before=outage), 0.01, NO_SETTLING)
     jobs.step()
     job = store.latest()
     assert _progress(job) == (RUNNING, 2, 1, 0, 0, "a") and job.lease_owner == ""  # given back
@@ -152,8 +170,8 @@ def test_a_job_waits_while_another_service_is_down_and_continues_from_the_same_p
 
 def test_a_stale_step_gives_the_lease_back_without_progress(store):
     use_cases = ScriptedRescoring(["a"])
-    use_cases.rescore_next = lambda version, after: Rescored(stale=True)
-    RescoringJobs(store, Registry(2), use_cases, 1).step()
+    use_cases.rescore_next = lambda version, after, off_version_only=False: Rescored(stale=True)
+    RescoringJobs(store, Registry(2), use_cases, 1, NO_SETTLING).step()
     job = store.latest()
     assert _progress(job) == (RUNNING, 0, 0, 0, 0, "") and job.lease_owner == ""
 
@@ -165,7 +183,30 @@ def test_an_orderly_stop_releases_the_lease_after_the_period_in_hand(store):
         if period_id == "b":
             jobs._stop.set()  # stop() asked while b is being scored
 
-    jobs = RescoringJobs(store, Registry(2), ScriptedRescoring(["a", "b", "c"], before=stop_at), 1)
+    jobs = RescoringJobs(
+        store, Registry(2), ScriptedRescoring(["a", "b", "c"], before=stop_at), 1, NO_SETTLING
+    )
     jobs.step()
     job = store.latest()
     assert _progress(job) == (RUNNING, 3, 2, 0, 0, "b") and job.lease_owner == ""
+
+
+def test_the_last_pass_runs_again_at_each_poll_until_the_job_has_settled(store):
+    """A period run on the old version after the sweep passed it (a lagging replica) is
+    brought over by the last pass, counted changed but not done twice; the job stays
+    running until the settling time after its activation is over."""
+    use_cases = ScriptedRescoring(["a", "b", "c"])
+    jobs = RescoringJobs(store, Registry(2), use_cases, 1, datetime.timedelta(hours=1))
+    jobs.step()
+    assert _progress(store.latest()) == (RUNNING, 3, 3, 0, 0, "c")
+    assert use_cases.last_pass_calls == [(2, "")]
+
+    use_cases.off_version = {"b"}  # run by hand on version 1 meanwhile
+    jobs.step()
+    assert use_cases.last_pass_calls[1:] == [(2, ""), (2, "b")]
+    assert use_cases.calls[-1] == (2, "c")  # the sweep is not run again
+    assert _progress(store.latest()) == (RUNNING, 3, 3, 1, 0, "c")
+
+    jobs.settling = datetime.timedelta(0)  # the settling time is over
+    jobs.step()
+    assert _progress(store.latest()) == (COMPLETED, 3, 3, 1, 0, "c")

@@ -82,6 +82,11 @@ class FakePeriods:
     def count_open_with_results_after(self, after):
         return len(self.open_with_results_after(after, len(self.s.periods)))
 
+    def open_off_version_after(self, after, version, limit):
+        found = self.open_with_results_after(after, len(self.s.periods))
+        off = [p for p in found if any(r.rule_set_version != version for r in self.s.results.get(p.id, []))]
+        return off[:limit]
+
 
 class FakeCards:
     def __init__(self, s):
