@@ -31,7 +31,9 @@ def register(server: grpc.Server, runtime: Runtime) -> list[str]:
         ClassificationServicer(
             runtime.use_cases,
             JobReads(JobStore(runtime.engine)),
-            ClassificationChanges(runtime.engine, runtime.settings.max_message_bytes),
+            ClassificationChanges(
+                runtime.engine, runtime.settings.max_message_bytes, runtime.use_cases.menu_descriptions
+            ),
         ),
         server,
     )

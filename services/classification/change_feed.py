@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import functools
+from collections.abc import Callable
 
 import sqlalchemy as sa
-from google.protobuf import struct_pb2
 from retailcare.classification.v1 import classification_pb2 as pb
 from sqlalchemy.engine import Engine
 
@@ -37,7 +36,7 @@ from services.classification.domain import (
     ServiceDescription,
     menu,
 )
-from services.classification.storage import SqlServiceDescriptions, classifications, customers
+from services.classification.storage import SqlServiceDescriptions, classifications, customers, decoded_json
 from services.common import paging
 from services.common.errors import InvalidArgument
 from services.common.times import utc
@@ -48,34 +47,81 @@ REPLY_BYTES = 2 * 1024 * 1024
 # read as the largest (PostgreSQL refuses to compare the column with a larger number).
 MAX_CHANGE_ID = 2**31 - 1
 _ENTRY_OVERHEAD = 8  # a repeated field's tag and length in front of each change
+_CHANGES_TAG = bytes([1 << 3 | 2])  # field 1 of the reply, length-delimited
 _TUPLE_PARTS = frozenset(f.name for f in dataclasses.fields(Outcome) if f.type == "tuple")
+# The outcome's parts as the page reads them: a JSON part as its stored text, decoded once
+# per distinct text (storage.decoded_json) and shared with the per-call reads.
+_JSON_PARTS = {
+    name: name in _TUPLE_PARTS for name in OUTCOME_PARTS if isinstance(classifications.c[name].type, sa.JSON)
+}
+_PAGE_COLUMNS = (
+    classifications.c.id,
+    classifications.c.customer_id,
+    *(
+        sa.cast(classifications.c[name], sa.Text) if name in _JSON_PARTS else classifications.c[name]
+        for name in OUTCOME_PARTS
+    ),
+    classifications.c.reason,
+    classifications.c.classified_at,
+    customers.c.licence_number,
+    customers.c.customer_manager_id,
+    customers.c.team_id,
+)
+_PARTS_END = 2 + len(OUTCOME_PARTS)
+_PART_DECODING = tuple((name in _JSON_PARTS, _JSON_PARTS.get(name, False)) for name in OUTCOME_PARTS)
+_SERVICES_AT = OUTCOME_PARTS.index("services")
+
+
+def _each_read(read: Callable[[], list[ServiceDescription]]) -> list[ServiceDescription]:
+    return read()
 
 
 @dataclasses.dataclass(frozen=True)
 class Change:
     """One history entry: the customer (with its current manager and team) classified as
-    the entry says, and the menu that classification gives."""
+    the entry says, the menu that classification gives, and the contract's message as its
+    bytes (made as the page is read: the page's size is measured on them)."""
 
     id: int
     customer: Customer
     items: list[tuple[ServiceDescription, dict]]
+    data: bytes = dataclasses.field(repr=False, compare=False)
 
     @property
     def classified_at(self) -> datetime.datetime:
         return self.customer.classification.classified_at
 
-    @functools.cached_property
+    @property
     def message(self) -> pb.ClassificationChange:
-        """The contract's message (built once: the page's size is measured on it)."""
-        return _message(self)
+        return pb.ClassificationChange.FromString(self.data)
+
+
+class _Menu:
+    """A menu's items, and their part of a change's bytes: fields add up, so a change is
+    its own fields' bytes and then these (the changes of a page that give the same menu
+    share one; history entries repeat few menus)."""
+
+    def __init__(self, items: list[tuple[ServiceDescription, dict]]):
+        self.items = items
+        self.data = pb.ClassificationChange(items=mapping.menu_items(items)).SerializeToString()
 
 
 class ClassificationChanges:
-    """The read behind ListClassificationChanges (one read-only transaction a page)."""
+    """The read behind ListClassificationChanges (one read-only transaction a page).
+    ``descriptions(read)`` gives the menus' service descriptions: the use cases' copy
+    (ClassificationUseCases.menu_descriptions), or by default ``read()`` at every page."""
 
-    def __init__(self, engine: Engine, max_message_bytes: int):
+    def __init__(
+        self,
+        engine: Engine,
+        max_message_bytes: int,
+        descriptions: Callable[
+            [Callable[[], list[ServiceDescription]]], list[ServiceDescription]
+        ] = _each_read,
+    ):
         self.engine = engine
         self.reply_bytes = min(REPLY_BYTES, max_message_bytes // 2)
+        self.descriptions = descriptions
 
     def after(self, change_id: int, page_size: int) -> list[Change]:
         problems = [
@@ -87,67 +133,75 @@ class ClassificationChanges:
             raise InvalidArgument(problems)
         size = paging.page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         query = (
-            sa.select(
-                classifications,
-                customers.c.licence_number,
-                customers.c.customer_manager_id,
-                customers.c.team_id,
-            )
+            sa.select(*_PAGE_COLUMNS)
             .join(customers, customers.c.id == classifications.c.customer_id)
             .where(classifications.c.id > min(change_id, MAX_CHANGE_ID))
             .order_by(classifications.c.id)
             .limit(size)
         )
         with self.engine.connect() as connection:
-            rows = connection.execute(query).mappings().all()
-            descriptions = SqlServiceDescriptions(connection).all() if rows else []
-        return _within(self.reply_bytes, (self._change(row, descriptions) for row in rows))
+            rows = connection.execute(query).all()
+            descriptions = self.descriptions(SqlServiceDescriptions(connection).all) if rows else []
+        return _within(self.reply_bytes, _changes(rows, descriptions))
 
-    @staticmethod
-    def _change(row, descriptions: list[ServiceDescription]) -> Change:
-        outcome = Outcome(
-            **{name: tuple(row[name]) if name in _TUPLE_PARTS else row[name] for name in OUTCOME_PARTS}
-        )
+
+def _changes(rows, descriptions: list[ServiceDescription]):
+    """The page's changes, each menu built once (by the services' decoded value, which the
+    entries with the same menu text share)."""
+    menus: dict[int, tuple[dict, _Menu]] = {}
+    for row in rows:
+        parts = [
+            (decoded_json(value, as_tuple) if value is not None else None) if is_json else value
+            for value, (is_json, as_tuple) in zip(row[2:_PARTS_END], _PART_DECODING, strict=True)
+        ]
         customer = Customer(
-            inputs={
-                "licence_number": row["licence_number"],
-                "customer_manager_id": row["customer_manager_id"],
-            },
-            team_id=row["team_id"],
-            classification=ClassificationRecord(outcome, row["reason"], utc(row["classified_at"])),
-            id=row["customer_id"],
+            inputs={"licence_number": row[_PARTS_END + 2], "customer_manager_id": row[_PARTS_END + 3]},
+            team_id=row[_PARTS_END + 4],
+            classification=ClassificationRecord(Outcome(*parts), row[_PARTS_END], utc(row[_PARTS_END + 1])),
+            id=row[1],
         )
-        return Change(row["id"], customer, menu(customer, descriptions))
+        services = parts[_SERVICES_AT]
+        known = menus.get(id(services))
+        if known is None or known[0] is not services:
+            known = menus[id(services)] = (services, _Menu(menu(customer, descriptions)))
+        yield Change(row[0], customer, known[1].items, _data(row[0], customer) + known[1].data)
 
 
 def _within(reply_bytes: int, changes) -> list[Change]:
     """The first changes whose messages fit in ``reply_bytes`` (at least one)."""
     page, size = [], 0
     for change in changes:
-        size += change.message.ByteSize() + _ENTRY_OVERHEAD
+        size += len(change.data) + _ENTRY_OVERHEAD
         if page and size > reply_bytes:
             break
         page.append(change)
     return page
 
 
-def change_message(change: Change) -> pb.ClassificationChange:
-    return change.message
+def page_reply(changes: list[Change]) -> pb.ListClassificationChangesResponse:
+    """The page's reply, parsed once from the changes' bytes (each a ``changes`` entry):
+    no change message is built and then copied into it."""
+    return pb.ListClassificationChangesResponse.FromString(
+        b"".join(_CHANGES_TAG + _varint(len(change.data)) + change.data for change in changes)
+    )
 
 
-def _message(change: Change) -> pb.ClassificationChange:
-    customer = change.customer
-    message = pb.ClassificationChange(
-        change_id=change.id,
+def _data(change_id: int, customer: Customer) -> bytes:
+    """The change's message without its menu, as bytes."""
+    return pb.ClassificationChange(
+        change_id=change_id,
         licence_number=customer.licence_number,
         classification=mapping.classification_message(customer.classification),
         customer_manager_id=customer.inputs["customer_manager_id"] or "",
         team_id=customer.team_id or "",
-    )
-    for description, parameters in change.items:
-        values = struct_pb2.Struct()
-        values.update(parameters)
-        message.items.append(
-            pb.MenuItem(description=mapping.description_message(description), parameters=values)
-        )
-    return message
+    ).SerializeToString()
+
+
+def _varint(value: int) -> bytes:
+    """A length as the wire format writes it (seven bits a byte, low bits first)."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)

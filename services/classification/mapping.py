@@ -100,6 +100,11 @@ def _menu_item(description: ServiceDescription, parameters: dict) -> pb.MenuItem
     return entry[2]
 
 
+def menu_items(items: list[tuple[ServiceDescription, dict]]) -> list[pb.MenuItem]:
+    """A menu's items as messages (shared: copy them into a reply, never change them)."""
+    return [_menu_item(d, p) for d, p in items]
+
+
 def outcome_message(outcome: Outcome | None) -> pb.Classification:
     if outcome is None:
         return pb.Classification()
@@ -171,7 +176,7 @@ def menu_reply(
     return pb.GetServiceMenuResponse(
         licence_number=customer.licence_number,
         customer_name=customer.inputs["name"],
-        items=[_menu_item(d, p) for d, p in items],
+        items=menu_items(items),
         customer_manager_id=customer.inputs["customer_manager_id"],
         team_id=customer.team_id,
         entitlements_version=customer.outcome.entitlements_version if customer.outcome else 0,

@@ -322,8 +322,12 @@ class ClassificationUseCases:
         ``descriptions_cache_seconds`` old (see __init__), not read on every call."""
         with self.new_unit_of_work(read_only=True) as uow:
             customer = self._customer(uow, licence)
-            descriptions = self._descriptions.get(uow.descriptions.all)
+            descriptions = self.menu_descriptions(uow.descriptions.all)
         return customer, domain.menu(customer, descriptions)
+
+    def menu_descriptions(self, read: Callable[[], list[ServiceDescription]]) -> list[ServiceDescription]:
+        """The menus' service descriptions: this process's copy (see __init__), or ``read()``'s."""
+        return self._descriptions.get(read)
 
     def decided_on(self, customer: Customer) -> DecidedOn:
         """On which versions the customer's classification and menu were decided, and

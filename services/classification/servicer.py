@@ -6,7 +6,7 @@ from retailcare.classification.v1 import classification_pb2 as pb
 from retailcare.classification.v1 import classification_pb2_grpc
 
 from services.classification import impact, mapping
-from services.classification.change_feed import ClassificationChanges, change_message
+from services.classification.change_feed import ClassificationChanges, page_reply
 from services.classification.reclassification_job import JobReads
 from services.classification.service_layer import ClassificationUseCases
 from services.common.errors import InvalidArgument
@@ -64,7 +64,7 @@ class ClassificationServicer(classification_pb2_grpc.ClassificationServiceServic
 
     def ListClassificationChanges(self, request, context):
         changes = self.changes.after(request.after_change_id, request.page_size)
-        return pb.ListClassificationChangesResponse(changes=[change_message(c) for c in changes])
+        return page_reply(changes)
 
     def GetServiceMenu(self, request, context):
         customer, items = self.use_cases.menu(request.licence_number)

@@ -159,6 +159,9 @@ def _decoded(text: str, as_tuple: bool):
     return value
 
 
+decoded_json = _decoded  # the change feed's history rows share the same decoded values
+
+
 def _outcome(row: Mapping, parts: Iterable[str]) -> Outcome | None:
     """The outcome of a row; its JSON parts decoded already, or as their text (_READ_CUSTOMER)."""
     if row["grade"] is None:
