@@ -116,6 +116,15 @@ def test_a_period_already_on_the_version_is_done_without_a_run(use_cases, rules)
     assert use_cases.get_period("2026-H1").runs == 2  # not a third time
 
 
+def test_the_last_pass_runs_only_the_open_periods_still_on_another_version(use_cases, rules):
+    rules.version = 2
+    use_cases.run_period("2026-H1", "hr-1")  # by hand on version 2: nothing left to do there
+    assert use_cases.rescore_next(2, "", off_version_only=True) == Rescored("2026-H2", changed=True)
+    assert _team_total(use_cases, "2026-H2")[0] == 2
+    assert use_cases.rescore_next(2, "", off_version_only=True) == Rescored()  # published 2025 stays
+    assert use_cases.get_period("2026-H1").runs == 2  # not run by the last pass
+
+
 def test_a_version_that_changes_no_score_changes_nothing_but_the_version(use_cases, rules):
     rules.compiled[2].close()
     kinds = {k.name: k for k in RULE_SETS}
