@@ -238,9 +238,19 @@ class ActivationJobs:
         self._thread.start()
 
     def stop(self) -> None:
+        """Ends the thread, then gives up the lease of a job it still holds (one waiting
+        between polls for its activation to settle), so another replica need not wait for
+        the expiry."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10)
+        for rule_set in self.rule_sets:
+            try:
+                job = self.latest(rule_set)
+                if job is not None and job.state == RUNNING and job.lease_owner == self.owner:
+                    self.release(job)
+            except Exception:  # the database may be gone at shutdown: the lease then expires
+                self.log.warning(f"{self.job_name} lease not released at stop", extra={"rule_set": rule_set})
 
     @property
     def stopping(self) -> bool:

@@ -122,3 +122,24 @@ def test_a_lease_not_released_keeps_the_job_from_another_replica(store):
     assert store.latest(GRADING).lease_owner == first.owner
     first.use_cases.hold.set()
     holder.join(DEADLINE)
+
+
+def test_a_stop_while_the_job_settles_releases_its_lease(store):
+    """Swept, but its activation not settled yet: the job waits between polls holding its
+    lease; an orderly stop gives it up."""
+    settling = ReclassificationJobs(
+        store,
+        _registry(2),
+        Batches(total=4),
+        batch_size=2,
+        poll_seconds=0.05,
+        settling=datetime.timedelta(minutes=5),
+    )
+    settling.step(GRADING)
+    waiting = store.latest(GRADING)
+    assert (waiting.state, waiting.done, waiting.lease_owner) == ("running", 4, settling.owner)
+
+    settling.stop()
+
+    released = store.latest(GRADING)
+    assert (released.state, released.lease_owner, released.lease_expires_at) == ("running", "", None)
