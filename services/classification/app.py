@@ -52,8 +52,7 @@ def prepare(runtime: Runtime) -> None:
             runtime.settings.reclassification_batch_size,
             runtime.settings.rules_poll_seconds,
             datetime.timedelta(
-                seconds=runtime.settings.job_settling_seconds
-                + 2 * runtime.settings.rules_poll_seconds
+                seconds=runtime.settings.job_settling_seconds + 2 * runtime.settings.rules_poll_seconds
             ),
         )
         jobs.start()
