@@ -193,16 +193,18 @@ def run_mutmut(run: pathlib.Path, patterns: list[str], max_children: int, deadli
     mutmut = pathlib.Path(sys.executable).with_name("mutmut")
     command = [str(mutmut), "run", "--max-children", str(max_children), *patterns]
     with open(run / "mutmut.log", "a") as log:
-        process = subprocess.Popen(command, cwd=run, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, cwd=run, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             return process.wait(timeout=None if deadline is None else max(1.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             print("time cap reached: stopping mutmut, counting the mutants it checked", file=sys.stderr)
             process.send_signal(signal.SIGINT)
             try:
-                process.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                process.kill()
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # it does not always stop: end it and its workers
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
             return 0
 
