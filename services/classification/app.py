@@ -1,6 +1,5 @@
 """The classification service process: its servicers and what it needs before SERVING."""
 
-import datetime
 import pathlib
 
 import grpc
@@ -14,6 +13,7 @@ from services.classification.reclassification_job import JobReads, Reclassificat
 from services.classification.rules import RULE_SETS, RegistryRuleSets
 from services.classification.service_layer import ClassificationUseCases
 from services.classification.servicer import ClassificationServicer
+from services.common.leased_jobs import settling_time
 from services.common.rules.hosting import prepare_rule_sets, register_rule_sets
 from services.common.server import Runtime, ServiceDefinition
 
@@ -51,9 +51,7 @@ def prepare(runtime: Runtime) -> None:
             runtime.use_cases,
             runtime.settings.reclassification_batch_size,
             runtime.settings.rules_poll_seconds,
-            datetime.timedelta(
-                seconds=runtime.settings.job_settling_seconds + 2 * runtime.settings.rules_poll_seconds
-            ),
+            settling_time(runtime.settings.job_settling_seconds, runtime.settings.rules_poll_seconds),
         )
         jobs.start()
         runtime.on_stop(jobs.stop)

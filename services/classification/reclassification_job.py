@@ -21,13 +21,11 @@ from services.classification.ports import CustomerQuery
 from services.common import paging
 from services.common.errors import InvalidArgument, NotFound
 from services.common.leased_jobs import ActivationJobs
-from services.common.times import now
 
 log = logging.getLogger("retailcare.classification")
 RULE_SETS = (GRADING_RULE_SET, ENTITLEMENTS_RULE_SET)
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-SETTLING = datetime.timedelta(seconds=5)  # default of job_settling_seconds
 
 
 def _checked(rule_set: str) -> str:
@@ -70,14 +68,9 @@ class ReclassificationJobs(ActivationJobs):
         poll_seconds: float,
         settling: datetime.timedelta | None = None,
     ):
-        super().__init__(store, registry, RULE_SETS, poll_seconds)
+        super().__init__(store, registry, RULE_SETS, poll_seconds, settling)
         self.use_cases = use_cases
         self.batch_size = batch_size
-        # How long after its activation a job keeps making its last pass: every replica
-        # loads a version within a poll or two; a call that decided just before writes soon.
-        self.settling = (
-            SETTLING + 2 * datetime.timedelta(seconds=poll_seconds) if settling is None else settling
-        )
 
     def latest(self, rule_set: str) -> Job | None:
         return self.store.latest(rule_set)
@@ -95,7 +88,7 @@ class ReclassificationJobs(ActivationJobs):
         for progress in self.use_cases.reclassify(
             CustomerQuery(), job.last_customer_id, self.batch_size, rule_set=job.rule_set
         ):
-            kept = self.save(
+            if not self.checkpoint(
                 job,
                 total=progress.total,
                 done=done + progress.processed,
@@ -103,19 +96,7 @@ class ReclassificationJobs(ActivationJobs):
                 failed=failed + progress.failed,
                 skipped=skipped + progress.skipped,
                 last_customer_id=progress.last_id,
-            )
-            if not kept:
-                return  # cancelled or taken over
-            if self.stopping:  # an orderly stop: the next replica need not wait for the expiry
-                if self.release(job):
-                    log.info(
-                        "reclassification job lease released",
-                        extra={
-                            "rule_set": job.rule_set,
-                            "version": job.version,
-                            "done": done + progress.processed,
-                        },
-                    )
+            ):
                 return
             last_id = progress.last_id
         processed = progress.processed if progress else 0
@@ -129,15 +110,4 @@ class ReclassificationJobs(ActivationJobs):
             changed, failed = changed + straggler.changed, failed + straggler.failed
             skipped += straggler.skipped
         counts = {"changed": changed, "failed": failed, "skipped": skipped, "last_customer_id": last_id}
-        if now() < job.created_at + self.settling:
-            # A replica that has not loaded the version yet, or a call that decided before
-            # the activation, may still write a customer on the old version: the last pass
-            # runs again at each poll until that cannot happen any more.
-            self.save(job, total=done, done=done, **counts)
-            return
-        ended = self.complete(job, total=done, done=done, **counts)
-        if ended:
-            self.count(job.rule_set, "completed")
-            log.info(
-                "reclassification job completed", extra={"rule_set": job.rule_set, "version": job.version}
-            )
+        self.finish(job, job.rule_set, total=done, done=done, **counts)

@@ -14,6 +14,8 @@ import yaml
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from services.common.leased_jobs import SETTLING_SECONDS
+
 if TYPE_CHECKING:
     from services.common.declaration import PackDeclaration
 
@@ -74,9 +76,10 @@ def options(pack: PackDeclaration) -> dict[str, Option]:
         ),
         "job_settling_seconds": Option(
             float,
-            5.0,
-            "how long after an activation its job (reclassification, re-scoring) keeps a last pass "
-            "over what a replica that had not loaded the version yet may have written on the old one",
+            SETTLING_SECONDS,
+            "how long after an activation (plus two rule polls) its job (reclassification, "
+            "re-scoring, complaint-policy following) keeps a last pass over what a replica that "
+            "had not loaded the version yet may have written on the old one",
         ),
         "access_log": Option(
             str,

@@ -16,7 +16,9 @@ such table and its background thread:
 - ``ActivationJobs``: one thread per process that, every poll, starts the job of each
   active version that has none and runs the latest job of each rule set when this
   process serves its version and can take its lease. What one run does (the batches,
-  the progress columns, the metric) is the service's.
+  the progress columns, the metric) is the service's; how a run saves its progress
+  (``checkpoint``) and how it ends (``finish``: a last pass repeated until the
+  activation has settled) are the same for every job.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from services.common.times import now, utc
 
 RUNNING, COMPLETED, CANCELLED = "running", "completed", "cancelled"
 LEASE = datetime.timedelta(seconds=30)
+SETTLING_SECONDS = 5.0  # default of job_settling_seconds
 _MOMENT = sa.DateTime(timezone=True)
 
 
@@ -184,6 +187,13 @@ class LeasedJobStore:
         return result.rowcount == 1
 
 
+def settling_time(settling_seconds: float, poll_seconds: float) -> datetime.timedelta:
+    """How long after its activation a job keeps making its last pass: every replica loads
+    a version within a poll or two, and a call that decided just before writes soon after
+    (``settling_seconds``)."""
+    return datetime.timedelta(seconds=settling_seconds + 2 * poll_seconds)
+
+
 def process_owner() -> str:
     """A lease owner naming this process uniquely (host, pid, a random part)."""
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -194,20 +204,30 @@ class ActivationJobs:
 
     ``registry`` is the process's rule-set registry (``registry.store.active_versions()``,
     ``registry.serving_version(name)``). A service subclass names its thread and jobs
-    (``thread_name``, ``job_name`` and ``log``: the log lines are "<job_name> started" and
-    "<job_name> step failed") and supplies ``latest``, ``replace`` (its store's calls),
-    ``count`` (its jobs metric) and ``run`` (one run of a job whose lease it holds, saving
-    progress with ``save``, ending with ``complete``)."""
+    (``thread_name``, ``job_name`` and ``log``: the log lines are "<job_name> started",
+    "... completed", "... lease released" and "... step failed") and supplies ``latest``,
+    ``replace`` (its store's calls), ``count`` (its jobs metric) and ``run`` (one run of a
+    job whose lease it holds, saving progress with ``checkpoint``, ending with ``finish``).
+    ``settling``: how long a job keeps making its last pass after its activation (by
+    default ``settling_time`` of the default settling seconds and ``poll_seconds``)."""
 
     thread_name = "activation-jobs"
     job_name = "job"
     log = logging.getLogger("retailcare")
 
-    def __init__(self, store, registry, rule_sets: tuple[str, ...], poll_seconds: float):
+    def __init__(
+        self,
+        store,
+        registry,
+        rule_sets: tuple[str, ...],
+        poll_seconds: float,
+        settling: datetime.timedelta | None = None,
+    ):
         self.store = store
         self.registry = registry
         self.rule_sets = rule_sets
         self.poll_seconds = poll_seconds
+        self.settling = settling_time(SETTLING_SECONDS, poll_seconds) if settling is None else settling
         self.owner = process_owner()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -294,6 +314,31 @@ class ActivationJobs:
     def complete(self, job, **progress) -> bool:
         """Ends the job with its last progress; False when it was cancelled or taken over."""
         return self.store.save_progress(job, self.owner, now(), None, state=COMPLETED, **progress)
+
+    def checkpoint(self, job, **progress) -> bool:
+        """Saves progress after a batch; False when the run ends here: the job was cancelled
+        or taken over, or an orderly stop gave its lease back (so another replica need not
+        wait for the expiry)."""
+        if not self.save(job, **progress):
+            return False
+        if self.stopping:
+            if self.release(job):
+                self.log.info(f"{self.job_name} lease released", extra={"version": job.version, **progress})
+            return False
+        return True
+
+    def finish(self, job, rule_set: str, **progress) -> None:
+        """Ends a run whose last pass found nothing more to do. Before the activation has
+        settled, a replica that has not loaded the version yet, or a call that decided just
+        before it, may still write on the old version: the progress is saved and the last
+        pass runs again at the next poll. After it, the job completes."""
+        if now() < job.created_at + self.settling:
+            self.save(job, **progress)
+        elif self.complete(job, **progress):
+            self.count(rule_set, "completed")
+            self.log.info(
+                f"{self.job_name} completed", extra={"rule_set": rule_set, "version": job.version, **progress}
+            )
 
     def release(self, job) -> bool:
         return self.store.release(job, self.owner, now())

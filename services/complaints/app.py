@@ -9,6 +9,7 @@ import threading
 import grpc
 from retailcare.complaints.v1 import complaints_pb2, complaints_pb2_grpc
 
+from services.common.leased_jobs import settling_time
 from services.common.rules.hosting import prepare_rule_sets, register_rule_sets
 from services.common.server import Runtime, ServiceDefinition
 from services.complaints.calendar_source import ChineseCalendarLibrary
@@ -66,8 +67,13 @@ def prepare(runtime: Runtime) -> None:
     sweeper.start()
     runtime.on_stop(lambda: (stop.set(), sweeper.join(10)))
     runtime.register_collector(ComplaintGauges(runtime.engine))
+    settings = runtime.settings
     jobs = PolicyFollowJobs(
-        FollowJobStore(runtime.engine), runtime.rule_sets, use_cases, runtime.settings.rules_poll_seconds
+        FollowJobStore(runtime.engine),
+        runtime.rule_sets,
+        use_cases,
+        settings.rules_poll_seconds,
+        settling=settling_time(settings.job_settling_seconds, settings.rules_poll_seconds),
     )
     jobs.start()
     runtime.on_stop(jobs.stop)

@@ -39,7 +39,6 @@ from services.common.leased_jobs import (
     LeasedJobStore,
     jobs_table,
 )
-from services.common.times import now
 from services.complaints import metrics
 from services.complaints.rules import COMPLAINT_POLICY
 
@@ -57,8 +56,6 @@ log = logging.getLogger("retailcare.complaints")
 BATCH = 200
 # The last pass looks at complaints filed from this long before the job started.
 LATE_FILING_MARGIN = datetime.timedelta(minutes=5)
-# A job completes no sooner than this (plus two polls) after its activation.
-SETTLING = datetime.timedelta(seconds=10)
 
 metadata = sa.MetaData()
 jobs = jobs_table(
@@ -128,21 +125,12 @@ class PolicyFollowJobs(ActivationJobs):
         batch_size: int = BATCH,
         settling: datetime.timedelta | None = None,
     ):
-        super().__init__(store, registry, (COMPLAINT_POLICY.name,), poll_seconds)
+        super().__init__(store, registry, (COMPLAINT_POLICY.name,), poll_seconds, settling)
         self.use_cases = use_cases
         self.batch_size = batch_size
-        # How long after its activation a job keeps looking for late filings: every
-        # replica loads a version within a poll or two; a filing takes seconds at most.
-        self.settling = (
-            SETTLING + 2 * datetime.timedelta(seconds=poll_seconds) if settling is None else settling
-        )
 
     def step(self, rule_set: str = COMPLAINT_POLICY.name) -> None:
         super().step(rule_set)
-
-    def step_failed(self, rule_set: str) -> None:
-        log.exception("policy follow job step failed")
-        self.count(rule_set, "failed")
 
     def latest(self, rule_set: str) -> FollowJob | None:
         return self.store.latest()
@@ -178,26 +166,8 @@ class PolicyFollowJobs(ActivationJobs):
                 progress.update(final_pass=True, last_complaint_id="")
             else:
                 progress["last_complaint_id"] = batch.last_id
-            if finished and now() < job.created_at + self.settling:
-                # A replica that has not loaded the version yet, or a filing already under
-                # way at the activation, may still add a complaint on the old version: the
-                # last pass runs again at each poll until that cannot happen any more.
-                self.save(job, **progress)
+            if finished:  # a filing under way at the activation may still come: see finish
+                self.finish(job, COMPLAINT_POLICY.name, **progress)
                 return
-            if finished:
-                if self.complete(job, **progress):
-                    self.count(COMPLAINT_POLICY.name, "completed")
-                    log.info(
-                        "policy follow job completed",
-                        extra={
-                            "version": job.version,
-                            "followed": progress["followed"],
-                            "moved": progress["moved"],
-                        },
-                    )
-                return
-            if not self.save(job, **progress):
-                return  # cancelled or taken over
-            if self.stopping:  # an orderly stop: another replica need not wait for the expiry
-                self.release(job)
+            if not self.checkpoint(job, **progress):
                 return

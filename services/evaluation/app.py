@@ -1,6 +1,5 @@
 """The evaluation service process: its servicers and what it needs before SERVING."""
 
-import datetime
 import functools
 import pathlib
 
@@ -8,6 +7,7 @@ import grpc
 from retailcare.evaluation.v1 import evaluation_pb2, evaluation_pb2_grpc
 
 from services.classification.client import ClassificationClient
+from services.common.leased_jobs import settling_time
 from services.common.rules.hosting import prepare_rule_sets, register_rule_sets
 from services.common.server import Runtime, ServiceDefinition
 from services.complaints.client import ComplaintsClient
@@ -64,7 +64,7 @@ def _start_rescoring(runtime: Runtime) -> None:
     store = RescoringJobStore(runtime.engine)
     runtime.register_collector(RescoringGauges(store))
     settings = runtime.settings
-    settling = datetime.timedelta(seconds=settings.job_settling_seconds + 2 * settings.rules_poll_seconds)
+    settling = settling_time(settings.job_settling_seconds, settings.rules_poll_seconds)
     jobs = RescoringJobs(store, runtime.rule_sets, runtime.use_cases, settings.rules_poll_seconds, settling)
     jobs.start()
     runtime.on_stop(jobs.stop)

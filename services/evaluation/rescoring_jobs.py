@@ -43,7 +43,7 @@ from sqlalchemy.engine import Engine
 
 from services.common.errors import NotFound
 from services.common.leased_jobs import RUNNING, ActivationJobs, LeasedJobStore, jobs_table
-from services.common.times import now, to_timestamp
+from services.common.times import to_timestamp
 from services.evaluation.ports import Unreachable
 from services.evaluation.service_layer import RULE_SET, Rescored
 
@@ -51,7 +51,6 @@ log = logging.getLogger("retailcare.evaluation")
 # How long a job waits after classification or complaints could not be reached.
 UNREACHABLE_PAUSE = 5.0
 PROGRESS = ("total", "done", "changed", "failed")
-SETTLING = datetime.timedelta(seconds=5)  # default of job_settling_seconds
 
 JOBS = Counter(
     "evaluation_rescoring_jobs_total",
@@ -153,13 +152,8 @@ class RescoringJobs(ActivationJobs):
         poll_seconds: float,
         settling: datetime.timedelta | None = None,
     ):
-        super().__init__(store, registry, (RULE_SET,), poll_seconds)
+        super().__init__(store, registry, (RULE_SET,), poll_seconds, settling)
         self.use_cases = use_cases
-        # How long after its activation a job keeps making its last pass: every replica
-        # loads a version within a poll or two; a run that scored just before writes soon.
-        self.settling = (
-            SETTLING + 2 * datetime.timedelta(seconds=poll_seconds) if settling is None else settling
-        )
         self._resume_at = 0.0  # monotonic: paused after another service could not be reached
 
     def step(self, rule_set: str = RULE_SET) -> None:
@@ -199,17 +193,9 @@ class RescoringJobs(ActivationJobs):
             after = step.period_id
             if not self._counted(job, step, progress):
                 return
-        if now() < job.created_at + self.settling:
-            # A replica that has not loaded the version yet may still run a period by hand
-            # on the old one: the last pass runs again at each poll until that cannot happen.
-            self.save(job, **progress)
-            return
-        if self.complete(job, **progress):
-            self.count(RULE_SET, "completed")
-            log.info(
-                "rescoring job completed",
-                extra={"version": job.version, "done": progress["done"], "changed": progress["changed"]},
-            )
+        # A replica that has not loaded the version yet may still run a period by hand on
+        # the old one: until the activation has settled, the last pass runs at each poll.
+        self.finish(job, RULE_SET, **progress)
 
     def _next(self, job: RescoringJob, after: str, off_version_only: bool) -> Rescored | None:
         """The next step of the job, or None when the run ends here and gives its lease back
@@ -237,12 +223,7 @@ class RescoringJobs(ActivationJobs):
         progress["changed"] += step.changed
         progress["failed"] += step.failed
         PERIODS_RESCORED.labels("failed" if step.failed else "changed" if step.changed else "unchanged").inc()
-        if not self.save(job, **progress):
-            return False
-        if self.stopping:  # another replica need not wait for the expiry
-            self.release(job)
-            return False
-        return True
+        return self.checkpoint(job, **progress)
 
 
 class RescoringGauges:

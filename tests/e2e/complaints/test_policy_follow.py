@@ -129,7 +129,7 @@ def test_a_version_that_says_follow_moves_the_open_deadlines_it_names_once(pack,
                 5,
                 0,
             )
-            # It completes once late filings can no longer come (10 s and two polls on).
+            # It completes once late filings can no longer come (job_settling_seconds and two polls on).
             _wait_for(
                 lambda: (
                     stub.GetPolicyFollowJob(pb.GetPolicyFollowJobRequest(), timeout=10).job.state == COMPLETED

@@ -205,11 +205,12 @@ def test_a_version_swapped_under_the_job_releases_it_without_saving():
 def test_the_last_pass_runs_again_at_each_poll_until_late_filings_cannot_come(clock):
     """A replica still on the old version, or a filing under way at the activation, may add
     a complaint after the last pass: the job stays running, looking again at each poll,
-    until the settling time (10 s and two polls) after its activation is over."""
+    until the settling time (job_settling_seconds, 5 s by default, and two polls) after
+    its activation is over."""
     clock.set(datetime.datetime(2026, 11, 24, 9, tzinfo=datetime.UTC))
     store, use_cases = MemoryJobs(), UseCases(count=2)
     jobs = PolicyFollowJobs(store, Registry(2), use_cases, poll_seconds=1, batch_size=2)
-    assert jobs.settling == datetime.timedelta(seconds=12)
+    assert jobs.settling == datetime.timedelta(seconds=7)
     jobs.step()
     job = store.latest()
     assert (job.state, job.final_pass, job.last_complaint_id, job.done) == (RUNNING, True, "", 2)

@@ -1,8 +1,8 @@
 """The kernel's activation-job thread over an in-memory store: the job of each active
 version is started once per rule set, run only where that version is served and the
 lease is free, a newer activation cancels the running job, progress is saved with a
-renewed lease, an orderly stop releases it, and a failing step is counted and the next
-rule set still looked at."""
+renewed lease, an orderly stop releases it, a job completes only once its activation
+has settled, and a failing step is counted and the next rule set still looked at."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ import datetime
 
 import pytest
 
-from services.common.leased_jobs import CANCELLED, COMPLETED, LEASE, RUNNING, ActivationJobs
+from services.common.leased_jobs import (
+    CANCELLED,
+    COMPLETED,
+    LEASE,
+    RUNNING,
+    ActivationJobs,
+    settling_time,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,6 +30,9 @@ class Job:
     lease_owner: str = ""
     lease_expires_at: datetime.datetime | None = None
     done: int = 0
+    created_at: datetime.datetime = dataclasses.field(
+        default_factory=lambda: datetime.datetime.now(datetime.UTC)
+    )
 
 
 class MemoryStore:
@@ -94,8 +104,8 @@ class Counting(ActivationJobs):
     thread_name = "test-jobs"
     job_name = "test job"
 
-    def __init__(self, store, registry, batches=2, during=None):
-        super().__init__(store, registry, ("a", "b"), poll_seconds=60)
+    def __init__(self, store, registry, batches=2, during=None, settling=datetime.timedelta(0)):
+        super().__init__(store, registry, ("a", "b"), poll_seconds=60, settling=settling)
         self.batches, self.during = batches, during or (lambda: None)
         self.counted: list[tuple[str, str]] = []
         self.runs: list[int] = []
@@ -115,13 +125,9 @@ class Counting(ActivationJobs):
         while done < self.batches:
             self.during()
             done += 1
-            if not self.save(job, done=done):
+            if not self.checkpoint(job, done=done):
                 return
-            if self.stopping:
-                self.release(job)
-                return
-        if self.complete(job, done=done):
-            self.count(job.rule_set, "completed")
+        self.finish(job, job.rule_set, done=done)
 
 
 def test_the_job_of_each_active_version_is_started_once_and_run_to_completion():
@@ -192,6 +198,39 @@ def test_an_orderly_stop_releases_the_lease_after_the_batch_in_hand():
     other = Counting(store, Registry({"a": 1}), batches=5)
     other.step("a")  # continues after the saved batch, at once
     assert (store.latest("a").state, store.latest("a").done) == (COMPLETED, 5)
+
+
+def test_an_orderly_stop_logs_the_lease_it_gave_back(caplog):
+    jobs = Counting(MemoryStore(), Registry({"a": 1}), batches=5)
+    jobs.during = jobs._stop.set
+    with caplog.at_level("INFO", logger="retailcare"):
+        jobs.step("a")
+    released = [r for r in caplog.records if r.getMessage() == "test job lease released"]
+    assert [(r.version, r.done) for r in released] == [(1, 1)]
+
+
+def test_a_job_completes_only_once_its_activation_has_settled(caplog):
+    store = MemoryStore()
+    jobs = Counting(store, Registry({"a": 1}), settling=datetime.timedelta(hours=1))
+    jobs.step("a")
+    jobs.step("a")  # the last pass again at the next poll: still within the settling time
+    job = store.latest("a")
+    assert (job.state, job.done, job.lease_owner, jobs.counted) == (RUNNING, 2, jobs.owner, [])
+    store._put(dataclasses.replace(job, created_at=job.created_at - datetime.timedelta(hours=1)))
+    with caplog.at_level("INFO", logger="retailcare"):
+        jobs.step("a")
+    assert (store.latest("a").state, store.latest("a").lease_owner, jobs.counted) == (
+        COMPLETED,
+        "",
+        [("a", "completed")],
+    )
+    completed = [r for r in caplog.records if r.getMessage() == "test job completed"]
+    assert [(r.rule_set, r.version, r.done) for r in completed] == [("a", 1, 2)]
+
+
+def test_the_settling_time_is_the_setting_and_two_polls():
+    assert settling_time(5, 2) == datetime.timedelta(seconds=9)
+    assert Counting(MemoryStore(), Registry({}), settling=None).settling == datetime.timedelta(seconds=125)
 
 
 def test_a_job_cancelled_during_a_run_stops_saving():
