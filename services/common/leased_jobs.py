@@ -36,6 +36,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from services.common.database import unit_of_work
+from services.common.logs import RepeatedFailures
 from services.common.times import now, utc
 
 RUNNING, COMPLETED, CANCELLED = "running", "completed", "cancelled"
@@ -231,6 +232,7 @@ class ActivationJobs:
         self.owner = process_owner()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failures: dict[str, RepeatedFailures] = {}
 
     # What the service supplies.
 
@@ -248,8 +250,13 @@ class ActivationJobs:
         raise NotImplementedError
 
     def step_failed(self, rule_set: str) -> None:
-        self.log.exception(f"{self.job_name} step failed", extra={"rule_set": rule_set})
+        self._failures_of(rule_set).failed(rule_set=rule_set)
         self.count(rule_set, "failed")
+
+    def _failures_of(self, rule_set: str) -> RepeatedFailures:
+        if rule_set not in self._failures:
+            self._failures[rule_set] = RepeatedFailures(self.log, f"{self.job_name} step failed")
+        return self._failures[rule_set]
 
     # The thread.
 
@@ -284,6 +291,8 @@ class ActivationJobs:
                     self.step(rule_set)
                 except Exception:  # the database may be briefly unreachable; try again next time
                     self.step_failed(rule_set)
+                else:
+                    self._failures_of(rule_set).succeeded(rule_set=rule_set)
 
     def step(self, rule_set: str) -> None:
         """Starts the job of the active version if it has none; runs the latest job if

@@ -43,3 +43,31 @@ def configure_logging(service: str, level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
+
+class RepeatedFailures:
+    """The log of a background step that fails at every poll while its cause lasts (a
+    database that is down, say): the first failure is logged with its traceback, the
+    following ones in one line at the 2nd, 4th, 8th... in a row, and the first success
+    after them once, so a long outage neither floods the log nor goes unnoticed."""
+
+    def __init__(self, log: logging.Logger, message: str):
+        self.log = log
+        self.message = message
+        self.in_a_row = 0
+
+    def failed(self, **extra) -> None:
+        """Call from an ``except`` block."""
+        self.in_a_row += 1
+        if self.in_a_row == 1:
+            self.log.exception(self.message, extra=extra)
+        elif self.in_a_row & (self.in_a_row - 1) == 0:
+            error = sys.exc_info()[1]
+            self.log.error(
+                f"{self.message} again", extra={**extra, "in_a_row": self.in_a_row, "error": repr(error)}
+            )
+
+    def succeeded(self, **extra) -> None:
+        if self.in_a_row:
+            self.log.info(f"{self.message} before; works again", extra={**extra, "failures": self.in_a_row})
+        self.in_a_row = 0

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 
 from services.common.leased_jobs import LEASE, process_owner
+from services.common.logs import RepeatedFailures
 from services.common.times import now
 from services.evaluation import metrics
 from services.evaluation.card_follow_store import FollowJob, FollowJobStore, LeaseLost, SqlFollowUnitOfWork
@@ -73,12 +74,14 @@ class CardFollower:
 
     def _loop(self) -> None:
         unreachable = False  # logged once, not at every poll
+        failures = RepeatedFailures(log, "card follower step failed")
         while not self._stop.wait(self.poll_seconds):
             try:
                 self.step()
                 if unreachable:
                     log.info("card follower: classification reachable again")
                 unreachable = False
+                failures.succeeded()
             except Unreachable:
                 metrics.FOLLOW_FAILURES.labels("unreachable").inc()
                 if not unreachable:
@@ -90,7 +93,7 @@ class CardFollower:
                 metrics.FOLLOW_FAILURES.labels("lease_lost").inc()
             except Exception:  # the database may be briefly unreachable; try again next time
                 metrics.FOLLOW_FAILURES.labels("error").inc()
-                log.exception("card follower step failed")
+                failures.failed()
 
     def step(self) -> int:
         """Follows every change there is now, if this process can take the lease; the
