@@ -47,6 +47,7 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
         "DeactivateCustomer": BUSINESS,
         "ClassifyCustomer": BUSINESS,
         "ExplainClassification": (SERVICE, ANALYST, OPS),
+        "GetCustomerFacts": (SERVICE, ANALYST, OPS),
         "ListClassificationHistory": (SERVICE, ANALYST, OPS),
         "ListClassificationChanges": (),
         "GetServiceMenu": READ,

@@ -39,6 +39,7 @@ LIST_CUSTOMERS = f"/{permissions.CLASSIFICATION}/ListCustomers"
 LIST_COMPLAINTS = f"/{permissions.COMPLAINTS}/ListComplaints"
 PREVIEW_IMPACT = f"/{permissions.CLASSIFICATION}/PreviewRuleSetImpact"
 GET_CUSTOMER = f"/{permissions.CLASSIFICATION}/GetCustomer"
+CUSTOMER_FACTS = f"/{permissions.CLASSIFICATION}/GetCustomerFacts"
 LICENCE = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 RECLASSIFICATION_JOB = f"/{permissions.CLASSIFICATION}/GetReclassificationJob"
 LIST_ZONES = f"/{permissions.CLASSIFICATION}/ListMarketZones"
@@ -312,7 +313,7 @@ def _routes(rules: RuleSetConsole, overview: Overview) -> list[Route]:
         route(
             "GET",
             f"rule-sets/{NAME}/customer-facts",
-            (GET_CUSTOMER,),
+            (CUSTOMER_FACTS,),
             lambda c: rules.customer_facts(c.params["name"], _licence(c)),
         ),
         route("GET", f"rule-sets/{NAME}/job", (RECLASSIFICATION_JOB,), lambda c: rules.job(c.params["name"])),

@@ -13,26 +13,13 @@ from retailcare.rules.v1 import rule_sets_pb2 as pb
 
 from gateway.downstream import passed_on
 from gateway.rule_sets import SERVICE, RuleSetRouter
-from services.classification import domain
+from services.classification.client import RULE_SETS as RECLASSIFIED
 from services.classification.client import ClassificationClient
-from services.classification.domain import ENTITLEMENTS_RULE_SET, GRADING_RULE_SET
 from services.common.clients import DownstreamNotFound
 from services.common.errors import InvalidArgument
-
-# Rule sets whose activation reclassifies every customer (classification's job).
-RECLASSIFIED = (GRADING_RULE_SET, ENTITLEMENTS_RULE_SET)
+from services.common.rules.admin import facts_of
 
 _RESPONSES = {method.name: method.output_type._concrete_class for method in SERVICE.methods}
-
-
-def _input_values(message: cpb.CustomerInput) -> dict:
-    """The customer's inputs by field name; an optional number left out is None."""
-    return {
-        field.name: getattr(message, field.name)
-        if not field.has_presence or message.HasField(field.name)
-        else None
-        for field in message.DESCRIPTOR.fields
-    }
 
 
 def as_json(message) -> dict:
@@ -178,16 +165,9 @@ class RuleSetConsole:
         """The facts the classification service decides a stored customer with (as
         ``retailcare rules dry-run NAME --customer LICENCE`` takes them): the record's
         inputs for the grading, with the stored star level for the entitlements."""
-        if name not in RECLASSIFIED:
-            raise InvalidArgument(
-                [("rule_set", f"customers' facts are known for {' and '.join(RECLASSIFIED)}")]
-            )
-        customer = self.classification.get_customer(licence).customer
-        inputs = _input_values(customer.input)
-        if name == GRADING_RULE_SET:
-            facts = domain.grading_facts(inputs)
-        elif customer.classification.star_level:
-            facts = domain.entitlement_facts(inputs, customer.classification.star_level)
-        else:
-            raise InvalidArgument([("licence", f"customer {licence} has no star level yet")])
-        return {"rule_set": name, "licence_number": customer.input.licence_number, "facts": facts}
+        reply = self.classification.customer_facts(licence, name)
+        return {
+            "rule_set": reply.rule_set,
+            "licence_number": reply.licence_number,
+            "facts": facts_of(reply.facts),
+        }

@@ -5,7 +5,12 @@ from __future__ import annotations
 from retailcare.classification.v1 import classification_pb2 as pb
 from retailcare.classification.v1 import classification_pb2_grpc
 
+from services.classification.domain import ENTITLEMENTS_RULE_SET, GRADING_RULE_SET
 from services.common.clients import ServiceClient
+
+# The rule sets classification decides with: activating a version of one reclassifies
+# every customer, and GetCustomerFacts gives a stored customer's facts for each.
+RULE_SETS = (GRADING_RULE_SET, ENTITLEMENTS_RULE_SET)
 
 
 class ClassificationClient(ServiceClient):
@@ -18,6 +23,12 @@ class ClassificationClient(ServiceClient):
 
     def get_customer(self, licence_number: str) -> pb.GetCustomerResponse:
         return self.call(self._stub.GetCustomer, pb.GetCustomerRequest(licence_number=licence_number))
+
+    def customer_facts(self, licence_number: str, rule_set: str) -> pb.GetCustomerFactsResponse:
+        return self.call(
+            self._stub.GetCustomerFacts,
+            pb.GetCustomerFactsRequest(licence_number=licence_number, rule_set=rule_set),
+        )
 
     def explain_classification(self, licence_number: str) -> pb.ExplainClassificationResponse:
         return self.call(

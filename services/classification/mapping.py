@@ -82,6 +82,10 @@ def _struct(values: dict) -> struct_pb2.Struct:
     return struct
 
 
+def facts_reply(licence: str, rule_set: str, facts: dict) -> pb.GetCustomerFactsResponse:
+    return pb.GetCustomerFactsResponse(licence_number=licence, rule_set=rule_set, facts=_struct(facts))
+
+
 # Menu items built for a description and parameters, by the identity of both: the
 # descriptions come from the use cases' copy and the parameters from the decoded JSON that
 # customers with the same menu share (neither is changed once made). Cleared when full.

@@ -12,9 +12,9 @@ import pathlib
 from retailcare.classification.v1 import classification_pb2 as pb
 from retailcare.classification.v1 import classification_pb2_grpc
 
-from services.classification import domain, mapping
 from services.classification.rules import ENTITLEMENTS_RULE_SET, GRADING_RULE_SET
 from services.common.job_watch import JobView, add_watch_options, bar, latest_job, watch
+from services.common.rules.admin import facts_of
 from services.common.rules.cli import (
     CliError,
     call_service,
@@ -46,16 +46,11 @@ def _ask(args, method: str, request, stream: bool = False):
 
 
 def customer_facts(args, rule_set: str, licence: str) -> dict:
-    """The facts the service decides a stored customer with: the record's inputs for the
-    grading, and with them the stored star level for the entitlements."""
-    customer = _ask(args, "GetCustomer", pb.GetCustomerRequest(licence_number=licence)).customer
-    inputs = mapping.input_values(customer.input)
-    if rule_set == GRADING_RULE_SET:
-        return domain.grading_facts(inputs)
-    star_level = customer.classification.star_level
-    if not star_level:
-        raise CliError(f"customer {licence} has no star level yet; dry-run customer-grading first")
-    return domain.entitlement_facts(inputs, star_level)
+    """The facts the service decides a stored customer with (GetCustomerFacts): the
+    record's inputs for the grading, and with them the stored star level for the
+    entitlements."""
+    request = pb.GetCustomerFactsRequest(licence_number=licence, rule_set=rule_set)
+    return facts_of(_ask(args, "GetCustomerFacts", request).facts)
 
 
 def cmd_preview(args) -> int:

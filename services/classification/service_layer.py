@@ -290,6 +290,22 @@ class ClassificationUseCases:
             entries = uow.customers.history(customer, offset, size)
         return entries, paging.encode_token(offset + size, scope) if len(entries) == size else ""
 
+    def facts(self, licence: str, rule_set: str) -> tuple[str, dict]:
+        """The customer's licence number and the facts ``rule_set`` decides it with (a dry
+        run of a draft on a real customer): its inputs for the grading, with its stored
+        star level for the entitlements."""
+        if rule_set not in (GRADING_RULE_SET, ENTITLEMENTS_RULE_SET):
+            raise InvalidArgument([("rule_set", f"must be {GRADING_RULE_SET} or {ENTITLEMENTS_RULE_SET}")])
+        customer = self.get(licence)
+        if rule_set == GRADING_RULE_SET:
+            return customer.licence_number, domain.grading_facts(customer.inputs)
+        if customer.outcome is None:
+            raise FailedPrecondition(
+                f"customer {customer.licence_number} has no star level yet; classify it first",
+                subject=customer.licence_number,
+            )
+        return customer.licence_number, domain.entitlement_facts(customer.inputs, customer.outcome.star_level)
+
     def explain(self, licence: str) -> Explanation:
         customer = self.get(licence)
         explained = customer.outcome.explained() if customer.outcome else []

@@ -53,6 +53,10 @@ class ClassificationServicer(classification_pb2_grpc.ClassificationServiceServic
         customer = self.use_cases.classify_on_demand(request.licence_number)
         return pb.ClassifyCustomerResponse(customer=self._customer(customer))
 
+    def GetCustomerFacts(self, request, context):
+        licence, facts = self.use_cases.facts(request.licence_number, request.rule_set)
+        return mapping.facts_reply(licence, request.rule_set, facts)
+
     def ExplainClassification(self, request, context):
         return mapping.explanation_reply(self.use_cases.explain(request.licence_number))
 

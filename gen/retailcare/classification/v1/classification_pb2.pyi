@@ -395,6 +395,58 @@ class GetCustomerResponse(_message.Message):
 Global___GetCustomerResponse: _TypeAlias = GetCustomerResponse  # noqa: Y015
 
 @_typing.final
+class GetCustomerFactsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LICENCE_NUMBER_FIELD_NUMBER: _builtins.int
+    RULE_SET_FIELD_NUMBER: _builtins.int
+    licence_number: _builtins.str
+    """At most 40 printable characters."""
+    rule_set: _builtins.str
+    """customer-grading or service-entitlements"""
+    def __init__(
+        self,
+        *,
+        licence_number: _builtins.str = ...,
+        rule_set: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["licence_number", b"licence_number", "rule_set", b"rule_set"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCustomerFactsRequest: _TypeAlias = GetCustomerFactsRequest  # noqa: Y015
+
+@_typing.final
+class GetCustomerFactsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LICENCE_NUMBER_FIELD_NUMBER: _builtins.int
+    RULE_SET_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
+    licence_number: _builtins.str
+    rule_set: _builtins.str
+    @_builtins.property
+    def facts(self) -> _struct_pb2.Struct:
+        """Fact name -> value, as RuleSetAdmin.DryRunRuleSet takes them."""
+
+    def __init__(
+        self,
+        *,
+        licence_number: _builtins.str = ...,
+        rule_set: _builtins.str = ...,
+        facts: _struct_pb2.Struct | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["facts", b"facts"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["facts", b"facts", "licence_number", b"licence_number", "rule_set", b"rule_set"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCustomerFactsResponse: _TypeAlias = GetCustomerFactsResponse  # noqa: Y015
+
+@_typing.final
 class CustomerFilter(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

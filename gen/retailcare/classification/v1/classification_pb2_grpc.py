@@ -69,6 +69,11 @@ class ClassificationServiceStub:
                 request_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ExplainClassificationRequest.SerializeToString,
                 response_deserializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ExplainClassificationResponse.FromString,
                 _registered_method=True)
+        self.GetCustomerFacts = channel.unary_unary(
+                '/retailcare.classification.v1.ClassificationService/GetCustomerFacts',
+                request_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.GetCustomerFactsRequest.SerializeToString,
+                response_deserializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.GetCustomerFactsResponse.FromString,
+                _registered_method=True)
         self.ListClassificationHistory = channel.unary_unary(
                 '/retailcare.classification.v1.ClassificationService/ListClassificationHistory',
                 request_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ListClassificationHistoryRequest.SerializeToString,
@@ -185,6 +190,15 @@ class ClassificationServiceServicer:
 
     def ExplainClassification(self, request, context):
         """Why the customer has its grade, star level and each service.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCustomerFacts(self, request, context):
+        """The facts a rule set decides the stored customer with, for a dry run of a draft on a
+        real customer: the record's inputs for customer-grading, with the stored star level
+        for service-entitlements. Changes nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -328,6 +342,11 @@ def add_ClassificationServiceServicer_to_server(servicer, server):
                     servicer.ExplainClassification,
                     request_deserializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ExplainClassificationRequest.FromString,
                     response_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.ExplainClassificationResponse.SerializeToString,
+            ),
+            'GetCustomerFacts': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCustomerFacts,
+                    request_deserializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.GetCustomerFactsRequest.FromString,
+                    response_serializer=retailcare_dot_classification_dot_v1_dot_classification__pb2.GetCustomerFactsResponse.SerializeToString,
             ),
             'ListClassificationHistory': grpc.unary_unary_rpc_method_handler(
                     servicer.ListClassificationHistory,
@@ -589,6 +608,33 @@ class ClassificationService:
             '/retailcare.classification.v1.ClassificationService/ExplainClassification',
             retailcare_dot_classification_dot_v1_dot_classification__pb2.ExplainClassificationRequest.SerializeToString,
             retailcare_dot_classification_dot_v1_dot_classification__pb2.ExplainClassificationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCustomerFacts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/retailcare.classification.v1.ClassificationService/GetCustomerFacts',
+            retailcare_dot_classification_dot_v1_dot_classification__pb2.GetCustomerFactsRequest.SerializeToString,
+            retailcare_dot_classification_dot_v1_dot_classification__pb2.GetCustomerFactsResponse.FromString,
             options,
             channel_credentials,
             insecure,

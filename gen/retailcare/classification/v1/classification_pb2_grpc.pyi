@@ -44,6 +44,11 @@ class ClassificationServiceStub:
     """Classifies again with the active rule sets and stores the result."""
     ExplainClassification: _grpc.UnaryUnaryMultiCallable[_classification_pb2.ExplainClassificationRequest, _classification_pb2.ExplainClassificationResponse]
     """Why the customer has its grade, star level and each service."""
+    GetCustomerFacts: _grpc.UnaryUnaryMultiCallable[_classification_pb2.GetCustomerFactsRequest, _classification_pb2.GetCustomerFactsResponse]
+    """The facts a rule set decides the stored customer with, for a dry run of a draft on a
+    real customer: the record's inputs for customer-grading, with the stored star level
+    for service-entitlements. Changes nothing.
+    """
     ListClassificationHistory: _grpc.UnaryUnaryMultiCallable[_classification_pb2.ListClassificationHistoryRequest, _classification_pb2.ListClassificationHistoryResponse]
     """Classifications that changed what the customer gets (and every create, update and
     on-demand classification), newest first; a reclassification that decides the same on
@@ -94,6 +99,11 @@ class ClassificationServiceAsyncStub(ClassificationServiceStub):
     """Classifies again with the active rule sets and stores the result."""
     ExplainClassification: _aio.UnaryUnaryMultiCallable[_classification_pb2.ExplainClassificationRequest, _classification_pb2.ExplainClassificationResponse]  # type: ignore[assignment]
     """Why the customer has its grade, star level and each service."""
+    GetCustomerFacts: _aio.UnaryUnaryMultiCallable[_classification_pb2.GetCustomerFactsRequest, _classification_pb2.GetCustomerFactsResponse]  # type: ignore[assignment]
+    """The facts a rule set decides the stored customer with, for a dry run of a draft on a
+    real customer: the record's inputs for customer-grading, with the stored star level
+    for service-entitlements. Changes nothing.
+    """
     ListClassificationHistory: _aio.UnaryUnaryMultiCallable[_classification_pb2.ListClassificationHistoryRequest, _classification_pb2.ListClassificationHistoryResponse]  # type: ignore[assignment]
     """Classifications that changed what the customer gets (and every create, update and
     on-demand classification), newest first; a reclassification that decides the same on
@@ -183,6 +193,17 @@ class ClassificationServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_classification_pb2.ExplainClassificationResponse, _abc.Awaitable[_classification_pb2.ExplainClassificationResponse]]:
         """Why the customer has its grade, star level and each service."""
+
+    @_abc_1.abstractmethod
+    def GetCustomerFacts(
+        self,
+        request: _classification_pb2.GetCustomerFactsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_classification_pb2.GetCustomerFactsResponse, _abc.Awaitable[_classification_pb2.GetCustomerFactsResponse]]:
+        """The facts a rule set decides the stored customer with, for a dry run of a draft on a
+        real customer: the record's inputs for customer-grading, with the stored star level
+        for service-entitlements. Changes nothing.
+        """
 
     @_abc_1.abstractmethod
     def ListClassificationHistory(
