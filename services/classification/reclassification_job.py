@@ -99,15 +99,19 @@ class ReclassificationJobs(ActivationJobs):
             ):
                 return
             last_id = progress.last_id
-        processed = progress.processed if progress else 0
-        done, changed, failed, skipped = (
-            done + processed,
-            changed + (progress.changed if progress else 0),
-            failed + (progress.failed if progress else 0),
-            skipped + (progress.skipped if progress else 0),
-        )
-        for straggler in self.use_cases.reclassify_stragglers(self.batch_size, job.rule_set):
-            changed, failed = changed + straggler.changed, failed + straggler.failed
-            skipped += straggler.skipped
+        if progress is not None:
+            done, changed, skipped = (
+                done + progress.processed,
+                changed + progress.changed,
+                skipped + progress.skipped,
+            )
+        last_pass = None
+        for report in self.use_cases.reclassify_stragglers(self.batch_size, job.rule_set):
+            last_pass = report  # each report counts the whole pass so far
+        if last_pass is not None:
+            changed, skipped = changed + last_pass.changed, skipped + last_pass.skipped
+        # A customer that could not be reclassified stays on the old versions, so every last
+        # pass looks at it again: the failures are the latest last pass's, not a sum of them.
+        failed = last_pass.failed if last_pass is not None else 0
         counts = {"changed": changed, "failed": failed, "skipped": skipped, "last_customer_id": last_id}
         self.finish(job, job.rule_set, total=done, done=done, **counts)

@@ -183,6 +183,9 @@ class RescoringJobs(ActivationJobs):
             if not self._counted(job, step, progress):
                 return
         progress["total"] = progress["done"]
+        # A period whose run failed keeps results on the old version, so every last pass
+        # runs it again: the failures are the latest last pass's, not a sum of them.
+        progress["failed"] = 0
         after = ""
         while True:  # the last pass: the periods still with results on another version
             step = self._next(job, after, off_version_only=True)

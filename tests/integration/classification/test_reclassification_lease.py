@@ -143,3 +143,34 @@ def test_a_stop_while_the_job_settles_releases_its_lease(store):
 
     released = store.latest(GRADING)
     assert (released.state, released.lease_owner, released.lease_expires_at) == ("running", "", None)
+
+
+class Stragglers(Batches):
+    """The sweep as Batches; every last pass finds four customers on the old versions in
+    two batches (its reports count the whole pass so far): two reclassified, and one that
+    cannot be (``failing``), which stays behind and is found again by the next pass."""
+
+    def __init__(self, total: int):
+        super().__init__(total)
+        self.failing = True
+
+    def reclassify_stragglers(self, batch_size, rule_set):
+        failed = 1 if self.failing else 0
+        yield ReclassifyProgress(total=4, processed=2, changed=1, failed=failed, last_id=2)
+        yield ReclassifyProgress(total=4, processed=4, changed=2, failed=failed, last_id=4)
+
+
+def test_the_last_pass_counts_its_whole_pass_once_and_a_failing_customer_once(store):
+    use_cases = Stragglers(total=4)
+    jobs = ReclassificationJobs(
+        store, _registry(2), use_cases, batch_size=2, poll_seconds=60, settling=datetime.timedelta(hours=1)
+    )
+    for polls in (1, 2, 3):
+        jobs.step(GRADING)
+        job = store.latest(GRADING)
+        assert (job.state, job.done, job.changed, job.failed) == ("running", 4, 2 * polls, 1)
+    use_cases.failing = False
+    jobs.settling = NO_SETTLING
+    jobs.step(GRADING)
+    job = store.latest(GRADING)
+    assert (job.state, job.done, job.changed, job.failed) == ("completed", 4, 8, 0)

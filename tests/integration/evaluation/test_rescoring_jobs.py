@@ -44,8 +44,9 @@ class ScriptedRescoring:
     """Evaluation.rescore_next over a list of open periods: ``changed`` and ``failed`` name
     periods; ``before(period_id)`` runs before a period is done (to cancel, stop or fail).
     The last pass finds the periods of ``off_version`` (put there meanwhile, as a lagging
-    replica's run would); running one brings it to the version. ``calls`` are the sweep's,
-    ``last_pass_calls`` the last pass's."""
+    replica's run would); running one brings it to the version, except a ``failed`` one,
+    which fails again and stays behind, as a refused run leaves the old results. ``calls``
+    are the sweep's, ``last_pass_calls`` the last pass's."""
 
     def __init__(self, periods, changed=(), failed=(), before=None):
         self.periods, self.changed, self.failed = sorted(periods), set(changed), set(failed)
@@ -60,6 +61,8 @@ class ScriptedRescoring:
             ahead = sorted(p for p in self.off_version if p > after)
             if not ahead:
                 return Rescored()
+            if ahead[0] in self.failed:
+                return Rescored(ahead[0], failed=True)
             self.off_version.discard(ahead[0])
             return Rescored(ahead[0], changed=True)
         self.calls.append((version, after))
@@ -67,6 +70,8 @@ class ScriptedRescoring:
         if not ahead:
             return Rescored()
         self.before(ahead[0])
+        if ahead[0] in self.failed:
+            self.off_version.add(ahead[0])
         return Rescored(ahead[0], ahead[0] in self.changed, ahead[0] in self.failed, len(ahead) - 1)
 
 
@@ -208,5 +213,20 @@ def test_the_last_pass_runs_again_at_each_poll_until_the_job_has_settled(store):
     assert _progress(store.latest()) == (RUNNING, 3, 3, 1, 0, "c")
 
     jobs.settling = datetime.timedelta(0)  # the settling time is over
+    jobs.step()
+    assert _progress(store.latest()) == (COMPLETED, 3, 3, 1, 0, "c")
+
+
+def test_a_period_that_keeps_failing_is_counted_once_however_often_the_last_pass_runs(store):
+    """Its refused run leaves the old results, so the sweep and every last pass run it
+    again: the job's failures are the periods failing now, not one per attempt."""
+    use_cases = ScriptedRescoring(["a", "b", "c"], failed={"b"})
+    jobs = RescoringJobs(store, Registry(2), use_cases, 1, datetime.timedelta(hours=1))
+    for _ in range(3):
+        jobs.step()
+        assert _progress(store.latest()) == (RUNNING, 3, 3, 0, 1, "c")
+    assert use_cases.last_pass_calls == [(2, ""), (2, "b")] * 3
+    use_cases.failed.clear()  # the cause is fixed: the next last pass brings it over
+    jobs.settling = datetime.timedelta(0)
     jobs.step()
     assert _progress(store.latest()) == (COMPLETED, 3, 3, 1, 0, "c")
