@@ -20,7 +20,7 @@ from tests.support.services import child_environment, wait_serving
 class Replica:
     """One replica of ``service``: ``stub`` (of ``stub_type``) and ``admin`` (RuleSetAdmin)
     on a channel to it, ``process`` and ``log_path``. ``settings`` become RETAILCARE_*
-    variables (e.g. ``rules_poll_seconds="0.2"``)."""
+    variables (e.g. ``rules_poll_seconds="0.2"``); ``job_settling_seconds`` is 0 unless given."""
 
     def __init__(self, tmp_path, db_url: str, name: str, service: str, stub_type, **settings: str):
         env = pack_environment(str(tmp_path))
@@ -32,6 +32,9 @@ class Replica:
                 f"{prefix}_HTTP_PORT": str(free_port()),
                 f"{prefix}_DATABASE_URL": db_url,
                 "RETAILCARE_SHUTDOWN_GRACE_SECONDS": "5",
+                # As settings_for: jobs complete two rule polls after their activation, not
+                # five seconds more (a test of a replica writing on an old version sets its own).
+                "RETAILCARE_JOB_SETTLING_SECONDS": "0",
                 **{f"RETAILCARE_{key.upper()}": value for key, value in settings.items()},
             }
         )
