@@ -4,6 +4,7 @@ Protocols: storage.py implements them over SQL, the unit tests over memory."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -108,6 +109,12 @@ class UnitOfWork(Protocol):
     def __enter__(self) -> UnitOfWork: ...
 
     def __exit__(self, *exc_info) -> None: ...
+
+    def write(self) -> AbstractContextManager[None]:
+        """Of a read-only unit of work: a write transaction on what it read from (one
+        connection, not two), committed when the block ends, rolled back when it raises.
+        What was read before it may have been changed by another writer since: guard the
+        writes (save_classification's version)."""
 
 
 class UnitOfWorkFactory(Protocol):

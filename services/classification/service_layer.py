@@ -263,15 +263,17 @@ class ClassificationUseCases:
             return customer
 
     def classify_on_demand(self, licence: str) -> Customer:
-        """Reads and decides outside the write transaction, which then only writes, and
-        only if nobody changed the customer meanwhile (its version); after a few such
-        races in a row it decides inside the transaction, as a last resort."""
+        """Reads and decides outside the write transaction, which then only writes (on the
+        connection that read), and only if nobody changed the customer meanwhile (its
+        version); after a few such races in a row it decides inside the transaction, as a
+        last resort."""
         for _ in range(OPTIMISTIC_ATTEMPTS):
-            customer = self.get(licence)
-            customer.record(self._decide(customer.inputs), domain.ON_DEMAND, now())
-            with self.new_unit_of_work() as uow:
-                if uow.customers.save_classification(customer):
-                    return customer
+            with self.new_unit_of_work(read_only=True) as uow:
+                customer = self._customer(uow, licence)
+                customer.record(self._decide(customer.inputs), domain.ON_DEMAND, now())
+                with uow.write():
+                    if uow.customers.save_classification(customer):
+                        return customer
         with self.new_unit_of_work() as uow:
             customer = self._customer(uow, licence)
             customer.record(self._decide(customer.inputs), domain.ON_DEMAND, now())

@@ -59,29 +59,104 @@ class DirectStatement:
         self.statement = statement
         self._by_dialect: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    def _compiled(self, dialect):
+    def _compiled(self, dialect) -> _Prepared:
         prepared = self._by_dialect.get(dialect)
         if prepared is None:
-            compiled = self.statement.compile(dialect=dialect)
-            order = tuple(compiled.positiontup) if compiled.positional else None
-            # The processors connection.execute applies (JSON encoding, SQLite date text).
-            prepared = (compiled, dict(compiled._bind_processors), order)
-            self._by_dialect[dialect] = prepared
+            prepared = self._by_dialect[dialect] = _Prepared(self.statement.compile(dialect=dialect))
         return prepared
 
-    def execute(self, connection: Connection, values: dict) -> int:
-        """Runs the statement with ``values``; the number of rows it matched."""
-        compiled, processors, order = self._compiled(connection.dialect)
-        params = compiled.construct_params(values)
-        for name, process in processors.items():
-            if name in params:
-                params[name] = process(params[name])
+    def execute(self, connection: Connection, values: dict, processed: dict | None = None) -> int:
+        """Runs the statement with ``values``; the number of rows it matched. ``processed``,
+        shared by the statements of one transaction whose columns of the same name have the
+        same type, keeps each value as processed for the driver (a JSON text), so the
+        second statement does not encode it again."""
+        prepared = self._compiled(connection.dialect)
         cursor = connection.connection.cursor()
         try:
-            cursor.execute(compiled.string, [params[name] for name in order] if order else params)
+            cursor.execute(prepared.sql, prepared.parameters(values, processed))
             return cursor.rowcount
         finally:
             cursor.close()
+
+
+class DirectQuery(DirectStatement):
+    """A SELECT of one row, compiled once per dialect and run on the driver's cursor of a
+    connection: SQLAlchemy's SQL text, parameter and result processing (the values are
+    those ``connection.execute(...).first()`` gives), without its per-execution
+    book-keeping. Reads in the connection's transaction, if it has one."""
+
+    def first(self, connection: Connection, values: dict) -> dict | None:
+        """The first row as a dict by column name, or None."""
+        prepared = self._compiled(connection.dialect)
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(prepared.sql, prepared.parameters(values))
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            return prepared.row(connection.dialect, cursor.description, row)
+        finally:
+            cursor.close()
+
+
+class _Prepared:
+    """A statement compiled for one dialect: its SQL, how to make its parameters (the
+    literals it holds, the processors ``connection.execute`` applies: JSON encoding,
+    SQLite's date text) and, for a SELECT, its columns and their result processors."""
+
+    def __init__(self, compiled):
+        self.compiled = compiled
+        self.sql = compiled.string
+        self.order = tuple(compiled.positiontup) if compiled.positional else None
+        self.processors = dict(compiled._bind_processors)
+        # Names escaped for the driver take SQLAlchemy's own way (none of the pack's do).
+        self.plain = not getattr(compiled, "escaped_bind_names", None)
+        defaults = compiled.construct_params({}, _check=False) if self.plain else {}
+        self.literals = {name: value for name, value in defaults.items() if value is not None}
+        self.names = tuple(defaults)
+        self.columns = tuple(entry[1] for entry in compiled._result_columns or ())
+        self._result: tuple | None = None  # result processors, by the first row's description
+
+    def parameters(self, values: dict, processed: dict | None = None):
+        if not self.plain:
+            params = self.compiled.construct_params(values)
+            for name, process in self.processors.items():
+                if name in params:
+                    params[name] = process(params[name])
+            return [params[name] for name in self.order] if self.order else params
+        params = {}
+        for name in self.names:
+            if name in values:
+                value = values[name]
+            elif name in self.literals:
+                value = self.literals[name]
+            else:
+                self.compiled.construct_params(values)  # raises, naming the missing value
+                raise KeyError(name)
+            process = self.processors.get(name)
+            if process is not None:
+                if processed is None:
+                    value = process(value)
+                else:
+                    done = processed.get(name)
+                    if done is None or done[0] is not value:
+                        done = processed[name] = (value, process(value))
+                    value = done[1]
+            params[name] = value
+        return [params[name] for name in self.order] if self.order else params
+
+    def row(self, dialect, description, row) -> dict:
+        result = self._result
+        if result is None:
+            types = [entry[3] for entry in self.compiled._result_columns]
+            result = self._result = tuple(
+                type_._cached_result_processor(dialect, column[1])
+                for type_, column in zip(types, description, strict=True)
+            )
+        return {
+            name: (value if process is None else process(value))
+            for name, process, value in zip(self.columns, result, row, strict=True)
+        }
 
 
 _sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
@@ -103,6 +178,16 @@ def transaction(engine: Engine) -> Iterator[Connection]:
     call), in this process's SQLite writer queue; committed when the block ends, rolled
     back on any error."""
     with _writer_lock(engine), engine.begin() as connection:
+        yield connection
+
+
+@contextlib.contextmanager
+def transaction_on(connection: Connection) -> Iterator[Connection]:
+    """``transaction`` on a connection already taken (one that has read outside a
+    transaction, say, and now writes: no second connection from the pool)."""
+    if connection.in_transaction():
+        connection.rollback()
+    with _writer_lock(connection.engine), connection.begin():
         yield connection
 
 

@@ -3,6 +3,7 @@ with transactions that roll back, and rule sets decided by a few lines of Python
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 from dataclasses import dataclass, field
@@ -188,6 +189,21 @@ class FakeUnitOfWork:
             assert self.storage.store == self._before, "a read-only unit of work wrote"
         else:
             self.storage.commits += 1
+
+    @contextlib.contextmanager
+    def write(self):
+        """A read-only unit of work's write transaction: what others wrote before it
+        stands; what it writes is put back when the block raises."""
+        assert self.read_only, "write() is for a read-only unit of work"
+        store = self.storage.store
+        self._before = copy.deepcopy(store)
+        try:
+            yield
+        except BaseException:
+            store.__dict__.update(self._before.__dict__)
+            raise
+        self.storage.commits += 1
+        self._before = copy.deepcopy(store)
 
 
 class FakeStorage:
