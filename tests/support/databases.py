@@ -10,6 +10,10 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+# On a test whose point does not depend on the database (a request refused before anything
+# is read or stored), where the ``db_url`` fixture would run it on both: SQLite only.
+ONE_DATABASE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
 POSTGRES_URL = os.environ.get("RETAILCARE_TEST_PG_URL", "postgresql://root@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("RETAILCARE_TEST_REQUIRE_POSTGRES") == "1"
 

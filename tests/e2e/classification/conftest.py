@@ -26,6 +26,23 @@ def stub(classification):
     return classification[1]
 
 
+@pytest.fixture(scope="class")
+def refusing_stub(tmp_path_factory):
+    """One server (SQLite) for a class of refusals that store nothing: each test asserts
+    that nothing was stored, so each leaves the server as it found it for the next. (A
+    class, not the module: two classification servers in one process would share one
+    metrics registry.)"""
+    folder = tmp_path_factory.mktemp("refusals")
+    settings = settings_for(
+        folder,
+        classification_database_url=f"sqlite:///{folder / 'test.db'}",
+        rules_poll_seconds=0.1,
+        reclassification_batch_size=0,
+    )
+    with running(service_definition("classification"), settings) as service, channel_to(service) as channel:
+        yield classification_pb2_grpc.ClassificationServiceStub(channel)
+
+
 def customer(licence: str, **values) -> pb.CustomerInput:
     defaults = {
         "name": f"Shop {licence}",

@@ -117,30 +117,34 @@ def test_explain_names_the_deciding_rules(stub):
     assert "star_3" in reply.grading_fired_rules
 
 
-@pytest.mark.parametrize(
-    ("values", "fields"),
-    [
-        ({"licence_number": ""}, {"licence_number"}),
-        ({"business_format": "bakery"}, {"business_format"}),
-        ({"monthly_sales_cartons": -5}, {"monthly_sales_cartons"}),
-        (
-            {"business_format": "", "market_type": "city", "cooperation_score": 101},
-            {"business_format", "market_type", "cooperation_score"},
-        ),
-        ({"market_zone": "nowhere"}, {"market_zone"}),
-    ],
-)
-def test_bad_input_names_the_fields_and_writes_nothing(stub, values, fields):
-    values = dict(values)
-    licence = values.pop("licence_number", "L-BAD")
-    with pytest.raises(grpc.RpcError) as error:
-        stub.CreateCustomer(pb.CreateCustomerRequest(customer=customer(licence, **values)), timeout=10)
-    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert set(field_violations(error.value)) == fields
-    listed = stub.ListCustomers(
-        pb.ListCustomersRequest(filter=pb.CustomerFilter(activity=pb.CustomerFilter.ALL)), timeout=10
+class TestRefusals:
+    """Refused input: nothing stored, the server serves the next as it was."""
+
+    @pytest.mark.parametrize(
+        ("values", "fields"),
+        [
+            ({"licence_number": ""}, {"licence_number"}),
+            ({"business_format": "bakery"}, {"business_format"}),
+            ({"monthly_sales_cartons": -5}, {"monthly_sales_cartons"}),
+            (
+                {"business_format": "", "market_type": "city", "cooperation_score": 101},
+                {"business_format", "market_type", "cooperation_score"},
+            ),
+            ({"market_zone": "nowhere"}, {"market_zone"}),
+        ],
     )
-    assert not listed.customers
+    def test_bad_input_names_the_fields_and_writes_nothing(self, refusing_stub, values, fields):
+        stub = refusing_stub
+        values = dict(values)
+        licence = values.pop("licence_number", "L-BAD")
+        with pytest.raises(grpc.RpcError) as error:
+            stub.CreateCustomer(pb.CreateCustomerRequest(customer=customer(licence, **values)), timeout=10)
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert set(field_violations(error.value)) == fields
+        listed = stub.ListCustomers(
+            pb.ListCustomersRequest(filter=pb.CustomerFilter(activity=pb.CustomerFilter.ALL)), timeout=10
+        )
+        assert not listed.customers
 
 
 def test_duplicate_licence_is_already_exists(stub):

@@ -18,6 +18,7 @@ from services.classification.storage import SqlCustomers
 from services.common.errors import field_violations
 from services.composition import main
 from tests.e2e.classification.conftest import customer
+from tests.support.databases import ONE_DATABASE
 from tests.support.rule_samples import default_source
 from tests.support.services import channel_to
 
@@ -63,6 +64,7 @@ def test_a_licence_in_another_case_or_width_is_the_same_customer(stub):
         {"compliance_violations_12m": 2**31 - 1},
     ],
 )
+@ONE_DATABASE  # refused before storage; the value stored before stays
 def test_numbers_outside_their_range_are_invalid_arguments(stub, values):
     field = next(iter(values))
     violations = _refused(stub.CreateCustomer, pb.CreateCustomerRequest(customer=customer("L-NUM", **values)))
@@ -75,11 +77,15 @@ def test_numbers_outside_their_range_are_invalid_arguments(stub, values):
     assert _get(stub, "L-NUM").input.monthly_sales_cartons == 30
 
 
-@pytest.mark.parametrize("licence", ["L\x00NUL", "L\u200bZERO-WIDTH", "L\nLINE"])
-def test_licences_must_be_printable(stub, licence):
-    violations = _refused(stub.CreateCustomer, pb.CreateCustomerRequest(customer=customer(licence)))
-    assert [name for name in violations if name.endswith("licence_number")]
-    assert not stub.ListCustomers(pb.ListCustomersRequest(), timeout=10).customers
+class TestRefusals:
+    """Refused input: nothing stored, the server serves the next as it was."""
+
+    @pytest.mark.parametrize("licence", ["L\x00NUL", "L\u200bZERO-WIDTH", "L\nLINE"])
+    def test_licences_must_be_printable(self, refusing_stub, licence):
+        stub = refusing_stub
+        violations = _refused(stub.CreateCustomer, pb.CreateCustomerRequest(customer=customer(licence)))
+        assert [name for name in violations if name.endswith("licence_number")]
+        assert not stub.ListCustomers(pb.ListCustomersRequest(), timeout=10).customers
 
 
 def test_unknown_activity_numbers_are_refused(stub):
