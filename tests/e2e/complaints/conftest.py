@@ -75,6 +75,18 @@ def stub(pack):
         yield stub
 
 
+@pytest.fixture(scope="class")
+def refusing_stub(tmp_path_factory):
+    """One pack (SQLite) for a class of refusals that file nothing: each test asserts that
+    nothing was filed, so each leaves the pack as it found it for the next. (A class, not
+    the module: two servers of one service in one process would share one metrics
+    registry.)"""
+    folder = tmp_path_factory.mktemp("refusals")
+    refusals = Pack(folder, f"sqlite:///{folder / 'test.db'}")
+    with refusals.classification(), refusals.complaints() as (_, stub):
+        yield stub
+
+
 def stamp(moment: datetime.datetime) -> timestamp_pb2.Timestamp:
     result = timestamp_pb2.Timestamp()
     result.FromDatetime(moment)

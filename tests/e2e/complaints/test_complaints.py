@@ -89,23 +89,55 @@ def test_accepted_and_flagged_when_classification_is_down_then_verified(pack):
             assert [e.action for e in events] == ["file", "customer_verified"]
 
 
-@pytest.mark.parametrize(
-    ("values", "fields"),
-    [
-        ({"licence": "L-NOBODY"}, {"licence_number"}),
-        ({"licence": "L" * 5000}, {"licence_number"}),  # never taken for an outage
-        ({"description": "   "}, {"description"}),
-        ({"received_at": stamp(NOW + datetime.timedelta(hours=2))}, {"received_at"}),
-        ({"category": "weather", "channel": "pigeon"}, {"category", "channel"}),
-        ({"received_by": ""}, {"received_by"}),
-    ],
-)
-def test_bad_intake_names_the_fields_and_files_nothing(stub, values, fields):
-    with pytest.raises(grpc.RpcError) as error:
-        _file(stub, "k-bad", **values)
-    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert set(field_violations(error.value)) == fields
-    assert not stub.ListComplaints(pb.ListComplaintsRequest(), timeout=10).complaints
+class TestRefusals:
+    """Refused requests: nothing filed, the pack serves the next as it was."""
+
+    @pytest.mark.parametrize(
+        ("values", "fields"),
+        [
+            ({"licence": "L-NOBODY"}, {"licence_number"}),
+            ({"licence": "L" * 5000}, {"licence_number"}),  # never taken for an outage
+            ({"description": "   "}, {"description"}),
+            ({"received_at": stamp(NOW + datetime.timedelta(hours=2))}, {"received_at"}),
+            ({"category": "weather", "channel": "pigeon"}, {"category", "channel"}),
+            ({"received_by": ""}, {"received_by"}),
+        ],
+    )
+    def test_bad_intake_names_the_fields_and_files_nothing(self, refusing_stub, values, fields):
+        stub = refusing_stub
+        with pytest.raises(grpc.RpcError) as error:
+            _file(stub, "k-bad", **values)
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert set(field_violations(error.value)) == fields
+        assert not stub.ListComplaints(pb.ListComplaintsRequest(), timeout=10).complaints
+
+    def test_times_out_of_their_window_name_the_field(self, refusing_stub):
+        stub = refusing_stub
+
+        def far(**values) -> timestamp_pb2.Timestamp:
+            return timestamp_pb2.Timestamp(**values)
+
+        cases = [
+            (stub.FileComplaint, complaint("k-t1", received_at=far(seconds=10**12)), "received_at"),
+            (stub.FileComplaint, complaint("k-t2", received_at=far(seconds=0)), "received_at"),  # 1970
+            (stub.FileComplaint, complaint("k-t3", received_at=far(seconds=1, nanos=-5)), "received_at"),
+            (
+                stub.ListComplaints,
+                pb.ListComplaintsRequest(filter=pb.ComplaintFilter(received_from=far(seconds=-(10**12)))),
+                "filter.received_from",
+            ),
+            (
+                stub.GetComplaintStatistics,
+                pb.GetComplaintStatisticsRequest(period_from=far(seconds=1), period_to=far(seconds=10**13)),
+                "period_to",
+            ),
+        ]
+        for call, request, field in cases:
+            with pytest.raises(grpc.RpcError) as refused:
+                call(request, timeout=10)
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, field
+            assert set(field_violations(refused.value)) == {field}
+        assert not stub.ListComplaints(pb.ListComplaintsRequest(), timeout=10).complaints
 
 
 ROUTES = {  # actions that bring a new complaint into each state
@@ -296,33 +328,6 @@ def test_a_key_reused_with_other_content_in_any_field_is_refused(stub):
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, field
         assert field in field_violations(refused.value)["idempotency_key"], field
     assert len(stub.ListComplaints(pb.ListComplaintsRequest(), timeout=10).complaints) == 1
-
-
-def test_times_out_of_their_window_name_the_field(stub):
-    def far(**values) -> timestamp_pb2.Timestamp:
-        return timestamp_pb2.Timestamp(**values)
-
-    cases = [
-        (stub.FileComplaint, complaint("k-t1", received_at=far(seconds=10**12)), "received_at"),
-        (stub.FileComplaint, complaint("k-t2", received_at=far(seconds=0)), "received_at"),  # 1970
-        (stub.FileComplaint, complaint("k-t3", received_at=far(seconds=1, nanos=-5)), "received_at"),
-        (
-            stub.ListComplaints,
-            pb.ListComplaintsRequest(filter=pb.ComplaintFilter(received_from=far(seconds=-(10**12)))),
-            "filter.received_from",
-        ),
-        (
-            stub.GetComplaintStatistics,
-            pb.GetComplaintStatisticsRequest(period_from=far(seconds=1), period_to=far(seconds=10**13)),
-            "period_to",
-        ),
-    ]
-    for call, request, field in cases:
-        with pytest.raises(grpc.RpcError) as refused:
-            call(request, timeout=10)
-        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, field
-        assert set(field_violations(refused.value)) == {field}
-    assert not stub.ListComplaints(pb.ListComplaintsRequest(), timeout=10).complaints
 
 
 def test_a_licence_spelled_otherwise_is_filed_under_the_customers_licence(stub):
