@@ -1,4 +1,5 @@
-"""RuleSetAdmin through a real channel on the classification service, SQLite and PostgreSQL."""
+"""RuleSetAdmin through a real channel on the classification service, SQLite and PostgreSQL
+(the refusals, which store nothing, on one SQLite server for their class)."""
 
 import urllib.request
 
@@ -26,6 +27,20 @@ def service(tmp_path, db_url):
 @pytest.fixture
 def admin(service):
     with channel_to(service) as channel:
+        yield rule_sets_pb2_grpc.RuleSetAdminStub(channel)
+
+
+@pytest.fixture(scope="class")
+def refusing_admin(tmp_path_factory):
+    """One server (SQLite) for a class of refusals: a refused request is turned away before
+    anything is stored, so each leaves the server as it found it for the next. (A class,
+    not the module: two classification servers in one process would share one metrics
+    registry.)"""
+    folder = tmp_path_factory.mktemp("refusals")
+    settings = settings_for(
+        folder, classification_database_url=f"sqlite:///{folder / 'test.db'}", rules_poll_seconds=0.1
+    )
+    with running(service_definition("classification"), settings) as service, channel_to(service) as channel:
         yield rule_sets_pb2_grpc.RuleSetAdminStub(channel)
 
 
@@ -77,22 +92,68 @@ def test_dry_run_a_draft_and_the_active_version(admin):
     assert "grade_19" in active.decision.fired_rules
 
 
-@pytest.mark.parametrize(
-    ("facts", "field"),
-    [
-        (
-            {"monthly_sales_cartons": "lots", "business_format": "grocery", "market_type": "urban"},
-            "facts.monthly_sales_cartons",
-        ),
-        ({"business_format": "grocery", "market_type": "urban"}, "facts.monthly_sales_cartons"),
-        ({**CUSTOMER, "favourite_colour": "red"}, "facts.favourite_colour"),
-    ],
-)
-def test_dry_run_with_bad_facts_names_the_field(admin, facts, field):
-    with pytest.raises(grpc.RpcError) as error:
-        admin.DryRunRuleSet(pb.DryRunRuleSetRequest(rule_set=GRADING, facts=_facts(**facts)), timeout=5)
-    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert field in field_violations(error.value)
+class TestRefusals:
+    """Refused requests: nothing stored, the server serves the next as it was."""
+
+    @pytest.mark.parametrize(
+        ("facts", "field"),
+        [
+            (
+                {"monthly_sales_cartons": "lots", "business_format": "grocery", "market_type": "urban"},
+                "facts.monthly_sales_cartons",
+            ),
+            ({"business_format": "grocery", "market_type": "urban"}, "facts.monthly_sales_cartons"),
+            ({**CUSTOMER, "favourite_colour": "red"}, "facts.favourite_colour"),
+        ],
+    )
+    def test_dry_run_with_bad_facts_names_the_field(self, refusing_admin, facts, field):
+        with pytest.raises(grpc.RpcError) as error:
+            refusing_admin.DryRunRuleSet(
+                pb.DryRunRuleSetRequest(rule_set=GRADING, facts=_facts(**facts)), timeout=5
+            )
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert field in field_violations(error.value)
+
+    @pytest.mark.parametrize(
+        ("source", "fragment"),
+        [
+            ("name: customer-grading\ninputs: [unclosed\n", "YAML syntax"),
+            (
+                EDITED.replace("set_segment: {segment: growth}", "set_mood: {mood: happy}"),
+                "unknown action 'set_mood'",
+            ),
+            (
+                EDITED.replace("expect: {grade: 30, star_level: 5", "expect: {grade: 29, star_level: 5"),
+                "expected 29, got 30",
+            ),
+            (
+                EDITED.replace("cooperation_score: {at_least: 85}", "cooperation_score: {at_least: high}"),
+                "'high' must be a whole number",
+            ),
+            (
+                EDITED.replace('">= 90", set_grade.grade: 20', '"=> 90", set_grade.grade: 20'),
+                "unknown operator '=>'",
+            ),
+            (
+                EDITED.replace('">= 90", set_grade.grade: 20', '">= 1.0e999", set_grade.grade: 20'),
+                "finite number",
+            ),
+            (EDITED + "#" * (256 * 1024), "at most 262144 characters"),
+            (EDITED + "# 许可证\n" * 23000, "larger than 256 KiB"),  # fewer characters, more bytes
+        ],
+    )
+    def test_a_bad_publish_is_refused_and_the_active_version_keeps_serving(
+        self, refusing_admin, source, fragment
+    ):
+        admin = refusing_admin
+        with pytest.raises(grpc.RpcError) as error:
+            admin.PublishRuleSet(pb.PublishRuleSetRequest(source=source, author="a", comment="c"), timeout=5)
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert any(fragment in why for why in field_violations(error.value).values())
+        summary = {s.name: s for s in admin.ListRuleSets(pb.ListRuleSetsRequest(), timeout=5).rule_sets}[
+            GRADING
+        ]
+        assert (summary.latest_version, summary.active_version, summary.serving_version) == (1, 1, 1)
 
 
 def test_publish_then_roll_back(admin):
@@ -129,43 +190,6 @@ def test_publish_then_roll_back(admin):
     assert '+    - {id: grade_20, priority: 20, monthly_sales_cartons: ">= 90"' in diff.unified_diff
     got = admin.GetRuleSetVersion(pb.GetRuleSetVersionRequest(rule_set=GRADING, version=2), timeout=5)
     assert got.version.source == EDITED and got.version.author == "analyst.li"
-
-
-@pytest.mark.parametrize(
-    ("source", "fragment"),
-    [
-        ("name: customer-grading\ninputs: [unclosed\n", "YAML syntax"),
-        (
-            EDITED.replace("set_segment: {segment: growth}", "set_mood: {mood: happy}"),
-            "unknown action 'set_mood'",
-        ),
-        (
-            EDITED.replace("expect: {grade: 30, star_level: 5", "expect: {grade: 29, star_level: 5"),
-            "expected 29, got 30",
-        ),
-        (
-            EDITED.replace("cooperation_score: {at_least: 85}", "cooperation_score: {at_least: high}"),
-            "'high' must be a whole number",
-        ),
-        (
-            EDITED.replace('">= 90", set_grade.grade: 20', '"=> 90", set_grade.grade: 20'),
-            "unknown operator '=>'",
-        ),
-        (
-            EDITED.replace('">= 90", set_grade.grade: 20', '">= 1.0e999", set_grade.grade: 20'),
-            "finite number",
-        ),
-        (EDITED + "#" * (256 * 1024), "at most 262144 characters"),
-        (EDITED + "# 许可证\n" * 23000, "larger than 256 KiB"),  # fewer characters, more bytes
-    ],
-)
-def test_a_bad_publish_is_refused_and_the_active_version_keeps_serving(admin, source, fragment):
-    with pytest.raises(grpc.RpcError) as error:
-        admin.PublishRuleSet(pb.PublishRuleSetRequest(source=source, author="a", comment="c"), timeout=5)
-    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert any(fragment in why for why in field_violations(error.value).values())
-    summary = {s.name: s for s in admin.ListRuleSets(pb.ListRuleSetsRequest(), timeout=5).rule_sets}[GRADING]
-    assert (summary.latest_version, summary.active_version, summary.serving_version) == (1, 1, 1)
 
 
 def test_requests_missing_fields_or_naming_unknown_things(admin):
