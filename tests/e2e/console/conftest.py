@@ -64,6 +64,20 @@ def console(console_pack) -> Console:
     return Console(f"http://127.0.0.1:{console_pack.settings.http_port('gateway')}")
 
 
+@pytest.fixture(scope="class")
+def reading_console(tmp_path_factory) -> Console:
+    """One pack for a class of tests that store nothing (reads, validation, refusals):
+    each leaves it as it found it for the next. (A class, not the module: two servers of
+    one service in one process would share one metrics registry.)"""
+    pack = GatewayPack(tmp_path_factory.mktemp("console"))
+    try:
+        for name in (*BACKENDS, "gateway"):
+            pack.start(name)
+        yield Console(f"http://127.0.0.1:{pack.settings.http_port('gateway')}")
+    finally:
+        pack.close()
+
+
 @pytest.fixture
 def populated(console_pack):
     """Two zones of two teams, customers in both, complaints against two of them."""

@@ -19,66 +19,164 @@ from services.common.auth import ROLES
 GRADING = "customer-grading"
 
 
-def test_every_answer_carries_a_strict_content_security_policy(console):
-    for path, role in (
-        ("/console/", None),
-        ("/console/static/main.js", None),
-        ("/console/api/rule-sets", "ops"),
-    ):
-        answer = console.request("GET", path, role)
-        assert answer.status == 200, path
-        assert answer.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
-        assert answer.headers["X-Content-Type-Options"] == "nosniff"
-    assert "script-src 'self'" in CONTENT_SECURITY_POLICY and "unsafe-inline" not in CONTENT_SECURITY_POLICY
-    assert console.request("GET", "/console/api/rule-sets").headers["Content-Security-Policy"]
+class TestReading:
+    """Reads, validation and refusals: nothing stored, the pack serves the next as it was."""
 
+    def test_every_answer_carries_a_strict_content_security_policy(self, reading_console):
+        console = reading_console
+        for path, role in (
+            ("/console/", None),
+            ("/console/static/main.js", None),
+            ("/console/api/rule-sets", "ops"),
+        ):
+            answer = console.request("GET", path, role)
+            assert answer.status == 200, path
+            assert answer.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+            assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        assert (
+            "script-src 'self'" in CONTENT_SECURITY_POLICY and "unsafe-inline" not in CONTENT_SECURITY_POLICY
+        )
+        assert console.request("GET", "/console/api/rule-sets").headers["Content-Security-Policy"]
 
-def test_the_page_has_no_inline_script_and_loads_nothing_from_elsewhere(console):
-    page = console.request("GET", "/console/").body.decode()
-    assert "<script>" not in page and "onclick" not in page and "http" not in page.replace("http-equiv", "")
-    assert (
-        console.request("GET", "/console/static/main.js")
-        .headers["Content-Type"]
-        .startswith("text/javascript")
+    def test_the_page_has_no_inline_script_and_loads_nothing_from_elsewhere(self, reading_console):
+        console = reading_console
+        page = console.request("GET", "/console/").body.decode()
+        assert (
+            "<script>" not in page and "onclick" not in page and "http" not in page.replace("http-equiv", "")
+        )
+        assert (
+            console.request("GET", "/console/static/main.js")
+            .headers["Content-Type"]
+            .startswith("text/javascript")
+        )
+        assert console.request("GET", "/console/static/../app.py").status == 404
+        assert console.request("GET", "/console/static/missing.js").status == 404
+
+    def test_a_missing_or_unknown_token_is_401(self, reading_console):
+        console = reading_console
+        assert console.request("GET", "/console/api/rule-sets").status == 401
+        answer = console.request("GET", "/console/api/session", headers={"Authorization": "Bearer nope"})
+        assert answer.status == 401
+        assert answer.json()["code"] == "UNKNOWN_TOKEN"
+        assert (
+            console.request("GET", "/console/api/session", headers={"Authorization": "Basic x"}).status == 401
+        )
+
+    @pytest.mark.parametrize("role", ROLES)
+    def test_each_route_follows_the_gateway_permission_table(self, reading_console, role):
+        console = reading_console
+        method = f"/{permissions.RULE_SET_ADMIN}/ListRuleSets"
+        answer = console.request("GET", "/console/api/rule-sets", role)
+        assert answer.status == (200 if role in permissions.allowed_roles(method) else 403)
+        publish = f"/{permissions.RULE_SET_ADMIN}/PublishRuleSet"
+        answer = console.request("POST", "/console/api/rule-sets/publish", role, {"source": "name: x"})
+        if role in permissions.allowed_roles(publish):
+            assert answer.status == 400  # let in; the draft names no rule set anybody owns
+        else:
+            assert answer.status == 403
+            assert answer.json()["code"] == "ROLE_NOT_ALLOWED"
+        session = console.request("GET", "/console/api/session", role).json()
+        assert session["role"] == role
+        assert session["may"]["PublishRuleSet"] == (role in permissions.allowed_roles(publish))
+
+    def test_ops_reads_rule_sets_but_may_not_publish_or_roll_back(self, reading_console):
+        console = reading_console
+        assert console.request("GET", f"/console/api/rule-sets/{GRADING}/versions", "ops").status == 200
+        activate = console.request(
+            "POST", f"/console/api/rule-sets/{GRADING}/activate", "ops", {"version": 1}
+        )
+        assert activate.status == 403
+        source = console.request("GET", f"/console/api/rule-sets/{GRADING}/versions/1", "ops").json()[
+            "version"
+        ]["source"]
+        assert (
+            console.request("POST", "/console/api/rule-sets/publish", "ops", {"source": source}).status == 403
+        )
+        assert (
+            console.request("POST", "/console/api/rule-sets/validate", "ops", {"source": source}).status
+            == 403
+        )
+
+    def test_validation_names_a_cell_by_row_and_column_and_answers_each_test(self, reading_console):
+        console = reading_console
+        source = console.request("GET", f"/console/api/rule-sets/{GRADING}/versions/0", "analyst").json()
+        source = source["version"]["source"]
+        row = '- {id: grade_20, priority: 20, monthly_sales_cartons: ">= 95", set_grade.grade: 20}'
+        assert row in source
+        line = source[: source.index(row)].count("\n") + 1
+        malformed = source.replace(row, row.replace(">= 95", "=> 95"))
+        checked = console.request(
+            "POST", "/console/api/rule-sets/validate", "analyst", {"source": malformed}
+        ).json()
+        (cell,) = [d for d in checked["diagnostics"] if d["table_columns"]]
+        assert (cell["severity"], cell["rule_id"], cell["line"]) == ("ERROR", "grade_20", line)
+        assert (cell["table_row"], cell["table_columns"]) == (20, ["monthly_sales_cartons"])
+        assert cell["message"].startswith("monthly_sales_cartons: cell '=> 95': unknown operator '=>'")
+        assert checked["tests"] == []  # the draft did not get as far as its tests
+
+        # Each embedded test with the values that differ, as `retailcare rules test` says them.
+        expected = "expect: {grade: 4, star_level: 1,"
+        wrong = source.replace(expected, expected.replace("grade: 4", "grade: 5"), 1)
+        checked = console.request(
+            "POST", "/console/api/rule-sets/validate", "analyst", {"source": wrong}
+        ).json()
+        assert not checked["valid"]
+        results = {t["name"]: t for t in checked["tests"]}
+        village = results.pop("a small village shop")
+        assert (village["passed"], village["failures"]) == (False, ["grade: expected 5, got 4"])
+        assert village["line"] == source[: source.index("  - name: a small village shop")].count("\n") + 1
+        assert results and all(t["passed"] and t["failures"] == [] for t in results.values())
+        assert checked["tests_passed"] == len(results)
+        assert all(d["table_row"] == 0 and d["table_columns"] == [] for d in checked["diagnostics"])
+
+    def test_bad_requests_are_400_with_the_field_never_a_stack_trace(self, reading_console):
+        console = reading_console
+        answer = console.request("POST", "/console/api/rule-sets/validate", "analyst", b"{not json")
+        assert answer.status == 400 and answer.json()["violations"] == [
+            {"field": "body", "description": "is not JSON"}
+        ]
+        answer = console.request(
+            "POST",
+            "/console/api/rule-sets/validate",
+            "analyst",
+            {"source": "x"},
+            {"Content-Type": "text/plain"},
+        )
+        assert answer.status == 400 and answer.json()["violations"][0]["field"] == "content-type"
+        answer = console.request("GET", f"/console/api/rule-sets/{GRADING}/diff?from=1&to=x", "ops")
+        assert answer.status == 400 and answer.json()["violations"][0]["field"] == "to"
+        answer = console.request("GET", f"/console/api/rule-sets/{GRADING}/versions/999", "ops")
+        assert answer.status == 404
+        answer = console.request(
+            "POST", f"/console/api/rule-sets/{GRADING}/activate", "analyst", {"version": 0}
+        )
+        assert answer.status == 400 and answer.json()["violations"][0]["field"] == "version"
+        answer = console.request(
+            "POST", f"/console/api/rule-sets/{GRADING}/activate", "analyst", {"version": 1.5}
+        )
+        assert answer.status == 400 and answer.json()["violations"][0]["field"] == "version"
+        too_large = b'{"source": "' + b"x" * (1024 * 1024) + b'"}'
+        assert console.request("POST", "/console/api/rule-sets/validate", "analyst", too_large).status == 413
+        assert console.request("DELETE", "/console/api/rule-sets", "admin").status in (404, 405, 501)
+
+    @pytest.mark.parametrize(
+        "moment, why",
+        [
+            ("tomorrow", "ISO 8601"),
+            ("2030-01-01T10:00:00", "offset"),
+            (20300101, "ISO 8601"),
+            ("9999-12-31T23:59:59-14:00", "1970 and 2100"),  # past the year 9999 in UTC
+            ("2200-01-01T00:00:00Z", "1970 and 2100"),
+        ],
     )
-    assert console.request("GET", "/console/static/../app.py").status == 404
-    assert console.request("GET", "/console/static/missing.js").status == 404
-
-
-def test_a_missing_or_unknown_token_is_401(console):
-    assert console.request("GET", "/console/api/rule-sets").status == 401
-    answer = console.request("GET", "/console/api/session", headers={"Authorization": "Bearer nope"})
-    assert answer.status == 401
-    assert answer.json()["code"] == "UNKNOWN_TOKEN"
-    assert console.request("GET", "/console/api/session", headers={"Authorization": "Basic x"}).status == 401
-
-
-@pytest.mark.parametrize("role", ROLES)
-def test_each_route_follows_the_gateway_permission_table(console, role):
-    method = f"/{permissions.RULE_SET_ADMIN}/ListRuleSets"
-    answer = console.request("GET", "/console/api/rule-sets", role)
-    assert answer.status == (200 if role in permissions.allowed_roles(method) else 403)
-    publish = f"/{permissions.RULE_SET_ADMIN}/PublishRuleSet"
-    answer = console.request("POST", "/console/api/rule-sets/publish", role, {"source": "name: x"})
-    if role in permissions.allowed_roles(publish):
-        assert answer.status == 400  # let in; the draft names no rule set anybody owns
-    else:
-        assert answer.status == 403
-        assert answer.json()["code"] == "ROLE_NOT_ALLOWED"
-    session = console.request("GET", "/console/api/session", role).json()
-    assert session["role"] == role
-    assert session["may"]["PublishRuleSet"] == (role in permissions.allowed_roles(publish))
-
-
-def test_ops_reads_rule_sets_but_may_not_publish_or_roll_back(console):
-    assert console.request("GET", f"/console/api/rule-sets/{GRADING}/versions", "ops").status == 200
-    activate = console.request("POST", f"/console/api/rule-sets/{GRADING}/activate", "ops", {"version": 1})
-    assert activate.status == 403
-    source = console.request("GET", f"/console/api/rule-sets/{GRADING}/versions/1", "ops").json()["version"][
-        "source"
-    ]
-    assert console.request("POST", "/console/api/rule-sets/publish", "ops", {"source": source}).status == 403
-    assert console.request("POST", "/console/api/rule-sets/validate", "ops", {"source": source}).status == 403
+    def test_a_scheduled_publish_needs_a_moment_with_its_offset(self, reading_console, moment, why):
+        console = reading_console
+        _, source = _active_source(console, GRADING)
+        body = {"source": source, "activate_at": moment}
+        answer = console.request("POST", "/console/api/rule-sets/publish", "analyst", body)
+        assert answer.status == 400
+        [violation] = answer.json()["violations"]
+        assert violation["field"] == "activate_at" and why in violation["description"]
 
 
 def test_an_analyst_validates_publishes_diffs_and_rolls_back(console):
@@ -132,60 +230,6 @@ def test_an_analyst_previews_a_grading_draft_over_all_customers(console, populat
     assert impact.status == 200, impact.body
     assert impact.json()["customers"] == 3 and impact.json()["changed"] == 0
     assert console.request("POST", "/console/api/rule-sets/preview", "ops", {"source": source}).status == 403
-
-
-def test_validation_names_a_cell_by_row_and_column_and_answers_each_test(console):
-    source = console.request("GET", f"/console/api/rule-sets/{GRADING}/versions/0", "analyst").json()
-    source = source["version"]["source"]
-    row = '- {id: grade_20, priority: 20, monthly_sales_cartons: ">= 95", set_grade.grade: 20}'
-    assert row in source
-    line = source[: source.index(row)].count("\n") + 1
-    malformed = source.replace(row, row.replace(">= 95", "=> 95"))
-    checked = console.request(
-        "POST", "/console/api/rule-sets/validate", "analyst", {"source": malformed}
-    ).json()
-    (cell,) = [d for d in checked["diagnostics"] if d["table_columns"]]
-    assert (cell["severity"], cell["rule_id"], cell["line"]) == ("ERROR", "grade_20", line)
-    assert (cell["table_row"], cell["table_columns"]) == (20, ["monthly_sales_cartons"])
-    assert cell["message"].startswith("monthly_sales_cartons: cell '=> 95': unknown operator '=>'")
-    assert checked["tests"] == []  # the draft did not get as far as its tests
-
-    # Each embedded test with the values that differ, as `retailcare rules test` says them.
-    expected = "expect: {grade: 4, star_level: 1,"
-    wrong = source.replace(expected, expected.replace("grade: 4", "grade: 5"), 1)
-    checked = console.request("POST", "/console/api/rule-sets/validate", "analyst", {"source": wrong}).json()
-    assert not checked["valid"]
-    results = {t["name"]: t for t in checked["tests"]}
-    village = results.pop("a small village shop")
-    assert (village["passed"], village["failures"]) == (False, ["grade: expected 5, got 4"])
-    assert village["line"] == source[: source.index("  - name: a small village shop")].count("\n") + 1
-    assert results and all(t["passed"] and t["failures"] == [] for t in results.values())
-    assert checked["tests_passed"] == len(results)
-    assert all(d["table_row"] == 0 and d["table_columns"] == [] for d in checked["diagnostics"])
-
-
-def test_bad_requests_are_400_with_the_field_never_a_stack_trace(console):
-    answer = console.request("POST", "/console/api/rule-sets/validate", "analyst", b"{not json")
-    assert answer.status == 400 and answer.json()["violations"] == [
-        {"field": "body", "description": "is not JSON"}
-    ]
-    answer = console.request(
-        "POST", "/console/api/rule-sets/validate", "analyst", {"source": "x"}, {"Content-Type": "text/plain"}
-    )
-    assert answer.status == 400 and answer.json()["violations"][0]["field"] == "content-type"
-    answer = console.request("GET", f"/console/api/rule-sets/{GRADING}/diff?from=1&to=x", "ops")
-    assert answer.status == 400 and answer.json()["violations"][0]["field"] == "to"
-    answer = console.request("GET", f"/console/api/rule-sets/{GRADING}/versions/999", "ops")
-    assert answer.status == 404
-    answer = console.request("POST", f"/console/api/rule-sets/{GRADING}/activate", "analyst", {"version": 0})
-    assert answer.status == 400 and answer.json()["violations"][0]["field"] == "version"
-    answer = console.request(
-        "POST", f"/console/api/rule-sets/{GRADING}/activate", "analyst", {"version": 1.5}
-    )
-    assert answer.status == 400 and answer.json()["violations"][0]["field"] == "version"
-    too_large = b'{"source": "' + b"x" * (1024 * 1024) + b'"}'
-    assert console.request("POST", "/console/api/rule-sets/validate", "analyst", too_large).status == 413
-    assert console.request("DELETE", "/console/api/rule-sets", "admin").status in (404, 405, 501)
 
 
 def test_the_overview_counts_customers_by_star_level_and_open_complaints(console, populated):
@@ -255,25 +299,6 @@ def test_an_analyst_schedules_a_version_and_cancels_it_ops_only_reads(console):
         ("cancel", active + 1),
         ("schedule", active + 1),
     ]
-
-
-@pytest.mark.parametrize(
-    "moment, why",
-    [
-        ("tomorrow", "ISO 8601"),
-        ("2030-01-01T10:00:00", "offset"),
-        (20300101, "ISO 8601"),
-        ("9999-12-31T23:59:59-14:00", "1970 and 2100"),  # past the year 9999 in UTC
-        ("2200-01-01T00:00:00Z", "1970 and 2100"),
-    ],
-)
-def test_a_scheduled_publish_needs_a_moment_with_its_offset(console, moment, why):
-    _, source = _active_source(console, GRADING)
-    body = {"source": source, "activate_at": moment}
-    answer = console.request("POST", "/console/api/rule-sets/publish", "analyst", body)
-    assert answer.status == 400
-    [violation] = answer.json()["violations"]
-    assert violation["field"] == "activate_at" and why in violation["description"]
 
 
 def test_after_an_activation_the_reclassification_job_reports_its_progress(console, populated):
