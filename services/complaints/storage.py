@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
-from services.common.database import unit_of_work
+from services.common.database import DirectStatement, unit_of_work
 from services.common.times import utc
 from services.complaints import domain
 from services.complaints.calendar import CalendarBook, CalendarChange, CalendarYear
@@ -177,6 +177,48 @@ def _fill(row: ComplaintRow, complaint: Complaint) -> ComplaintRow:
     return row
 
 
+def _values(complaint: Complaint) -> dict:
+    """Every column of a complaint's row."""
+    policy = complaint.policy
+    values = {name: getattr(complaint, name) for name in (*_PLAIN, *_TIMES)}
+    values.update(
+        policy_version=policy.version,
+        deadline_working_days=policy.deadline_working_days,
+        pause_clock=policy.pause_clock_while_waiting,
+        warn_at_share=policy.warn_at_share,
+        escalation_levels=list(policy.escalation_levels),
+        escalation_interval=policy.escalation_interval_working_days,
+    )
+    return values
+
+
+_COMPLAINTS = ComplaintRow.__table__
+_EVENTS = ComplaintEventRow.__table__
+_EVENT_COLUMNS = ("complaint_id", "at", "actor", "action", "from_state", "to_state", "note")
+# A new complaint's row and its first event: run on the driver's cursor (no ORM object).
+_ADD_COMPLAINT = DirectStatement(
+    sa.insert(_COMPLAINTS).values(**{c.name: sa.bindparam(c.name) for c in _COMPLAINTS.c})
+)
+_ADD_EVENT = DirectStatement(
+    sa.insert(_EVENTS).values(**{name: sa.bindparam(name) for name in _EVENT_COLUMNS}).inline()
+)
+_COPY_EVENTS = f"COPY {_EVENTS.name} ({', '.join(_EVENT_COLUMNS)}) FROM STDIN"
+_COPY_FROM = 50  # events in one write from which PostgreSQL takes them by COPY
+
+
+def _insert_events(connection: sa.Connection, rows: list[dict]) -> None:
+    """Inserts event rows (dicts of _EVENT_COLUMNS) in the connection's transaction: one by
+    one statement, many by COPY on PostgreSQL, else as one executemany."""
+    if len(rows) == 1:
+        _ADD_EVENT.execute(connection, rows[0])
+    elif connection.dialect.name == "postgresql" and len(rows) >= _COPY_FROM:
+        with connection.connection.cursor() as cursor, cursor.copy(_COPY_EVENTS) as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in _EVENT_COLUMNS])
+    elif rows:
+        connection.execute(sa.insert(_EVENTS), rows)
+
+
 def _event_values(complaint_id: str, event: Event) -> dict:
     return {
         "complaint_id": complaint_id,
@@ -195,17 +237,30 @@ class SqlComplaints:
         # The rows read in this unit of work, held so save() finds them without a query
         # (the session's identity map only holds them weakly).
         self._rows: dict[str, ComplaintRow] = {}
+        # Complaints read in bulk (no ORM object): their columns as read; save() queues
+        # what changed, written together by write_events().
+        self._read_in_bulk: dict[str, dict] = {}
+        self._changed: dict[str, dict] = {}
         self._new_events: list[dict] = []  # written together by write_events()
 
     def _read(self, row: ComplaintRow) -> Complaint:
         self._rows[row.id] = row
         return _complaint(row)
 
+    def _read_bulk(self, query) -> list[Complaint]:
+        """Complaints selected by a Core query of every column, for saving in bulk."""
+        self.write_events()  # what this unit of work saved so far, before reading again
+        found = [_complaint(row) for row in self.session.connection().execute(query)]
+        for complaint in found:
+            self._read_in_bulk[complaint.id] = _values(complaint)
+        return found
+
     def add(self, complaint: Complaint, events: list[Event]) -> None:
-        self.session.add(_fill(ComplaintRow(), complaint))
+        connection = self.session.connection()
         try:
-            self.session.flush()  # a retry is found by the unique key here, not by a query first
-        except IntegrityError:
+            _ADD_COMPLAINT.execute(connection, _values(complaint))
+        except connection.dialect.dbapi.IntegrityError:
+            # a retry is found by the unique key here, not by a query first
             raise DuplicateKey(complaint.idempotency_key) from None
         self._append(complaint.id, events)
 
@@ -213,9 +268,26 @@ class SqlComplaints:
         self._new_events.extend(_event_values(complaint_id, e) for e in events)
 
     def write_events(self) -> None:
-        """Inserts the events appended in this unit of work, in one statement."""
+        """Writes what was queued in this unit of work: the changes of the complaints read
+        in bulk (an UPDATE of the changed columns, one executemany for each set of them),
+        then the new events (one statement, or COPY)."""
+        if self.session.new or self.session.dirty:
+            self.session.flush()  # the rows changed through the session first, as before
+        if self._changed:
+            by_columns: dict[tuple, list[dict]] = {}
+            for complaint_id, changed in self._changed.items():
+                by_columns.setdefault(tuple(changed), []).append({**changed, "_id": complaint_id})
+            connection = self.session.connection()
+            for names, rows in by_columns.items():
+                connection.execute(
+                    sa.update(_COMPLAINTS)
+                    .where(_COMPLAINTS.c.id == sa.bindparam("_id"))
+                    .values(**{name: sa.bindparam(name) for name in names}),
+                    rows,
+                )
+            self._changed = {}
         if self._new_events:
-            self.session.execute(sa.insert(ComplaintEventRow), self._new_events)
+            _insert_events(self.session.connection(), self._new_events)
             self._new_events = []
 
     def get(self, complaint_id: str, *, for_update: bool = False) -> Complaint | None:
@@ -227,8 +299,16 @@ class SqlComplaints:
         return None if row is None else _complaint(row)
 
     def save(self, complaint: Complaint, events: list[Event]) -> None:
-        row = self._rows.get(complaint.id) or self.session.get(ComplaintRow, complaint.id)
-        self.session.add(_fill(row, complaint))
+        read = self._read_in_bulk.get(complaint.id)
+        if read is not None:
+            values = _values(complaint)
+            changed = {name: value for name, value in values.items() if read[name] != value}
+            if changed:
+                self._changed.setdefault(complaint.id, {}).update(changed)
+                read.update(changed)
+        else:
+            row = self._rows.get(complaint.id) or self.session.get(ComplaintRow, complaint.id)
+            self.session.add(_fill(row, complaint))
         self._append(complaint.id, events)
 
     def add_return_visit(self, visit: ReturnVisit) -> None:
@@ -284,45 +364,48 @@ class SqlComplaints:
         return [tuple(row) for row in rows]
 
     def warn_due(self, moment: datetime.datetime, limit: int) -> int:
-        table = ComplaintRow.__table__.c
-        ids = self.session.exec(
-            select(ComplaintRow.id)
-            .where(
-                table.state.in_(domain.OPEN_STATES),
-                ComplaintRow.warned_at.is_(None),
-                ComplaintRow.warn_at <= moment,
-            )
-            .limit(limit)
-        ).all()
-        if not ids:
-            return 0
-        self.session.execute(sa.update(ComplaintRow).where(table.id.in_(ids)).values(warned_at=moment))
-        warning = domain.warning(moment)
-        self.session.execute(
-            sa.insert(ComplaintEventRow), [_event_values(complaint_id, warning) for complaint_id in ids]
+        """Up to ``limit`` open complaints past their warning moment and not warned yet get
+        warned_at and a warning event: one UPDATE (which checks again what it writes, so a
+        complaint is warned once, whoever sweeps at the same time) and the events of the
+        ids it returns; on PostgreSQL both in one statement."""
+        self.write_events()
+        table = _COMPLAINTS.c
+        due = (table.state.in_(domain.OPEN_STATES), table.warned_at.is_(None), table.warn_at <= moment)
+        warned = (
+            sa.update(_COMPLAINTS)
+            .where(table.id.in_(sa.select(table.id).where(*due).limit(limit).scalar_subquery()), *due)
+            .values(warned_at=moment)
+            .returning(table.id)
         )
+        warning = _event_values("", domain.warning(moment))
+        connection = self.session.connection()
+        if connection.dialect.name == "postgresql":
+            written = warned.cte("warned")
+            values = [written.c.id] + [
+                sa.literal(warning[name], _EVENTS.c[name].type) for name in _EVENT_COLUMNS[1:]
+            ]
+            added = sa.insert(_EVENTS).from_select(list(_EVENT_COLUMNS), sa.select(*values))
+            return len(connection.execute(added.returning(_EVENTS.c.id)).all())
+        ids = connection.execute(warned).scalars().all()
+        _insert_events(connection, [{**warning, "complaint_id": complaint_id} for complaint_id in ids])
         return len(ids)
 
     def due_for_escalation(self, moment: datetime.datetime, limit: int) -> list[Complaint]:
-        rows = self.session.exec(
-            select(ComplaintRow)
-            .where(ComplaintRow.state.in_(domain.OPEN_STATES), ComplaintRow.next_escalation_at <= moment)
+        table = _COMPLAINTS.c
+        return self._read_bulk(
+            sa.select(_COMPLAINTS)
+            .where(table.state.in_(domain.OPEN_STATES), table.next_escalation_at <= moment)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return [self._read(row) for row in rows]
 
     def open_between(self, start: datetime.datetime, end: datetime.datetime) -> list[Complaint]:
-        rows = self.session.exec(
-            select(ComplaintRow)
-            .where(
-                ComplaintRow.state.in_(domain.OPEN_STATES),
-                ComplaintRow.received_at < end,
-                ComplaintRow.deadline_at > start,
-            )
+        table = _COMPLAINTS.c
+        return self._read_bulk(
+            sa.select(_COMPLAINTS)
+            .where(table.state.in_(domain.OPEN_STATES), table.received_at < end, table.deadline_at > start)
             .with_for_update()
         )
-        return [self._read(row) for row in rows]
 
     def may_follow(
         self,
@@ -332,17 +415,17 @@ class SqlComplaints:
         limit: int,
         created_since: datetime.datetime | None = None,
     ) -> list[Complaint]:
-        query = select(ComplaintRow).where(
-            ComplaintRow.state.in_(domain.OPEN_STATES),
-            ComplaintRow.policy_version != version,
-            ComplaintRow.overdue_at.is_(None),
-            ComplaintRow.deadline_at > moment,
-            ComplaintRow.id > after_id,
+        table = _COMPLAINTS.c
+        query = sa.select(_COMPLAINTS).where(
+            table.state.in_(domain.OPEN_STATES),
+            table.policy_version != version,
+            table.overdue_at.is_(None),
+            table.deadline_at > moment,
+            table.id > after_id,
         )
         if created_since is not None:
-            query = query.where(ComplaintRow.created_at >= created_since)
-        rows = self.session.exec(query.order_by(ComplaintRow.id).limit(limit).with_for_update())
-        return [self._read(row) for row in rows]
+            query = query.where(table.created_at >= created_since)
+        return self._read_bulk(query.order_by(table.id).limit(limit).with_for_update())
 
     def outcomes(
         self, period_from: datetime.datetime, period_to: datetime.datetime, group_by: str
