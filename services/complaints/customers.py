@@ -3,6 +3,9 @@ which team serves it. Asked through its contract's client, never its tables."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import grpc
 
 from services.classification.client import ClassificationClient
@@ -13,6 +16,11 @@ from services.common.tls import channel_credentials
 from services.complaints.ports import CustomerCheck
 
 INTAKE_CHECK_SECONDS = 2.0  # a complaint is never held up long by another service
+# How long a customer classification confirmed is taken as known without asking again
+# (its team as it was then). Only a known customer is remembered: an unknown licence
+# number, or classification not answering, is asked about every time.
+KNOWN_FOR_SECONDS = 5.0
+KNOWN_LIMIT = 10_000  # customers remembered at most; all are forgotten when it is reached
 
 
 class CustomerDirectory:
@@ -20,8 +28,16 @@ class CustomerDirectory:
     accepted, flagged); NOT_FOUND and INVALID_ARGUMENT mean no such customer; any other
     failure is passed on to the caller."""
 
-    def __init__(self, client: ClassificationClient):
+    def __init__(
+        self,
+        client: ClassificationClient,
+        known_for: float = KNOWN_FOR_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self._client = client
+        self._known_for = known_for
+        self._clock = clock
+        self._known: dict[str, tuple[float, CustomerCheck]] = {}  # licence as asked -> (until, check)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CustomerDirectory:
@@ -38,6 +54,17 @@ class CustomerDirectory:
         )
 
     def check(self, licence_number: str) -> CustomerCheck:
+        remembered = self._known.get(licence_number)
+        if remembered is not None and self._clock() < remembered[0]:
+            return remembered[1]
+        check = self._ask(licence_number)
+        if check.known and self._known_for > 0:
+            if len(self._known) >= KNOWN_LIMIT:
+                self._known.clear()
+            self._known[licence_number] = (self._clock() + self._known_for, check)
+        return check
+
+    def _ask(self, licence_number: str) -> CustomerCheck:
         try:
             reply = self._client.get_customer(licence_number)
         except DownstreamUnavailable:
