@@ -11,8 +11,10 @@ import sys
 from collections.abc import Callable, Iterator
 
 import grpc
+import sqlalchemy as sa
 from retailcare.rules.v1 import rule_sets_pb2_grpc
 
+from services.common.leased_jobs import LEASE
 from tests.support.ports import free_port, pack_environment
 from tests.support.services import child_environment, wait_serving
 
@@ -84,3 +86,18 @@ def replica_starter(
     finally:
         for replica in started:
             replica.stop()
+
+
+def expire_lease(engine: sa.engine.Engine, table: sa.Table, job_id: int) -> None:
+    """Moves the lease of job ``job_id`` back by its whole length (services/common/leased_jobs.py
+    ``LEASE``), as if it had run out since it was last renewed: after its holder is killed,
+    another replica takes the job over at its next poll, where the test would otherwise
+    wait the lease out. Only the moment of the expiry changes; the owner stays."""
+    with engine.begin() as connection:
+        expires = connection.execute(
+            sa.select(table.c.lease_expires_at).where(table.c.id == job_id)
+        ).scalar_one()
+        assert expires is not None, f"job {job_id} holds no lease"
+        connection.execute(
+            sa.update(table).where(table.c.id == job_id).values(lease_expires_at=expires - LEASE)
+        )
