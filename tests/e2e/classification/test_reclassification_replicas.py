@@ -1,10 +1,11 @@
 """Two replicas of classification, each its own process, sharing one database (SQLite and
 PostgreSQL): a published version's reclassification job runs on one of them; that one is
-killed mid-job (SIGKILL: no orderly stop, its lease is left to expire); the other takes
-the job over after the expiry and continues after the last saved customer, and every
-stored customer ends on the new version. Meanwhile, reads through the survivor say which
-customers the job has not reached yet. Stopped in an orderly way (SIGTERM) instead, the
-holder releases the lease as it stops, and the other replica continues."""
+killed mid-job (SIGKILL: no orderly stop, its lease is left to expire; the test moves the
+expiry back rather than wait 30 s); the other takes the job over after the expiry and
+continues after the last saved customer, and every stored customer ends on the new
+version. Meanwhile, reads through the survivor say which customers the job has not
+reached yet. Stopped in an orderly way (SIGTERM) instead, the holder releases the lease
+as it stops, and the other replica continues."""
 
 from __future__ import annotations
 
@@ -18,17 +19,17 @@ from retailcare.classification.v1 import classification_pb2_grpc
 from retailcare.rules.v1 import rule_sets_pb2 as rules_pb
 
 from services.classification import domain
-from services.classification.job_store import JobStore
+from services.classification.job_store import JobStore, jobs
 from services.classification.storage import customer_row, customers
 from services.common.database import create_database_engine
 from services.common.times import now
-from tests.support.replicas import Replica, replica_starter
+from tests.support.replicas import Replica, expire_lease, replica_starter
 from tests.support.rule_samples import default_source
 
 GRADING, ENTITLEMENTS = "customer-grading", "service-entitlements"
-CUSTOMERS = 6000
+CUSTOMERS = 3000  # at 10 a batch the job runs for seconds: caught after its first batch, well before its end
 BATCH = 10  # small batches: the job runs for many of them, long enough to be caught mid-way
-DEADLINE = 240  # the lease expires after 30 s; a loaded machine may take much longer to get there
+DEADLINE = 240  # seconds: a loaded machine may take long over the jobs
 
 
 @pytest.fixture
@@ -111,7 +112,9 @@ def test_the_job_survives_the_kill_of_its_replica_and_every_customer_ends_on_the
     )  # unclassified
     reached = _menu(survivor, "R000000")
     assert (reached.decided_on.grading_version, reached.decided_on.newer_version_active) == (2, False)
+    assert store.get(running.id).lease_owner == running.lease_owner  # the survivor waits for the expiry
 
+    expire_lease(engine, jobs, running.id)  # the 30 s of the lease are over
     done = _wait(
         lambda: (job := store.get(running.id)) and job.state == "completed" and job,
         "the survivor completing the job after the lease expired",
