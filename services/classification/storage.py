@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import functools
 import json
+import operator
 from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
@@ -309,6 +310,116 @@ _ADD_CLASSIFICATION_HISTORY = DirectStatement(
 )
 
 
+# -- the bulk write of a reclassification ------------------------------------------------------
+# A batch's current classifications go in as one UPDATE guarded by each customer's version as
+# read, RETURNING the ids it wrote: on PostgreSQL from one array a column (unnest), on
+# SQLite from (VALUES ...) rows, _BULK_ROWS customers a statement. The history entries of
+# those that changed are then copied from the rows just written, in one INSERT ... SELECT.
+# Run on the driver's cursor: the values are processed as connection.execute processes them
+# (JSON text, SQLite's date text), each distinct JSON value once a batch.
+_BULK_ROWS = 500  # SQLite: 17 parameters a customer, well under its 32,766
+_LOCK_IN_ORDER = "SELECT id FROM customers WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+_HISTORY_PARTS = (*OUTCOME_PARTS, "reason", "classified_at")  # from the current row's columns:
+_HISTORY_SOURCES = (*OUTCOME_PARTS, "classification_reason", "classified_at")
+
+
+def _bulk_sql(dialect) -> tuple[str, str]:
+    """The guarded UPDATE and the history INSERT of a bulk write; on SQLite with {rows}
+    and {ids} to fill with as many rows and ids as a statement takes."""
+    quote = dialect.identifier_preparer.quote
+    table, id_, version = quote(customers.name), quote("id"), quote("version")
+    names = ("id", "version", *_CURRENT_PARTS)
+    history = (
+        f"INSERT INTO {quote(classifications.name)}"
+        f" ({', '.join(quote(name) for name in ('customer_id', *_HISTORY_PARTS))})"
+        f" SELECT {', '.join(quote(name) for name in ('id', *_HISTORY_SOURCES))}"
+        f" FROM {table} WHERE {id_} {{ids}} ORDER BY {id_}"
+    )
+    if dialect.name == "postgresql":
+        # One array a column; JSON goes as text and is cast, as its column takes it.
+        def array(name: str) -> str:
+            type_ = customers.c[name].type
+            element = "text" if isinstance(type_, sa.JSON) else type_.compile(dialect=dialect)
+            return f"%b::{element}[]"  # binary: texts go as they are, not escaped one by one
+
+        def value(name: str) -> str:
+            type_ = customers.c[name].type
+            return f"CAST(v.{quote(name)} AS JSON)" if isinstance(type_, sa.JSON) else f"v.{quote(name)}"
+
+        source = f"unnest({', '.join(array(name) for name in names)}) AS v({', '.join(map(quote, names))})"
+        columns = [f"{quote(name)} = {value(name)}" for name in _CURRENT_PARTS]
+        ids = "= ANY(%s)"
+    else:  # SQLite takes each value as given, with its column's affinity
+        source = "(VALUES {rows}) AS v"
+        columns = [f"{quote(name)} = v.column{at}" for at, name in enumerate(_CURRENT_PARTS, start=3)]
+        ids = "IN ({ids})"
+    update = (
+        f"UPDATE {table} SET {version} = {table}.{version} + 1, {', '.join(columns)} FROM {source}"
+        f" WHERE {table}.{id_} = v.{quote('id') if dialect.name == 'postgresql' else 'column1'}"
+        f" AND {table}.{version} = v.{version if dialect.name == 'postgresql' else 'column2'}"
+        f" RETURNING {table}.{id_}"
+    )
+    return update, history.replace("{ids}", ids)
+
+
+@functools.lru_cache(maxsize=8)
+def _bulk_statements(dialect) -> tuple[str, str]:
+    return _bulk_sql(dialect)
+
+
+@functools.lru_cache(maxsize=16)
+def _sqlite_rows(rows: int) -> str:
+    row = "(" + ", ".join(["?"] * (2 + len(_CURRENT_PARTS))) + ")"
+    return ", ".join([row] * rows)
+
+
+_TEXTS = frozenset({str})
+_outcome_parts = operator.attrgetter(*OUTCOME_PARTS)
+
+
+class _BulkValues:
+    """The values of the current classification columns (_CURRENT_PARTS, in order) as the
+    driver takes them. JSON values equal by content are encoded once: a tuple or a dict of
+    texts (rule ids, reasons) by its content, anything else (a menu the rule sets share
+    between customers) by identity, held here so that no other object takes its id meanwhile."""
+
+    def __init__(self, dialect):
+        serialise = dialect._json_serializer or json.dumps  # as SQLAlchemy and psycopg encode it
+        self._json = [
+            at for at, name in enumerate(_CURRENT_PARTS) if isinstance(customers.c[name].type, sa.JSON)
+        ]
+        self._serialise = serialise
+        self._processed = [  # the others' processors (SQLite's date text)
+            (at, process)
+            for at, name in enumerate(_CURRENT_PARTS)
+            if at not in self._json
+            and (process := customers.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        ]
+        self._encoded: dict = {}
+        self._held: list = []
+
+    def _text(self, value) -> str:
+        if type(value) is tuple and set(map(type, value)) <= _TEXTS:
+            key = ("tuple", value)
+        elif type(value) is dict and set(map(type, value)) | set(map(type, value.values())) <= _TEXTS:
+            key = ("dict", *value.items())
+        else:
+            key = ("object", id(value))
+            self._held.append(value)
+        text = self._encoded.get(key)
+        if text is None:
+            text = self._encoded[key] = self._serialise(list(value) if type(value) is tuple else value)
+        return text
+
+    def current(self, record: ClassificationRecord) -> list:
+        values = [*_outcome_parts(record.outcome), record.classified_at, record.reason]
+        for at in self._json:
+            values[at] = self._text(values[at])
+        for at, process in self._processed:
+            values[at] = process(values[at])
+        return values
+
+
 class SqlCustomers:
     def __init__(self, connection: Connection):
         self.connection = connection
@@ -437,50 +548,43 @@ class SqlCustomers:
     def save_reclassified(self, decided: list[tuple[Customer, Effect]]) -> list[Customer]:
         if not decided:
             return []
-        # Lock the rows (PostgreSQL; SQLite has one writer anyway), then write only those
-        # whose version is still the one read; the version check is in the UPDATE too.
-        current = dict(
-            self.connection.execute(
-                sa.select(customers.c.id, customers.c.version)
-                .where(customers.c.id.in_([customer.id for customer, _ in decided]))
-                .with_for_update()
-            ).all()
-        )
-        fresh = [(c, effect) for c, effect in decided if current.get(c.id) == c.version]
-        stale = [c for c, _ in decided if current.get(c.id) != c.version]
-        if fresh:
-            updates, history = [], []
-            for customer, effect in fresh:
-                record = customer.classification
-                values = _outcome_values(record.outcome)  # once for the row and its history
-                updates.append(
-                    {
-                        "_id": customer.id,
-                        "_version": customer.version,
-                        **values,
-                        "classified_at": record.classified_at,
-                        "classification_reason": record.reason,
-                    }
-                )
-                if effect is Effect.CHANGE:
-                    history.append(
-                        {
-                            "customer_id": customer.id,
-                            **values,
-                            "reason": record.reason,
-                            "classified_at": record.classified_at,
-                        }
+        dialect = self.connection.dialect
+        update, history = _bulk_statements(dialect)
+        encode = _BulkValues(dialect)
+        rows = [[c.id, c.version, *encode.current(c.classification)] for c, _ in decided]
+        cursor = self.connection.connection.cursor()
+        try:
+            if dialect.name == "postgresql":
+                ids = [customer.id for customer, _ in decided]
+                # The batch's rows locked in id order (two runs over the same customers
+                # never wait on each other crosswise); the version check is in the UPDATE.
+                cursor.execute(_LOCK_IN_ORDER, (ids,))
+                cursor.execute(update, [list(column) for column in zip(*rows, strict=True)])
+                written = {row[0] for row in cursor.fetchall()}
+                changed = [c.id for c, effect in decided if effect is Effect.CHANGE and c.id in written]
+                if changed:
+                    cursor.execute(history, (changed,))
+            else:
+                written = set()
+                for start in range(0, len(rows), _BULK_ROWS):
+                    chunk = rows[start : start + _BULK_ROWS]
+                    cursor.execute(
+                        update.replace("{rows}", _sqlite_rows(len(chunk))),
+                        [value for row in chunk for value in row],
                     )
-            self.connection.execute(
-                sa.update(customers)
-                .where(customers.c.id == sa.bindparam("_id"), customers.c.version == sa.bindparam("_version"))
-                .values(version=customers.c.version + 1),
-                updates,
-            )
-            if history:
-                self.connection.execute(sa.insert(classifications), history)
-            for customer, _ in fresh:
+                    written.update(row[0] for row in cursor.fetchall())
+                changed = [c.id for c, effect in decided if effect is Effect.CHANGE and c.id in written]
+                for start in range(0, len(changed), _BULK_ROWS):
+                    ids = changed[start : start + _BULK_ROWS]
+                    cursor.execute(history.replace("{ids}", ", ".join(["?"] * len(ids))), ids)
+        finally:
+            cursor.close()
+        stale = []
+        for customer, _ in decided:
+            if customer.id in written:
                 customer.version += 1
+            else:
+                stale.append(customer)
         return stale
 
     def move_zone(self, zone: MarketZone) -> int:
