@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 from google.protobuf.descriptor import ServiceDescriptor
@@ -31,9 +31,20 @@ class Downstream:
     name: str
     channel: grpc.Channel
     default_timeout_seconds: float
+    # The relays' callables of a method (bytes in, bytes out), made once per path.
+    _calls: dict = field(default_factory=dict, compare=False, repr=False)
 
     def close(self) -> None:
         self.channel.close()
+
+    def relayed(self, kind: str, path: str):
+        """The channel's ``kind`` (``unary_unary``, ``unary_stream``, ``stream_stream``)
+        callable of ``path``, passing bytes through; made at the first call of the path."""
+        key = (kind, path)
+        call = self._calls.get(key)
+        if call is None:
+            call = self._calls[key] = getattr(self.channel, kind)(path)
+        return call
 
     def call_options(self, streaming: bool = False) -> dict:
         """The caller's remaining deadline, clamped, for one call (``streaming``: a

@@ -48,7 +48,7 @@ def _unary_unary(method: descriptor.MethodDescriptor, route: Route):
     def handle(raw: bytes, context):
         downstream = route(parse(raw))
         with passed_on(downstream, method.name):
-            return downstream.channel.unary_unary(path)(raw, **downstream.call_options())
+            return downstream.relayed("unary_unary", path)(raw, **downstream.call_options())
 
     return grpc.unary_unary_rpc_method_handler(handle)
 
@@ -59,7 +59,9 @@ def _unary_stream(method: descriptor.MethodDescriptor, route: Route):
     def handle(raw: bytes, context) -> Iterator[bytes]:
         downstream = route(parse(raw))
         with passed_on(downstream, method.name):
-            yield from downstream.channel.unary_stream(path)(raw, **downstream.call_options(streaming=True))
+            yield from downstream.relayed("unary_stream", path)(
+                raw, **downstream.call_options(streaming=True)
+            )
 
     return grpc.unary_stream_rpc_method_handler(handle)
 
@@ -84,7 +86,7 @@ def _stream_stream(method: descriptor.MethodDescriptor, route: Route):
 
         try:
             with passed_on(downstream, method.name):
-                yield from downstream.channel.stream_stream(path)(checked(), **downstream.call_options())
+                yield from downstream.relayed("stream_stream", path)(checked(), **downstream.call_options())
         except Exception:
             if refused:
                 raise refused[0] from None
