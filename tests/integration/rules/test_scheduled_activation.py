@@ -19,6 +19,7 @@ from services.common.rules.registry import RuleSetRegistry
 from services.common.rules.store import SCHEDULED_COMMENT
 from services.common.times import to_timestamp
 from services.composition import service_definition
+from tests.support.databases import ONE_DATABASE
 from tests.support.rule_samples import default_source
 
 GRADING = "customer-grading"
@@ -140,6 +141,7 @@ def test_cancelling_after_the_activation_is_refused(replicas, clock):
         (DUE, {"stage_only": True}, "stage_only"),
     ],
 )
+@ONE_DATABASE  # refused before anything is stored
 def test_a_bad_moment_is_invalid_and_stores_nothing(replicas, moment, fields, why):
     first, _ = replicas
     admin = RuleSetAdminServicer(first)
