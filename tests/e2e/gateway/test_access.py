@@ -13,7 +13,7 @@ from retailcare.classification.v1 import classification_pb2 as cpb
 from gateway import permissions
 from services.common.auth import ROLES, add_token, revoke_tokens
 from services.common.errors import field_violations
-from tests.e2e.gateway.conftest import bearer, customer
+from tests.e2e.gateway.conftest import BACKENDS, GatewayPack, bearer, customer
 
 
 def _kind(full_method: str) -> tuple[bool, bool]:
@@ -54,50 +54,83 @@ def channel(pack):
         yield channel
 
 
-def test_every_role_gets_exactly_what_the_table_grants(channel):
-    for full_method, allowed in permissions.PERMISSIONS.items():
-        for role in ROLES:
-            code = _call(channel, full_method, bearer(role))
-            if role in allowed:
-                assert code not in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED), (
-                    full_method,
-                    role,
-                )
-            else:
-                assert code == grpc.StatusCode.PERMISSION_DENIED, (full_method, role, code)
+@pytest.fixture(scope="class")
+def refusing_channel(tmp_path_factory):
+    """A channel to one pack for a class of tests whose calls are refused or read nothing
+    stored (each counts refusals as a difference): one pack instead of one each. (A class,
+    not the module: two servers of one service in one process would share one metrics
+    registry.)"""
+    pack = GatewayPack(tmp_path_factory.mktemp("gateway"))
+    try:
+        for name in (*BACKENDS, "gateway"):
+            pack.start(name)
+        with grpc.insecure_channel(pack.target()) as channel:
+            yield channel
+    finally:
+        pack.close()
 
 
-def test_missing_and_unknown_tokens_are_unauthenticated_and_counted(channel):
-    method = "/retailcare.gateway.v1.Gateway/GetCustomerProfile"
-    before = {
-        reason: _refused(reason, method) for reason in ("missing_token", "unknown_token", "malformed_token")
-    }
-    assert _call(channel, method, ()) == grpc.StatusCode.UNAUTHENTICATED
-    assert _call(channel, method, (("authorization", "Bearer wrong"),)) == grpc.StatusCode.UNAUTHENTICATED
-    assert _call(channel, method, (("authorization", "Basic abc"),)) == grpc.StatusCode.UNAUTHENTICATED
-    assert {reason: _refused(reason, method) - count for reason, count in before.items()} == {
-        "missing_token": 1,
-        "unknown_token": 1,
-        "malformed_token": 1,
-    }
+class TestRefusals:
+    """Refused calls and the health check: nothing stored, one pack serves them all."""
 
+    def test_every_role_gets_exactly_what_the_table_grants(self, refusing_channel):
+        channel = refusing_channel
+        for full_method, allowed in permissions.PERMISSIONS.items():
+            for role in ROLES:
+                code = _call(channel, full_method, bearer(role))
+                if role in allowed:
+                    assert code not in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED), (
+                        full_method,
+                        role,
+                    )
+                else:
+                    assert code == grpc.StatusCode.PERMISSION_DENIED, (full_method, role, code)
 
-def test_a_wrong_role_is_permission_denied_and_counted(channel):
-    method = "/retailcare.rules.v1.RuleSetAdmin/PublishRuleSet"
-    before = _refused("role_not_allowed", method)
-    assert _call(channel, method, bearer("service")) == grpc.StatusCode.PERMISSION_DENIED
-    assert _refused("role_not_allowed", method) == before + 1
+    def test_missing_and_unknown_tokens_are_unauthenticated_and_counted(self, refusing_channel):
+        channel = refusing_channel
+        method = "/retailcare.gateway.v1.Gateway/GetCustomerProfile"
+        before = {
+            reason: _refused(reason, method)
+            for reason in ("missing_token", "unknown_token", "malformed_token")
+        }
+        assert _call(channel, method, ()) == grpc.StatusCode.UNAUTHENTICATED
+        assert _call(channel, method, (("authorization", "Bearer wrong"),)) == grpc.StatusCode.UNAUTHENTICATED
+        assert _call(channel, method, (("authorization", "Basic abc"),)) == grpc.StatusCode.UNAUTHENTICATED
+        assert {reason: _refused(reason, method) - count for reason, count in before.items()} == {
+            "missing_token": 1,
+            "unknown_token": 1,
+            "malformed_token": 1,
+        }
 
+    def test_a_wrong_role_is_permission_denied_and_counted(self, refusing_channel):
+        channel = refusing_channel
+        method = "/retailcare.rules.v1.RuleSetAdmin/PublishRuleSet"
+        before = _refused("role_not_allowed", method)
+        assert _call(channel, method, bearer("service")) == grpc.StatusCode.PERMISSION_DENIED
+        assert _refused("role_not_allowed", method) == before + 1
 
-def test_methods_outside_the_table_are_not_served(channel):
-    # Filing straight with complaints would skip the customer check of Gateway.FileComplaint.
-    method = "/retailcare.complaints.v1.ComplaintsService/FileComplaint"
-    assert _call(channel, method, bearer("admin")) == grpc.StatusCode.UNIMPLEMENTED
+    def test_methods_outside_the_table_are_not_served(self, refusing_channel):
+        channel = refusing_channel
+        # Filing straight with complaints would skip the customer check of Gateway.FileComplaint.
+        method = "/retailcare.complaints.v1.ComplaintsService/FileComplaint"
+        assert _call(channel, method, bearer("admin")) == grpc.StatusCode.UNIMPLEMENTED
 
+    def test_health_needs_no_token(self, refusing_channel):
+        channel = refusing_channel
+        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
-def test_health_needs_no_token(channel):
-    reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
-    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    def test_refusals_are_logged_with_the_reason_and_never_the_token(self, refusing_channel, caplog):
+        channel = refusing_channel
+        secret = "Bearer a-token-nobody-issued-1234"
+        with caplog.at_level(logging.WARNING, logger="retailcare.auth"):
+            code = _call(
+                channel, "/retailcare.gateway.v1.Gateway/GetCustomerProfile", (("authorization", secret),)
+            )
+        assert code == grpc.StatusCode.UNAUTHENTICATED
+        refusals = [record for record in caplog.records if record.getMessage() == "refused"]
+        assert [record.reason for record in refusals] == ["unknown_token"]
+        assert not any("a-token-nobody-issued" in str(record.__dict__) for record in caplog.records)
 
 
 def _started(method: str) -> float:
@@ -128,18 +161,6 @@ def test_malformed_and_oversize_requests_stop_at_the_gateway(service, channel):
         call(oversize.SerializeToString(), metadata=bearer("service"), timeout=10)
     assert too_big.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert _started("CreateCustomer") == before + 3
-
-
-def test_refusals_are_logged_with_the_reason_and_never_the_token(channel, caplog):
-    secret = "Bearer a-token-nobody-issued-1234"
-    with caplog.at_level(logging.WARNING, logger="retailcare.auth"):
-        code = _call(
-            channel, "/retailcare.gateway.v1.Gateway/GetCustomerProfile", (("authorization", secret),)
-        )
-    assert code == grpc.StatusCode.UNAUTHENTICATED
-    refusals = [record for record in caplog.records if record.getMessage() == "refused"]
-    assert [record.reason for record in refusals] == ["unknown_token"]
-    assert not any("a-token-nobody-issued" in str(record.__dict__) for record in caplog.records)
 
 
 def test_a_malformed_message_in_a_stream_is_refused_at_the_gateway(service, channel):
