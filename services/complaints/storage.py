@@ -365,15 +365,20 @@ class SqlComplaints:
 
     def warn_due(self, moment: datetime.datetime, limit: int) -> int:
         """Up to ``limit`` open complaints past their warning moment and not warned yet get
-        warned_at and a warning event: one UPDATE (which checks again what it writes, so a
-        complaint is warned once, whoever sweeps at the same time) and the events of the
-        ids it returns; on PostgreSQL both in one statement."""
+        warned_at and a warning event: one UPDATE (which checks again that the complaint is
+        not warned yet, so it is warned once, whoever sweeps at the same time) and the
+        events of the ids it returns; on PostgreSQL both in one statement."""
         self.write_events()
         table = _COMPLAINTS.c
         due = (table.state.in_(domain.OPEN_STATES), table.warned_at.is_(None), table.warn_at <= moment)
+        # The UPDATE finds its rows by id and checks again only that they are not warned
+        # yet (an indexed column in its WHERE would make SQLite walk that index a second time).
         warned = (
             sa.update(_COMPLAINTS)
-            .where(table.id.in_(sa.select(table.id).where(*due).limit(limit).scalar_subquery()), *due)
+            .where(
+                table.id.in_(sa.select(table.id).where(*due).limit(limit).scalar_subquery()),
+                table.warned_at.is_(None),
+            )
             .values(warned_at=moment)
             .returning(table.id)
         )
