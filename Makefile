@@ -40,7 +40,7 @@ test: $(STAMP)
 
 # The fast tier: no servers, no databases (tests/unit).
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 tests/unit $(PYTEST_ARGS)
 
 # The generated code, and docs/limits.md from the limit annotations.
 protos: $(STAMP)
