@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from sqlalchemy.engine import Engine
 
 # On a test whose point does not depend on the database (a request refused before anything
 # is read or stored), where the ``db_url`` fixture would run it on both: SQLite only.
@@ -56,3 +57,21 @@ def database_url(kind: str, tmp_path) -> Iterator[str]:
     else:
         with postgres_schema() as url:
             yield url
+
+
+@contextlib.contextmanager
+def migrated_engine(db_url: str, service: str) -> Iterator[Engine]:
+    """An engine on ``db_url`` (the ``db_url`` fixture's) with ``service``'s migrations
+    applied, disposed of afterwards."""
+    # Imported here: every test imports this module (tests/conftest.py), few need these.
+    from services.common.config import parse_database_url
+    from services.common.database import create_database_engine
+    from services.common.migrations import upgrade_to_head
+    from services.composition import service_definition
+
+    engine = create_database_engine(parse_database_url("test", db_url))
+    try:
+        upgrade_to_head(service_definition(service).migrations_dir, engine)
+        yield engine
+    finally:
+        engine.dispose()

@@ -13,10 +13,7 @@ import sqlalchemy as sa
 from services.classification import domain, storage
 from services.classification.domain import Customer, Outcome
 from services.classification.storage import SqlUnitOfWork, classifications, customers
-from services.common.config import parse_database_url
-from services.common.database import create_database_engine
-from services.common.migrations import upgrade_to_head
-from services.composition import service_definition
+from tests.support.databases import migrated_engine
 
 CREATED = datetime.datetime(2026, 11, 2, 8, 0, tzinfo=datetime.UTC)
 CLASSIFIED = datetime.datetime(2026, 11, 24, 21, 30, 5, 123456, tzinfo=datetime.UTC)
@@ -43,10 +40,8 @@ def _outcome(tier: str, version: int) -> Outcome:
 
 @pytest.fixture
 def engine(db_url):
-    engine = create_database_engine(parse_database_url("test", db_url))
-    upgrade_to_head(service_definition("classification").migrations_dir, engine)
-    yield engine
-    engine.dispose()
+    with migrated_engine(db_url, "classification") as engine:
+        yield engine
 
 
 def _registered(engine, licence: str) -> Customer:

@@ -7,10 +7,7 @@ import datetime
 import pytest
 
 from services.classification.job_store import JobStore
-from services.common.config import parse_database_url
-from services.common.database import create_database_engine
-from services.common.migrations import upgrade_to_head
-from services.composition import service_definition
+from tests.support.databases import migrated_engine
 
 GRADING = "customer-grading"
 MOMENT = datetime.datetime(2026, 3, 1, 8, 0, tzinfo=datetime.UTC)
@@ -19,10 +16,8 @@ LATER = MOMENT + datetime.timedelta(minutes=1)
 
 @pytest.fixture
 def store(db_url):
-    engine = create_database_engine(parse_database_url("test", db_url))
-    upgrade_to_head(service_definition("classification").migrations_dir, engine)
-    yield JobStore(engine)
-    engine.dispose()
+    with migrated_engine(db_url, "classification") as engine:
+        yield JobStore(engine)
 
 
 def test_the_successor_of_a_job_is_started_once(store):

@@ -12,10 +12,7 @@ import pytest
 from services.classification.job_store import JobStore
 from services.classification.reclassification_job import ReclassificationJobs
 from services.classification.service_layer import ReclassifyProgress
-from services.common.config import parse_database_url
-from services.common.database import create_database_engine
-from services.common.migrations import upgrade_to_head
-from services.composition import service_definition
+from tests.support.databases import migrated_engine
 
 GRADING = "customer-grading"
 DEADLINE = 60
@@ -24,10 +21,8 @@ NO_SETTLING = datetime.timedelta(0)  # a job may complete at once (stragglers: a
 
 @pytest.fixture
 def store(db_url):
-    engine = create_database_engine(parse_database_url("test", db_url))
-    upgrade_to_head(service_definition("classification").migrations_dir, engine)
-    yield JobStore(engine)
-    engine.dispose()
+    with migrated_engine(db_url, "classification") as engine:
+        yield JobStore(engine)
 
 
 def _registry(version: int):

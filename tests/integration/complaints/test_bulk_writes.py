@@ -13,9 +13,6 @@ import pytest
 import sqlalchemy as sa
 
 from benchmarks.complaints_bench import open_complaints
-from services.common.config import parse_database_url
-from services.common.database import create_database_engine
-from services.common.migrations import upgrade_to_head
 from services.common.times import utc
 from services.complaints import domain, service_layer, storage
 from services.complaints.calendar import WorkingCalendar
@@ -23,7 +20,7 @@ from services.complaints.domain import Complaint, Event, PolicySnapshot
 from services.complaints.ports import DuplicateKey
 from services.complaints.service_layer import Complaints
 from services.complaints.storage import ComplaintEventRow, ComplaintRow, SqlUnitOfWork
-from services.composition import service_definition
+from tests.support.databases import migrated_engine
 
 COMPLAINTS, EVENTS = ComplaintRow.__table__, ComplaintEventRow.__table__
 MOMENT = datetime.datetime(2026, 11, 25, 9, 30, tzinfo=datetime.UTC)
@@ -31,10 +28,8 @@ MOMENT = datetime.datetime(2026, 11, 25, 9, 30, tzinfo=datetime.UTC)
 
 @pytest.fixture
 def engine(db_url):
-    engine = create_database_engine(parse_database_url("test", db_url))
-    upgrade_to_head(service_definition("complaints").migrations_dir, engine)
-    yield engine
-    engine.dispose()
+    with migrated_engine(db_url, "complaints") as engine:
+        yield engine
 
 
 def _filed(complaint_id: str, key: str) -> tuple[Complaint, list[Event]]:

@@ -12,15 +12,12 @@ import datetime
 import pytest
 import sqlalchemy as sa
 
-from services.common.config import parse_database_url
-from services.common.database import create_database_engine
 from services.common.leased_jobs import CANCELLED, COMPLETED, RUNNING
-from services.common.migrations import upgrade_to_head
 from services.common.times import now
-from services.composition import service_definition
 from services.evaluation.ports import Unreachable
 from services.evaluation.rescoring_jobs import JOBS, RescoringJobs, RescoringJobStore
 from services.evaluation.service_layer import Rescored
+from tests.support.databases import migrated_engine
 
 NO_SETTLING = datetime.timedelta(0)  # a job completes right after its last pass
 
@@ -77,10 +74,8 @@ class ScriptedRescoring:
 
 @pytest.fixture
 def store(db_url):
-    engine = create_database_engine(parse_database_url("test", db_url))
-    upgrade_to_head(service_definition("evaluation").migrations_dir, engine)
-    yield RescoringJobStore(engine)
-    engine.dispose()
+    with migrated_engine(db_url, "evaluation") as engine:
+        yield RescoringJobStore(engine)
 
 
 def _progress(job) -> tuple:

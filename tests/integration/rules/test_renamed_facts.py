@@ -6,14 +6,11 @@ import re
 import pytest
 
 from services.classification.rules import RULE_SETS
-from services.common.config import parse_database_url
-from services.common.database import create_database_engine
-from services.common.migrations import upgrade_to_head
 from services.common.rules.registry import RuleSetRegistry
 from services.common.rules.store import RuleSetStore
 from services.common.rules.validation import validate
 from services.common.server import StartupError
-from services.composition import service_definition
+from tests.support.databases import migrated_engine
 from tests.support.rule_samples import KINDS, default_source
 
 ENTITLEMENTS = "service-entitlements"
@@ -21,10 +18,8 @@ ENTITLEMENTS = "service-entitlements"
 
 @pytest.fixture
 def engine(db_url):
-    engine = create_database_engine(parse_database_url("test", db_url))
-    upgrade_to_head(service_definition("classification").migrations_dir, engine)
-    yield engine
-    engine.dispose()
+    with migrated_engine(db_url, "classification") as engine:
+        yield engine
 
 
 def _as_stored_by_an_earlier_release() -> str:

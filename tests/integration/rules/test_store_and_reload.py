@@ -15,6 +15,7 @@ from services.common.rules import metrics
 from services.common.rules.registry import RuleSetRegistry
 from services.common.rules.validation import validate
 from services.composition import service_definition
+from tests.support.databases import migrated_engine
 from tests.support.rule_samples import KINDS, default_source
 
 GRADING = "customer-grading"
@@ -23,10 +24,8 @@ FACTS = {"monthly_sales_cartons": 120, "business_format": "grocery", "market_typ
 
 @pytest.fixture
 def engine(db_url):
-    engine = create_database_engine(parse_database_url("test", db_url))
-    upgrade_to_head(service_definition("classification").migrations_dir, engine)
-    yield engine
-    engine.dispose()
+    with migrated_engine(db_url, "classification") as engine:
+        yield engine
 
 
 @pytest.fixture
