@@ -86,9 +86,10 @@ def test_complaints_spreads_its_customer_checks_over_both_replicas(classificatio
                 ),
                 timeout=10,
             )
-            classification.CreateCustomer(
-                cpb.CreateCustomerRequest(customer=customer("L-1", market_zone="Z1")), timeout=10
-            )
+            for number in range(CALLS):  # one customer a complaint: intake remembers one it checked
+                classification.CreateCustomer(
+                    cpb.CreateCustomerRequest(customer=customer(f"L-{number}", market_zone="Z1")), timeout=10
+                )
         before = [_get_customer_calls(address, http_port) for address in REPLICAS]
         complaints_target = f"127.0.0.1:{complaints.settings.grpc_port('complaints')}"
         with grpc.insecure_channel(complaints_target) as channel:
@@ -97,7 +98,7 @@ def test_complaints_spreads_its_customer_checks_over_both_replicas(classificatio
                 stub.FileComplaint(
                     pb.FileComplaintRequest(
                         idempotency_key=f"balance-{number}",
-                        licence_number="L-1",
+                        licence_number=f"L-{number}",
                         channel="hotline",
                         category="delivery",
                         description="late delivery",
