@@ -160,17 +160,7 @@ def _complaint(row: ComplaintRow) -> Complaint:
 
 def _fill(row: ComplaintRow, complaint: Complaint) -> ComplaintRow:
     """Sets the row's columns that differ from the complaint (setting a column costs)."""
-    policy = complaint.policy
-    values = {name: getattr(complaint, name) for name in (*_PLAIN, *_TIMES)}
-    values.update(
-        policy_version=policy.version,
-        deadline_working_days=policy.deadline_working_days,
-        pause_clock=policy.pause_clock_while_waiting,
-        warn_at_share=policy.warn_at_share,
-        escalation_levels=list(policy.escalation_levels),
-        escalation_interval=policy.escalation_interval_working_days,
-    )
-    for name, value in values.items():
+    for name, value in _values(complaint).items():
         current = getattr(row, name, None)
         if (utc(current) if name in _TIMES else current) != value or current is None and value is not None:
             setattr(row, name, value)
