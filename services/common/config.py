@@ -52,7 +52,7 @@ def options(pack: PackDeclaration) -> dict[str, Option]:
         "max_workers": Option(int, 16, "threads serving gRPC calls per process"),
         "call_workers": Option(
             int,
-            4,
+            2,
             "threads serving the unary calls of a service whose calls only compute and read its "
             "own database (classification), beside max_workers threads for its streams (0: one pool)",
         ),
