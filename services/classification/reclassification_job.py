@@ -105,6 +105,10 @@ class ReclassificationJobs(ActivationJobs):
                 changed + progress.changed,
                 skipped + progress.skipped,
             )
+        if self.registry.serving_version(job.rule_set) != job.version:
+            # A newer version serves now: its job makes the last pass (this one's would
+            # decide on the newer version and take that job's counts), and replaces this one.
+            return
         last_pass = None
         for report in self.use_cases.reclassify_stragglers(self.batch_size, job.rule_set):
             last_pass = report  # each report counts the whole pass so far

@@ -169,3 +169,38 @@ def test_the_last_pass_counts_its_whole_pass_once_and_a_failing_customer_once(st
     jobs.step(GRADING)
     job = store.latest(GRADING)
     assert (job.state, job.done, job.changed, job.failed) == ("completed", 4, 8, 0)
+
+
+class LastPasses(Batches):
+    """No customer left for the main pass; the last passes asked for are recorded."""
+
+    def __init__(self):
+        super().__init__(total=0)
+        self.last_passes: list[str] = []
+
+    def reclassify_stragglers(self, batch_size, rule_set):
+        self.last_passes.append(rule_set)
+        return iter(())
+
+
+def test_a_job_whose_version_no_longer_serves_leaves_the_last_pass_to_the_newer_job(store):
+    """A job still settling when the next version is loaded must not make its last pass:
+    it would reclassify for the newer version and count those changes as its own, leaving
+    the newer version's job to report nothing changed (seen: a publish a few seconds after
+    start-up reported `changed 0`). It stays running until the newer job replaces it."""
+    moment = datetime.datetime.now(datetime.UTC)
+    assert store.replace(None, GRADING, 1, moment)
+    superseded = store.latest(GRADING)
+    jobs = ReclassificationJobs(
+        store, _registry(2), None, batch_size=2, poll_seconds=60, settling=NO_SETTLING
+    )
+    jobs.use_cases = LastPasses()
+    assert store.take_lease(superseded, jobs.owner, moment, moment + datetime.timedelta(minutes=1))
+    jobs.run(superseded)
+    assert jobs.use_cases.last_passes == []
+    assert store.latest(GRADING).state == "running"
+
+    jobs.registry = _registry(1)  # the same job while its version still serves: the last pass runs
+    jobs.run(store.latest(GRADING))
+    assert jobs.use_cases.last_passes == [GRADING]
+    assert store.latest(GRADING).state == "completed"
