@@ -96,7 +96,7 @@ class ReclassificationJobs(ActivationJobs):
                 failed=failed + progress.failed,
                 skipped=skipped + progress.skipped,
                 last_customer_id=progress.last_id,
-            ):
+            ) or self._superseded(job):
                 return
             last_id = progress.last_id
         if progress is not None:
@@ -105,9 +105,7 @@ class ReclassificationJobs(ActivationJobs):
                 changed + progress.changed,
                 skipped + progress.skipped,
             )
-        if self.registry.serving_version(job.rule_set) != job.version:
-            # A newer version serves now: its job makes the last pass (this one's would
-            # decide on the newer version and take that job's counts), and replaces this one.
+        if self._superseded(job):
             return
         last_pass = None
         for report in self.use_cases.reclassify_stragglers(self.batch_size, job.rule_set):
@@ -119,3 +117,14 @@ class ReclassificationJobs(ActivationJobs):
         failed = last_pass.failed if last_pass is not None else 0
         counts = {"changed": changed, "failed": failed, "skipped": skipped, "last_customer_id": last_id}
         self.finish(job, job.rule_set, total=done, done=done, **counts)
+
+    def _superseded(self, job: Job) -> bool:
+        """True, with the lease given back, when a newer version of the job's rule set
+        serves in this process: the batches would be decided on it and counted in this
+        job (a settling job's last pass too), so the run stops and leaves the customers to
+        that version's job, which replaces this one at the next poll (as complaints'
+        policy-follow job does with a stale batch)."""
+        if self.registry.serving_version(job.rule_set) == job.version:
+            return False
+        self.release(job)
+        return True

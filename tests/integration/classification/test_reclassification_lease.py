@@ -200,7 +200,26 @@ def test_a_job_whose_version_no_longer_serves_leaves_the_last_pass_to_the_newer_
     assert jobs.use_cases.last_passes == []
     assert store.latest(GRADING).state == "running"
 
+    assert store.latest(GRADING).lease_expires_at is None  # given back: the newer job need not wait
+
     jobs.registry = _registry(1)  # the same job while its version still serves: the last pass runs
+    assert store.take_lease(store.latest(GRADING), jobs.owner, moment, moment + datetime.timedelta(minutes=1))
     jobs.run(store.latest(GRADING))
     assert jobs.use_cases.last_passes == [GRADING]
     assert store.latest(GRADING).state == "completed"
+
+
+def test_a_job_whose_version_stops_serving_mid_sweep_stops_after_the_batch_in_hand(store):
+    """The sweep by id of a superseded job stops too: its batches would be decided on the
+    newer version and counted as its own. The batch in hand is saved, the lease given back."""
+    moment = datetime.datetime.now(datetime.UTC)
+    assert store.replace(None, GRADING, 1, moment)
+    jobs = ReclassificationJobs(
+        store, _registry(2), None, batch_size=2, poll_seconds=60, settling=NO_SETTLING
+    )
+    jobs.use_cases = batches = Batches(total=10)
+    assert store.take_lease(store.latest(GRADING), jobs.owner, moment, moment + datetime.timedelta(minutes=1))
+    jobs.run(store.latest(GRADING))
+    job = store.latest(GRADING)
+    assert (job.state, job.done, job.last_customer_id, job.lease_expires_at) == ("running", 2, 2, None)
+    assert batches.calls == [0]
