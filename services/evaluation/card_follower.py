@@ -121,8 +121,7 @@ class CardFollower:
     def _handle(self, job: FollowJob, changes: list[EntitlementChange]) -> int:
         """One transaction: the versions the changes issue and the cursor after them."""
         with self.unit_of_work() as uow:
-            latest = {c.licence_number: uow.commitment_cards.latest(c.licence_number) for c in changes}
-            cards = issue_all(changes, latest)
+            cards = issue_all(changes, uow.commitment_cards.latest_each(c.licence_number for c in changes))
             for card in cards:
                 uow.commitment_cards.add(card)
             moment = now()

@@ -4,6 +4,7 @@ reached through their contracts' clients."""
 from __future__ import annotations
 
 import datetime
+import functools
 
 from google.protobuf import json_format
 from retailcare.classification.v1 import classification_pb2 as cpb
@@ -99,7 +100,9 @@ class ClassificationDirectory:
             EntitlementChange(
                 change.change_id,
                 change.classification.classified_at.ToDatetime(tzinfo=datetime.UTC),
-                _card(
+                change.licence_number,
+                functools.partial(
+                    _card,
                     change.licence_number,
                     change.items,
                     change.classification.entitlements_version,

@@ -98,6 +98,10 @@ class CommitmentCards(Protocol):
         """The last version issued (at or before ``at`` when given)."""
         ...
 
+    def latest_each(self, licence_numbers: Iterable[str]) -> dict[str, CommitmentCard]:
+        """The last version of each of these customers that holds a card."""
+        ...
+
     def add(self, card: CommitmentCard) -> None: ...
 
 

@@ -782,6 +782,24 @@ class SqlCommitmentCards(_Repository):
         row = self.session.exec(query.order_by(col(CommitmentCardRow.version).desc()).limit(1)).first()
         return _commitment_card(row) if row else None
 
+    def latest_each(self, licence_numbers: Iterable[str]) -> dict[str, CommitmentCard]:
+        """One statement for a batch (the card follower's page), not one a customer."""
+        wanted = sorted(set(licence_numbers))
+        if not wanted:
+            return {}
+        newest = (
+            select(CommitmentCardRow.licence_number, func.max(CommitmentCardRow.version).label("version"))
+            .where(col(CommitmentCardRow.licence_number).in_(wanted))
+            .group_by(CommitmentCardRow.licence_number)
+            .subquery()
+        )
+        query = select(CommitmentCardRow).join(
+            newest,
+            (CommitmentCardRow.licence_number == newest.c.licence_number)
+            & (CommitmentCardRow.version == newest.c.version),
+        )
+        return {row.licence_number: _commitment_card(row) for row in self.session.exec(query)}
+
     def add(self, card: CommitmentCard) -> None:
         self.session.add(
             CommitmentCardRow(

@@ -20,22 +20,32 @@ gateway, a finding, a return visit): a card that was never published was never h
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from services.evaluation.domain.supervision import CommitmentCard
 
 
 @dataclass(frozen=True)
 class EntitlementChange:
-    """One entry of the feed: its id, when it happened, the card it makes (not issued)."""
+    """One entry of the feed: its id, when it happened, whose, and the card it makes (not
+    issued), made from the entry when first asked for: a change of a customer that holds
+    no card never needs it."""
 
     id: int
     changed_at: datetime.datetime
-    card: CommitmentCard
+    licence_number: str
+    make_card: Callable[[], CommitmentCard] = field(repr=False, compare=False)
 
-    @property
-    def licence_number(self) -> str:
-        return self.card.licence_number
+    @functools.cached_property
+    def card(self) -> CommitmentCard:
+        return self.make_card()
+
+    @classmethod
+    def of(cls, change_id: int, changed_at: datetime.datetime, card: CommitmentCard) -> EntitlementChange:
+        """A change whose card is already made."""
+        return cls(change_id, changed_at, card.licence_number, lambda: card)
 
 
 def followable(
@@ -67,7 +77,8 @@ def issue_all(
     changes: list[EntitlementChange], latest: dict[str, CommitmentCard | None]
 ) -> list[CommitmentCard]:
     """The versions a batch of changes issues, in order; ``latest`` holds each customer's
-    last card before the batch (a customer may change more than once in a batch)."""
+    last card before the batch (a customer may change more than once in a batch), and
+    a customer missing from it holds none."""
     held = dict(latest)
     issued = []
     for change in changes:

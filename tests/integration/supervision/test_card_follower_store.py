@@ -30,7 +30,7 @@ def _card(licence="L1", visits=2, version=0, issued_at=None):
 
 
 def _change(change_id, minutes, **card):
-    return EntitlementChange(change_id, T0 + datetime.timedelta(minutes=minutes), _card(**card))
+    return EntitlementChange.of(change_id, T0 + datetime.timedelta(minutes=minutes), _card(**card))
 
 
 class Feed:
@@ -75,6 +75,22 @@ def _cards(engine, licence="L1"):
             before = card.issued_at - datetime.timedelta(microseconds=1)
             card = uow.commitment_cards.latest(licence, before)
         return versions[::-1]
+
+
+def test_the_latest_card_of_each_customer_of_a_batch_is_read_at_once(engine):
+    with SqlUnitOfWork(engine) as uow:
+        for version in (2, 3):
+            uow.commitment_cards.add(
+                _card(visits=version, version=version, issued_at=T0 + datetime.timedelta(hours=version))
+            )
+        uow.commitment_cards.add(_card(licence="L3", visits=9, version=1, issued_at=T0))
+    with SqlUnitOfWork(engine) as uow:
+        latest = uow.commitment_cards.latest_each(["L1", "L2", "L3", "L1"])
+        assert uow.commitment_cards.latest_each([]) == {}
+        each = {licence: uow.commitment_cards.latest(licence) for licence in ("L1", "L3")}
+    assert sorted(latest) == ["L1", "L3"]  # L2 holds no card
+    assert latest == each
+    assert (latest["L1"].version, latest["L1"].items[0].parameters) == (3, {"visits": 3})
 
 
 def test_versions_and_the_cursor_are_stored_together_and_once(engine):
@@ -147,18 +163,18 @@ def test_a_version_a_caller_issued_meanwhile_is_a_conflict_and_the_next_poll_ski
     class PrintedMeanwhile(SqlFollowUnitOfWork):
         def __enter__(self):
             uow = super().__enter__()
-            read = uow.commitment_cards.latest
+            read = uow.commitment_cards.latest_each
 
-            def latest(licence, at=None):
-                card = read(licence, at)
+            def latest_each(licences):
+                cards = read(licences)
                 if not printed:
                     with SqlUnitOfWork(caller) as other:
                         later = T0 + datetime.timedelta(minutes=5)
                         other.commitment_cards.add(_card(visits=3, version=2, issued_at=later))
                     printed.append(True)
-                return card
+                return cards
 
-            uow.commitment_cards.latest = latest
+            uow.commitment_cards.latest_each = latest_each
             return uow
 
     follower = CardFollower(

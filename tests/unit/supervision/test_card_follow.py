@@ -27,7 +27,7 @@ def _card(licence="L1", visits=2, manager="cm-1", version=0, issued_at=None, ent
 
 
 def _change(change_id, minutes=0, **card):
-    return EntitlementChange(change_id, T0 + datetime.timedelta(minutes=minutes), _card(**card))
+    return EntitlementChange.of(change_id, T0 + datetime.timedelta(minutes=minutes), _card(**card))
 
 
 def test_changes_are_taken_in_id_order_up_to_a_young_gap():
@@ -93,6 +93,23 @@ def test_a_batch_issues_versions_in_order_per_customer():
         ("L1", 3, changes[3].changed_at, 2),
     ]
     assert held["L1"].version == 1  # the caller's map is left alone
+
+
+def test_the_card_of_a_change_is_made_only_for_a_customer_that_holds_one():
+    """Most changes are of customers without a card: their menus are never turned into cards."""
+    made = []
+
+    def make(licence):
+        made.append(licence)
+        return _card(licence=licence, visits=3)
+
+    changes = [
+        EntitlementChange(1, T0, "L1", lambda: make("L1")),
+        EntitlementChange(2, T0, "L2", lambda: make("L2")),
+    ]
+    issued = issue_all(changes, {"L1": _card(version=1, issued_at=T0 - datetime.timedelta(days=1))})
+    assert [(c.licence_number, c.version) for c in issued] == [("L1", 2)]
+    assert made == ["L1"]
 
 
 def test_every_follower_failure_reason_is_exported_before_the_first_failure():
