@@ -1,22 +1,76 @@
-"""Classification metrics: decisions, grants and skipped reclassifications as counters;
-customers per star level and per business format as gauges read at scrape time."""
+"""Classification metrics: classifications, grants and skipped reclassifications as
+counters; customers per star level and per business format as gauges read at scrape time."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter as Tally
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
-from prometheus_client import Counter
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import REGISTRY, Counter
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from services.classification.domain import SERVICES
 
-CLASSIFICATIONS = Counter(
-    "classifications_total", "Customers classified (create, update, on demand, reclassify)."
-)
-GRANTED = Counter(
-    "entitlements_granted_total", "Services granted by classifications, per service.", ["service"]
-)
+
+class _ThreadCounts:
+    """One thread's counts: only that thread adds to them."""
+
+    __slots__ = ("classified", "granted")
+
+    def __init__(self):
+        self.classified = 0
+        self.granted: dict[str, int] = {}
+
+
+class Classified:
+    """``classifications_total`` and ``entitlements_granted_total{service}``. Every
+    classification counts itself and each service it grants, so each thread adds to counts
+    of its own (a few additions, no lock) and a scrape sums them."""
+
+    def __init__(self):
+        self._local = threading.local()
+        self._all: list[_ThreadCounts] = []
+        self._lock = threading.Lock()
+
+    def _mine(self) -> _ThreadCounts:
+        try:
+            return self._local.counts
+        except AttributeError:
+            counts = self._local.counts = _ThreadCounts()
+            with self._lock:  # once per thread
+                self._all.append(counts)
+            return counts
+
+    def add(self, customers: int, services: Iterable[str]) -> None:
+        counts = self._mine()
+        counts.classified += customers
+        granted = counts.granted
+        for service in services:
+            granted[service] = granted.get(service, 0) + 1
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        with self._lock:
+            every = list(self._all)
+        granted = Tally(dict.fromkeys(SERVICES, 0))  # every service from the start, at 0
+        for counts in every:
+            granted.update(dict(counts.granted))  # a copy: its thread may add meanwhile
+        yield CounterMetricFamily(
+            "classifications",
+            "Customers classified (create, update, on demand, reclassify).",
+            value=sum(counts.classified for counts in every),
+        )
+        family = CounterMetricFamily(
+            "entitlements_granted", "Services granted by classifications, per service.", labels=["service"]
+        )
+        for service, count in granted.items():
+            family.add_metric([service], count)
+        yield family
+
+
+CLASSIFIED = Classified()
+REGISTRY.register(CLASSIFIED)
+
 SKIPPED = Counter(
     "reclassification_skipped_total",
     "Customers a reclassification left alone because another call changed them after they were read.",
@@ -31,20 +85,15 @@ for _rule_set in ("customer-grading", "service-entitlements"):
     for _outcome in ("completed", "cancelled", "failed"):
         JOBS.labels(_rule_set, _outcome)
 
-_granted = {service: GRANTED.labels(service) for service in SERVICES}
 
 
 def record(outcome) -> None:
-    CLASSIFICATIONS.inc()
-    for service in outcome.services:
-        _granted[service].inc()
+    CLASSIFIED.add(1, outcome.services)
 
 
 def record_many(outcomes: list) -> None:
-    """As record for each, counted first: one increment per counter (a batch of a bulk run)."""
-    CLASSIFICATIONS.inc(len(outcomes))
-    for service, count in Tally(s for outcome in outcomes for s in outcome.services).items():
-        _granted[service].inc(count)
+    """As record for each (a batch of a bulk run)."""
+    CLASSIFIED.add(len(outcomes), (s for outcome in outcomes for s in outcome.services))
 
 
 class CustomerGauges:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import pathlib
 import threading
 import weakref
 from collections.abc import Iterator
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlmodel import Session, create_engine
@@ -27,6 +29,28 @@ SQLITE_PRAGMAS = (
 )
 
 
+# Subclasses, dates and dataclasses go to the standard library as before (which writes the
+# first as their base type and refuses the others).
+_ORJSON_OPTIONS = (
+    orjson.OPT_NON_STR_KEYS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def json_text(value) -> str:
+    """A JSON column's value as stored: orjson's text (a tenth of the standard library's
+    time; every classification stores four such values), or the standard library's for
+    what orjson refuses (integers beyond 64 bits, text that is not valid Unicode). Both
+    read back as the same value; non-finite numbers never get this far (the contract
+    limits refuse them)."""
+    try:
+        return orjson.dumps(value, option=_ORJSON_OPTIONS).decode()
+    except TypeError:  # orjson.JSONEncodeError is one
+        return json.dumps(value)
+
+
 def create_database_engine(url: URL, threads: int = 16) -> Engine:
     """An engine whose pool holds a connection for each of `threads` serving threads."""
     pool_size = threads + SPARE_CONNECTIONS
@@ -34,11 +58,16 @@ def create_database_engine(url: URL, threads: int = 16) -> Engine:
         if url.database and url.database != ":memory:":
             pathlib.Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=pool_size
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=pool_size,
+            json_serializer=json_text,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size, json_serializer=json_text
+    )
 
 
 def _sqlite_pragmas(connection, _record) -> None:
