@@ -86,7 +86,6 @@ for _rule_set in ("customer-grading", "service-entitlements"):
         JOBS.labels(_rule_set, _outcome)
 
 
-
 def record(outcome) -> None:
     CLASSIFIED.add(1, outcome.services)
 
