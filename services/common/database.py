@@ -143,6 +143,7 @@ class _Prepared:
         defaults = compiled.construct_params({}, _check=False) if self.plain else {}
         self.literals = {name: value for name, value in defaults.items() if value is not None}
         self.names = tuple(defaults)
+        self._plan = tuple((name, self.processors.get(name)) for name in self.names)
         self.columns = tuple(entry[1] for entry in compiled._result_columns or ())
         self._result: tuple | None = None  # result processors, by the first row's description
 
@@ -154,15 +155,15 @@ class _Prepared:
                     params[name] = process(params[name])
             return [params[name] for name in self.order] if self.order else params
         params = {}
-        for name in self.names:
-            if name in values:
+        literals = self.literals
+        for name, process in self._plan:
+            try:
                 value = values[name]
-            elif name in self.literals:
-                value = self.literals[name]
-            else:
-                self.compiled.construct_params(values)  # raises, naming the missing value
-                raise KeyError(name)
-            process = self.processors.get(name)
+            except KeyError:
+                if name not in literals:
+                    self.compiled.construct_params(values)  # raises, naming the missing value
+                    raise
+                value = literals[name]
             if process is not None:
                 if processed is None:
                     value = process(value)
