@@ -20,7 +20,6 @@ until a page is empty.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -30,11 +29,9 @@ from sqlalchemy.engine import Engine
 from services.classification import mapping
 from services.classification.domain import (
     OUTCOME_PARTS,
-    ClassificationRecord,
-    Customer,
     Outcome,
     ServiceDescription,
-    menu,
+    services_menu,
 )
 from services.classification.storage import SqlServiceDescriptions, classifications, customers, decoded_json
 from services.common import paging
@@ -48,6 +45,7 @@ REPLY_BYTES = 2 * 1024 * 1024
 MAX_CHANGE_ID = 2**31 - 1
 _ENTRY_OVERHEAD = 8  # a repeated field's tag and length in front of each change
 _CHANGES_TAG = bytes([1 << 3 | 2])  # field 1 of the reply, length-delimited
+_CLASSIFICATION_TAG = bytes([3 << 3 | 2])  # field 3 of a change, length-delimited
 _TUPLE_PARTS = frozenset(f.name for f in dataclasses.fields(Outcome) if f.type == "tuple")
 # The outcome's parts as the page reads them: a JSON part as its stored text, decoded once
 # per distinct text (storage.decoded_json) and shared with the per-call reads.
@@ -69,7 +67,6 @@ _PAGE_COLUMNS = (
 )
 _PARTS_END = 2 + len(OUTCOME_PARTS)
 _PART_DECODING = tuple((name in _JSON_PARTS, _JSON_PARTS.get(name, False)) for name in OUTCOME_PARTS)
-_SERVICES_AT = OUTCOME_PARTS.index("services")
 
 
 def _each_read(read: Callable[[], list[ServiceDescription]]) -> list[ServiceDescription]:
@@ -78,32 +75,15 @@ def _each_read(read: Callable[[], list[ServiceDescription]]) -> list[ServiceDesc
 
 @dataclasses.dataclass(frozen=True)
 class Change:
-    """One history entry: the customer (with its current manager and team) classified as
-    the entry says, the menu that classification gives, and the contract's message as its
-    bytes (made as the page is read: the page's size is measured on them)."""
+    """One history entry as the contract's message, in bytes (made as the page is read:
+    the page's size is measured on them)."""
 
     id: int
-    customer: Customer
-    items: list[tuple[ServiceDescription, dict]]
-    data: bytes = dataclasses.field(repr=False, compare=False)
-
-    @property
-    def classified_at(self) -> datetime.datetime:
-        return self.customer.classification.classified_at
+    data: bytes = dataclasses.field(repr=False)
 
     @property
     def message(self) -> pb.ClassificationChange:
         return pb.ClassificationChange.FromString(self.data)
-
-
-class _Menu:
-    """A menu's items, and their part of a change's bytes: fields add up, so a change is
-    its own fields' bytes and then these (the changes of a page that give the same menu
-    share one; history entries repeat few menus)."""
-
-    def __init__(self, items: list[tuple[ServiceDescription, dict]]):
-        self.items = items
-        self.data = pb.ClassificationChange(items=mapping.menu_items(items)).SerializeToString()
 
 
 class ClassificationChanges:
@@ -146,25 +126,50 @@ class ClassificationChanges:
 
 
 def _changes(rows, descriptions: list[ServiceDescription]):
-    """The page's changes, each menu built once (by the services' decoded value, which the
-    entries with the same menu text share)."""
-    menus: dict[int, tuple[dict, _Menu]] = {}
+    """The page's changes. Serialised messages of one type that are concatenated parse as
+    one message with the fields of all, so a change is made of parts: its own fields; its
+    classification, which is its outcome and reason (made once a page for the entries that
+    store the same ones: a customer base repeats few outcomes) followed by its moment; and
+    its menu (made once a page per menu, by the services' decoded value, which the entries
+    with the same menu text share). Each field appears once: the bytes are those the
+    message would serialise to."""
+    outcomes: dict[tuple, tuple[bytes, bytes]] = {}
+    menus: dict[int, tuple[dict, bytes]] = {}
     for row in rows:
-        parts = [
-            (decoded_json(value, as_tuple) if value is not None else None) if is_json else value
-            for value, (is_json, as_tuple) in zip(row[2:_PARTS_END], _PART_DECODING, strict=True)
-        ]
-        customer = Customer(
-            inputs={"licence_number": row[_PARTS_END + 2], "customer_manager_id": row[_PARTS_END + 3]},
-            team_id=row[_PARTS_END + 4],
-            classification=ClassificationRecord(Outcome(*parts), row[_PARTS_END], utc(row[_PARTS_END + 1])),
-            id=row[1],
+        stored = row[2 : _PARTS_END + 1]  # the outcome's parts as stored, and the reason
+        known = outcomes.get(stored)
+        if known is None:
+            parts = [
+                (decoded_json(value, as_tuple) if value is not None else None) if is_json else value
+                for value, (is_json, as_tuple) in zip(stored[:-1], _PART_DECODING, strict=True)
+            ]
+            outcome = Outcome(*parts)
+            classification = mapping.outcome_message(outcome)
+            classification.reason = stored[-1]
+            services = outcome.services
+            menu = menus.get(id(services))
+            if menu is None or menu[0] is not services:
+                menu = menus[id(services)] = (services, _menu_data(services, descriptions))
+            known = outcomes[stored] = (classification.SerializeToString(), menu[1])
+        classification = (
+            known[0]
+            + pb.Classification(classified_at=mapping.timestamp(utc(row[_PARTS_END + 1]))).SerializeToString()
         )
-        services = parts[_SERVICES_AT]
-        known = menus.get(id(services))
-        if known is None or known[0] is not services:
-            known = menus[id(services)] = (services, _Menu(menu(customer, descriptions)))
-        yield Change(row[0], customer, known[1].items, _data(row[0], customer) + known[1].data)
+        own = pb.ClassificationChange(
+            change_id=row[0],
+            licence_number=row[_PARTS_END + 2],
+            customer_manager_id=row[_PARTS_END + 3] or "",
+            team_id=row[_PARTS_END + 4] or "",
+        ).SerializeToString()
+        yield Change(
+            row[0], own + _CLASSIFICATION_TAG + _varint(len(classification)) + classification + known[1]
+        )
+
+
+def _menu_data(services: dict, descriptions: list[ServiceDescription]) -> bytes:
+    """A menu's part of a change's message."""
+    items = mapping.menu_items(services_menu(services, descriptions))
+    return pb.ClassificationChange(items=items).SerializeToString()
 
 
 def _within(reply_bytes: int, changes) -> list[Change]:
@@ -178,23 +183,10 @@ def _within(reply_bytes: int, changes) -> list[Change]:
     return page
 
 
-def page_reply(changes: list[Change]) -> pb.ListClassificationChangesResponse:
-    """The page's reply, parsed once from the changes' bytes (each a ``changes`` entry):
-    no change message is built and then copied into it."""
-    return pb.ListClassificationChangesResponse.FromString(
-        b"".join(_CHANGES_TAG + _varint(len(change.data)) + change.data for change in changes)
-    )
-
-
-def _data(change_id: int, customer: Customer) -> bytes:
-    """The change's message without its menu, as bytes."""
-    return pb.ClassificationChange(
-        change_id=change_id,
-        licence_number=customer.licence_number,
-        classification=mapping.classification_message(customer.classification),
-        customer_manager_id=customer.inputs["customer_manager_id"] or "",
-        team_id=customer.team_id or "",
-    ).SerializeToString()
+def reply_data(changes: list[Change]) -> bytes:
+    """The page's reply, serialised: the changes' bytes, each as a ``changes`` entry (the
+    server sends them as they are; no message is built, parsed or serialised again)."""
+    return b"".join(_CHANGES_TAG + _varint(len(change.data)) + change.data for change in changes)
 
 
 def _varint(value: int) -> bytes:

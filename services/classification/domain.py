@@ -492,9 +492,15 @@ class ServiceDescription:
 
 def menu(customer: Customer, descriptions: list[ServiceDescription]) -> list[tuple[ServiceDescription, dict]]:
     """The customer's services with their parameters, in the descriptions' order."""
+    return services_menu(customer.outcome.services if customer.outcome else {}, descriptions)
+
+
+def services_menu(
+    services: Mapping[str, dict], descriptions: list[ServiceDescription]
+) -> list[tuple[ServiceDescription, dict]]:
+    """These services with their parameters, in the descriptions' order."""
     described = {d.service: d for d in descriptions}
     order = list(described)
-    services = customer.outcome.services if customer.outcome else {}
     items = [(described.get(s) or ServiceDescription.undescribed(s), p) for s, p in services.items()]
     items.sort(key=lambda item: order.index(item[0].service) if item[0].service in order else len(order))
     return items

@@ -65,7 +65,7 @@ def description_values(message: pb.ServiceDescription) -> dict:
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
-def _timestamp(moment: datetime.datetime | None) -> timestamp_pb2.Timestamp | None:
+def timestamp(moment: datetime.datetime | None) -> timestamp_pb2.Timestamp | None:
     """to_timestamp's value, from the time since the epoch: no calendar round trip (a
     customer carries three moments, and the replies of the hot calls carry customers)."""
     if moment is None:
@@ -127,7 +127,7 @@ def outcome_message(outcome: Outcome | None) -> pb.Classification:
 def classification_message(record: ClassificationRecord | None) -> pb.Classification:
     message = outcome_message(record.outcome if record else None)
     if record is not None:
-        message.classified_at.CopyFrom(_timestamp(record.classified_at))
+        message.classified_at.CopyFrom(timestamp(record.classified_at))
         message.reason = record.reason
     return message
 
@@ -149,8 +149,8 @@ def customer_message(customer: Customer, decided_on: DecidedOn | None = None) ->
         team_id=customer.team_id,
         active=customer.active,
         classification=classification_message(customer.classification),
-        created_at=_timestamp(customer.created_at),
-        updated_at=_timestamp(customer.updated_at),
+        created_at=timestamp(customer.created_at),
+        updated_at=timestamp(customer.updated_at),
     )
     if decided_on is not None:
         message.decided_on.CopyFrom(decided_on_message(decided_on))

@@ -6,7 +6,7 @@ from retailcare.classification.v1 import classification_pb2 as pb
 from retailcare.classification.v1 import classification_pb2_grpc
 
 from services.classification import impact, mapping
-from services.classification.change_feed import ClassificationChanges, page_reply
+from services.classification.change_feed import ClassificationChanges, reply_data
 from services.classification.reclassification_job import JobReads
 from services.classification.service_layer import ClassificationUseCases
 from services.common.errors import InvalidArgument
@@ -68,7 +68,7 @@ class ClassificationServicer(classification_pb2_grpc.ClassificationServiceServic
 
     def ListClassificationChanges(self, request, context):
         changes = self.changes.after(request.after_change_id, request.page_size)
-        return page_reply(changes)
+        return reply_data(changes)  # already serialised (the kernel sends bytes as they are)
 
     def GetServiceMenu(self, request, context):
         customer, items = self.use_cases.menu(request.licence_number)

@@ -208,7 +208,8 @@ def _counted(items: Iterator, counter) -> Iterator:
 
 
 class ServerCallInterceptor(grpc.ServerInterceptor):
-    """Wraps every handler with the call's book-keeping; with ``other_pool``, every call
+    """Wraps every handler with the call's book-keeping (and lets it return its reply
+    serialised already, as bytes); with ``other_pool``, every call
     but the unary ones of ``short_calls`` runs on its threads instead of the server's
     (grpcio's ``experimental_thread_pool`` of a handler's behaviour), so open streams, long
     previews and health checks never take the threads of the short calls, nor wait for them."""
@@ -237,7 +238,22 @@ class ServerCallInterceptor(grpc.ServerInterceptor):
         short = method in self.short_calls and not (handler.request_streaming or handler.response_streaming)
         if self.other_pool is not None and not short:
             wrapped.experimental_thread_pool = self.other_pool
-        return handler._replace(**{attribute: wrapped})
+        return handler._replace(
+            **{attribute: wrapped, "response_serializer": _sending_bytes(handler.response_serializer)}
+        )
+
+
+@functools.lru_cache(maxsize=1024)
+def _sending_bytes(serialize: Callable | None) -> Callable | None:
+    """The method's serializer, except that a reply a handler made serialised already (a
+    large one assembled from cached parts, say) is sent as it is."""
+    if serialize is None:
+        return None
+
+    def serialized(response):
+        return response if type(response) is bytes else serialize(response)
+
+    return serialized
 
 
 def _wrap_unary(

@@ -12,7 +12,7 @@ from google.protobuf import struct_pb2
 from retailcare.classification.v1 import classification_pb2 as pb
 
 from services.classification import domain, mapping
-from services.classification.change_feed import ClassificationChanges, page_reply
+from services.classification.change_feed import ClassificationChanges, reply_data
 from services.classification.domain import Customer, Outcome, ServiceDescription
 from services.classification.service_layer import Cached
 from services.classification.storage import SqlServiceDescriptions, SqlUnitOfWork, classifications, customers
@@ -165,7 +165,11 @@ def test_pages_give_what_a_plain_read_gives(engine, descriptions):
             after = page[-1].id
         assert [change.message for change in read] == expected
         assert [len(change.data) for change in read] == [message.ByteSize() for message in expected]
-        assert page_reply(read) == pb.ListClassificationChangesResponse(changes=expected)
+        reply = reply_data(read)
+        assert pb.ListClassificationChangesResponse.FromString(reply) == pb.ListClassificationChangesResponse(
+            changes=expected
+        )
+        assert len(reply) == pb.ListClassificationChangesResponse(changes=expected).ByteSize()
     assert [c.message for c in feed.after(expected[9].change_id, 500)] == expected[10:]
 
 

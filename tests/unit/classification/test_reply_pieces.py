@@ -27,11 +27,11 @@ EIGHT_HOURS_EAST = datetime.timezone(datetime.timedelta(hours=8))
     ],
 )
 def test_a_timestamp_is_the_one_the_library_makes(moment):
-    assert mapping._timestamp(moment) == to_timestamp(moment)
+    assert mapping.timestamp(moment) == to_timestamp(moment)
 
 
 def test_no_moment_leaves_the_field_unset():
-    assert mapping._timestamp(None) is None
+    assert mapping.timestamp(None) is None
 
 
 def _description(standard: str) -> ServiceDescription:
