@@ -67,6 +67,7 @@ _PAGE_COLUMNS = (
 )
 _PARTS_END = 2 + len(OUTCOME_PARTS)
 _PART_DECODING = tuple((name in _JSON_PARTS, _JSON_PARTS.get(name, False)) for name in OUTCOME_PARTS)
+_SERVICES_AT = OUTCOME_PARTS.index("services")
 
 
 def _each_read(read: Callable[[], list[ServiceDescription]]) -> list[ServiceDescription]:
@@ -130,11 +131,10 @@ def _changes(rows, descriptions: list[ServiceDescription]):
     one message with the fields of all, so a change is made of parts: its own fields; its
     classification, which is its outcome and reason (made once a page for the entries that
     store the same ones: a customer base repeats few outcomes) followed by its moment; and
-    its menu (made once a page per menu, by the services' decoded value, which the entries
-    with the same menu text share). Each field appears once: the bytes are those the
-    message would serialise to."""
+    its menu (made once a page for the entries with the same services text). Each field
+    appears once: the bytes are those the message would serialise to."""
     outcomes: dict[tuple, tuple[bytes, bytes]] = {}
-    menus: dict[int, tuple[dict, bytes]] = {}
+    menus: dict[str, bytes] = {}
     for row in rows:
         stored = row[2 : _PARTS_END + 1]  # the outcome's parts as stored, and the reason
         known = outcomes.get(stored)
@@ -144,17 +144,15 @@ def _changes(rows, descriptions: list[ServiceDescription]):
                 for value, (is_json, as_tuple) in zip(stored[:-1], _PART_DECODING, strict=True)
             ]
             outcome = Outcome(*parts)
-            classification = mapping.outcome_message(outcome)
-            classification.reason = stored[-1]
-            services = outcome.services
-            menu = menus.get(id(services))
-            if menu is None or menu[0] is not services:
-                menu = menus[id(services)] = (services, _menu_data(services, descriptions))
-            known = outcomes[stored] = (classification.SerializeToString(), menu[1])
-        classification = (
-            known[0]
-            + pb.Classification(classified_at=mapping.timestamp(utc(row[_PARTS_END + 1]))).SerializeToString()
-        )
+            message = mapping.outcome_message(outcome)
+            message.reason = stored[-1]
+            services_text = stored[_SERVICES_AT]
+            menu = menus.get(services_text)
+            if menu is None:
+                menu = menus[services_text] = _menu_data(outcome.services, descriptions)
+            known = outcomes[stored] = (message.SerializeToString(), menu)
+        moment = pb.Classification(classified_at=mapping.timestamp(utc(row[_PARTS_END + 1])))
+        classification = known[0] + moment.SerializeToString()
         own = pb.ClassificationChange(
             change_id=row[0],
             licence_number=row[_PARTS_END + 2],
