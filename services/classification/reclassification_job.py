@@ -86,7 +86,7 @@ class ReclassificationJobs(ActivationJobs):
         last_id = job.last_customer_id
         progress = None
         for progress in self.use_cases.reclassify(
-            CustomerQuery(), job.last_customer_id, self.batch_size, rule_set=job.rule_set
+            CustomerQuery(), job.last_customer_id, self.batch_size, rule_set=job.rule_set, version=job.version
         ):
             if not self.checkpoint(
                 job,
@@ -108,8 +108,10 @@ class ReclassificationJobs(ActivationJobs):
         if self._superseded(job):
             return
         last_pass = None
-        for report in self.use_cases.reclassify_stragglers(self.batch_size, job.rule_set):
+        for report in self.use_cases.reclassify_stragglers(self.batch_size, job.rule_set, job.version):
             last_pass = report  # each report counts the whole pass so far
+        if self._superseded(job):  # a pass cut short by a newer version: not this job's end
+            return
         if last_pass is not None:
             changed, skipped = changed + last_pass.changed, skipped + last_pass.skipped
         # A customer that could not be reclassified stays on the old versions, so every last

@@ -421,12 +421,14 @@ class ClassificationUseCases:
                     errors.append((number, "", undecided.message))
         return ImportResult(created, updated, errors)
 
-    def reclassify_stragglers(self, batch_size: int, rule_set: str) -> Iterator[ReclassifyProgress]:
+    def reclassify_stragglers(
+        self, batch_size: int, rule_set: str, version: int = 0
+    ) -> Iterator[ReclassifyProgress]:
         """The last pass of an activation's job: the active customers not on the serving
         versions, found in SQL. A replica that had not loaded the activation yet may have
         written a customer on the old version after the job's sweep had passed it."""
         query = CustomerQuery(off_versions=self.rule_sets.serving_versions())
-        return self.reclassify(query, 0, batch_size, rule_set=rule_set)
+        return self.reclassify(query, 0, batch_size, rule_set=rule_set, version=version)
 
     def _comparable_batches(
         self, query: CustomerQuery, after: int = 0, batch_size: int = BATCH, explained: bool = False
@@ -460,14 +462,22 @@ class ClassificationUseCases:
         return self._outcome(customer.inputs, decide=decide)
 
     def reclassify(
-        self, query: CustomerQuery, after_id: int = 0, batch_size: int = BATCH, rule_set: str = ""
+        self,
+        query: CustomerQuery,
+        after_id: int = 0,
+        batch_size: int = BATCH,
+        rule_set: str = "",
+        version: int = 0,
     ) -> Iterator[ReclassifyProgress]:
         """Progress after each batch (of the customers after ``after_id``, which a resumed
         run passes). A customer changed by another writer between the read and the write
         is left as that writer stored it and counted as skipped. ``rule_set`` is that of
         the activation a job reclassifies for: then only what is not on the serving
         versions is decided again (_decide_again); without it, every customer is. Customers
-        the rule sets cannot tell apart are decided once per run (memoised)."""
+        the rule sets cannot tell apart are decided once per run (memoised). With
+        ``version`` (a job's, of ``rule_set``) the run stops, writing nothing of the batch in
+        hand, at a batch any customer of which was decided on another version: a newer one
+        began serving, and that version's job counts those customers."""
         with self.new_unit_of_work(read_only=True) as uow:
             progress = ReclassifyProgress(total=uow.customers.count(query))
         # Keeping the stored grading needs its reasons and fired rules read back.
@@ -492,11 +502,14 @@ class ClassificationUseCases:
                         extra={"customer_id": customer.id, "problem": problem.message},
                     )
                     continue
-                outcomes.append(outcome)
+                outcomes.append((customer, outcome))
+            if version and any(_version_of(outcome, rule_set) != version for _, outcome in outcomes):
+                return
+            for customer, outcome in outcomes:
                 effect = customer.record(outcome, domain.RECLASSIFY, moment)
                 if effect is not Effect.NOTHING:
                     decided.append((customer, effect))
-            classification_metrics.record_many(outcomes)
+            classification_metrics.record_many([outcome for _, outcome in outcomes])
             skipped = set()
             if decided:
                 with self.new_unit_of_work() as uow:
@@ -538,3 +551,8 @@ class ClassificationUseCases:
             draft.close()
         report.seconds = time.perf_counter() - started
         return report
+
+
+def _version_of(outcome: domain.Outcome, rule_set: str) -> int:
+    """The version of ``rule_set`` an outcome was decided on."""
+    return outcome.grading_version if rule_set == GRADING_RULE_SET else outcome.entitlements_version

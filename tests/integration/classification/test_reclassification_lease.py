@@ -53,7 +53,7 @@ class Batches:
             if self.hold is not None:
                 self.hold.wait(DEADLINE)
 
-    def reclassify_stragglers(self, batch_size, rule_set):
+    def reclassify_stragglers(self, batch_size, rule_set, version=0):
         return iter(())
 
 
@@ -149,7 +149,7 @@ class Stragglers(Batches):
         super().__init__(total)
         self.failing = True
 
-    def reclassify_stragglers(self, batch_size, rule_set):
+    def reclassify_stragglers(self, batch_size, rule_set, version=0):
         failed = 1 if self.failing else 0
         yield ReclassifyProgress(total=4, processed=2, changed=1, failed=failed, last_id=2)
         yield ReclassifyProgress(total=4, processed=4, changed=2, failed=failed, last_id=4)
@@ -178,7 +178,7 @@ class LastPasses(Batches):
         super().__init__(total=0)
         self.last_passes: list[str] = []
 
-    def reclassify_stragglers(self, batch_size, rule_set):
+    def reclassify_stragglers(self, batch_size, rule_set, version=0):
         self.last_passes.append(rule_set)
         return iter(())
 

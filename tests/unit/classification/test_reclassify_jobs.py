@@ -132,3 +132,19 @@ def test_entitling_again_on_the_same_grading_is_classifying_afresh(sales):
     rules.tiers = {5: "B", 4: "C"}
 
     assert domain.entitle_again(inputs, before, rules.decide) == domain.classify(inputs, rules.decide)
+
+
+def test_a_job_stops_at_a_batch_decided_on_a_newer_version_and_writes_none_of_it(use_cases, rules):
+    """Version 3 begins serving while version 2's job runs: the batch decided on 3 is left
+    to version 3's job, which counts it; version 2's job writes nothing of it."""
+    rules.versions[GRADING_RULE_SET] = 2
+    runs = use_cases.reclassify(CustomerQuery(), 0, 2, rule_set=GRADING_RULE_SET, version=2)
+    first = next(runs)
+    rules.versions[GRADING_RULE_SET] = 3
+    assert list(runs) == []
+    outcomes = _outcomes(use_cases)
+    assert [outcomes[f"L-{i}"].grading_version for i in range(len(SALES))] == [2, 2, 1, 1, 1]
+    assert (first.processed, first.last_id) == (2, 2)
+    last = list(use_cases.reclassify(CustomerQuery(), 0, 2, rule_set=GRADING_RULE_SET, version=3))[-1]
+    assert last.processed == len(SALES)
+    assert {o.grading_version for o in _outcomes(use_cases).values()} == {3}
