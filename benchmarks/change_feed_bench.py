@@ -78,13 +78,14 @@ def _page_us(feed, changes: int) -> tuple[float, int]:
     start = time.process_time()
     page = feed.after(0, changes)
     module = sys.modules[type(feed).__module__]
+    count = len(getattr(page, "changes", page))  # a list before pages said whether more were left
     if hasattr(module, "reply_data"):
         reply = module.reply_data(page)
     elif hasattr(module, "page_reply"):  # parsed, then serialised by the server
         reply = module.page_reply(page).SerializeToString()
     else:  # as the servicer built it before page_reply
         reply = pb.ListClassificationChangesResponse(changes=[c.message for c in page]).SerializeToString()
-    return (time.process_time() - start) / len(page) * 1e6, len(reply) // len(page)
+    return (time.process_time() - start) / count * 1e6, len(reply) // count
 
 
 def main() -> None:

@@ -13,8 +13,9 @@ and the service descriptions as they are now.
 
 A change carries its whole menu (with long descriptions, over a megabyte), so a page is
 cut short once its changes reach REPLY_BYTES (or half of a smaller ``max_message_bytes``),
-well under the message limit of both ends; it holds at least one change. A caller asks again after the page's last change
-until a page is empty.
+well under the message limit of both ends; it holds at least one change. A page says
+whether changes were left after it (it is full or cut short): a caller asks again after its
+last change at once while they were, and may wait a while when they were not.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ REPLY_BYTES = 2 * 1024 * 1024
 MAX_CHANGE_ID = 2**31 - 1
 _ENTRY_OVERHEAD = 8  # a repeated field's tag and length in front of each change
 _CHANGES_TAG = bytes([1 << 3 | 2])  # field 1 of the reply, length-delimited
+_HAS_MORE = bytes([2 << 3 | 0, 1])  # field 2 of the reply, a varint: true
 _CLASSIFICATION_TAG = bytes([3 << 3 | 2])  # field 3 of a change, length-delimited
 _TUPLE_PARTS = frozenset(f.name for f in dataclasses.fields(Outcome) if f.type == "tuple")
 # The outcome's parts as the page reads them: a JSON part as its stored text, decoded once
@@ -87,6 +89,14 @@ class Change:
         return pb.ClassificationChange.FromString(self.data)
 
 
+@dataclasses.dataclass(frozen=True)
+class ChangePage:
+    """A page of the feed, and whether changes were left after it as it was read."""
+
+    changes: list[Change]
+    has_more: bool = False
+
+
 class ClassificationChanges:
     """The read behind ListClassificationChanges (one read-only transaction a page).
     ``descriptions(read)`` gives the menus' service descriptions: the use cases' copy
@@ -104,7 +114,7 @@ class ClassificationChanges:
         self.reply_bytes = min(REPLY_BYTES, max_message_bytes // 2)
         self.descriptions = descriptions
 
-    def after(self, change_id: int, page_size: int) -> list[Change]:
+    def after(self, change_id: int, page_size: int) -> ChangePage:
         problems = [
             (field, "must not be negative")
             for field, value in (("after_change_id", change_id), ("page_size", page_size))
@@ -118,12 +128,13 @@ class ClassificationChanges:
             .join(customers, customers.c.id == classifications.c.customer_id)
             .where(classifications.c.id > min(change_id, MAX_CHANGE_ID))
             .order_by(classifications.c.id)
-            .limit(size)
+            .limit(size + 1)  # the one past the page tells whether more are left
         )
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
             descriptions = self.descriptions(SqlServiceDescriptions(connection).all) if rows else []
-        return _within(self.reply_bytes, _changes(rows, descriptions))
+        page = _within(self.reply_bytes, _changes(rows[:size], descriptions))
+        return dataclasses.replace(page, has_more=True) if len(rows) > size else page
 
 
 def _changes(rows, descriptions: list[ServiceDescription]):
@@ -170,21 +181,22 @@ def _menu_data(services: dict, descriptions: list[ServiceDescription]) -> bytes:
     return pb.ClassificationChange(items=items).SerializeToString()
 
 
-def _within(reply_bytes: int, changes) -> list[Change]:
+def _within(reply_bytes: int, changes) -> ChangePage:
     """The first changes whose messages fit in ``reply_bytes`` (at least one)."""
     page, size = [], 0
     for change in changes:
         size += len(change.data) + _ENTRY_OVERHEAD
         if page and size > reply_bytes:
-            break
+            return ChangePage(page, has_more=True)
         page.append(change)
-    return page
+    return ChangePage(page)
 
 
-def reply_data(changes: list[Change]) -> bytes:
+def reply_data(page: ChangePage) -> bytes:
     """The page's reply, serialised: the changes' bytes, each as a ``changes`` entry (the
     server sends them as they are; no message is built, parsed or serialised again)."""
-    return b"".join(_CHANGES_TAG + _varint(len(change.data)) + change.data for change in changes)
+    data = b"".join(_CHANGES_TAG + _varint(len(change.data)) + change.data for change in page.changes)
+    return data + _HAS_MORE if page.has_more else data
 
 
 def _varint(value: int) -> bytes:

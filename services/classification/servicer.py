@@ -67,8 +67,8 @@ class ClassificationServicer(classification_pb2_grpc.ClassificationServiceServic
         )
 
     def ListClassificationChanges(self, request, context):
-        changes = self.changes.after(request.after_change_id, request.page_size)
-        return reply_data(changes)  # already serialised (the kernel sends bytes as they are)
+        page = self.changes.after(request.after_change_id, request.page_size)
+        return reply_data(page)  # already serialised (the kernel sends bytes as they are)
 
     def GetServiceMenu(self, request, context):
         customer, items = self.use_cases.menu(request.licence_number)

@@ -4,7 +4,10 @@ entitlements change, dated at the change, whether or not anyone asks for the car
 Every ``card_follow_seconds`` one replica (the holder of the lease of the one
 ``card_follow_jobs`` row) reads classification's change feed after its cursor, in pages,
 and per page issues the versions the changes make (services/evaluation/domain/card_follow.py)
-and moves the cursor, in one transaction. Pull, not push: nothing is lost while evaluation
+and moves the cursor, in one transaction. It reads on while a page says changes were left
+after it, and otherwise waits for the next poll: under a steady stream of classifications
+a follower that asked again at once would fetch a few changes a call, costing both
+services more per change than a page read every poll. Pull, not push: nothing is lost while evaluation
 or classification is down; the follower catches up from its cursor when both are back.
 """
 
@@ -21,7 +24,7 @@ from services.common.logs import RepeatedFailures
 from services.common.times import now
 from services.evaluation import metrics
 from services.evaluation.card_follow_store import FollowJob, FollowJobStore, LeaseLost, SqlFollowUnitOfWork
-from services.evaluation.domain.card_follow import EntitlementChange, followable, issue_all
+from services.evaluation.domain.card_follow import EntitlementChange, FeedPage, followable, issue_all
 from services.evaluation.ports import Conflict, Unreachable
 
 log = logging.getLogger("retailcare.evaluation")
@@ -40,7 +43,7 @@ class CardFollower:
         self,
         store: FollowJobStore,
         unit_of_work: Callable[[], SqlFollowUnitOfWork],
-        feed: Callable[[int, int], list[EntitlementChange]],
+        feed: Callable[[int, int], FeedPage],
         poll_seconds: float,
         batch_size: int = BATCH,
         settle: datetime.timedelta = SETTLE,
@@ -106,15 +109,15 @@ class CardFollower:
         job = self.store.get(job.id)  # its cursor as the last holder left it
         issued = 0
         while not self._stop.is_set():
-            changes = self.feed(job.last_change_id, self.batch_size)
-            taken = followable(changes, job.last_change_id, now(), self.settle)
-            waiting = changes[len(taken) :]
+            page = self.feed(job.last_change_id, self.batch_size)
+            taken = followable(page.changes, job.last_change_id, now(), self.settle)
+            waiting = page.changes[len(taken) :]
             metrics.FOLLOW_LAG.set((now() - waiting[0].changed_at).total_seconds() if waiting else 0)
             if not taken:
                 return issued
             issued += self._handle(job, taken)
             job = self.store.get(job.id)
-            if waiting:  # a short page is no end: the feed cuts pages of large menus short
+            if waiting or not page.has_more:
                 return issued
         return issued
 

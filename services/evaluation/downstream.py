@@ -14,7 +14,7 @@ from services.classification.client import ClassificationClient
 from services.common.clients import DownstreamNotFound, DownstreamUnavailable
 from services.common.times import to_timestamp
 from services.complaints.client import ComplaintsClient
-from services.evaluation.domain.card_follow import EntitlementChange
+from services.evaluation.domain.card_follow import EntitlementChange, FeedPage
 from services.evaluation.domain.errors import Missing
 from services.evaluation.domain.return_visits import Customer
 from services.evaluation.domain.supervision import CommitmentCard, CommitmentItem
@@ -89,14 +89,14 @@ class ClassificationDirectory:
             reply.team_id,
         )
 
-    def changes(self, after_change_id: int, limit: int) -> list[EntitlementChange]:
+    def changes(self, after_change_id: int, limit: int) -> FeedPage:
         """Classification's changes after ``after_change_id``, oldest first, each with
         the card it makes."""
         try:
             reply = self.client.list_classification_changes(after_change_id, limit)
         except DownstreamUnavailable:
             raise Unreachable("classification") from None
-        return [
+        changes = [
             EntitlementChange(
                 change.change_id,
                 change.classification.classified_at.ToDatetime(tzinfo=datetime.UTC),
@@ -112,6 +112,7 @@ class ClassificationDirectory:
             )
             for change in reply.changes
         ]
+        return FeedPage(changes, reply.has_more)
 
     def check_customer(self, licence_number: str) -> None:
         try:

@@ -48,6 +48,15 @@ class EntitlementChange:
         return cls(change_id, changed_at, card.licence_number, lambda: card)
 
 
+@dataclass(frozen=True)
+class FeedPage:
+    """A page of the feed, oldest first, and whether changes were left after it as it was
+    read (it was full, or cut short by its size): while they were, the follower reads on."""
+
+    changes: list[EntitlementChange]
+    has_more: bool = False
+
+
 def followable(
     changes: list[EntitlementChange], cursor: int, now: datetime.datetime, settle: datetime.timedelta
 ) -> list[EntitlementChange]:

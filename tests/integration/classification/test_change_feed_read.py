@@ -12,7 +12,7 @@ from google.protobuf import struct_pb2
 from retailcare.classification.v1 import classification_pb2 as pb
 
 from services.classification import domain, mapping
-from services.classification.change_feed import ClassificationChanges, reply_data
+from services.classification.change_feed import ChangePage, ClassificationChanges, reply_data
 from services.classification.domain import Customer, Outcome, ServiceDescription
 from services.classification.service_layer import Cached
 from services.classification.storage import SqlServiceDescriptions, SqlUnitOfWork, classifications, customers
@@ -159,18 +159,23 @@ def test_pages_give_what_a_plain_read_gives(engine, descriptions):
         else ClassificationChanges(engine, 4 * 1024 * 1024, Cached(60).get)
     )
     for _ in range(2):  # the second time through, everything shared is reused
-        read, after = [], 0
-        while page := feed.after(after, 5):
-            read.extend(page)
-            after = page[-1].id
+        read, after, more = [], 0, []
+        while (page := feed.after(after, 5)).changes:
+            read.extend(page.changes)
+            more.append(page.has_more)
+            after = page.changes[-1].id
+        assert more == [True] * 4 + [False]  # 24 changes: four full pages, then the last four
         assert [change.message for change in read] == expected
         assert [len(change.data) for change in read] == [message.ByteSize() for message in expected]
-        reply = reply_data(read)
-        assert pb.ListClassificationChangesResponse.FromString(reply) == pb.ListClassificationChangesResponse(
-            changes=expected
-        )
-        assert len(reply) == pb.ListClassificationChangesResponse(changes=expected).ByteSize()
-    assert [c.message for c in feed.after(expected[9].change_id, 500)] == expected[10:]
+        for has_more in (False, True):
+            reply = reply_data(ChangePage(read, has_more))
+            plain = pb.ListClassificationChangesResponse(changes=expected, has_more=has_more)
+            assert pb.ListClassificationChangesResponse.FromString(reply) == plain
+            assert len(reply) == plain.ByteSize()
+    last = feed.after(expected[9].change_id, 500)
+    assert [c.message for c in last.changes] == expected[10:] and not last.has_more
+    full = feed.after(expected[9].change_id, 14)  # exactly the changes left
+    assert [c.message for c in full.changes] == expected[10:] and not full.has_more
 
 
 def test_a_page_is_cut_where_the_plain_messages_reach_the_reply_limit(engine):
@@ -178,5 +183,8 @@ def test_a_page_is_cut_where_the_plain_messages_reach_the_reply_limit(engine):
     expected = _plain_read(engine, 0)
     limit = sum(message.ByteSize() + 8 for message in expected[:5])  # five fit exactly
     page = ClassificationChanges(engine, 2 * limit).after(0, 500)
-    assert [change.message for change in page] == expected[:5]
-    assert [change.message for change in ClassificationChanges(engine, 2).after(0, 500)] == expected[:1]
+    assert [change.message for change in page.changes] == expected[:5] and page.has_more
+    smallest = ClassificationChanges(engine, 2).after(0, 500)
+    assert [change.message for change in smallest.changes] == expected[:1] and smallest.has_more
+    the_rest = ClassificationChanges(engine, 2 * limit).after(expected[-3].change_id, 500)
+    assert [change.message for change in the_rest.changes] == expected[-2:] and not the_rest.has_more

@@ -2,7 +2,7 @@
 by a list of changes: versions and cursor stored together and once; a gap waits until it
 settles; a replica that lost its lease, or a batch that meets a version a caller issued
 meanwhile, stores nothing and the next poll gets it right; an orderly stop releases the
-lease."""
+lease; a step reads on only while a page says changes were left after it."""
 
 import datetime
 import functools
@@ -16,7 +16,7 @@ from services.common.migrations import upgrade_to_head
 from services.composition import service_definition
 from services.evaluation.card_follow_store import FollowJobStore, LeaseLost, SqlFollowUnitOfWork
 from services.evaluation.card_follower import CardFollower
-from services.evaluation.domain.card_follow import EntitlementChange
+from services.evaluation.domain.card_follow import EntitlementChange, FeedPage
 from services.evaluation.domain.supervision import CommitmentCard, CommitmentItem
 from services.evaluation.ports import Conflict
 from services.evaluation.storage import SqlUnitOfWork
@@ -40,10 +40,11 @@ class Feed:
         self.changes = changes
         self.on_read = None
 
-    def __call__(self, after: int, limit: int):
+    def __call__(self, after: int, limit: int) -> FeedPage:
         if self.on_read is not None:
             self.on_read()
-        return [c for c in sorted(self.changes, key=lambda c: c.id) if c.id > after][:limit]
+        left = [c for c in sorted(self.changes, key=lambda c: c.id) if c.id > after]
+        return FeedPage(left[:limit], has_more=len(left) > limit)
 
 
 @pytest.fixture
@@ -200,11 +201,32 @@ def test_a_page_cut_short_by_its_size_is_followed_by_the_next_in_the_same_step(e
     feed = Feed([_change(1, 1, visits=3), _change(2, 2, visits=4), _change(3, 3, visits=5)])
 
     def one_a_page(after, limit):
-        return feed(after, limit)[:1]
+        page = feed(after, limit)
+        return FeedPage(page.changes[:1], has_more=len(page.changes) > 1 or page.has_more)
 
     follower = _follower(engine, one_a_page)
     assert follower.step() == 3
     assert FollowJobStore(engine).latest_of().last_change_id == 3
+
+
+def test_a_page_with_nothing_left_after_it_ends_the_step(engine):
+    """Changes written after such a page was read wait for the next poll: under a steady
+    stream of classifications the follower does not chase the feed a few changes a call."""
+    feed = Feed([_change(1, 1, visits=3)])
+    reads = []
+
+    def a_change_arrives_after_each_of_two_reads(after, limit):
+        page = feed(after, limit)
+        reads.append(after)
+        if len(reads) <= 2:
+            feed.changes.append(_change(len(reads) + 1, len(reads) + 1, visits=3 + len(reads)))
+        return page
+
+    follower = _follower(engine, a_change_arrives_after_each_of_two_reads)
+    assert follower.step() == 1
+    assert reads == [0] and FollowJobStore(engine).latest_of().last_change_id == 1
+    assert follower.step() == 1  # the next poll takes the one that came since
+    assert reads == [0, 1] and FollowJobStore(engine).latest_of().last_change_id == 2
 
 
 def test_a_replica_without_the_lease_shows_no_lag(engine, clock):

@@ -856,21 +856,28 @@ class ListClassificationChangesResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CHANGES_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    """True when changes were left after this page as it was read (it is full, or cut
+    short): ask again after its last change at once. False: the page held every change
+    there was, so a follower can wait a while before asking again.
+    """
     @_builtins.property
     def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClassificationChange]:
         """Oldest first. Cut short (at least one change) once the changes reach 2 MB, as a
-        change carries its whole menu: ask again after the last one until none comes back.
-        An id can appear after a larger one when its write committed later (PostgreSQL).
+        change carries its whole menu. An id can appear after a larger one when its write
+        committed later (PostgreSQL).
         """
 
     def __init__(
         self,
         *,
         changes: _abc.Iterable[Global___ClassificationChange] | None = ...,
+        has_more: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes", "has_more", b"has_more"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
