@@ -3,7 +3,6 @@ counters; customers per star level and per business format as gauges read at scr
 
 from __future__ import annotations
 
-import threading
 from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
@@ -11,6 +10,7 @@ from prometheus_client import REGISTRY, Counter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from services.classification.domain import SERVICES
+from services.common.per_thread import PerThread
 
 
 class _ThreadCounts:
@@ -29,29 +29,17 @@ class Classified:
     of its own (a few additions, no lock) and a scrape sums them."""
 
     def __init__(self):
-        self._local = threading.local()
-        self._all: list[_ThreadCounts] = []
-        self._lock = threading.Lock()
-
-    def _mine(self) -> _ThreadCounts:
-        try:
-            return self._local.counts
-        except AttributeError:
-            counts = self._local.counts = _ThreadCounts()
-            with self._lock:  # once per thread
-                self._all.append(counts)
-            return counts
+        self._counts = PerThread(_ThreadCounts)
 
     def add(self, customers: int, services: Iterable[str]) -> None:
-        counts = self._mine()
+        counts = self._counts.mine()
         counts.classified += customers
         granted = counts.granted
         for service in services:
             granted[service] = granted.get(service, 0) + 1
 
     def collect(self) -> Iterator[CounterMetricFamily]:
-        with self._lock:
-            every = list(self._all)
+        every = self._counts.every()
         granted = Tally(dict.fromkeys(SERVICES, 0))  # every service from the start, at 0
         for counts in every:
             granted.update(dict(counts.granted))  # a copy: its thread may add meanwhile

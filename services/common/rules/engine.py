@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import durable_rules_engine
 from durable.engine import Host
 
+from services.common.per_thread import PerThread
 from services.common.rules import codegen, metrics
 from services.common.rules import conditions as c
 from services.common.rules.model import RuleSetDocument, Vocabulary
@@ -130,9 +131,7 @@ class CompiledRuleSet:
         # Counted at scrape time from each thread's own tally (metrics.DecisionCounts): a
         # decision adds to a few numbers and takes no lock; fired rules are counted per
         # combination, one increment per decision instead of one per fired rule.
-        self._tallies: list[metrics.Tally] = []
-        self._tally_of_thread = threading.local()
-        self._tallies_lock = threading.Lock()
+        self._tallies = PerThread(metrics.Tally)
         metrics.DECISION_COUNTS.track(self)
         self._shadow_checks = metrics.SHADOW_CHECKS.labels(self.name)
         self._shadow_mismatches = metrics.SHADOW_MISMATCHES.labels(self.name)
@@ -266,12 +265,12 @@ class CompiledRuleSet:
             if self.shadow_share and random.random() < self.shadow_share:
                 fired, outputs, reasons = self.shadow_check(facts, (fired, outputs, reasons))
         except FactsError:
-            self._tally().outcomes["invalid_facts"] += 1
+            self._tallies.mine().outcomes["invalid_facts"] += 1
             raise
         except RuleSetClosed:
             raise  # from the shadow check: the caller retries on the new version
         except Exception:
-            self._tally().outcomes["error"] += 1
+            self._tallies.mine().outcomes["error"] += 1
             raise
         elapsed = time.perf_counter() - started
         self._count(fired, elapsed)
@@ -322,32 +321,20 @@ class CompiledRuleSet:
             else:
                 fired, outputs, reasons = self.apply(self.match_with_engine(facts))
         except FactsError:
-            self._tally().outcomes["invalid_facts"] += 1
+            self._tallies.mine().outcomes["invalid_facts"] += 1
             raise
         except RuleSetClosed:
             raise  # not an outcome: the caller retries on the new version
         except Exception:
-            self._tally().outcomes["error"] += 1
+            self._tallies.mine().outcomes["error"] += 1
             raise
         elapsed = time.perf_counter() - started
         self._count(fired, elapsed)
         return Decision(self.name, self.version, outputs, fired, elapsed, reasons)
 
-    def _tally(self) -> metrics.Tally:
-        try:
-            return self._tally_of_thread.tally
-        except AttributeError:
-            tally = self._tally_of_thread.tally = metrics.Tally()
-            with self._tallies_lock:  # once per thread
-                self._tallies.append(tally)
-            return tally
-
     def _count(self, fired: tuple[str, ...], elapsed: float) -> None:
         """One decision in this thread's tally: its outcome, time and fired rules."""
-        try:
-            tally = self._tally_of_thread.tally
-        except AttributeError:
-            tally = self._tally()
+        tally = self._tallies.mine()
         tally.outcomes["decided"] += 1
         tally.buckets[bisect.bisect_left(metrics.SECONDS_BUCKETS, elapsed)] += 1
         tally.seconds += elapsed
@@ -356,8 +343,7 @@ class CompiledRuleSet:
 
     def tallies(self) -> list[metrics.Tally]:
         """Every thread's tally of this version (for the metrics, read at scrape time)."""
-        with self._tallies_lock:
-            return list(self._tallies)
+        return self._tallies.every()
 
     def close(self) -> None:
         """Releases the engine's memory; waits for a decision in flight to finish."""
