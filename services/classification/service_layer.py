@@ -448,18 +448,21 @@ class ClassificationUseCases:
     ) -> domain.Outcome | None:
         """What the job of an activation of ``rule_set`` decides for a customer: nothing
         (None) when it is on the serving versions of both rule sets already, since the same
-        inputs on the same versions decide the same; only the entitlements, keeping the
-        stored grading, in a job of the entitlements when its grading version is serving;
-        else both rule sets (a new grading can change the star level the services follow)."""
+        inputs on the same versions decide the same. A customer behind on the grading is the
+        grading job's, which decides both rule sets (a new grading can change the star level
+        the services follow); one behind only on the entitlements is the entitlements job's,
+        which decides them alone, keeping the stored grading. A job leaves the other's
+        customers to it (None), so each job counts the changes its own version makes,
+        however the two jobs' passes interleave."""
         before = customer.outcome
         if before is None:
             return self._outcome(customer.inputs, decide=decide)
         grading_serving = before.grading_version == serving.get(GRADING_RULE_SET)
-        if grading_serving and before.entitlements_version == serving.get(ENTITLEMENTS_RULE_SET):
+        if rule_set == GRADING_RULE_SET:
+            return None if grading_serving else self._outcome(customer.inputs, decide=decide)
+        if not grading_serving or before.entitlements_version == serving.get(ENTITLEMENTS_RULE_SET):
             return None
-        if grading_serving and rule_set == ENTITLEMENTS_RULE_SET:
-            return self._outcome(customer.inputs, keep_grading=before, decide=decide)
-        return self._outcome(customer.inputs, decide=decide)
+        return self._outcome(customer.inputs, keep_grading=before, decide=decide)
 
     def reclassify(
         self,

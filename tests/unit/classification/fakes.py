@@ -230,14 +230,15 @@ def star_level_of(sales: float) -> int:
 
 
 class FakeRuleSets:
-    """Grading by monthly sales, entitlements by star level; ``versions`` and ``tiers``
-    stand for publishing a new version, ``undecided_below`` for a grading version that
-    leaves small shops without a star level."""
+    """Grading by monthly sales, entitlements by star level; ``versions``, ``tiers`` and
+    ``grade_step`` (cartons a grade) stand for publishing a new version, ``undecided_below``
+    for a grading version that leaves small shops without a star level."""
 
     def __init__(self):
         self.versions = {GRADING_RULE_SET: 1, ENTITLEMENTS_RULE_SET: 1}
         self.tiers = {5: "A", 4: "B", 3: "C"}
         self.undecided_below = 0.0
+        self.grade_step = 20
         self.drafts: dict[str, FakeDraft] = {}
 
     def grade(self, facts: dict, version: int) -> FakeDecision:
@@ -245,7 +246,7 @@ class FakeRuleSets:
             raise CannotDecide("monthly_sales_cartons: is required")
         sales = facts["monthly_sales_cartons"]
         outputs = {
-            "grade": min(30, int(sales // 20) + 1),
+            "grade": min(30, int(sales // self.grade_step) + 1),
             "size_class": 3 if sales >= 200 else 2 if sales >= 40 else 1,
         }
         if sales >= self.undecided_below:

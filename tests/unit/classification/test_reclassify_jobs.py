@@ -101,14 +101,46 @@ def test_customers_on_the_serving_versions_are_not_decided_again(use_cases, rule
     assert rules.calls == {}
 
 
-def test_a_job_of_the_entitlements_decides_both_for_a_customer_behind_on_the_grading(use_cases, rules):
+def test_each_job_leaves_the_other_rule_sets_customers_to_the_other_job(use_cases, rules):
+    """Both rule sets activated: the entitlements job passes over the customers behind on
+    the grading, which the grading job decides on both; a customer the grading job has
+    reached is then the entitlements job's only when its entitlements are still behind."""
     rules.versions[GRADING_RULE_SET] = 2  # its own job has not reached anyone yet
     rules.versions[ENTITLEMENTS_RULE_SET] = 2
 
-    _run(use_cases, ENTITLEMENTS_RULE_SET)
+    entitlements = _run(use_cases, ENTITLEMENTS_RULE_SET)
+    assert rules.calls == {} and entitlements.processed == len(SALES)
+    assert {(o.grading_version, o.entitlements_version) for o in _outcomes(use_cases).values()} == {(1, 1)}
 
+    _run(use_cases, GRADING_RULE_SET)
     assert rules.calls == {GRADING_RULE_SET: len(SALES), ENTITLEMENTS_RULE_SET: len(SALES)}
     assert {(o.grading_version, o.entitlements_version) for o in _outcomes(use_cases).values()} == {(2, 2)}
+
+
+def test_a_grading_change_is_counted_by_the_grading_job_however_the_jobs_interleave(use_cases, rules):
+    """Grading version 2 begins serving while the entitlements job still passes over the
+    customers (its settling last pass, say): the customers whose grade version 2 changes
+    are counted by version 2's job, not written by the entitlements job before it."""
+    rules.versions[ENTITLEMENTS_RULE_SET] = 2
+    rules.tiers = {5: "A", 4: "B", 3: "B"}  # version 2 changes the services of some
+    _run(use_cases, ENTITLEMENTS_RULE_SET)
+    rules.versions[GRADING_RULE_SET] = 2
+    rules.grade_step = 10  # version 2: a grade every 10 cartons instead of 20
+    regraded = sum(min(30, int(s // 10) + 1) != min(30, int(s // 20) + 1) for s in SALES)
+    rules.calls.clear()
+
+    late_pass = _run(use_cases, ENTITLEMENTS_RULE_SET)
+    assert (late_pass.changed, rules.calls) == (0, Counter())
+    grading = _run(use_cases, GRADING_RULE_SET)
+    assert regraded == 3 and grading.changed == regraded  # 15, 60 and 250 cartons
+
+
+def test_a_job_of_the_grading_leaves_a_customer_behind_only_on_the_entitlements(use_cases, rules):
+    rules.versions[ENTITLEMENTS_RULE_SET] = 2  # their job has not reached anyone yet
+
+    last = _run(use_cases, GRADING_RULE_SET)
+
+    assert (rules.calls, last.processed, last.changed) == (Counter(), len(SALES), 0)
 
 
 def test_the_explicit_reclassification_decides_everyone(use_cases, rules):
