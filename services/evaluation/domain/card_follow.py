@@ -54,7 +54,7 @@ class FeedPage:
     read (it was full, or cut short by its size): while they were, the follower reads on."""
 
     changes: list[EntitlementChange]
-    has_more: bool = False
+    has_more: bool
 
 
 def followable(
