@@ -35,8 +35,10 @@ mutation-changed: $(STAMP)
 run: $(STAMP)
 	$(BIN)/retailcare up
 
+# Two workers, each test file on one of them (a file's tests share servers and packs);
+# PYTEST_ARGS="-n 0" runs them in this process instead.
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 # The fast tier: no servers, no databases (tests/unit).
 test-unit: $(STAMP)
