@@ -110,6 +110,15 @@ def test_streaming_relays(service, admin):
     assert progress[-1].done and progress[-1].processed == 3
 
 
+def test_the_change_feed_says_through_the_gateway_whether_changes_are_left(service, admin):
+    """The two customers' creations are two changes: a page of one leaves one after it."""
+    feed = admin.classification.ListClassificationChanges
+    first = admin(feed, cpb.ListClassificationChangesRequest(page_size=1))
+    assert [c.licence_number for c in first.changes] == ["110101100001"] and first.has_more
+    last = admin(feed, cpb.ListClassificationChangesRequest(after_change_id=first.changes[0].change_id))
+    assert [c.licence_number for c in last.changes] == ["110101100002"] and not last.has_more
+
+
 def test_rule_sets_are_administered_at_the_owner_through_one_address(pack):
     analyst = pack.stubs("analyst")
     listed = analyst(analyst.rules.ListRuleSets, rpb.ListRuleSetsRequest())
