@@ -7,8 +7,9 @@ and per page issues the versions the changes make (services/evaluation/domain/ca
 and moves the cursor, in one transaction. It reads on while a page says changes were left
 after it, and otherwise waits for the next poll: under a steady stream of classifications
 a follower that asked again at once would fetch a few changes a call, costing both
-services more per change than a page read every poll. Pull, not push: nothing is lost while evaluation
-or classification is down; the follower catches up from its cursor when both are back.
+services more per change than a page read every poll. Pull, not push: nothing is lost
+while evaluation or classification is down; the follower catches up from its cursor when
+both are back.
 """
 
 from __future__ import annotations
@@ -116,9 +117,9 @@ class CardFollower:
             if not taken:
                 return issued
             issued += self._handle(job, taken)
-            job = self.store.get(job.id)
             if waiting or not page.has_more:
                 return issued
+            job = self.store.get(job.id)  # its cursor after the page, for the next one
         return issued
 
     def _handle(self, job: FollowJob, changes: list[EntitlementChange]) -> int:
