@@ -259,11 +259,14 @@ class Outcome:
     def versions(self) -> tuple:
         return _versions(self)
 
+    def version_of(self, rule_set: str) -> int:
+        """The version of ``rule_set`` this outcome was decided on."""
+        return self.grading_version if rule_set == GRADING_RULE_SET else self.entitlements_version
+
     def explained(self) -> list[tuple[str, str, int, str]]:
         """(output, rule set, version, deciding rule id) for every decided output."""
-        versions = {GRADING_RULE_SET: self.grading_version, ENTITLEMENTS_RULE_SET: self.entitlements_version}
         return [
-            (output, rule_set_of(output), versions[rule_set_of(output)], rule_id)
+            (output, rule_set_of(output), self.version_of(rule_set_of(output)), rule_id)
             for output, rule_id in sorted(self.reasons.items())
         ]
 

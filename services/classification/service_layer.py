@@ -506,7 +506,7 @@ class ClassificationUseCases:
                     )
                     continue
                 outcomes.append((customer, outcome))
-            if version and any(_version_of(outcome, rule_set) != version for _, outcome in outcomes):
+            if version and any(outcome.version_of(rule_set) != version for _, outcome in outcomes):
                 return
             for customer, outcome in outcomes:
                 effect = customer.record(outcome, domain.RECLASSIFY, moment)
@@ -554,8 +554,3 @@ class ClassificationUseCases:
             draft.close()
         report.seconds = time.perf_counter() - started
         return report
-
-
-def _version_of(outcome: domain.Outcome, rule_set: str) -> int:
-    """The version of ``rule_set`` an outcome was decided on."""
-    return outcome.grading_version if rule_set == GRADING_RULE_SET else outcome.entitlements_version

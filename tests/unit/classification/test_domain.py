@@ -239,6 +239,12 @@ def test_explained_names_rule_set_and_version_of_each_output():
     ]
 
 
+def test_version_of_each_rule_set():
+    decided = outcome(grading_version=3, entitlements_version=7)
+    assert decided.version_of(domain.GRADING_RULE_SET) == 3
+    assert decided.version_of(domain.ENTITLEMENTS_RULE_SET) == 7
+
+
 def test_an_entitlements_draft_keeps_the_stored_grading():
     rules = FakeRuleSets()
     before = outcome(star_level=3, grade=2)
