@@ -14,13 +14,16 @@ divided by N is the instructions a call, a count the machine's load does not mov
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 
 from retailcare.classification.v1 import classification_pb2 as pb
 
+from benchmarks.gateway_bench import licence
 from services.classification import storage
 from services.classification.change_feed import ClassificationChanges
 from services.classification.rules import RULE_SETS, RegistryRuleSets
@@ -39,10 +42,6 @@ REQUESTS = {
 }
 
 
-def licence(index: int) -> str:
-    return f"1101011{index:05d}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--method", choices=sorted(REQUESTS), default="ClassifyCustomer")
@@ -52,6 +51,14 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=200)
     parser.add_argument("--calls-only", type=int, default=None, metavar="N")
     args = parser.parse_args()
+    with seeded_servicer(args.customers) as servicer:
+        run(servicer, args)
+
+
+@contextlib.contextmanager
+def seeded_servicer(customers: int) -> Iterator[ClassificationServicer]:
+    """Classification's servicer on SQLite in a temporary folder, with the shipped rule
+    sets and ``customers`` customers made as `make bench-gateway` makes them."""
     with tempfile.TemporaryDirectory() as folder:
         engine = create_database_engine(parse_database_url("classification", f"sqlite:///{folder}/c.db"), 8)
         upgrade_to_head(service_definition("classification").migrations_dir, engine)
@@ -65,16 +72,17 @@ def main() -> None:
             use_cases.load_service_catalogue()
             changes = ClassificationChanges(engine, 4 << 20, use_cases.menu_descriptions)
             servicer = ClassificationServicer(use_cases, None, changes)
-            run(servicer, args)
+            seed(servicer, customers)
+            yield servicer
         finally:
             registry.stop()
             engine.dispose()
 
 
-def run(servicer: ClassificationServicer, args) -> None:
+def seed(servicer: ClassificationServicer, customers: int) -> None:
     zone = pb.MarketZone(code="Z1", name="Bench", team_id="team-1")
     servicer.UpsertMarketZone(pb.UpsertMarketZoneRequest(zone=zone), None)
-    for index in range(args.customers):
+    for index in range(customers):
         customer = pb.CustomerInput(
             licence_number=licence(index),
             name=f"Shop {index}",
@@ -85,6 +93,9 @@ def run(servicer: ClassificationServicer, args) -> None:
             customer_manager_id=f"manager-{index % 7}",
         )
         servicer.CreateCustomer(pb.CreateCustomerRequest(customer=customer), None)
+
+
+def run(servicer: ClassificationServicer, args) -> None:
     requests = [REQUESTS[args.method](licence_number=licence(i)) for i in range(args.customers)]
     handler = getattr(servicer, args.method)
 
