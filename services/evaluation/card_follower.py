@@ -56,8 +56,6 @@ class CardFollower:
         self.batch_size = batch_size
         self.settle = settle
         self.owner = process_owner()
-        # change id -> when this process first read it (the follower's clock settles gaps)
-        self._first_seen: dict[int, datetime.datetime] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -113,7 +111,7 @@ class CardFollower:
         issued = 0
         while not self._stop.is_set():
             page = self.feed(job.last_change_id, self.batch_size)
-            taken = followable(page.changes, job.last_change_id, now(), self.settle, self._seen(page, job))
+            taken = followable(page.changes, job.last_change_id, now(), self.settle)
             waiting = page.changes[len(taken) :]
             metrics.FOLLOW_LAG.set((now() - waiting[0].changed_at).total_seconds() if waiting else 0)
             if not taken:
@@ -123,16 +121,6 @@ class CardFollower:
                 return issued
             job = self.store.get(job.id)  # its cursor after the page, for the next one
         return issued
-
-    def _seen(self, page: FeedPage, job: FollowJob) -> dict[int, datetime.datetime]:
-        """When each change of the page was first read here; those before the cursor are
-        forgotten."""
-        moment = now()
-        seen = {i: at for i, at in self._first_seen.items() if i > job.last_change_id}
-        for change in page.changes:
-            seen.setdefault(change.id, moment)
-        self._first_seen = seen
-        return seen
 
     def _handle(self, job: FollowJob, changes: list[EntitlementChange]) -> int:
         """One transaction: the versions the changes issue and the cursor after them."""

@@ -8,9 +8,7 @@ to the day:
 
 - a gap in the ids may be a write that has not committed yet (PostgreSQL hands out ids
   before commit), so the follower waits at a gap until the change after it has settled
-  (the follower first saw it longer ago than the longest write lasts, by its own clock:
-  the time a change carries is classification's, which may run ahead or behind); a gap
-  still there then is an id never used;
+  (is older than the longest write); a gap still there then is an id never used;
 - a card is dated at its change, so a change older than the customer's last card (issued
   since, when someone asked for the card before the follower came by) issues nothing:
   that card already shows the menu of a later moment.
@@ -23,7 +21,7 @@ from __future__ import annotations
 
 import datetime
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from services.evaluation.domain.supervision import CommitmentCard
@@ -60,20 +58,15 @@ class FeedPage:
 
 
 def followable(
-    changes: list[EntitlementChange],
-    cursor: int,
-    now: datetime.datetime,
-    settle: datetime.timedelta,
-    first_seen: Mapping[int, datetime.datetime],
+    changes: list[EntitlementChange], cursor: int, now: datetime.datetime, settle: datetime.timedelta
 ) -> list[EntitlementChange]:
     """The changes after ``cursor`` that can be handled now, in id order: up to the first
-    one that follows a gap in the ids and was first seen (``first_seen``, by change id;
-    one never seen is seen ``now``) less than ``settle`` ago."""
+    one that follows a gap in the ids and is younger than ``settle``."""
     taken, previous = [], cursor
     for change in sorted(changes, key=lambda c: c.id):
         if change.id <= previous:
             continue
-        if change.id != previous + 1 and now - first_seen.get(change.id, now) < settle:
+        if change.id != previous + 1 and now - change.changed_at < settle:
             break
         taken.append(change)
         previous = change.id

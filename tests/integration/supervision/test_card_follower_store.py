@@ -129,21 +129,6 @@ def test_a_gap_in_the_ids_waits_until_the_change_after_it_settles(engine, clock)
     assert FollowJobStore(engine).latest_of().last_change_id == 5
 
 
-def test_a_gap_waits_on_the_followers_clock_however_old_classification_dates_the_change(engine, clock):
-    """Classification's clock an hour behind (or the follower's ahead): the change after
-    the gap still waits a minute from when the follower first read it."""
-    clock.set(T0 + datetime.timedelta(hours=1))
-    feed = Feed([_change(1, 1, visits=3), _change(3, 2, visits=4)])
-    follower = _follower(engine, feed)
-    assert follower.step() == 1
-    clock.set(T0 + datetime.timedelta(hours=1, seconds=59))
-    assert follower.step() == 0
-    assert FollowJobStore(engine).latest_of().last_change_id == 1
-    clock.set(T0 + datetime.timedelta(hours=1, seconds=60))
-    assert follower.step() == 1
-    assert FollowJobStore(engine).latest_of().last_change_id == 3
-
-
 def test_only_the_lease_holder_follows_and_a_lost_lease_stores_nothing(engine, clock):
     feed = Feed([_change(1, 1, visits=3)])
     first, second = _follower(engine, feed), _follower(engine, feed)

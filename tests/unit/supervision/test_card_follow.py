@@ -30,37 +30,22 @@ def _change(change_id, minutes=0, **card):
     return EntitlementChange.of(change_id, T0 + datetime.timedelta(minutes=minutes), _card(**card))
 
 
-def _seen_at_change(changes):
-    return {change.id: change.changed_at for change in changes}
-
-
 def test_changes_are_taken_in_id_order_up_to_a_young_gap():
     changes = [_change(3, 2), _change(1), _change(2, 1), _change(5, 3), _change(6, 4)]
-    seen = _seen_at_change(changes)
-    now = T0 + datetime.timedelta(minutes=3, seconds=30)  # 5 was seen 30 s ago: 4 may still commit
-    assert [c.id for c in followable(changes, 0, now, SETTLE, seen)] == [1, 2, 3]
+    now = T0 + datetime.timedelta(minutes=3, seconds=30)  # change 5 is 30 s old: 4 may still commit
+    assert [c.id for c in followable(changes, 0, now, SETTLE)] == [1, 2, 3]
     # Once the change after the gap has settled, the gap is an id never used.
-    settled = T0 + datetime.timedelta(minutes=4)  # change 5 was seen exactly SETTLE ago
-    assert [c.id for c in followable(changes, 0, settled, SETTLE, seen)] == [1, 2, 3, 5, 6]
-
-
-def test_a_gap_settles_by_when_the_change_after_it_was_first_seen_not_by_its_date():
-    changes = [_change(1), _change(3)]  # dated T0 by classification's clock
-    later = T0 + datetime.timedelta(hours=1)
-    assert [c.id for c in followable(changes, 0, later, SETTLE, {})] == [1]  # never seen: seen now
-    seen = {1: later, 3: later}
-    assert [c.id for c in followable(changes, 0, later + SETTLE / 2, SETTLE, seen)] == [1]
-    assert [c.id for c in followable(changes, 0, later + SETTLE, SETTLE, seen)] == [1, 3]
+    settled = T0 + datetime.timedelta(minutes=4)  # change 5 is exactly SETTLE old
+    assert [c.id for c in followable(changes, 0, settled, SETTLE)] == [1, 2, 3, 5, 6]
 
 
 def test_the_cursor_counts_as_the_id_before_the_first_change():
     now = T0 + datetime.timedelta(seconds=1)
-    seen = {i: T0 for i in range(6, 10)}
-    assert [c.id for c in followable([_change(8), _change(9)], 7, now, SETTLE, seen)] == [8, 9]
-    assert followable([_change(9)], 7, now, SETTLE, seen) == []  # 8 may still commit
-    assert followable([_change(7), _change(6)], 7, now, SETTLE, seen) == []  # handled already
-    assert followable([_change(7)], 7, now + datetime.timedelta(hours=1), SETTLE, seen) == []  # however old
-    assert followable([], 7, now, SETTLE, seen) == []
+    assert [c.id for c in followable([_change(8), _change(9)], 7, now, SETTLE)] == [8, 9]
+    assert followable([_change(9)], 7, now, SETTLE) == []  # 8 may still commit
+    assert followable([_change(7), _change(6)], 7, now, SETTLE) == []  # handled already
+    assert followable([_change(7)], 7, now + datetime.timedelta(hours=1), SETTLE) == []  # however old
+    assert followable([], 7, now, SETTLE) == []
 
 
 def test_a_changed_menu_issues_the_next_version_dated_at_the_change():
