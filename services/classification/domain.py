@@ -260,8 +260,11 @@ class Outcome:
         return _versions(self)
 
     def version_of(self, rule_set: str) -> int:
-        """The version of ``rule_set`` this outcome was decided on."""
-        return self.grading_version if rule_set == GRADING_RULE_SET else self.entitlements_version
+        """The version of ``rule_set`` this outcome was decided on (KeyError for a rule set
+        classification does not decide with)."""
+        return {GRADING_RULE_SET: self.grading_version, ENTITLEMENTS_RULE_SET: self.entitlements_version}[
+            rule_set
+        ]
 
     def explained(self) -> list[tuple[str, str, int, str]]:
         """(output, rule set, version, deciding rule id) for every decided output."""

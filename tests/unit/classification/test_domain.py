@@ -243,6 +243,8 @@ def test_version_of_each_rule_set():
     decided = outcome(grading_version=3, entitlements_version=7)
     assert decided.version_of(domain.GRADING_RULE_SET) == 3
     assert decided.version_of(domain.ENTITLEMENTS_RULE_SET) == 7
+    with pytest.raises(KeyError):
+        decided.version_of("complaint-policy")
 
 
 def test_an_entitlements_draft_keeps_the_stored_grading():
