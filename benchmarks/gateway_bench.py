@@ -173,21 +173,30 @@ def seed_customers(gateway_target: str) -> None:
         stub = classification_pb2_grpc.ClassificationServiceStub(channel)
         admin = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
         stub.UpsertMarketZone(
-            cpb.UpsertMarketZoneRequest(zone=cpb.MarketZone(code="Z1", name="Bench", team_id="team-1")),
+            cpb.UpsertMarketZoneRequest(zone=ZONE),
             metadata=admin,
             timeout=10,
         )
         for index in range(CUSTOMERS):
-            customer = cpb.CustomerInput(
-                licence_number=licence(index),
-                name=f"Shop {index}",
-                business_format=("grocery", "supermarket", "convenience_store")[index % 3],
-                market_type=("urban", "rural")[index % 2],
-                monthly_sales_cartons=10 + index % 120,
-                market_zone="Z1",
-                customer_manager_id=f"manager-{index % 7}",
+            stub.CreateCustomer(
+                cpb.CreateCustomerRequest(customer=customer_input(index)), metadata=admin, timeout=10
             )
-            stub.CreateCustomer(cpb.CreateCustomerRequest(customer=customer), metadata=admin, timeout=10)
+
+
+ZONE = cpb.MarketZone(code="Z1", name="Bench", team_id="team-1")
+
+
+def customer_input(index: int) -> cpb.CustomerInput:
+    """The benchmark's customer number ``index``, in zone Z1."""
+    return cpb.CustomerInput(
+        licence_number=licence(index),
+        name=f"Shop {index}",
+        business_format=("grocery", "supermarket", "convenience_store")[index % 3],
+        market_type=("urban", "rural")[index % 2],
+        monthly_sales_cartons=10 + index % 120,
+        market_zone="Z1",
+        customer_manager_id=f"manager-{index % 7}",
+    )
 
 
 def start_pack(data_dir: str, gateway_values: dict[str, str]):

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 
 from retailcare.classification.v1 import classification_pb2 as pb
 
-from benchmarks.gateway_bench import licence
+from benchmarks.gateway_bench import ZONE, customer_input, licence
 from services.classification import storage
 from services.classification.change_feed import ClassificationChanges
 from services.classification.rules import RULE_SETS, RegistryRuleSets
@@ -80,19 +80,9 @@ def seeded_servicer(customers: int) -> Iterator[ClassificationServicer]:
 
 
 def seed(servicer: ClassificationServicer, customers: int) -> None:
-    zone = pb.MarketZone(code="Z1", name="Bench", team_id="team-1")
-    servicer.UpsertMarketZone(pb.UpsertMarketZoneRequest(zone=zone), None)
+    servicer.UpsertMarketZone(pb.UpsertMarketZoneRequest(zone=ZONE), None)
     for index in range(customers):
-        customer = pb.CustomerInput(
-            licence_number=licence(index),
-            name=f"Shop {index}",
-            business_format=("grocery", "supermarket", "convenience_store")[index % 3],
-            market_type=("urban", "rural")[index % 2],
-            monthly_sales_cartons=10 + index % 120,
-            market_zone="Z1",
-            customer_manager_id=f"manager-{index % 7}",
-        )
-        servicer.CreateCustomer(pb.CreateCustomerRequest(customer=customer), None)
+        servicer.CreateCustomer(pb.CreateCustomerRequest(customer=customer_input(index)), None)
 
 
 def run(servicer: ClassificationServicer, args) -> None:
