@@ -113,7 +113,10 @@ class CardFollower:
             page = self.feed(job.last_change_id, self.batch_size)
             taken = followable(page.changes, job.last_change_id, now(), self.settle)
             waiting = page.changes[len(taken) :]
-            metrics.FOLLOW_LAG.set((now() - waiting[0].changed_at).total_seconds() if waiting else 0)
+            # Classification dates a change on its own clock: one running ahead is no wait.
+            metrics.FOLLOW_LAG.set(
+                max(0.0, (now() - waiting[0].changed_at).total_seconds()) if waiting else 0
+            )
             if not taken:
                 return issued
             issued += self._handle(job, taken)

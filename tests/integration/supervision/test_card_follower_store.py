@@ -129,6 +129,15 @@ def test_a_gap_in_the_ids_waits_until_the_change_after_it_settles(engine, clock)
     assert FollowJobStore(engine).latest_of().last_change_id == 5
 
 
+def test_a_change_dated_ahead_of_the_followers_clock_is_no_lag(engine, clock):
+    """Classification's clock runs ahead: the change after a gap is dated after the
+    follower's now, and the lag it shows is none, not a negative wait."""
+    clock.set(T0 + datetime.timedelta(minutes=1, seconds=30))
+    follower = _follower(engine, Feed([_change(1, 1, visits=3), _change(3, 2, visits=4)]))
+    assert follower.step() == 1
+    assert _lag() == 0
+
+
 def test_only_the_lease_holder_follows_and_a_lost_lease_stores_nothing(engine, clock):
     feed = Feed([_change(1, 1, visits=3)])
     first, second = _follower(engine, feed), _follower(engine, feed)
