@@ -320,13 +320,17 @@ def record_summary(by_name: dict[str, dict], in_flight: int) -> None:
     summary.record("gateway", "errors, every scenario", errors, "", "0", errors == 0)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=4.0, help="per scenario and round")
+def load_options(parser: argparse.ArgumentParser, seconds: float) -> argparse.ArgumentParser:
+    """The options of a benchmark that runs scenarios through this load generator."""
+    parser.add_argument("--seconds", type=float, default=seconds, help="per scenario and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--in-flight", type=int, default=16)
     parser.add_argument("--processes", type=int, default=2, help="load-generator processes")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = load_options(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]), 4.0).parse_args()
     with tempfile.TemporaryDirectory() as data_dir:
         children, targets = start_pack(data_dir, {})
         try:

@@ -37,12 +37,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=3.0, help="per scenario and round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--in-flight", type=int, default=16)
-    parser.add_argument("--processes", type=int, default=2, help="load-generator processes")
-    args = parser.parse_args()
+    args = gateway.load_options(
+        argparse.ArgumentParser(description=__doc__.split("\n\n")[0]), 3.0
+    ).parse_args()
     runs: dict[str, list[dict]] = {scenario.name: [] for scenario in SCENARIOS}
     with tempfile.TemporaryDirectory() as data_dir:
         children, targets = gateway.start_pack(data_dir, {})

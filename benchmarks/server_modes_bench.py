@@ -74,11 +74,7 @@ def serve(server_kind: str, address: str, ready, threads: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=3.0, help="per scenario and round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--in-flight", type=int, default=16)
-    parser.add_argument("--processes", type=int, default=2, help="load-generator processes")
+    parser = gateway.load_options(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]), 3.0)
     parser.add_argument("--threads", type=int, default=2, help="the sync server's serving threads")
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
