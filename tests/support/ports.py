@@ -4,8 +4,11 @@ A port the kernel hands out for ``bind(("127.0.0.1", 0))`` comes from the epheme
 range, which the outgoing connections of every test also draw from: between picking
 such a port and the server binding it, a client socket can take it ("port already in
 use"). So the ports are drawn at random from below the ephemeral range, never twice in
-one test run, and checked free."""
+one test run, and checked free. Under pytest-xdist each worker draws from its own slice
+of that range: a port one worker has picked but not yet bound (a pack starts its
+services one after the other) looks free to the others."""
 
+import os
 import random
 import socket
 
@@ -14,13 +17,28 @@ _handed_out: set[int] = set()
 
 
 def _range() -> tuple[int, int]:
-    """Ports below the ephemeral range (Linux default 32768-60999), above the well-known ones."""
+    """Ports below the ephemeral range (Linux default 32768-60999), above the well-known
+    ones; this xdist worker's slice of them."""
     try:
         with open(_EPHEMERAL) as limits:
             low = int(limits.read().split()[0])
     except (OSError, ValueError, IndexError):
         low = 32768
-    return (10_000, low - 1) if low > 12_000 else (low + 30_000, 65_000)
+    ports = (10_000, low - 1) if low > 12_000 else (low + 30_000, 65_000)
+    return worker_slice(
+        ports, os.environ.get("PYTEST_XDIST_WORKER", ""), os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    )
+
+
+def worker_slice(ports: tuple[int, int], worker: str, workers: str) -> tuple[int, int]:
+    """Worker ``gwN`` of ``workers``'s share of ``ports`` (both ends included); all of
+    them outside xdist."""
+    if not worker.startswith("gw") or not workers.isdigit():
+        return ports
+    index, count = int(worker[2:]), int(workers)
+    share = (ports[1] - ports[0] + 1) // count
+    low = ports[0] + index * share
+    return low, low + share - 1
 
 
 def _is_free(port: int) -> bool:
