@@ -3,12 +3,16 @@ and whatever a process adds (the gateway's web console) as an ``HttpApp``."""
 
 from __future__ import annotations
 
+import logging
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+log = logging.getLogger("retailcare.http")
 
 MAX_BODY_BYTES = 1024 * 1024
 # A refused body up to this size is read and dropped before the 413; a larger one closes.
@@ -41,6 +45,15 @@ class _Server(ThreadingHTTPServer):
     # a port another process listens on is still refused.
     allow_reuse_address = True
     daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that went away mid-request is no news; anything else is logged through
+        the process's logs (the standard library prints a bare traceback on stderr)."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            log.debug("HTTP client went away", extra={"error": type(error).__name__})
+            return
+        log.error("HTTP request failed", exc_info=error)
 
 
 class HttpEndpoints:
