@@ -262,9 +262,11 @@ class Outcome:
     def version_of(self, rule_set: str) -> int:
         """The version of ``rule_set`` this outcome was decided on (KeyError for a rule set
         classification does not decide with)."""
-        return {GRADING_RULE_SET: self.grading_version, ENTITLEMENTS_RULE_SET: self.entitlements_version}[
-            rule_set
-        ]
+        if rule_set == GRADING_RULE_SET:
+            return self.grading_version
+        if rule_set == ENTITLEMENTS_RULE_SET:
+            return self.entitlements_version
+        raise KeyError(rule_set)
 
     def explained(self) -> list[tuple[str, str, int, str]]:
         """(output, rule set, version, deciding rule id) for every decided output."""

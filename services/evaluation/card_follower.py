@@ -111,11 +111,12 @@ class CardFollower:
         issued = 0
         while not self._stop.is_set():
             page = self.feed(job.last_change_id, self.batch_size)
-            taken = followable(page.changes, job.last_change_id, now(), self.settle)
+            read_at = now()
+            taken = followable(page.changes, job.last_change_id, read_at, self.settle)
             waiting = page.changes[len(taken) :]
             # Classification dates a change on its own clock: one running ahead is no wait.
             metrics.FOLLOW_LAG.set(
-                max(0.0, (now() - waiting[0].changed_at).total_seconds()) if waiting else 0
+                max(0.0, (read_at - waiting[0].changed_at).total_seconds()) if waiting else 0
             )
             if not taken:
                 return issued
