@@ -40,6 +40,7 @@ from tests.support.ports import free_port, pack_environment
 from tests.support.services import start_child, wait_serving
 
 CUSTOMERS = 200
+ZONE = cpb.MarketZone(code="Z1", name="Bench", team_id="team-1")  # where they are
 SERVICE_TOKEN = "bench-service-token"
 ADMIN_TOKEN = "bench-admin-token"
 CLASSIFY = "/retailcare.classification.v1.ClassificationService/ClassifyCustomer"
@@ -183,18 +184,15 @@ def seed_customers(gateway_target: str) -> None:
             )
 
 
-ZONE = cpb.MarketZone(code="Z1", name="Bench", team_id="team-1")
-
-
 def customer_input(index: int) -> cpb.CustomerInput:
-    """The benchmark's customer number ``index``, in zone Z1."""
+    """The benchmark's customer number ``index``, in ZONE."""
     return cpb.CustomerInput(
         licence_number=licence(index),
         name=f"Shop {index}",
         business_format=("grocery", "supermarket", "convenience_store")[index % 3],
         market_type=("urban", "rural")[index % 2],
         monthly_sales_cartons=10 + index % 120,
-        market_zone="Z1",
+        market_zone=ZONE.code,
         customer_manager_id=f"manager-{index % 7}",
     )
 

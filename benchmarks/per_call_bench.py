@@ -36,6 +36,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def measured(targets: dict[str, str], scenario: gateway.Scenario, args, pids: dict[str, int]) -> dict:
+    """The scenario's run, with the CPU time per call (µs) each process of ``pids`` spent
+    meanwhile, under its name."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    run = gateway.run_scenario(targets, scenario, args)
+    for name, pid in pids.items():
+        run[name] = (cpu_seconds(pid) - before[name]) / max(1, run["calls"]) * 1e6
+    return run
+
+
 def main() -> None:
     args = gateway.load_options(
         argparse.ArgumentParser(description=__doc__.split("\n\n")[0]), 3.0
@@ -48,10 +58,7 @@ def main() -> None:
             gateway.seed_customers(targets["gateway"])
             for _ in range(args.rounds):
                 for scenario in SCENARIOS:
-                    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-                    run = gateway.run_scenario(targets, scenario, args)
-                    for name, pid in pids.items():
-                        run[name] = (cpu_seconds(pid) - before[name]) / max(1, run["calls"]) * 1e6
+                    run = measured(targets, scenario, args, pids)
                     run["load generator"] = run["load_cpu_seconds"] / max(1, run["calls"]) * 1e6
                     run["cpu_us"] = run[scenario.service]
                     runs[scenario.name].append(run)

@@ -24,7 +24,7 @@ from retailcare.classification.v1 import classification_pb2_grpc
 
 from benchmarks import gateway_bench as gateway
 from benchmarks.handler_bench import seeded_servicer
-from benchmarks.per_call_bench import cpu_seconds
+from benchmarks.per_call_bench import measured
 from tests.support.ports import free_port
 
 SERVERS = ("sync", "asyncio")
@@ -91,9 +91,8 @@ def main() -> None:
         for _ in range(args.rounds):
             for name, method in CALLS:
                 for kind in SERVERS:
-                    before = cpu_seconds(servers[kind].pid)
-                    run = gateway.run_scenario(targets, gateway.Scenario(name, kind, method), args)
-                    run["cpu_us"] = (cpu_seconds(servers[kind].pid) - before) / max(1, run["calls"]) * 1e6
+                    scenario = gateway.Scenario(name, kind, method)
+                    run = measured(targets, scenario, args, {"cpu_us": servers[kind].pid})
                     runs.setdefault((kind, name), []).append(run)
     finally:
         for process in servers.values():
