@@ -243,7 +243,7 @@ def test_version_of_each_rule_set():
     decided = outcome(grading_version=3, entitlements_version=7)
     assert decided.version_of(domain.GRADING_RULE_SET) == 3
     assert decided.version_of(domain.ENTITLEMENTS_RULE_SET) == 7
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="complaint-policy"):
         decided.version_of("complaint-policy")
 
 
